@@ -1,0 +1,244 @@
+"""Django settings for Spoke, read from the environment (see config/env.py and the README).
+
+Development defaults apply when DEBUG is true (the default). With DEBUG=false the process is in
+production mode: SECRET_KEY, ALLOWED_HOSTS and the hub key are required, and the security
+settings below make `manage.py check --deploy` pass without warnings."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from config.env import ConfigError, Env, database_config, read_env_file
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEVDATA_DIR = Path(os.environ.get("SPOKE_DEVDATA", BASE_DIR / ".devdata"))
+
+# `./spoke up` writes the URLs of the embedded servers here, so that `manage.py <anything>` run in
+# another terminal talks to the running stack. Real environment variables always win.
+_dev_defaults = {} if os.environ.get("SPOKE_NO_DEVDATA") else read_env_file(DEVDATA_DIR / "stack.env")
+env = Env(defaults=_dev_defaults)
+
+DEBUG = env.bool("DEBUG", True)
+PRODUCTION = not DEBUG
+
+if PRODUCTION:
+    SECRET_KEY = env.str("SECRET_KEY", required=True)
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise ConfigError("SECRET_KEY must be a random string of at least 50 characters")
+else:
+    SECRET_KEY = env.str("SECRET_KEY", "django-insecure-development-only-key-never-use-in-production")
+
+ALLOWED_HOSTS = (
+    env.list("ALLOWED_HOSTS", []) if PRODUCTION
+    else env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ConfigError("ALLOWED_HOSTS is required in production (comma-separated host names)")
+
+DATABASE_URL = env.url(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres",
+    ("postgres", "postgresql", "pgsql"),
+)
+DATABASES = {"default": database_config(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
+
+# --- Ethereum -------------------------------------------------------------------------------
+ETH_RPC_URL = env.url("ETH_RPC_URL", "http://127.0.0.1:8545", ("http", "https"))
+CHAIN_ID = env.int("CHAIN_ID", 31337, minimum=1)
+CONFIRMATIONS = env.int("CONFIRMATIONS", 3, minimum=0)
+CHALLENGE_PERIOD = env.int("CHALLENGE_PERIOD", 600, minimum=1)
+CONTRACTS_FILE = env.path("CONTRACTS_FILE", DEVDATA_DIR / "contracts.json")
+assert CONTRACTS_FILE is not None
+
+
+def _recorded_contracts() -> dict[str, str]:
+    """Addresses written by `manage.py deploy_contracts` for this chain id, if any."""
+    try:
+        recorded = json.loads(CONTRACTS_FILE.read_text()) if CONTRACTS_FILE.exists() else {}
+    except (OSError, ValueError):
+        raise ConfigError("CONTRACTS_FILE is not readable JSON") from None
+    entry = recorded.get(str(CHAIN_ID), {})
+    return entry if isinstance(entry, dict) else {}
+
+
+_recorded = _recorded_contracts()
+CHANNEL_MANAGER_ADDRESS = env.address("CHANNEL_MANAGER_ADDRESS", _recorded.get("channel_manager"))
+TOKEN_ADDRESS = env.address("TOKEN_ADDRESS", _recorded.get("token"))
+
+# The hub's signing key lives in a file (or an encrypted keystore with a password file); it is
+# never stored in the database, in settings output or in logs.
+HUB_PRIVATE_KEY_FILE = env.path(
+    "HUB_PRIVATE_KEY_FILE", None if PRODUCTION else DEVDATA_DIR / "hub.key"
+)
+HUB_KEYSTORE_FILE = env.path("HUB_KEYSTORE_FILE", None)
+HUB_KEYSTORE_PASSWORD_FILE = env.path("HUB_KEYSTORE_PASSWORD_FILE", None)
+if PRODUCTION and HUB_PRIVATE_KEY_FILE is None and HUB_KEYSTORE_FILE is None:
+    raise ConfigError("HUB_PRIVATE_KEY_FILE (or HUB_KEYSTORE_FILE) is required in production")
+if HUB_KEYSTORE_FILE is not None and HUB_KEYSTORE_PASSWORD_FILE is None:
+    raise ConfigError("HUB_KEYSTORE_PASSWORD_FILE is required with HUB_KEYSTORE_FILE")
+
+# --- Django ---------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "django_dramatiq",
+    "dramatiq_crontab",
+    "ops",
+    "hub",
+    "payments",
+    "linkpay",
+]
+
+MIDDLEWARE = [
+    "ops.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".devdata" / "static" if DEBUG else env.path("STATIC_ROOT", BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # protocol and merchant bodies are small; refuse big ones
+
+# --- Security (production) ------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env.bool("BEHIND_TLS_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
+
+# --- Redis: cache, channel layer, Dramatiq --------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "spoke",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 defaults socket_timeout to 5 s, which kills every idle consumer
+            # (channels_redis blocks on BZPOPMIN for 5 s): disable it.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # The default capacity (100) silently drops group messages in bursts.
+            "capacity": env.int("CHANNEL_CAPACITY", 2000, minimum=100),
+            "expiry": 60,
+            "prefix": "spoke:asgi",
+        },
+    }
+}
+
+DRAMATIQ_STUB = env.bool("DRAMATIQ_STUB", False)  # unit tests only: in-memory broker
+DRAMATIQ_BROKER = {
+    "BROKER": "dramatiq.brokers.stub.StubBroker" if DRAMATIQ_STUB else "dramatiq.brokers.redis.RedisBroker",
+    "OPTIONS": {} if DRAMATIQ_STUB else {
+        "url": REDIS_URL,
+        "namespace": "spoke-dramatiq",
+        "heartbeat_timeout": env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 60_000, minimum=1000),
+    },
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Retries",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
+DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", 60, minimum=5)
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Spoke merchant API",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging: never log secrets (keys, link secrets, API keys); log ids and hashes instead ----
+LOG_LEVEL = env.str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "web3": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "apscheduler": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,3 @@
+"""Admin registrations live beside their models, in sub-packages; imported here for Django."""
+
+from __future__ import annotations

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LinkpayConfig(AppConfig):
+    name = "linkpay"
+    verbose_name = "Link payments"

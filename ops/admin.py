@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from ops.models import Alarm, Heartbeat
+from ops.services import alarm_acknowledge
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    list_display = ("name", "beat_at")
+    readonly_fields = ("name", "beat_at", "detail")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Alarm)
+class AlarmAdmin(admin.ModelAdmin):
+    list_display = ("kind", "key", "severity", "message", "occurrences", "raised_at", "acknowledged_at")
+    list_filter = ("severity", "kind", ("acknowledged_at", admin.EmptyFieldListFilter))
+    readonly_fields = [f.name for f in Alarm._meta.fields]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge selected alarms")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> None:
+        for alarm in queryset:
+            alarm_acknowledge(alarm_id=alarm.pk)

@@ -1,0 +1,52 @@
+"""Operational records: process heartbeats and alarms an operator must see."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Heartbeat(models.Model):
+    """The last time a background process proved it was alive (one row per process kind).
+
+    The worker's row is written by a periodic actor that travels the real path
+    scheduler → broker → worker, so a fresh row proves all three are working."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    beat_at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at.isoformat()}"
+
+
+class Alarm(models.Model):
+    """Something an operator must look at (low reserve, reconciliation mismatch, reorg, ...).
+
+    Alarms are raised once per (kind, key) while open and acknowledged by an operator."""
+
+    class Severity(models.TextChoices):
+        WARNING = "warning"
+        CRITICAL = "critical"
+
+    kind = models.CharField(max_length=64)
+    key = models.CharField(max_length=200, blank=True, default="")
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    message = models.TextField()
+    detail = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    occurrences = models.PositiveIntegerField(default=1)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="ops_alarm_one_open_per_kind_key",
+            )
+        ]
+        ordering = ["-raised_at"]
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.kind}: {self.message}"

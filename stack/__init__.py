@@ -1,0 +1,1 @@
+"""The local stack: embedded servers and the launchers behind `./spoke up` and `./spoke test`."""

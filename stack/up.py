@@ -1,0 +1,219 @@
+"""`./spoke up`: the whole platform on embedded defaults, as children of this process.
+
+Embedded PostgreSQL, Valkey and anvil keep their data in .devdata/ (git-ignored) so a second run
+reuses it. Setting DATABASE_URL, REDIS_URL or ETH_RPC_URL replaces the matching embedded part.
+Ctrl-C or SIGTERM stops and reaps everything that was started."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stack.embedded import Anvil, ChildServer, EmbeddedPostgres, EmbeddedValkey
+from stack.ports import free_port, port_is_free, wait_for_port
+from stack.procs import Service, become_subreaper, reap_orphans
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def say(message: str) -> None:
+    print(f"spoke: {message}", flush=True)
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.devdata = Path(os.environ.get("SPOKE_DEVDATA", ROOT / ".devdata")).resolve()
+        self.servers: list[ChildServer] = []
+        self.services: list[Service] = []
+        self.stopping = False
+        self.env: dict[str, str] = {}
+
+    # --- embedded servers ----------------------------------------------------------------
+    def start_servers(self) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        if os.environ.get("DATABASE_URL"):
+            urls["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        else:
+            pg = EmbeddedPostgres(self.devdata / "postgres").start()
+            self.servers.append(pg)
+            pg.ensure_database("spoke")
+            urls["DATABASE_URL"] = pg.url("spoke")
+            say(f"embedded PostgreSQL on port {pg.port}")
+        if os.environ.get("REDIS_URL"):
+            urls["REDIS_URL"] = os.environ["REDIS_URL"]
+        else:
+            valkey = EmbeddedValkey(self.devdata / "valkey").start()
+            self.servers.append(valkey)
+            urls["REDIS_URL"] = valkey.url(0)
+            say(f"embedded Valkey on port {valkey.port}")
+        if os.environ.get("ETH_RPC_URL"):
+            urls["ETH_RPC_URL"] = os.environ["ETH_RPC_URL"]
+        else:
+            anvil = Anvil(data_dir=self.devdata / "anvil",
+                          state_file=self.devdata / "anvil" / "state.json").start()
+            self.servers.append(anvil)
+            urls["ETH_RPC_URL"] = anvil.rpc_url
+            urls.setdefault("CHAIN_ID", str(Anvil.CHAIN_ID))
+            # anvil mines a block per transaction: waiting for confirmations would wait forever.
+            urls.setdefault("CONFIRMATIONS", "0")
+            say(f"anvil on port {anvil.port} (state kept in {anvil.state_file})")
+        return urls
+
+    def hub_key_file(self) -> Path:
+        path = Path(os.environ.get("HUB_PRIVATE_KEY_FILE", self.devdata / "hub.key"))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("0x" + secrets.token_hex(32) + "\n")
+            path.chmod(0o600)
+        return path
+
+    def write_env(self, urls: dict[str, str]) -> None:
+        values = {
+            "DEBUG": os.environ.get("DEBUG", "true"),
+            "HUB_PRIVATE_KEY_FILE": str(self.hub_key_file()),
+            **urls,
+        }
+        env_file = self.devdata / "stack.env"
+        env_file.write_text(
+            "# written by ./spoke up: the running stack's servers (real env vars win)\n"
+            + "".join(f"{k}={v}\n" for k, v in values.items())
+        )
+        self.env = {**os.environ, **values, "PYTHONUNBUFFERED": "1"}
+
+    # --- one-off steps -------------------------------------------------------------------
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(  # noqa: S603
+            [PY, "manage.py", *args], cwd=ROOT, env=self.env, text=True, capture_output=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            sys.stderr.write(result.stdout + result.stderr)
+            raise SystemExit(f"spoke: `manage.py {' '.join(args)}` failed")
+        return result
+
+    def commands(self) -> set[str]:
+        out = self.manage("help", "--commands").stdout
+        return {line.strip() for line in out.splitlines() if line.strip()}
+
+    def prepare(self) -> None:
+        say("applying migrations")
+        self.manage("migrate", "--noinput")
+        if "deploy_contracts" in self.commands():
+            say("deploying contracts and funding the hub")
+            out = self.manage("deploy_contracts")
+            sys.stdout.write(out.stdout)
+        else:
+            say("no contracts to deploy yet")
+        self.manage("collectstatic", "--noinput", check=False)
+        out = self.manage("seed_demo")
+        sys.stdout.write(out.stdout)
+
+    # --- long-running processes ----------------------------------------------------------
+    def web_port(self) -> int:
+        wanted = int(os.environ.get("PORT", "8000"))
+        return wanted if port_is_free(wanted) else free_port()
+
+    def start_services(self) -> int:
+        logs = self.devdata / "logs"
+        port = self.web_port()
+        host = os.environ.get("HOST", "127.0.0.1")
+        bin_dir = Path(PY).parent
+        self.services = [
+            Service("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port),
+                            "config.asgi:application"], self.env, logs, ROOT).start(),
+            Service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads",
+                               "4", "--worker-shutdown-timeout", "15000"],
+                    self.env, logs, ROOT).start(),
+            Service("scheduler", [PY, "manage.py", "crontab"], self.env, logs, ROOT).start(),
+        ]
+        if not wait_for_port(port, host="127.0.0.1" if host in ("0.0.0.0", "") else host,  # noqa: S104
+                             timeout=60):
+            raise SystemExit(f"spoke: the web server did not start; see {logs}/web.log")
+        return port
+
+    def banner(self, port: int) -> None:
+        creds_file = self.devdata / "credentials.json"
+        creds: dict[str, Any] = json.loads(creds_file.read_text()) if creds_file.exists() else {}
+        base = f"http://127.0.0.1:{port}"
+        lines = [
+            "",
+            "Spoke is running.",
+            f"  dashboard        {base}/dashboard/",
+            f"  operator admin   {base}/admin/",
+            f"  merchant API     {base}/api/v1/   (OpenAPI: {base}/api/v1/schema/)",
+            f"  hub protocol API {base}/api/hub/  (Connext HUB_URL)",
+            f"  health           {base}/healthz",
+            f"  Ethereum RPC     {self.env['ETH_RPC_URL']}",
+        ]
+        operator = creds.get("operator")
+        if operator:
+            lines.append(f"  operator login   {operator['username']} / {operator['password']}")
+        for key, value in creds.items():
+            if key != "operator" and isinstance(value, dict) and "username" in value:
+                lines.append(f"  {key:<16} {value['username']} / {value.get('password', '')}")
+        lines += [f"  logs             {self.devdata / 'logs'}", "Press Ctrl-C to stop.", ""]
+        print("\n".join(lines), flush=True)
+
+    def stop(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        say("stopping")
+        for service in reversed(self.services):
+            service.stop()
+        for server in reversed(self.servers):
+            server.stop()
+        reap_orphans()
+        say("stopped")
+
+    def run(self) -> int:
+        become_subreaper()
+        self.devdata.mkdir(parents=True, exist_ok=True)
+
+        def on_signal(signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        started = time.monotonic()
+        try:
+            self.write_env(self.start_servers())
+            self.prepare()
+            port = self.start_services()
+            self.banner(port)
+            say(f"ready in {time.monotonic() - started:.1f} s")
+            while True:
+                time.sleep(0.5)
+                reap_orphans()
+                for service in self.services:
+                    code = service.exited()
+                    if code is not None:
+                        say(f"{service.name} exited with {code}; see {self.devdata}/logs/{service.name}.log")
+                        return 1
+                for server in self.servers:
+                    if not server.alive():
+                        say(f"embedded {server.name} stopped unexpectedly")
+                        return 1
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            self.stop()
+
+
+def main() -> None:
+    os.chdir(ROOT)
+    raise SystemExit(Stack().run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The README's first command, for real: in a fresh copy of the repository, `./spoke up` installs
+what it needs, starts every part on embedded defaults, becomes healthy, and on SIGTERM leaves no
+process behind. A second run reuses the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from stack.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def fresh_copy(dest: Path) -> Path:
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+        capture_output=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if not src.exists():
+            continue  # deleted in the work tree
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    return dest
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def health(port: int) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, {}
+
+
+def run_once(repo: Path, log: Path) -> tuple[float, dict[str, object]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "DJANGO_SETTINGS_MODULE",
+                        "DEBUG", "DRAMATIQ_STUB", "SPOKE_NO_DEVDATA", "SPOKE_DEVDATA",
+                        "VIRTUAL_ENV", "PYTHONPATH"}}
+    env.update({"PORT": str(port), "WORKER_HEARTBEAT_SECONDS": "2"})
+    started = time.monotonic()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(["./spoke", "up"], cwd=repo, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    seen: set[int] = set()
+    try:
+        report: dict[str, object] = {}
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-4000:]
+            seen |= descendants(proc.pid)
+            status, report = health(port)
+            if status == 200:
+                break
+            time.sleep(1)
+        else:
+            pytest.fail(f"/healthz never returned 200: {report}\n{log.read_text()[-4000:]}")
+        elapsed = time.monotonic() - started
+        seen |= descendants(proc.pid)
+        assert len(seen) >= 6  # postgres, valkey, anvil, web, worker, scheduler at least
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, log.read_text()[-4000:]
+    left = sorted(pid for pid in seen if running(pid))
+    assert left == [], f"processes left running after SIGTERM: {left}"
+    return elapsed, report
+
+
+def test_start_command_comes_up_healthy_and_stops_cleanly_twice(tmp_path: Path) -> None:
+    repo = fresh_copy(tmp_path / "spoke")
+    log = tmp_path / "spoke-up.log"
+    first, report = run_once(repo, log)
+    creds = json.loads((repo / ".devdata" / "credentials.json").read_text())
+    contracts = json.loads((repo / ".devdata" / "contracts.json").read_text())
+    assert report["status"] == "ok"
+
+    second, _ = run_once(repo, log)
+    assert json.loads((repo / ".devdata" / "credentials.json").read_text()) == creds
+    assert json.loads((repo / ".devdata" / "contracts.json").read_text()) == contracts
+    print(f"start command: first run healthy after {first:.1f} s, second after {second:.1f} s")
