@@ -81,6 +81,13 @@ if PRODUCTION and HUB_PRIVATE_KEY_FILE is None and HUB_KEYSTORE_FILE is None:
 if HUB_KEYSTORE_FILE is not None and HUB_KEYSTORE_PASSWORD_FILE is None:
     raise ConfigError("HUB_KEYSTORE_PASSWORD_FILE is required with HUB_KEYSTORE_FILE")
 
+# --- Hub policy ------------------------------------------------------------------------------
+COLLATERAL_FLOOR_TOKENS = env.int("COLLATERAL_FLOOR_TOKENS", 10, minimum=0)
+COLLATERAL_CEILING_TOKENS = env.int("COLLATERAL_CEILING_TOKENS", 170, minimum=1)
+RECONCILIATION_SECONDS = env.int("RECONCILIATION_SECONDS", 60, minimum=5)
+# Addresses allowed to act on any user's protocol routes (operators' tools); none by default.
+HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.list("HUB_OPERATOR_ADDRESSES", [])]
+
 # --- Django ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",

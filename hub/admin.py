@@ -1,3 +1,5 @@
 """Admin registrations live beside their models, in sub-packages; imported here for Django."""
 
 from __future__ import annotations
+
+import hub.chain.admin  # noqa: F401

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class HubConfig(AppConfig):
     name = "hub"
     verbose_name = "Channel hub"
+
+    def ready(self) -> None:
+        from hub.channels import events
+
+        events.register()

@@ -1,3 +1,19 @@
 """The hub's models live in sub-packages by concept; Django finds them through this module."""
 
 from __future__ import annotations
+
+from hub.chain.models import *  # noqa: F403
+from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
+from hub.ledger.models import LedgerEntry
+from hub.rates.models import ExchangeRate, GasPrice, RateSource
+
+__all__ = [
+    "Channel",
+    "ChannelUpdate",
+    "DepositAuthorization",
+    "ExchangeRate",
+    "GasPrice",
+    "LedgerEntry",
+    "ProposedUpdate",
+    "RateSource",
+]

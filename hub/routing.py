@@ -1,5 +1,10 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from hub.consumers import ChannelConsumer, SubscribeConsumer
+
+websocket_urlpatterns = [
+    path("api/hub/subscribe", SubscribeConsumer.as_asgi()),
+    path("ws/channel/", ChannelConsumer.as_asgi()),
+]

@@ -1,5 +1,28 @@
+"""The Connext v1 protocol API, mounted at /api/hub/ (HUB_URL for the client)."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path, re_path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from hub.api import channels, public
+
+USER = r"(?P<user>0x[0-9a-fA-F]{40})"
+
+urlpatterns = [
+    path("nonce", public.nonce),
+    path("config", public.config),
+    path("exchangeRate", public.exchange_rate),
+    path("gasPrice/estimate", public.gas_estimate),
+    path("featureFlags", public.feature_flags),
+    path("featureflags", public.feature_flags),
+    re_path(rf"^channel/{USER}$", channels.channel_detail),
+    re_path(rf"^channel/{USER}/sync$", channels.channel_sync),
+    re_path(rf"^channel/{USER}/latest-update$", channels.latest_update),
+    re_path(rf"^channel/{USER}/latest-no-pending$", channels.latest_no_pending),
+    re_path(rf"^channel/{USER}/update/(?P<tx_count>[0-9]{{1,18}})$", channels.update_at),
+    re_path(rf"^channel/{USER}/request-deposit$", channels.request_deposit),
+    re_path(rf"^channel/{USER}/request-collateralization$", channels.request_collateralization),
+    re_path(rf"^channel/{USER}/request-exchange$", channels.request_exchange),
+    re_path(rf"^channel/{USER}/request-withdrawal$", channels.request_withdrawal),
+    re_path(rf"^channel/{USER}/update$", channels.update),
+]

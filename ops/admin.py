@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ops.models import Alarm, Heartbeat
+from ops.models import Alarm, GlobalSwitches, Heartbeat
 from ops.services import alarm_acknowledge
 
 
@@ -31,3 +31,14 @@ class AlarmAdmin(admin.ModelAdmin):
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> None:
         for alarm in queryset:
             alarm_acknowledge(alarm_id=alarm.pk)
+
+
+@admin.register(GlobalSwitches)
+class GlobalSwitchesAdmin(admin.ModelAdmin):
+    list_display = ("payments_enabled", "withdrawals_enabled", "threads_enabled", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not GlobalSwitches.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

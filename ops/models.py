@@ -50,3 +50,24 @@ class Alarm(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.severity}] {self.kind}: {self.message}"
+
+
+class GlobalSwitches(models.Model):
+    """Run-time switches an operator flips in the admin (a single row)."""
+
+    payments_enabled = models.BooleanField(default=True)
+    withdrawals_enabled = models.BooleanField(default=True)
+    threads_enabled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "global switches"
+        verbose_name_plural = "global switches"
+
+    def __str__(self) -> str:
+        return "global switches"
+
+    @classmethod
+    def current(cls) -> GlobalSwitches:
+        switches = cls.objects.order_by("pk").first()
+        return switches or cls.objects.create()

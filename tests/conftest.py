@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from stack.embedded import Anvil
+from tests.chain_env import ChainEnv, clear_chain_caches, deploy_chain_env, point_settings_at
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,17 @@ def anvil() -> Iterator[Anvil]:
         yield node
     finally:
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def chain_env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> ChainEnv:
+    """The contracts deployed once per session on the session anvil, the hub funded."""
+    return deploy_chain_env(anvil, tmp_path_factory.mktemp("chain"))
+
+
+@pytest.fixture
+def hub_chain(settings: object, chain_env: ChainEnv) -> Iterator[ChainEnv]:
+    """Django settings pointing at the session's deployed contracts and hub key."""
+    point_settings_at(settings, chain_env)
+    yield chain_env
+    clear_chain_caches()

@@ -1,0 +1,102 @@
+"""The protocol API's plumbing: JSON in and out, signature auth, owner checks, and one error
+shape `{"error": message, "code": code}` (the Connext client reads the message; programs read
+the stable code). Views stay thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from hub.auth import AuthFailed, authenticate, is_operator
+from hub.channels.errors import ChannelError
+from hub.core import InvariantViolation, UpdateRejected
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": message, "code": code, "message": message}, status=status)
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiError(413, "body_too_large", "the request body is too large") from None
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "the request body must be a JSON object")
+    return data
+
+
+def protocol_view(*, methods: tuple[str, ...], auth: bool = True,
+                  owner_param: str | None = None) -> Callable[[View], View]:
+    """Wrap a protocol view: method check, auth (`request.address`), owner check on `:user`
+    routes (an operator may act for anyone), and error mapping. Nothing is written when a view
+    raises: services are atomic."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return error_response(405, "method_not_allowed", f"{request.method} not allowed")
+            try:
+                if auth:
+                    request.address = authenticate(  # type: ignore[attr-defined]
+                        request.headers.get("x-address"), request.headers.get("x-nonce"),
+                        request.headers.get("x-signature"))
+                if owner_param is not None:
+                    owner = str(kwargs.get(owner_param, "")).lower()
+                    caller = request.address  # type: ignore[attr-defined]
+                    if owner != caller and not is_operator(caller):
+                        raise ApiError(403, "not_owner", "this route is only for its own user")
+                    kwargs[owner_param] = owner
+                return view(request, *args, **kwargs)
+            except AuthFailed as exc:
+                return error_response(403, exc.code, exc.message)
+            except ApiError as exc:
+                return error_response(exc.status, exc.code, exc.message)
+            except UpdateRejected as exc:
+                return error_response(400, exc.code, exc.message)
+            except ChannelError as exc:
+                return error_response(exc.status, exc.code, exc.message)
+            except InvariantViolation:
+                logger.exception("invariant violation in %s", view.__name__)
+                return error_response(500, "internal_error", "internal error")
+
+        return wrapper
+
+    return decorate
+
+
+def parse_int_param(value: str | None, name: str, default: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, "bad_args", f"{name} must be an integer") from None
+    if number < 0:
+        raise ApiError(400, "bad_args", f"{name} must not be negative")
+    return number

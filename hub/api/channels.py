@@ -1,0 +1,127 @@
+"""Channel routes of the protocol API (PROTOCOL.md §4)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+
+from hub.api.base import ApiError, json_body, parse_int_param, protocol_view
+from hub.channels import selectors, services
+from hub.channels.collateral import channel_request_collateral
+
+
+def _sync(user: str, body: dict[str, object] | None = None, request: HttpRequest | None = None) -> dict[str, object]:
+    last = 0
+    if body is not None:
+        last = parse_int_param(str(body.get("lastChanTx") or 0), "lastChanTx")
+    elif request is not None:
+        last = parse_int_param(request.GET.get("lastChanTx"), "lastChanTx")
+    return services.channel_sync(user=user, last_chan_tx=last)
+
+
+@protocol_view(methods=("GET",), owner_param="user")
+def channel_detail(request: HttpRequest, user: str) -> JsonResponse:
+    data = selectors.channel_summary(user)
+    if data is None:
+        raise ApiError(404, "channel_not_found", f"no channel for {user}")
+    return JsonResponse(data)
+
+
+@protocol_view(methods=("GET",), owner_param="user")
+def channel_sync(request: HttpRequest, user: str) -> JsonResponse:
+    return JsonResponse(_sync(user, request=request))
+
+
+@protocol_view(methods=("GET",), owner_param="user")
+def latest_update(request: HttpRequest, user: str) -> JsonResponse:
+    data = selectors.latest_double_signed(user, no_pending=False)
+    if data is None:
+        raise ApiError(404, "update_not_found", "no double-signed state yet")
+    return JsonResponse(data)
+
+
+@protocol_view(methods=("GET",), owner_param="user")
+def latest_no_pending(request: HttpRequest, user: str) -> JsonResponse:
+    data = selectors.latest_double_signed(user, no_pending=True)
+    if data is None:
+        raise ApiError(404, "update_not_found", "no double-signed state without pending operations")
+    return JsonResponse(data)
+
+
+@protocol_view(methods=("GET",), owner_param="user")
+def update_at(request: HttpRequest, user: str, tx_count: str) -> JsonResponse:
+    data = selectors.state_at(user, int(tx_count))
+    if data is None:
+        raise ApiError(404, "update_not_found", f"no update with txCount {tx_count}")
+    return JsonResponse(data)
+
+
+@protocol_view(methods=("POST",), owner_param="user")
+def request_deposit(request: HttpRequest, user: str) -> JsonResponse:
+    body = json_body(request)
+    services.channel_request_deposit(user=user, deposit_wei=body.get("depositWei", "0"),
+                                     deposit_token=body.get("depositToken", "0"),
+                                     sig_user=body.get("sigUser"))
+    return JsonResponse(_sync(user, body))
+
+
+@protocol_view(methods=("POST",), owner_param="user")
+def request_collateralization(request: HttpRequest, user: str) -> JsonResponse:
+    body = json_body(request)
+    channel_request_collateral(user=user)
+    return JsonResponse(_sync(user, body))
+
+
+@protocol_view(methods=("POST",), owner_param="user")
+def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
+    body = json_body(request)
+    services.channel_request_exchange(user=user, wei_to_sell=body.get("weiToSell", "0"),
+                                      tokens_to_sell=body.get("tokensToSell", "0"))
+    return JsonResponse(_sync(user, body))
+
+
+@protocol_view(methods=("POST",), owner_param="user")
+def request_withdrawal(request: HttpRequest, user: str) -> JsonResponse:
+    body = json_body(request)
+    services.channel_request_withdrawal(user=user, params=body)
+    return JsonResponse(_sync(user, body))
+
+
+@protocol_view(methods=("POST",), owner_param="user")
+def update(request: HttpRequest, user: str) -> JsonResponse:
+    """Apply the client's updates in txCount order, one transaction each; stop at the first
+    error and report it beside the sync from the first update's predecessor."""
+    body = json_body(request)
+    updates = body.get("updates")
+    if not isinstance(updates, list) or not updates:
+        raise ApiError(400, "bad_args", "updates must be a non-empty list")
+    if len(updates) > 100:
+        raise ApiError(400, "bad_args", "at most 100 updates per request")
+
+    def tx_count_of(item: object) -> int:
+        if isinstance(item, dict):
+            value = item.get("txCount")
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                return value
+        raise ApiError(400, "bad_args", "every update needs a non-negative integer txCount")
+
+    ordered = sorted(updates, key=tx_count_of)
+    first = tx_count_of(ordered[0])
+    error: dict[str, str] | None = None
+    from hub.channels.errors import ChannelError
+    from hub.core import UpdateRejected
+
+    for item in ordered:
+        try:
+            services.channel_apply_client_update(user=user, request=item)
+        except UpdateRejected as exc:
+            error = {"code": exc.code, "message": exc.message}
+        except ChannelError as exc:
+            error = {"code": exc.code, "message": exc.message}
+        if error is not None:
+            break
+    sync = services.channel_sync(user=user, last_chan_tx=max(first - 1, 0))
+    payload: dict[str, object] = {"updates": sync}
+    if error is not None:
+        payload["error"] = error["message"]
+        payload["code"] = error["code"]
+    return JsonResponse(payload, status=200 if error is None else 400)

@@ -1,0 +1,387 @@
+"""The event ingester: contract logs into `ChainEvent` rows, then to handlers registered by name.
+
+Guarantees (threat K3):
+- Logs are read only up to head - CONFIRMATIONS, in bounded block ranges, and each log is stored
+  once (UNIQUE (tx_hash, log_index)) however often a range is read again.
+- A reorg deeper than that is detected by comparing the stored hash of the last ingested block
+  with the chain's hash at that height: it is recorded (`ChainReorg`), alarmed, the cursor is
+  rewound to a block whose events are still canonical, events whose block vanished are marked
+  ORPHANED and the range is read again.
+- Each event's handler runs in the same DB transaction that marks the event processed, so its
+  writes commit exactly once. A handler that raises rolls back its own writes, marks the event
+  FAILED (retried later with back-off) and does not hold up other events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from web3 import Web3
+from web3.exceptions import BlockNotFound
+
+from hub.chain.artifacts import load_abi
+from hub.chain.client import get_web3
+from hub.chain.models import ChainCursor, ChainEvent, ChainReorg
+
+logger = logging.getLogger(__name__)
+
+EventState = ChainEvent.State
+EventHandler = Callable[[ChainEvent], None]
+
+BATCH_BLOCKS = 2_000  # eth_getLogs ranges most providers accept
+MAX_BATCHES_PER_RUN = 10  # keeps one run (one actor message) short
+REORG_REWIND_BLOCKS = 64  # how far a detected reorg rewinds before re-reading
+RETRY_BASE_SECONDS = 5
+RETRY_MAX_SECONDS = 3_600
+ALARM_AFTER_FAILURES = 10
+
+# --- handler registry -------------------------------------------------------------------------
+
+_handlers: dict[str, EventHandler] = {}
+
+
+def register_event_handler(event_name: str, func: EventHandler, *, replace: bool = False) -> EventHandler:
+    """Route events called `event_name` (e.g. "DidUpdateChannel") to `func(event)`.
+
+    One handler per name: registering a different function for a taken name raises unless
+    `replace`. Register at import time of a module every process loads (an app's `ready()` or
+    a `tasks` module), so the worker that dispatches knows every handler. `func` runs inside the
+    dispatch DB transaction and must not commit side effects outside the database (use
+    `transaction.on_commit`)."""
+    current = _handlers.get(event_name)
+    if current is not None and current is not func and not replace:
+        raise ValueError(f"a handler for {event_name!r} is already registered: {_name_of(current)}")
+    _handlers[event_name] = func
+    return func
+
+
+def event_handler(event_name: str) -> Callable[[EventHandler], EventHandler]:
+    """Decorator form of `register_event_handler`."""
+    def decorate(func: EventHandler) -> EventHandler:
+        return register_event_handler(event_name, func)
+    return decorate
+
+
+def unregister_event_handler(event_name: str) -> None:
+    _handlers.pop(event_name, None)
+
+
+def registered_event_handlers() -> dict[str, EventHandler]:
+    return dict(_handlers)
+
+
+def _name_of(func: Callable[..., Any]) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+# --- ingestion --------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    from_block: int | None = None
+    to_block: int | None = None
+    stored: int = 0
+    reorgs: list[int] = field(default_factory=list)  # ChainReorg ids
+    caught_up: bool = False
+
+
+def _hex(value: Any) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def _block_hash(w3: Web3, number: int) -> str | None:
+    if number < 0:
+        return ""
+    try:
+        block = w3.eth.get_block(number)
+    except BlockNotFound:  # the chain is now shorter than that
+        return None
+    return _hex(block["hash"])
+
+
+def _jsonable(value: Any, abi_type: str) -> Any:
+    if isinstance(value, list | tuple):
+        inner = abi_type[: abi_type.rindex("[")] if abi_type.endswith("]") else abi_type
+        return [_jsonable(v, inner) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)  # JSON numbers lose precision past 2**53
+    if isinstance(value, bytes | bytearray):
+        return _hex(value)
+    if isinstance(value, str) and abi_type == "address":
+        return value.lower()
+    return value
+
+
+def _decoders(address: str, abi: list[dict[str, Any]]) -> dict[str, Any]:
+    contract = Web3().eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+    decoders: dict[str, Any] = {}
+    for entry in abi:
+        if entry.get("type") == "event" and not entry.get("anonymous"):
+            event = contract.events[entry["name"]]
+            decoders[event.topic.lower()] = (event, {i["name"]: i["type"] for i in entry["inputs"]})
+    return decoders
+
+
+def _lock_cursor(contract: str, start_block: int) -> ChainCursor:
+    cursor = ChainCursor.objects.select_for_update().filter(contract=contract).first()
+    if cursor is None:
+        try:
+            with transaction.atomic():
+                ChainCursor.objects.create(contract=contract, block_number=start_block - 1)
+        except IntegrityError:
+            pass
+        cursor = ChainCursor.objects.select_for_update().get(contract=contract)
+    return cursor
+
+
+def events_ingest(
+    *, address: str, abi: list[dict[str, Any]], batch_blocks: int = BATCH_BLOCKS,
+    max_batches: int = MAX_BATCHES_PER_RUN, confirmations: int | None = None, start_block: int = 0,
+) -> IngestResult:
+    """Store the contract's new logs, up to head - confirmations, at most `max_batches` ranges
+    of `batch_blocks` blocks per call. Idempotent; concurrent calls serialize on the cursor.
+    `start_block` (the deployment block) only matters for a contract's first run."""
+    if batch_blocks < 1 or max_batches < 1:
+        raise ValueError("batch_blocks and max_batches are positive")
+    contract = address.lower()
+    depth = settings.CONFIRMATIONS if confirmations is None else confirmations
+    w3 = get_web3()
+    decoders = _decoders(address, abi)
+    result = IngestResult()
+    for _ in range(max_batches):
+        with transaction.atomic():
+            cursor = _lock_cursor(contract, start_block)
+            if cursor.block_hash:
+                canonical = _block_hash(w3, cursor.block_number)
+                if canonical != cursor.block_hash:
+                    result.reorgs.append(_handle_reorg(w3, cursor, canonical, start_block).pk)
+                    continue
+            target = w3.eth.block_number - depth
+            if cursor.block_number >= target:
+                result.caught_up = True
+                break
+            first = cursor.block_number + 1
+            last = min(first + batch_blocks - 1, target)
+            last_hash = _block_hash(w3, last)
+            logs = w3.eth.get_logs({
+                "address": Web3.to_checksum_address(address), "fromBlock": first, "toBlock": last,
+            })
+            if _block_hash(w3, last) != last_hash or last_hash is None:
+                continue  # the range changed under us; read it again
+            result.stored += _store_logs(contract, decoders, logs)
+            cursor.block_number, cursor.block_hash = last, last_hash
+            cursor.save(update_fields=["block_number", "block_hash", "updated_at"])
+            result.from_block = first if result.from_block is None else result.from_block
+            result.to_block = last
+            result.caught_up = last >= target
+        if result.caught_up:
+            break
+    return result
+
+
+def _store_logs(contract: str, decoders: dict[str, Any], logs: Iterable[Any]) -> int:
+    rows: list[ChainEvent] = []
+    for log in logs:
+        if not log["topics"]:
+            continue
+        decoder = decoders.get(_hex(log["topics"][0]))
+        if decoder is None:
+            continue  # an event this ABI does not know (or anonymous)
+        event, types = decoder
+        decoded = event.process_log(log)
+        rows.append(ChainEvent(
+            contract=contract, name=decoded["event"],
+            block_number=log["blockNumber"], block_hash=_hex(log["blockHash"]),
+            tx_hash=_hex(log["transactionHash"]), tx_index=log["transactionIndex"],
+            log_index=log["logIndex"],
+            args={k: _jsonable(v, types[k]) for k, v in decoded["args"].items()},
+        ))
+    if not rows:
+        return 0
+    existing = {
+        (e.tx_hash, e.log_index): e
+        for e in ChainEvent.objects.select_for_update().filter(tx_hash__in={r.tx_hash for r in rows})
+    }
+    stored = 0
+    for row in rows:
+        old = existing.get((row.tx_hash, row.log_index))
+        if old is None:
+            row.save()
+            stored += 1
+        elif old.block_hash != row.block_hash:
+            # The same log, re-mined in another block: a revived orphan keeps its processing
+            # history (its handler already ran once), otherwise it is handled as new.
+            if old.state == EventState.ORPHANED:
+                old.state = EventState.PROCESSED if old.was_processed else EventState.NEW
+            old.block_number, old.block_hash = row.block_number, row.block_hash
+            old.tx_index, old.args = row.tx_index, row.args
+            old.save(update_fields=["state", "block_number", "block_hash", "tx_index", "args"])
+    return stored
+
+
+def _handle_reorg(w3: Web3, cursor: ChainCursor, canonical: str | None, start_block: int) -> ChainReorg:
+    """Rewind the cursor below the fork, orphan vanished events, record and alarm. The caller
+    holds the cursor lock."""
+    from ops.services import alarm_raise
+
+    old_block, old_hash = cursor.block_number, cursor.block_hash
+    floor = start_block - 1
+    safe = max(old_block - REORG_REWIND_BLOCKS, floor)
+    while safe > floor:  # deeper than the rewind? go back until stored events are canonical
+        below = (ChainEvent.objects.filter(contract=cursor.contract, block_number__lte=safe)
+                 .exclude(state=EventState.ORPHANED).order_by("-block_number").first())
+        if below is None or _block_hash(w3, below.block_number) == below.block_hash:
+            break
+        safe = max(below.block_number - REORG_REWIND_BLOCKS, floor)
+    hashes: dict[int, str | None] = {}
+    orphaned = orphaned_processed = 0
+    for event in (ChainEvent.objects.select_for_update()
+                  .filter(contract=cursor.contract, block_number__gt=safe)
+                  .exclude(state=EventState.ORPHANED)):
+        if event.block_number not in hashes:
+            hashes[event.block_number] = _block_hash(w3, event.block_number)
+        if hashes[event.block_number] != event.block_hash:
+            event.state = EventState.ORPHANED
+            event.save(update_fields=["state"])
+            orphaned += 1
+            orphaned_processed += int(event.was_processed)
+    cursor.block_number = safe
+    cursor.block_hash = (_block_hash(w3, safe) or "") if safe > floor else ""
+    cursor.save(update_fields=["block_number", "block_hash", "updated_at"])
+    reorg = ChainReorg.objects.create(
+        contract=cursor.contract, block_number=old_block, old_hash=old_hash,
+        new_hash=canonical or "", rewound_to=safe, orphaned_events=orphaned,
+        orphaned_processed_events=orphaned_processed,
+    )
+    alarm_raise(
+        kind="reorg", key=cursor.contract,
+        severity="critical" if orphaned_processed else "warning",
+        message=(f"reorg below {old_block} on {cursor.contract}: block hash changed; rewound to "
+                 f"{safe}; {orphaned} event(s) orphaned, {orphaned_processed} already processed"),
+        detail={"reorg_id": reorg.pk, "block_number": old_block, "old_hash": old_hash,
+                "new_hash": canonical, "rewound_to": safe, "orphaned": orphaned,
+                "orphaned_processed": orphaned_processed},
+    )
+    return reorg
+
+
+# --- dispatch ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchResult:
+    processed: int = 0
+    failed: int = 0
+    ignored: int = 0
+
+
+def events_dispatch(*, limit: int = 500, now: datetime | None = None) -> DispatchResult:
+    """Hand NEW events and FAILED events whose retry time has come to their handlers, in chain
+    order. Each event is locked and re-read, so concurrent dispatchers never run a handler twice."""
+    now = now or timezone.now()
+    ids = list(
+        ChainEvent.objects.filter(state__in=[EventState.NEW, EventState.FAILED])
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .order_by("block_number", "log_index").values_list("id", flat=True)[:limit]
+    )
+    result = DispatchResult()
+    for event_id in ids:
+        outcome = _dispatch_one(event_id, now)
+        if outcome == EventState.PROCESSED:
+            result.processed += 1
+        elif outcome == EventState.FAILED:
+            result.failed += 1
+        elif outcome == EventState.IGNORED:
+            result.ignored += 1
+    return result
+
+
+def _dispatch_one(event_id: int, now: datetime) -> str | None:
+    with transaction.atomic():
+        event = (ChainEvent.objects.select_for_update(skip_locked=True)
+                 .filter(pk=event_id, state__in=[EventState.NEW, EventState.FAILED]).first())
+        if event is None:
+            return None  # done by someone else, orphaned, or being handled right now
+        handler = _handlers.get(event.name)
+        if handler is None:
+            event.state = EventState.IGNORED
+            event.save(update_fields=["state"])
+            return event.state
+        event.attempts += 1
+        event.handler = _name_of(handler)
+        try:
+            with transaction.atomic():  # a savepoint: a failing handler's writes are undone
+                handler(event)
+        except Exception as exc:
+            logger.exception("handler %s failed on event %s", event.handler, event.pk)
+            delay = min(RETRY_BASE_SECONDS * 2 ** (event.attempts - 1), RETRY_MAX_SECONDS)
+            event.state = EventState.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"[:4000]
+            event.retry_at = now + timedelta(seconds=delay)
+            event.save(update_fields=["state", "error", "retry_at", "attempts", "handler"])
+            if event.attempts == ALARM_AFTER_FAILURES:
+                from ops.services import alarm_raise
+
+                alarm_raise(
+                    kind="event_handler", key=f"event:{event.pk}", severity="critical",
+                    message=f"{event.name} event {event.pk} failed {event.attempts} times: {event.error[:200]}",
+                    detail={"event_id": event.pk, "tx_hash": event.tx_hash, "log_index": event.log_index},
+                )
+            return event.state
+        event.state = EventState.PROCESSED
+        event.was_processed = True
+        event.error = ""
+        event.retry_at = None
+        event.processed_at = timezone.now()
+        event.save(update_fields=["state", "was_processed", "error", "retry_at", "processed_at",
+                                  "attempts", "handler"])
+        return event.state
+
+
+def events_redispatch(*, event_ids: Iterable[int]) -> int:
+    """Put FAILED or IGNORED events back in line now (after a fix or a new handler)."""
+    return ChainEvent.objects.filter(
+        pk__in=list(event_ids), state__in=[EventState.FAILED, EventState.IGNORED]
+    ).update(state=EventState.NEW, retry_at=None)
+
+
+# --- the hub's contract -----------------------------------------------------------------------
+
+
+def _deployment_block(address: str) -> int:
+    """The ChannelManager's deployment block from CONTRACTS_FILE (written by deploy_contracts),
+    where ingestion starts on a fresh database; 0 when unknown."""
+    path = settings.CONTRACTS_FILE
+    if path is None:
+        return 0
+    try:
+        recorded = json.loads(path.read_text())
+        entry = recorded.get(str(settings.CHAIN_ID), {})
+        if str(entry.get("channel_manager", "")).lower() == address.lower():
+            return int(entry.get("block", 0))
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    return 0
+
+
+def events_poll() -> IngestResult | None:
+    """One periodic pass: ingest the ChannelManager's events (if configured), then dispatch."""
+    result = None
+    address = settings.CHANNEL_MANAGER_ADDRESS
+    if address:
+        result = events_ingest(address=address, abi=load_abi("ChannelManager"),
+                               start_block=_deployment_block(address))
+    events_dispatch()
+    return result

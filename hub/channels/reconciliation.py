@@ -1,0 +1,70 @@
+"""Reconciliation: the ledger, the latest signed states and the contract must agree.
+
+Per channel: the ledger's per-field sums equal the latest valid state; and, for a channel with
+no pending operations whose latest state went on-chain (txCountChain equal on both sides), the
+state's totals per asset equal the contract's channel totals. Any difference raises an alarm
+naming the channel and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.channels.models import Channel, ChannelUpdate
+from hub.ledger.services import FIELDS, channel_ledger_state
+from ops.services import alarm_raise
+
+
+@dataclass
+class ReconciliationReport:
+    channels: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def reconcile_channels(*, check_chain: bool = True) -> ReconciliationReport:
+    report = ReconciliationReport()
+    channels = Channel.objects.exclude(latest_update=None).select_related("latest_update")
+    for channel in channels.iterator():
+        report.channels += 1
+        row: ChannelUpdate = channel.latest_update  # type: ignore[assignment]
+        ledger = channel_ledger_state(channel.pk)
+        for name in FIELDS:
+            if ledger[name] != getattr(row, name):
+                report.mismatches.append({"channel": channel.user, "field": name,
+                                          "ledger": ledger[name], "state": getattr(row, name)})
+        if check_chain and not _has_pending(row):
+            report.mismatches.extend(_chain_mismatches(channel, row))
+    for mismatch in report.mismatches:
+        alarm_raise(kind="reconciliation", key=f"{mismatch['channel']}:{mismatch['field']}",
+                    severity="critical",
+                    message=(f"channel {mismatch['channel']} {mismatch['field']}: "
+                             f"{mismatch.get('ledger', mismatch.get('chain'))} != "
+                             f"{mismatch['state']}"),
+                    detail={k: str(v) for k, v in mismatch.items()})
+    return report
+
+
+def _has_pending(row: ChannelUpdate) -> bool:
+    return any(getattr(row, name) for name in FIELDS if name.startswith("pending"))
+
+
+def _chain_mismatches(channel: Channel, row: ChannelUpdate) -> list[dict[str, Any]]:
+    from hub.chain.channel_manager import channel_on_chain
+
+    chain = channel_on_chain(channel.user)
+    if chain["tx_count_chain"] != row.tx_count_chain:
+        return []  # the latest state's on-chain operations are not both sides' yet
+    out = []
+    wei_total = row.balance_wei_hub + row.balance_wei_user
+    token_total = row.balance_token_hub + row.balance_token_user
+    if chain["wei_total"] != wei_total:
+        out.append({"channel": channel.user, "field": "wei_total", "chain": chain["wei_total"],
+                    "state": wei_total})
+    if chain["token_total"] != token_total:
+        out.append({"channel": channel.user, "field": "token_total", "chain": chain["token_total"],
+                    "state": token_total})
+    return out

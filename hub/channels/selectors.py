@@ -1,0 +1,63 @@
+"""Reads of channels for the protocol API and the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from hub.channels.models import Channel, ChannelUpdate
+from hub.channels.services import STATUS_NAMES, channel_find
+
+_NO_PENDING = Q(
+    pending_deposit_wei_hub=0, pending_deposit_wei_user=0, pending_deposit_token_hub=0,
+    pending_deposit_token_user=0, pending_withdrawal_wei_hub=0, pending_withdrawal_wei_user=0,
+    pending_withdrawal_token_hub=0, pending_withdrawal_token_user=0,
+)
+
+
+def _update_json(channel: Channel, row: ChannelUpdate) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "reason": row.reason,
+        "args": row.args,
+        "txCount": row.tx_count_global,
+        "state": row.to_state(channel.contract, channel.user).to_json(),
+        "createdOn": row.created_at.isoformat(),
+    }
+
+
+def channel_summary(user: str) -> dict[str, Any] | None:
+    """`GET channel/:user`: `{id, status, lastUpdateOn, user, state}`."""
+    channel = channel_find(user)
+    if channel is None or channel.latest_update_id is None:
+        return None
+    row = ChannelUpdate.objects.get(pk=channel.latest_update_id)
+    return {
+        "id": channel.pk,
+        "status": STATUS_NAMES[channel.status],
+        "lastUpdateOn": row.created_at.isoformat(),
+        "user": channel.user,
+        "state": row.to_state(channel.contract, channel.user).to_json(),
+    }
+
+
+def latest_double_signed(user: str, *, no_pending: bool) -> dict[str, Any] | None:
+    channel = channel_find(user)
+    if channel is None:
+        return None
+    rows = ChannelUpdate.objects.filter(channel=channel, invalid__isnull=True,
+                                        sig_user__isnull=False)
+    if no_pending:
+        rows = rows.filter(_NO_PENDING)
+    row = rows.order_by("-tx_count_global").first()
+    return None if row is None else _update_json(channel, row)
+
+
+def state_at(user: str, tx_count: int) -> dict[str, Any] | None:
+    channel = channel_find(user)
+    if channel is None:
+        return None
+    row = ChannelUpdate.objects.filter(channel=channel, tx_count_global=tx_count).order_by(
+        "invalid", "-id").first()
+    return None if row is None else _update_json(channel, row)

@@ -1,0 +1,583 @@
+"""Every write to channels: lock, apply the pure core, persist, post the ledger, then publish.
+
+Lock order: one channel row at a time here; callers that touch two channels (payments) lock the
+lower channel id first. The hub signs a state only after the row that holds it is written in the
+same transaction, so a state signed by the hub always exists in the history (persist, then
+countersign)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hub import push
+from hub.channels import errors
+from hub.channels.errors import ChannelError, Conflict
+from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
+from hub.core import (
+    ChannelState,
+    DepositArgs,
+    DidUpdateChannel,
+    ExchangeArgs,
+    InvalidationArgs,
+    UpdateRejected,
+    WithdrawalArgs,
+    apply_update,
+    assert_channel_signer,
+    parse_address,
+    parse_args,
+    validate_signed_update,
+    zero_state,
+)
+from hub.core.rates import calculate_exchange, token_to_wei, wei_to_token
+from hub.core.state import parse_uint
+from hub.ledger.services import post_channel_change
+from hub.rates.services import rate_current
+
+logger = logging.getLogger(__name__)
+
+PROPOSAL_LIFETIME = timedelta(minutes=5)
+PENDING_TIMEOUT_SECONDS = 5 * 60  # user deposits and withdrawals must reach the chain in 5 min
+USER_TOKEN_LIMIT = 70 * 10**18  # the "booty limit": tokens a user may buy from the hub
+MIN_WITHDRAWAL_WEI = 10**13  # below this a pending field is dust (the original hub's rule)
+
+# Reasons a client may introduce as a NEW state through `update` (the rest are the hub's own).
+CLIENT_REASONS = {"Payment", "Exchange", "ProposePendingDeposit", "ProposePendingWithdrawal",
+                  "Invalidation", "OpenThread", "CloseThread"}
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def contract_address() -> str:
+    address = settings.CHANNEL_MANAGER_ADDRESS
+    if not address:
+        raise ChannelError("contracts_not_deployed", "the ChannelManager is not deployed", status=503)
+    return address.lower()
+
+
+def hub_address() -> str:
+    from hub.chain.signer import hub_address as configured
+
+    return configured().lower()
+
+
+def channel_find(user: str) -> Channel | None:
+    return Channel.objects.filter(contract=contract_address(), user=user.lower()).first()
+
+
+def channel_state(channel: Channel | None, user: str) -> ChannelState:
+    """The latest valid state the hub signed (state 0 for a channel without history)."""
+    if channel is None or channel.latest_update_id is None:
+        return zero_state(contract_address(), user.lower())
+    update = ChannelUpdate.objects.get(pk=channel.latest_update_id)
+    return update.to_state(channel.contract, channel.user)
+
+
+def block_time() -> int:
+    """The timestamp the hub judges timeouts by: the newest block whose events are ingested
+    (so a deposit mined before a timeout is always seen before the timeout is acted on)."""
+    from hub.chain.market import latest_block_time
+
+    return latest_block_time()
+
+
+# --- writing primitives -------------------------------------------------------------------
+
+def _lock_channel(user: str) -> Channel:
+    """The user's channel row, locked for this transaction (created when missing)."""
+    contract = contract_address()
+    user = user.lower()
+    channel = Channel.objects.select_for_update().filter(contract=contract, user=user).first()
+    if channel is not None:
+        return channel
+    try:
+        with transaction.atomic():
+            Channel.objects.create(contract=contract, user=user)
+    except IntegrityError:
+        pass  # created concurrently; lock the winner's row
+    return Channel.objects.select_for_update().get(contract=contract, user=user)
+
+
+def _require_open(channel: Channel) -> None:
+    if channel.status != Channel.Status.OPEN:
+        raise ChannelError(errors.CHANNEL_NOT_OPEN, f"the channel is {channel.status}", status=409)
+
+
+@dataclass
+class Recorded:
+    update: ChannelUpdate
+    state: ChannelState
+
+
+def _record(channel: Channel, prev: ChannelState, new: ChannelState, *, reason: str,
+            args: Mapping[str, Any], originator: str, chain_transaction_id: int | None = None,
+            chain_event_id: int | None = None) -> Recorded:
+    """Sign `new` as the hub, store it, post the ledger and queue the push (after commit)."""
+    from hub.chain.signer import hub_state_signer
+    from hub.core import channel_state_hash
+
+    signed = hub_state_signer().sign_channel_state(new.replace(sig_hub=None), as_party="hub")
+    signed = signed.replace(sig_user=new.sig_user)
+    row = ChannelUpdate.objects.create(
+        channel=channel, reason=reason, args=dict(args), originator=originator.lower(),
+        recipient=signed.recipient, state_hash=channel_state_hash(signed),
+        tx_count_global=signed.tx_count_global, tx_count_chain=signed.tx_count_chain,
+        thread_root=signed.thread_root, thread_count=signed.thread_count, timeout=signed.timeout,
+        sig_hub=signed.sig_hub, sig_user=signed.sig_user,
+        user_signed_at=timezone.now() if signed.sig_user else None,
+        chain_transaction_id=chain_transaction_id, chain_event_id=chain_event_id,
+        **{field: getattr(signed, field) for field in _AMOUNT_ATTRS},
+    )
+    post_channel_change(channel_id=channel.pk, before=prev, after=signed,
+                        memo=f"{reason} #{signed.tx_count_global}", channel_update_id=row.pk)
+    channel.latest_update = row
+    channel.push_sequence += 1
+    channel.save(update_fields=["latest_update", "push_sequence", "updated_at"])
+    _push(channel, row)
+    return Recorded(row, signed)
+
+
+def _push(channel: Channel, row: ChannelUpdate) -> None:
+    push.push_channel_updates_on_commit(
+        channel.user,
+        [{"type": "channel_update", "seq": channel.push_sequence, **row.to_sync_item()}],
+    )
+
+
+def _add_user_signature(channel: Channel, row: ChannelUpdate, sig_user: str | None) -> ChannelUpdate:
+    """Countersign a hub-signed state. Adding is once; a different signature is refused."""
+    if not sig_user:
+        raise UpdateRejected("bad_signature", "missing user signature")
+    if row.sig_user:
+        if row.sig_user.lower() != sig_user.lower():
+            raise Conflict(errors.SIGNATURE_CONFLICT,
+                           f"update {row.tx_count_global} is already countersigned differently")
+        return row
+    state = row.to_state(channel.contract, channel.user).replace(sig_user=sig_user.lower())
+    assert_channel_signer(state, hub_address=hub_address(), signer="user")
+    updated = ChannelUpdate.objects.filter(pk=row.pk, sig_user__isnull=True).update(
+        sig_user=sig_user.lower(), user_signed_at=timezone.now()
+    )
+    if not updated:
+        raise Conflict(errors.SIGNATURE_CONFLICT, "the update was countersigned concurrently")
+    row.refresh_from_db()
+    channel.push_sequence += 1
+    channel.save(update_fields=["push_sequence", "updated_at"])
+    _push(channel, row)
+    return row
+
+
+_AMOUNT_ATTRS = (
+    "balance_wei_hub", "balance_wei_user", "balance_token_hub", "balance_token_user",
+    "pending_deposit_wei_hub", "pending_deposit_wei_user", "pending_deposit_token_hub",
+    "pending_deposit_token_user", "pending_withdrawal_wei_hub", "pending_withdrawal_wei_user",
+    "pending_withdrawal_token_hub", "pending_withdrawal_token_user",
+)
+
+
+# --- requests from the user ---------------------------------------------------------------
+
+@transaction.atomic
+def channel_request_deposit(*, user: str, deposit_wei: Any, deposit_token: Any,
+                            sig_user: Any) -> ChannelUpdate:
+    """The hub's half of a user deposit: a hub-signed ProposePendingDeposit with a 5-minute
+    timeout (by block time) that the user countersigns and sends on-chain. A deposit-request
+    signature is accepted at most once."""
+    wei = parse_uint(deposit_wei, "depositWei")
+    token = parse_uint(deposit_token, "depositToken")
+    if wei == 0 and token == 0:
+        raise UpdateRejected("bad_args", "a deposit needs depositWei or depositToken")
+    if not isinstance(sig_user, str):
+        raise UpdateRejected("bad_signature", "sigUser is required")
+    channel = _lock_channel(user)
+    _require_open(channel)
+    prev = channel_state(channel, user)
+    now = block_time()
+    args = DepositArgs(deposit_wei_hub=0, deposit_wei_user=wei, deposit_token_hub=0,
+                       deposit_token_user=token, timeout=now + PENDING_TIMEOUT_SECONDS,
+                       sig_user=sig_user.lower())
+    new = apply_update(prev, "ProposePendingDeposit", args, now=now)
+    try:
+        with transaction.atomic():
+            DepositAuthorization.objects.create(channel=channel, signature=sig_user.lower(),
+                                                amount_wei=wei, amount_token=token)
+    except IntegrityError:
+        raise Conflict(errors.DEPOSIT_AUTHORIZATION_USED,
+                       "this deposit request signature was already used") from None
+    _supersede_proposals(channel)
+    return _record(channel, prev, new, reason="ProposePendingDeposit", args=args.to_json(),
+                   originator=user).update
+
+
+def _supersede_proposals(channel: Channel) -> None:
+    ProposedUpdate.objects.filter(channel=channel, status=ProposedUpdate.Status.OPEN).update(
+        status=ProposedUpdate.Status.SUPERSEDED
+    )
+
+
+def _open_proposal(channel: Channel) -> ProposedUpdate | None:
+    proposal = ProposedUpdate.objects.filter(
+        channel=channel, status=ProposedUpdate.Status.OPEN
+    ).first()
+    if proposal is not None and proposal.expires_at <= timezone.now():
+        ProposedUpdate.objects.filter(pk=proposal.pk).update(status=ProposedUpdate.Status.EXPIRED)
+        return None
+    return proposal
+
+
+def _propose(channel: Channel, prev: ChannelState, reason: str, args: Any,
+             lifetime: timedelta = PROPOSAL_LIFETIME) -> ProposedUpdate:
+    """Store an unsigned hub proposal (one open per channel), validated by the core first."""
+    now = block_time()
+    new = apply_update(prev, reason, args, now=now, hub_rate=rate_current())
+    _supersede_proposals(channel)
+    proposal = ProposedUpdate.objects.create(
+        channel=channel, reason=reason, args=args.to_json(),
+        tx_count_global=new.tx_count_global, state=new.to_json(with_sigs=False),
+        expires_at=timezone.now() + lifetime,
+    )
+    channel.push_sequence += 1
+    channel.save(update_fields=["push_sequence", "updated_at"])
+    push.push_channel_updates_on_commit(
+        channel.user, [{"type": "channel_update", "seq": channel.push_sequence,
+                        **proposal.to_sync_item()}],
+    )
+    return proposal
+
+
+@transaction.atomic
+def channel_request_exchange(*, user: str, wei_to_sell: Any, tokens_to_sell: Any) -> ProposedUpdate | None:
+    """An unsigned Exchange proposal at the hub's rate, capped by the hub's balances and the
+    user token limit. None when nothing can be exchanged."""
+    wei = parse_uint(wei_to_sell, "weiToSell")
+    tokens = parse_uint(tokens_to_sell, "tokensToSell")
+    if wei and tokens:
+        raise UpdateRejected("bad_args", "sell wei or tokens, not both")
+    rate = rate_current()
+    if rate is None:
+        raise UpdateRejected("rate_unavailable", "the hub has no exchange rate younger than 24 h")
+    channel = _lock_channel(user)
+    _require_open(channel)
+    prev = channel_state(channel, user)
+    if wei:
+        token_cap = min(prev.balance_token_hub, max(0, USER_TOKEN_LIMIT - prev.balance_token_user))
+        wei = min(wei, prev.balance_wei_user, token_to_wei(token_cap, rate.rate))
+    if tokens:
+        tokens = min(tokens, prev.balance_token_user, wei_to_token(prev.balance_wei_hub, rate.rate))
+    if wei == 0 and tokens == 0:
+        return None
+    amounts = calculate_exchange(seller="user", rate=rate.rate, wei_to_sell=wei, tokens_to_sell=tokens)
+    if amounts.tokens_received == 0 and amounts.wei_received == 0:
+        return None
+    args = ExchangeArgs(seller="user", exchange_rate=rate.rate, wei_to_sell=wei, tokens_to_sell=tokens)
+    return _propose(channel, prev, "Exchange", args)
+
+
+@transaction.atomic
+def channel_request_withdrawal(*, user: str, params: Mapping[str, Any]) -> ProposedUpdate:
+    """An unsigned ProposePendingWithdrawal: sell `tokensToSell` (or `weiToSell`) at the client's
+    rate (within 2 % of the hub's), then withdraw `withdrawalWeiUser` plus the proceeds and
+    `withdrawalTokenUser` to `recipient`. The hub covers its side of the exchange from reserves
+    when its channel balance is short. Timeout: 5 minutes of block time."""
+    from ops.models import GlobalSwitches
+
+    if not GlobalSwitches.current().withdrawals_enabled:
+        raise ChannelError(errors.WITHDRAWALS_DISABLED, "withdrawals are switched off", status=503)
+    recipient = parse_address(params.get("recipient"), "recipient")
+    rate_text = params.get("exchangeRate")
+    wd_wei = parse_uint(params.get("withdrawalWeiUser", "0"), "withdrawalWeiUser")
+    wd_token = parse_uint(params.get("withdrawalTokenUser", "0"), "withdrawalTokenUser")
+    tokens_to_sell = parse_uint(params.get("tokensToSell", "0"), "tokensToSell")
+    wei_to_sell = parse_uint(params.get("weiToSell", "0"), "weiToSell")
+    if tokens_to_sell and wei_to_sell:
+        raise UpdateRejected("bad_args", "sell wei or tokens, not both")
+    channel = _lock_channel(user)
+    _require_open(channel)
+    prev = channel_state(channel, user)
+    now = block_time()
+    if not isinstance(rate_text, str):
+        hub_rate = rate_current()
+        if hub_rate is None:
+            raise UpdateRejected("rate_unavailable", "the hub has no exchange rate")
+        rate_text = hub_rate.rate
+    x = calculate_exchange(seller="user", rate=rate_text, wei_to_sell=wei_to_sell,
+                           tokens_to_sell=tokens_to_sell)
+    user_wei_after = prev.balance_wei_user + x.wei_received - x.wei_sold
+    user_token_after = prev.balance_token_user + x.tokens_received - x.tokens_sold
+    withdraw_wei = wd_wei + x.wei_received
+    withdraw_token = wd_token + x.tokens_received
+    if withdraw_wei and withdraw_wei < MIN_WITHDRAWAL_WEI and not withdraw_token:
+        raise UpdateRejected("bad_args", "the withdrawal is below the dust limit")
+    args = WithdrawalArgs(
+        seller="user", exchange_rate=rate_text, tokens_to_sell=tokens_to_sell,
+        wei_to_sell=wei_to_sell, recipient=recipient,
+        target_wei_user=user_wei_after - withdraw_wei,
+        target_token_user=user_token_after - withdraw_token,
+        target_wei_hub=max(prev.balance_wei_hub - x.wei_received + x.wei_sold, 0),
+        target_token_hub=max(prev.balance_token_hub - x.tokens_received + x.tokens_sold, 0),
+        timeout=now + PENDING_TIMEOUT_SECONDS,
+    )
+    if args.target_wei_user < 0 or args.target_token_user < 0:
+        raise UpdateRejected("insufficient_balance", "the channel cannot cover this withdrawal")
+    return _propose(channel, prev, "ProposePendingWithdrawal", args)
+
+
+@transaction.atomic
+def channel_propose_hub_deposit(*, user: str, wei: int, token: int) -> ProposedUpdate | None:
+    """An unsigned hub collateral deposit (timeout 0) for the user to countersign. Refused on
+    top of pending operations or an open proposal (a top-up never stacks on another one)."""
+    channel = _lock_channel(user)
+    _require_open(channel)
+    prev = channel_state(channel, user)
+    if prev.has_pending_ops or prev.timeout != 0 or _open_proposal(channel) is not None:
+        return None
+    args = DepositArgs(deposit_wei_hub=wei, deposit_wei_user=0, deposit_token_hub=token,
+                       deposit_token_user=0, timeout=0)
+    return _propose(channel, prev, "ProposePendingDeposit", args, lifetime=timedelta(minutes=10))
+
+
+# --- the `update` route ----------------------------------------------------------------------
+
+def channel_apply_client_update(*, user: str, request: Mapping[str, Any]) -> ChannelUpdate | None:
+    """Apply one update the client posted. Either a countersignature of a state the hub already
+    signed, or a new state (txCountGlobal = latest + 1) the hub validates and countersigns.
+    Returns the stored row (None when the client sent an update the hub ignores)."""
+    if not isinstance(request, Mapping):
+        raise UpdateRejected("bad_args", "each update must be an object")
+    reason = request.get("reason")
+    tx_count = parse_uint(request.get("txCount"), "txCount")
+    with transaction.atomic():
+        channel = _lock_channel(user)
+        latest = channel_state(channel, user)
+        if tx_count <= latest.tx_count_global:
+            row = ChannelUpdate.objects.filter(channel=channel, tx_count_global=tx_count).order_by(
+                "invalid", "-id").first()
+            if row is None:
+                raise ChannelError(errors.UPDATE_NOT_FOUND, f"no update with txCount {tx_count}",
+                                   status=404)
+            if row.invalid:
+                return None  # the client is catching up on an update that was invalidated
+            if row.reason != reason:
+                raise UpdateRejected("state_mismatch",
+                                     f"update {tx_count} is a {row.reason}, not {reason}")
+            return _add_user_signature(channel, row, request.get("sigUser"))
+        if tx_count != latest.tx_count_global + 1:
+            raise UpdateRejected("tx_count_global",
+                                 f"txCount {tx_count} does not follow {latest.tx_count_global}")
+        if reason not in CLIENT_REASONS:
+            raise ChannelError(errors.REASON_NOT_ACCEPTED, f"{reason} is generated by the hub only")
+        if reason in ("OpenThread", "CloseThread"):
+            raise ChannelError(errors.THREADS_DISABLED, "threads are not enabled on this hub",
+                               status=403)
+        _require_open(channel)
+        sig_user = request.get("sigUser")
+        if reason == "Invalidation":
+            return _user_invalidation(channel, latest, request.get("args"), sig_user)
+        proposal = _open_proposal(channel)
+        args = parse_args(str(reason), request.get("args"))
+        if reason == "Payment":
+            if args.recipient != "hub":  # type: ignore[union-attr]
+                raise UpdateRejected("bad_args", "a client may only pay the hub")
+            return _countersign_new(channel, latest, reason, args, sig_user, originator=user)
+        if proposal is None or proposal.reason != reason or proposal.tx_count_global != tx_count:
+            raise ChannelError(errors.NO_OPEN_PROPOSAL,
+                               f"the hub has no open {reason} proposal for txCount {tx_count}",
+                               status=409)
+        if parse_args(proposal.reason, proposal.args) != args:
+            raise ChannelError(errors.PROPOSAL_MISMATCH, "the update differs from the hub's proposal",
+                               status=409)
+        row = _countersign_new(channel, latest, str(reason), args, sig_user, originator=user,
+                               with_transaction=reason != "Exchange")
+        ProposedUpdate.objects.filter(pk=proposal.pk).update(
+            status=ProposedUpdate.Status.ACCEPTED, accepted_update=row)
+        return row
+
+
+def _countersign_new(channel: Channel, prev: ChannelState, reason: str, args: Any,
+                     sig_user: Any, *, originator: str, with_transaction: bool = False) -> ChannelUpdate:
+    now = block_time() if reason != "Payment" else 0
+    expected = apply_update(prev, reason, args, now=now, hub_rate=rate_current())
+    if not isinstance(sig_user, str):
+        raise UpdateRejected("bad_signature", "missing user signature")
+    signed = expected.replace(sig_user=sig_user.lower())
+    validate_signed_update(prev, signed, reason, args, hub_address=hub_address(), now=now,
+                           hub_rate=rate_current())
+    tx_id = None
+    if with_transaction:
+        from hub.channels.onchain import enqueue_hub_authorized_update
+
+        # Recorded first so the transaction can name the exact double-signed state it executes.
+        recorded = _record(channel, prev, signed, reason=reason, args=args.to_json(),
+                           originator=originator)
+        tx = enqueue_hub_authorized_update(recorded.state, update_id=recorded.update.pk)
+        tx_id = tx.pk
+        ChannelUpdate.objects.filter(pk=recorded.update.pk).update(chain_transaction_id=tx_id)
+        recorded.update.chain_transaction_id = tx_id
+        return recorded.update
+    return _record(channel, prev, signed, reason=reason, args=args.to_json(),
+                   originator=originator).update
+
+
+def _invalidated_withdrawal(channel: Channel, prev: ChannelState) -> WithdrawalArgs | None:
+    row = channel.latest_update
+    if row is not None and row.reason == "ProposePendingWithdrawal":
+        parsed = parse_args("ProposePendingWithdrawal", row.args)
+        assert isinstance(parsed, WithdrawalArgs)
+        return parsed
+    return None
+
+
+def _user_invalidation(channel: Channel, prev: ChannelState, raw_args: Any,
+                       sig_user: Any) -> ChannelUpdate:
+    args = parse_args("Invalidation", raw_args)
+    assert isinstance(args, InvalidationArgs)
+    target = channel.latest_update
+    if target is not None and target.chain_transaction_id is not None:
+        from hub.channels.onchain import cancel_if_unsent
+
+        if not cancel_if_unsent(target.chain_transaction_id):
+            raise Conflict(errors.TRANSACTION_IN_FLIGHT,
+                           "the hub's transaction for this state is already on its way")
+    now = block_time()
+    withdrawal = _invalidated_withdrawal(channel, prev)
+    expected = apply_update(prev, "Invalidation", args, now=now, invalidated_withdrawal=withdrawal)
+    if not isinstance(sig_user, str):
+        raise UpdateRejected("bad_signature", "missing user signature")
+    signed = expected.replace(sig_user=sig_user.lower())
+    validate_signed_update(prev, signed, "Invalidation", args, hub_address=hub_address(),
+                           now=now, invalidated_withdrawal=withdrawal)
+    row = _record(channel, prev, signed, reason="Invalidation", args=args.to_json(),
+                  originator=channel.user).update
+    _mark_invalid(channel, args.invalid_tx_count, args.reason)
+    return row
+
+
+def _mark_invalid(channel: Channel, from_tx_count: int, reason: str) -> None:
+    ChannelUpdate.objects.filter(
+        channel=channel, tx_count_global__gte=from_tx_count, invalid__isnull=True,
+    ).exclude(reason="Invalidation").filter(tx_count_global__lt=channel.latest_update.tx_count_global
+                                            if channel.latest_update else 0).update(
+        invalid=reason, invalidated_at=timezone.now())
+
+
+# --- the hub's own updates --------------------------------------------------------------------
+
+@transaction.atomic
+def channel_invalidate(*, user: str, reason: str, message: str = "",
+                       only_tx_count: int | None = None) -> ChannelUpdate | None:
+    """A hub-signed Invalidation of the channel's pending operations (a failed hub transaction,
+    or a timeout passed by block time). No-op when nothing is pending any more, or when the
+    pending state is no longer the one at `only_tx_count`."""
+    channel = _lock_channel(user)
+    prev = channel_state(channel, user)
+    if not prev.has_pending_ops:
+        return None
+    pending_row = ChannelUpdate.objects.filter(
+        channel=channel, invalid__isnull=True, tx_count_chain=prev.tx_count_chain,
+        reason__in=("ProposePendingDeposit", "ProposePendingWithdrawal"),
+    ).order_by("-tx_count_global").first()
+    target = pending_row.tx_count_global if pending_row else prev.tx_count_global
+    if only_tx_count is not None and target != only_tx_count:
+        return None
+    withdrawal = None
+    if pending_row is not None and pending_row.reason == "ProposePendingWithdrawal":
+        parsed = parse_args("ProposePendingWithdrawal", pending_row.args)
+        assert isinstance(parsed, WithdrawalArgs)
+        withdrawal = parsed
+    args = InvalidationArgs(invalid_tx_count=target, reason=reason, message=message or None,
+                            withdrawal=withdrawal if prev.has_pending_withdrawals else None)
+    new = apply_update(prev, "Invalidation", args, now=block_time(),
+                       invalidated_withdrawal=withdrawal)
+    row = _record(channel, prev, new, reason="Invalidation", args=args.to_json(),
+                  originator=hub_address()).update
+    if pending_row is not None and target == prev.tx_count_global:
+        ChannelUpdate.objects.filter(pk=pending_row.pk, invalid__isnull=True).update(
+            invalid=reason, invalidated_at=timezone.now())
+    return row
+
+
+@transaction.atomic
+def channel_confirm_pending(*, event: DidUpdateChannel, transaction_hash: str,
+                            chain_event_id: int | None) -> ChannelUpdate | None:
+    """ConfirmPending from a DidUpdateChannel event (hub-signed; the user countersigns on sync).
+    Idempotent: a second delivery of the same event finds nothing pending and does nothing."""
+    user = event.user.lower()
+    if event.contract_address.lower() != contract_address():
+        return None
+    channel = _lock_channel(user)
+    prev = channel_state(channel, user)
+    if not prev.has_pending_ops:
+        already = ChannelUpdate.objects.filter(
+            channel=channel, reason="ConfirmPending", args__transactionHash=transaction_hash
+        ).first()
+        if already is None:
+            logger.warning("DidUpdateChannel for %s at txCount %s with nothing pending",
+                           user, event.tx_count)
+        return already
+    args = {"transactionHash": transaction_hash}
+    new = apply_update(prev, "ConfirmPending", args, now=0, event=event)
+    return _record(channel, prev, new, reason="ConfirmPending", args=args,
+                   originator=hub_address(), chain_event_id=chain_event_id).update
+
+
+def channel_sync(*, user: str, last_chan_tx: int, last_thread_update_id: int = 0) -> dict[str, Any]:
+    """The client's sync feed: valid channel updates after `last_chan_tx`, ascending, then the
+    open unsigned proposal (if any) last."""
+    user = user.lower()
+    channel = channel_find(user)
+    if channel is None:
+        return {"status": "CS_OPEN", "updates": []}
+    rows = ChannelUpdate.objects.filter(
+        channel=channel, invalid__isnull=True, tx_count_global__gt=last_chan_tx
+    ).order_by("tx_count_global")
+    items = [row.to_sync_item() for row in rows]
+    proposal = ProposedUpdate.objects.filter(
+        channel=channel, status=ProposedUpdate.Status.OPEN, expires_at__gt=timezone.now()
+    ).first()
+    if proposal is not None:
+        items.append(proposal.to_sync_item())
+    return {"status": STATUS_NAMES[channel.status], "updates": items}
+
+
+STATUS_NAMES = {
+    Channel.Status.OPEN: "CS_OPEN",
+    Channel.Status.CHANNEL_DISPUTE: "CS_CHANNEL_DISPUTE",
+    Channel.Status.THREAD_DISPUTE: "CS_THREAD_DISPUTE",
+    Channel.Status.CHAIN_ERROR: "CS_CHAINSAW_ERROR",
+}
+
+
+def channels_invalidate_timed_out(*, limit: int = 100) -> int:
+    """Invalidate pending states whose timeout has passed by block time and whose operation did
+    not happen on-chain. A state with a hub transaction still in flight is left to the outbox
+    (its failure invalidates it through the completion callback). Returns how many."""
+    from hub.chain.models import ChainTransaction
+
+    now = block_time()
+    candidates = (
+        ChannelUpdate.objects.filter(channel__latest_update=F("pk"), timeout__gt=0,
+                                     timeout__lt=now, invalid__isnull=True)
+        .select_related("channel")[:limit]
+    )
+    done = 0
+    for row in candidates:
+        tx_id = row.chain_transaction_id
+        if tx_id is not None and ChainTransaction.objects.filter(
+            pk=tx_id, state__in=[ChainTransaction.State.NEW, ChainTransaction.State.SUBMITTED]
+        ).exists():
+            continue
+        try:
+            if channel_invalidate(user=row.channel.user, reason="CU_INVALID_TIMEOUT",
+                                  message="timed out", only_tx_count=row.tx_count_global):
+                done += 1
+        except (UpdateRejected, ChannelError) as exc:
+            logger.info("timeout invalidation of %s skipped: %s", row.channel.user, exc)
+    return done

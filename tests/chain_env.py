@@ -1,0 +1,81 @@
+"""A deployed ChannelManager on a session anvil, and Django settings pointing at it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.providers.rpc import HTTPProvider
+
+from hub.chain.deploy import Deployment, deploy_all, fund_hub_reserves, mint_tokens, send_eth
+from stack.embedded import Anvil
+
+ETH = 10**18
+TOKEN = 10**18
+
+
+@dataclass
+class ChainEnv:
+    anvil: Anvil
+    w3: Web3
+    hub: LocalAccount
+    funder: LocalAccount
+    key_file: Path
+    deployment: Deployment
+    challenge_period: int
+
+    @property
+    def rpc_url(self) -> str:
+        return self.anvil.rpc_url
+
+    def new_user(self, *, eth: int = 10 * ETH, tokens: int = 0) -> LocalAccount:
+        user: LocalAccount = Account.create()
+        if eth:
+            send_eth(self.w3, self.funder, user.address, eth)
+        if tokens:
+            mint_tokens(self.w3, self.hub, self.deployment.token, user.address, tokens)
+        return user
+
+    def mine(self, seconds: int = 0) -> None:
+        if seconds:
+            self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def deploy_chain_env(anvil: Anvil, directory: Path, *, challenge_period: int = 600,
+                     reserve_wei: int = 100 * ETH, reserve_tokens: int = 100_000 * TOKEN) -> ChainEnv:
+    w3 = Web3(HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}))
+    funder = Account.from_key(Anvil.DEV_KEY)
+    hub: LocalAccount = Account.create()
+    send_eth(w3, funder, hub.address, 1_000 * ETH)
+    deployment = deploy_all(w3, hub, challenge_period=challenge_period)
+    fund_hub_reserves(w3, hub, channel_manager=deployment.channel_manager,
+                      token=deployment.token, wei=reserve_wei, tokens=reserve_tokens)
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file = directory / "hub.key"
+    key_file.write_text(hub.key.hex())
+    key_file.chmod(0o600)
+    return ChainEnv(anvil, w3, hub, funder, key_file, deployment, challenge_period)
+
+
+def point_settings_at(settings: object, env: ChainEnv) -> None:
+    """Configure Django (pytest-django's `settings` fixture) for `env` and drop cached clients."""
+    settings.ETH_RPC_URL = env.rpc_url  # type: ignore[attr-defined]
+    settings.CHAIN_ID = Anvil.CHAIN_ID  # type: ignore[attr-defined]
+    settings.CHANNEL_MANAGER_ADDRESS = env.deployment.channel_manager  # type: ignore[attr-defined]
+    settings.TOKEN_ADDRESS = env.deployment.token  # type: ignore[attr-defined]
+    settings.HUB_PRIVATE_KEY_FILE = env.key_file  # type: ignore[attr-defined]
+    settings.HUB_KEYSTORE_FILE = None  # type: ignore[attr-defined]
+    settings.CONFIRMATIONS = 0  # type: ignore[attr-defined]
+    clear_chain_caches()
+
+
+def clear_chain_caches() -> None:
+    from hub.chain import channel_manager, client, signer
+
+    client._web3_for.cache_clear()
+    signer.hub_signer_cache_clear()
+    channel_manager._contract.cache_clear()

@@ -1,0 +1,145 @@
+"""The protocol API end to end on anvil with the real contract: a user deposits, exchanges both
+ways and withdraws; on-chain balances match to the wei."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from hub.chain.channel_manager import authorized_update_args
+from hub.chain.deploy import contract_at, send_transaction
+from hub.chain.ingest import events_poll
+from hub.chain.models import ChainTransaction
+from hub.chain.outbox import transaction_check, transaction_submit
+from hub.channels.models import ChannelUpdate
+from hub.channels.reconciliation import reconcile_channels
+from hub.core import HubRate, channel_state_hash
+from hub.rates.models import RateSource
+from hub.rates.services import rate_current, rate_refresh
+from tests.chain_env import ETH, TOKEN, ChainEnv
+from tests.hub.api.user_sim import UserSim
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+def now_of(env: ChainEnv) -> int:
+    return int(env.w3.eth.get_block("latest")["timestamp"])
+
+
+def last_item(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.content
+    items = response.json()["updates"]
+    assert items, response.content
+    return items[-1]
+
+
+def user_deposit(env: ChainEnv, sim: UserSim, *, wei: int = 0, tokens: int = 0) -> None:
+    sig = sim.signer.sign_deposit_request(tokens, wei)
+    item = last_item(sim.post(f"channel/{sim.address}/request-deposit", {
+        "depositWei": str(wei), "depositToken": str(tokens), "sigUser": sig,
+        "lastChanTx": sim.latest.tx_count_global, "lastThreadUpdateId": 0}))
+    assert item["update"]["reason"] == "ProposePendingDeposit"
+    request = sim.accept(item, now=now_of(env))
+    state = sim.state
+    assert state is not None
+    stored = ChannelUpdate.objects.get(channel__user=sim.address, tx_count_global=state.tx_count_global)
+    assert channel_state_hash(state) == stored.state_hash  # we sign exactly what the hub signed
+    manager = contract_at(env.w3, "ChannelManager", env.deployment.channel_manager)
+    if tokens:
+        token = contract_at(env.w3, "SpokeTestToken", env.deployment.token)
+        send_transaction(env.w3, sim.account, token.functions.approve(
+            env.deployment.channel_manager, tokens).build_transaction({"from": sim.account.address}))
+    call = manager.functions.userAuthorizedUpdate(
+        Web3.to_checksum_address(state.recipient), *authorized_update_args(state)[2:], state.sig_hub)
+    send_transaction(env.w3, sim.account, call.build_transaction(
+        {"from": sim.account.address, "value": wei}))
+    response = sim.post(f"channel/{sim.address}/update", {"updates": [request], "lastThreadUpdateId": 0})
+    assert response.status_code == 200, response.content
+    confirm_from_chain(env, sim)
+
+
+def confirm_from_chain(env: ChainEnv, sim: UserSim) -> None:
+    events_poll()
+    item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    assert item["update"]["reason"] == "ConfirmPending"
+    request = sim.accept(item, now=now_of(env))
+    response = sim.post(f"channel/{sim.address}/update", {"updates": [request]})
+    assert response.status_code == 200, response.content
+
+
+def run_hub_transactions() -> None:
+    for tx in ChainTransaction.objects.exclude(state__in=["confirmed", "failed"]):
+        transaction_submit(tx_id=tx.pk)
+        transaction_check(tx_id=tx.pk)
+
+
+def set_rate(rate: str) -> HubRate:
+    RateSource.objects.update_or_create(pk=1, defaults={"kind": "operator", "operator_rate": rate})
+    rate_refresh()
+    current = rate_current()
+    assert current is not None
+    return current
+
+
+def test_deposit_exchange_and_withdraw_through_the_api(hub_chain: ChainEnv) -> None:
+    env = hub_chain
+    rate = set_rate("200")
+    account = env.new_user(eth=5 * ETH, tokens=50 * TOKEN)
+    sim = UserSim(account, env.deployment.channel_manager)
+    sim.login()
+
+    user_deposit(env, sim, wei=2 * ETH)
+    user_deposit(env, sim, tokens=20 * TOKEN)
+    assert (sim.latest.balance_wei_user, sim.latest.balance_token_user) == (2 * ETH, 20 * TOKEN)
+
+    # the hub needs tokens in the channel to sell: collateral first
+    item = last_item(sim.post(f"channel/{sim.address}/request-collateralization", {"lastChanTx": sim.latest.tx_count_global}))
+    assert item["update"]["reason"] == "ProposePendingDeposit"
+    assert item["update"]["txCount"] is None  # an unsigned proposal
+    request = sim.accept(item, now=now_of(env))
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    run_hub_transactions()
+    confirm_from_chain(env, sim)
+    assert sim.latest.balance_token_hub > 0
+
+    # wei -> tokens
+    item = last_item(sim.post(f"channel/{sim.address}/request-exchange",
+                              {"weiToSell": str(ETH // 20), "tokensToSell": "0", "lastChanTx": sim.latest.tx_count_global}))
+    assert item["update"]["reason"] == "Exchange"
+    request = sim.accept(item, now=now_of(env), hub_rate=rate)
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    assert sim.latest.balance_token_user == 20 * TOKEN + 10 * TOKEN
+
+    # tokens -> wei
+    item = last_item(sim.post(f"channel/{sim.address}/request-exchange",
+                              {"weiToSell": "0", "tokensToSell": str(4 * TOKEN), "lastChanTx": sim.latest.tx_count_global}))
+    request = sim.accept(item, now=now_of(env), hub_rate=rate)
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    assert sim.latest.balance_wei_user == 2 * ETH - ETH // 20 + ETH // 50
+
+    # withdraw all wei, selling 6 tokens on the way, to a fresh address
+    recipient = env.new_user(eth=0).address
+    wei_before = sim.latest.balance_wei_user
+    item = last_item(sim.post(f"channel/{sim.address}/request-withdrawal", {
+        "recipient": recipient, "exchangeRate": rate.rate, "withdrawalWeiUser": str(wei_before),
+        "tokensToSell": str(6 * TOKEN), "weiToSell": "0", "withdrawalTokenUser": "0",
+        "lastChanTx": sim.latest.tx_count_global}))
+    assert item["update"]["reason"] == "ProposePendingWithdrawal"
+    request = sim.accept(item, now=now_of(env), hub_rate=rate)
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    run_hub_transactions()
+    confirm_from_chain(env, sim)
+    assert env.w3.eth.get_balance(Web3.to_checksum_address(recipient)) == wei_before + 6 * TOKEN // 200
+    assert sim.latest.balance_wei_user == 0
+    assert sim.latest.balance_token_user == 20 * TOKEN + 10 * TOKEN - 4 * TOKEN - 6 * TOKEN
+
+    # every state the hub stored is double-signed, and the ledger agrees with state and chain
+    assert not ChannelUpdate.objects.filter(sig_user__isnull=True, invalid__isnull=True).exists()
+    report = reconcile_channels()
+    assert report.ok, report.mismatches
