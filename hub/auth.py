@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 import coincurve
 from django.conf import settings
@@ -39,11 +40,16 @@ def _verified_key(address: str, nonce: str, signature: str) -> str:
     return f"hubauth:ok:{digest}"
 
 
+def now() -> float:
+    """The clock nonces are judged by (tests replace it)."""
+    return time.time()
+
+
 def issue_nonce(address: str) -> str:
     """A new nonce for `address`; any earlier nonce stops working."""
     user = parse_address(address, "x-address")
     nonce = secrets.token_hex(32)
-    cache.set(_nonce_key(user), nonce, NONCE_TTL_SECONDS)
+    cache.set(_nonce_key(user), f"{nonce}|{int(now())}", NONCE_TTL_SECONDS)
     return nonce
 
 
@@ -79,9 +85,12 @@ def authenticate(address: str | None, nonce: str | None, signature: str | None) 
         user = parse_address(address, "x-address")
     except Exception:
         raise AuthFailed("bad_address", "x-address is not an address") from None
-    expected = cache.get(_nonce_key(user))
-    if expected is None or not hmac.compare_digest(str(expected), nonce):
+    stored = str(cache.get(_nonce_key(user)) or "|0")
+    expected, _, issued_at = stored.partition("|")
+    if not expected or not hmac.compare_digest(expected, nonce):
         raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or replaced")
+    if now() - int(issued_at or 0) > NONCE_TTL_SECONDS:
+        raise AuthFailed("nonce_expired", "the nonce is older than 2 hours; ask for a new one")
     ok_key = _verified_key(user, nonce, signature)
     if cache.get(ok_key):
         return user

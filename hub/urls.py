@@ -25,4 +25,5 @@ urlpatterns = [
     re_path(rf"^channel/{USER}/request-exchange$", channels.request_exchange),
     re_path(rf"^channel/{USER}/request-withdrawal$", channels.request_withdrawal),
     re_path(rf"^channel/{USER}/update$", channels.update),
+    re_path(r"^.*$", public.not_found),  # JSON 404 (with a code) for everything else
 ]

@@ -75,3 +75,8 @@ def feature_flags(request: HttpRequest) -> JsonResponse:
         "withdrawalsEnabled": switches.withdrawals_enabled,
         "threadsEnabled": switches.threads_enabled,
     })
+
+
+@protocol_view(methods=("GET", "POST", "PUT", "PATCH", "DELETE"), auth=False)
+def not_found(request: HttpRequest) -> JsonResponse:
+    raise ApiError(404, "not_found", f"no such route: {request.path}")

@@ -18,7 +18,7 @@ from web3.types import TxParams, TxReceipt
 from hub.chain.artifacts import load_artifact
 
 CHANNEL_MANAGER = "ChannelManager"
-TEST_TOKEN = "SpokeTestToken"
+TEST_ERC20 = "SpokeTestToken"
 
 RECEIPT_TIMEOUT = 120.0
 
@@ -79,7 +79,7 @@ def deploy_contract(w3: Web3, deployer: LocalAccount, name: str, *args: Any) -> 
 
 def deploy_token(w3: Web3, deployer: LocalAccount) -> Contract:
     """The test ERC20 ("Spoke Test Dollar", SPD, 18 decimals); only `deployer` can mint."""
-    token, _ = deploy_contract(w3, deployer, TEST_TOKEN)
+    token, _ = deploy_contract(w3, deployer, TEST_ERC20)
     return token
 
 
@@ -113,7 +113,7 @@ def send_eth(w3: Web3, sender: LocalAccount, to: str, wei: int) -> TxReceipt:
 
 
 def mint_tokens(w3: Web3, minter: LocalAccount, token: str, to: str, amount: int) -> TxReceipt:
-    contract = contract_at(w3, TEST_TOKEN, token)
+    contract = contract_at(w3, TEST_ERC20, token)
     tx = contract.functions.mint(Web3.to_checksum_address(to), amount).build_transaction(
         {"from": minter.address}
     )
@@ -121,7 +121,7 @@ def mint_tokens(w3: Web3, minter: LocalAccount, token: str, to: str, amount: int
 
 
 def transfer_tokens(w3: Web3, sender: LocalAccount, token: str, to: str, amount: int) -> TxReceipt:
-    contract = contract_at(w3, TEST_TOKEN, token)
+    contract = contract_at(w3, TEST_ERC20, token)
     tx = contract.functions.transfer(Web3.to_checksum_address(to), amount).build_transaction(
         {"from": sender.address}
     )

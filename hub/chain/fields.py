@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core import exceptions
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 MAX_AMOUNT = 2**256 - 1
 
@@ -39,6 +40,15 @@ def _as_amount(value: Any) -> int:
     return result
 
 
+class _AmountAttribute(DeferredAttribute):
+    """Converts on assignment, so `row.value = "7"` reads back as 7 and a bad value fails at once."""
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        if value is not None and not hasattr(value, "resolve_expression"):
+            value = _as_amount(value)
+        instance.__dict__[self.field.attname] = value
+
+
 class AmountField(models.DecimalField):
     """NUMERIC(78, 0) holding a non-negative integer amount in base units (wei, token units)."""
 
@@ -47,6 +57,7 @@ class AmountField(models.DecimalField):
     _pyi_private_get_type: int  # type: ignore[assignment]
 
     description = "Non-negative integer amount (NUMERIC(78,0))"
+    descriptor_class = _AmountAttribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["max_digits"] = 78

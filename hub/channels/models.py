@@ -208,13 +208,24 @@ class ProposedUpdate(models.Model):
 
 
 class DepositAuthorization(models.Model):
-    """A user's deposit-request signature, accepted at most once (it binds nothing else)."""
+    """A user's deposit-request signature, used at most once per channel state.
+
+    The signed message binds only the two amounts, and signatures are deterministic (RFC 6979),
+    so a later deposit of the same amounts carries the very same signature: it may authorise one
+    proposal on top of each state, never two proposals on top of the same one."""
 
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
-    signature = models.CharField(max_length=132, unique=True)
+    signature = models.CharField(max_length=132)
+    on_tx_count = models.BigIntegerField()  # txCountGlobal of the state the proposal builds on
     amount_wei = AmountField()
     amount_token = AmountField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "signature", "on_tx_count"],
+                                    name="hub_deposit_authorization_once_per_state"),
+        ]
 
     def __str__(self) -> str:
         return f"deposit authorization {self.pk}"

@@ -200,18 +200,20 @@ def channel_request_deposit(*, user: str, deposit_wei: Any, deposit_token: Any,
     channel = _lock_channel(user)
     _require_open(channel)
     prev = channel_state(channel, user)
+    # Claimed first: the claim is rolled back with everything else if the deposit is refused.
+    try:
+        with transaction.atomic():
+            DepositAuthorization.objects.create(
+                channel=channel, signature=sig_user.lower(), on_tx_count=prev.tx_count_global,
+                amount_wei=wei, amount_token=token)
+    except IntegrityError:
+        raise Conflict(errors.DEPOSIT_AUTHORIZATION_USED,
+                       "this deposit request signature was already used") from None
     now = block_time()
     args = DepositArgs(deposit_wei_hub=0, deposit_wei_user=wei, deposit_token_hub=0,
                        deposit_token_user=token, timeout=now + PENDING_TIMEOUT_SECONDS,
                        sig_user=sig_user.lower())
     new = apply_update(prev, "ProposePendingDeposit", args, now=now)
-    try:
-        with transaction.atomic():
-            DepositAuthorization.objects.create(channel=channel, signature=sig_user.lower(),
-                                                amount_wei=wei, amount_token=token)
-    except IntegrityError:
-        raise Conflict(errors.DEPOSIT_AUTHORIZATION_USED,
-                       "this deposit request signature was already used") from None
     _supersede_proposals(channel)
     return _record(channel, prev, new, reason="ProposePendingDeposit", args=args.to_json(),
                    originator=user).update

@@ -31,6 +31,7 @@ class RejectCode(StrEnum):
     RATE_UNAVAILABLE = "rate_unavailable"
     STATE_MISMATCH = "state_mismatch"
     WRONG_CHANNEL = "wrong_channel"
+    WITHDRAWAL_NOT_REVERSIBLE = "withdrawal_not_reversible"
 
 
 ALL_REJECT_CODES: tuple[str, ...] = tuple(code.value for code in RejectCode)

@@ -129,9 +129,22 @@ def _withdrawal(
     _one_side_of_exchange(args.wei_to_sell, args.tokens_to_sell, allow_none=True)
     if args.wei_to_sell or args.tokens_to_sell:
         check_rate(args.exchange_rate, hub_rate, now=now)
+    if args.seller == "user":
+        # Needed explicitly: calculateExchange's remainder quirk can hide a small overdraft.
+        _affords(prev, "user", args.wei_to_sell, args.tokens_to_sell)
     new = transitions.propose_pending_withdrawal(prev, args)
     # The hub's shortfall is covered from reserves; a negative here is the user's own shortfall.
     _no_negatives(new, RejectCode.INSUFFICIENT_BALANCE)
+    # Spoke extra: never sign a withdrawal whose (client-defined) Invalidation would be invalid,
+    # or a failed transaction would leave the channel stuck with pending operations.
+    undo = transitions.invalidation(
+        new, InvalidationArgs(new.tx_count_global, "CU_INVALID_ERROR", withdrawal=args)
+    )
+    if negative_or_overflowing_fields(undo):
+        raise _reject(
+            RejectCode.WITHDRAWAL_NOT_REVERSIBLE,
+            "the client's invalidation of this withdrawal would leave negative balances",
+        )
     return new
 
 

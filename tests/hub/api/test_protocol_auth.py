@@ -1,0 +1,138 @@
+"""Authorization of the protocol API: owner checks on every `:user` route, nonce expiry and
+replacement, single-use deposit authorizations."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from eth_account import Account
+
+from hub import auth
+from hub.channels.models import ChannelUpdate, DepositAuthorization
+from hub.urls import urlpatterns
+from tests.chain_env import ETH, ChainEnv
+from tests.hub.api.user_sim import UserSim
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def user_routes() -> list[tuple[str, str]]:
+    """Every route naming `:user`, as (method, path template), from the URL configuration
+    itself so a new route cannot be added without this test covering it."""
+    routes = []
+    for pattern in urlpatterns:
+        regex = str(pattern.pattern)
+        if "(?P<user>" not in regex:
+            continue
+        template = regex.strip("^$").replace(r"(?P<user>0x[0-9a-fA-F]{40})", "{user}")
+        template = re.sub(r"\(\?P<tx_count>[^)]*\)", "1", template)
+        method = "GET" if pattern.callback.__name__ in {
+            "channel_detail", "channel_sync", "latest_update", "latest_no_pending", "update_at"
+        } else "POST"
+        routes.append((method, template))
+    return routes
+
+
+def test_the_route_list_covers_every_user_route() -> None:
+    assert len(user_routes()) == 10
+
+
+@pytest.mark.parametrize(("method", "template"), user_routes())
+def test_every_user_route_refuses_another_users_signature(hub_chain: ChainEnv, method: str, template: str) -> None:
+    victim = Account.create().address.lower()
+    mallory = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    mallory.login()
+    path = template.format(user=victim)
+    response = mallory.get(path) if method == "GET" else mallory.post(path, {})
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_owner"
+
+
+@pytest.mark.parametrize(("method", "template"), user_routes())
+def test_every_user_route_refuses_no_signature(hub_chain: ChainEnv, method: str, template: str) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    path = template.format(user=sim.address)
+    response = sim.get(path) if method == "GET" else sim.post(path, {})
+    assert response.status_code == 403
+    assert response.json()["code"] == "auth_required"
+
+
+def test_a_replaced_nonce_is_refused(hub_chain: ChainEnv) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    sim.login()
+    old_headers = dict(sim.headers)
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+    sim.login()  # a new nonce replaces the old one
+    sim.headers, new_headers = old_headers, sim.headers
+    response = sim.get(f"channel/{sim.address}/sync?lastChanTx=0")
+    assert response.status_code == 403
+    assert response.json()["code"] == "nonce_invalid"
+    sim.headers = new_headers
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+
+
+def test_a_nonce_older_than_two_hours_is_refused(hub_chain: ChainEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    issued = auth.now()
+    monkeypatch.setattr(auth, "now", lambda: issued)
+    sim.login()
+    monkeypatch.setattr(auth, "now", lambda: issued + 2 * 3600 - 5)
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+    monkeypatch.setattr(auth, "now", lambda: issued + 2 * 3600 + 5)
+    response = sim.get(f"channel/{sim.address}/sync?lastChanTx=0")
+    assert response.status_code == 403
+    assert response.json()["code"] == "nonce_expired"
+
+
+def test_a_signature_by_another_key_is_refused(hub_chain: ChainEnv) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    other = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    sim.login()
+    other.login()
+    sim.headers["x-signature"] = other.headers["x-signature"]
+    response = sim.get(f"channel/{sim.address}/sync?lastChanTx=0")
+    assert response.status_code == 403
+    assert response.json()["code"] in {"bad_signature", "nonce_invalid"}
+
+
+def test_a_deposit_request_signature_builds_at_most_one_proposal_on_a_state(hub_chain: ChainEnv) -> None:
+    """Ten concurrent copies of one request: one proposal, the rest refused, nothing doubled."""
+    sim = UserSim(hub_chain.new_user(eth=0), hub_chain.deployment.channel_manager)
+    sim.login()
+    body = {"depositWei": str(ETH), "depositToken": "0",
+            "sigUser": sim.signer.sign_deposit_request(0, ETH), "lastChanTx": 0}
+
+    def post_once(_: int) -> tuple[int, str]:
+        from django.db import connection
+
+        try:
+            response = UserSim(sim.account, sim.contract, headers=sim.headers).post(
+                f"channel/{sim.address}/request-deposit", body)
+            return response.status_code, response.json().get("code", "")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(post_once, range(10)))
+    assert [status for status, _ in results].count(200) == 1
+    assert {code for status, code in results if status != 200} <= {
+        "deposit_authorization_used", "pending_operations", "pending_timeout"}
+    assert DepositAuthorization.objects.count() == 1
+    assert ChannelUpdate.objects.count() == 1
+    # and replaying it later, on top of the pending state, is refused too
+    again = sim.post(f"channel/{sim.address}/request-deposit", body)
+    assert again.status_code == 400 and again.json()["code"] == "pending_timeout"
+
+
+def test_a_deposit_request_signed_by_someone_else_is_refused(hub_chain: ChainEnv) -> None:
+    sim = UserSim(hub_chain.new_user(eth=0), hub_chain.deployment.channel_manager)
+    sim.login()
+    forged = UserSim(Account.create(), "").signer.sign_deposit_request(0, ETH)
+    response = sim.post(f"channel/{sim.address}/request-deposit",
+                        {"depositWei": str(ETH), "depositToken": "0", "sigUser": forged})
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_signature"
+    assert ChannelUpdate.objects.count() == 0
+    assert DepositAuthorization.objects.count() == 0

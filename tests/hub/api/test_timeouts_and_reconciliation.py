@@ -1,0 +1,116 @@
+"""Pending states that time out (by block time) are invalidated and the channel keeps working;
+token withdrawals; reconciliation catches a one-wei difference."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from hub.chain.deploy import contract_at
+from hub.channels.models import ChannelUpdate
+from hub.channels.reconciliation import reconcile_channels
+from hub.channels.services import channels_invalidate_timed_out
+from hub.ledger.models import LedgerEntry
+from ops.models import Alarm
+from stack.embedded import Anvil
+from tests.chain_env import (
+    ETH,
+    TOKEN,
+    ChainEnv,
+    clear_chain_caches,
+    deploy_chain_env,
+    point_settings_at,
+)
+from tests.hub.api.test_channel_flows import (
+    confirm_from_chain,
+    last_item,
+    now_of,
+    run_hub_transactions,
+    set_rate,
+    user_deposit,
+)
+from tests.hub.api.user_sim import UserSim
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def own_chain(settings: object, tmp_path: Path) -> Iterator[ChainEnv]:
+    """A private anvil (this test moves its clock) with freshly deployed contracts."""
+    node = Anvil().start()
+    try:
+        env = deploy_chain_env(node, tmp_path)
+        point_settings_at(settings, env)
+        yield env
+    finally:
+        clear_chain_caches()
+        node.stop()
+
+
+def test_a_timed_out_deposit_is_invalidated_and_the_channel_keeps_working(own_chain: ChainEnv) -> None:
+    env = own_chain
+    sim = UserSim(env.new_user(eth=5 * ETH), env.deployment.channel_manager)
+    sim.login()
+    sig = sim.signer.sign_deposit_request(0, ETH)
+    item = last_item(sim.post(f"channel/{sim.address}/request-deposit",
+                              {"depositWei": str(ETH), "depositToken": "0", "sigUser": sig}))
+    request = sim.accept(item, now=now_of(env))
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    # The user never sends the deposit. Before the timeout nothing happens...
+    assert channels_invalidate_timed_out() == 0
+    env.mine(seconds=301)
+    # ...after it, by block time, the hub invalidates the pending deposit.
+    assert channels_invalidate_timed_out() == 1
+    assert channels_invalidate_timed_out() == 0
+    item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    assert item["update"]["reason"] == "Invalidation"
+    assert item["update"]["args"]["reason"] == "CU_INVALID_TIMEOUT"
+    request = sim.accept(item, now=now_of(env))
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    assert not sim.latest.has_pending_ops and sim.latest.balance_wei_user == 0
+    assert ChannelUpdate.objects.get(channel__user=sim.address, tx_count_global=1).invalid == "CU_INVALID_TIMEOUT"
+
+    user_deposit(env, sim, wei=ETH)
+    assert sim.latest.balance_wei_user == ETH
+    assert reconcile_channels().ok
+
+
+def test_a_user_can_withdraw_tokens(own_chain: ChainEnv) -> None:
+    env = own_chain
+    rate = set_rate("150")
+    sim = UserSim(env.new_user(eth=ETH, tokens=30 * TOKEN), env.deployment.channel_manager)
+    sim.login()
+    user_deposit(env, sim, tokens=30 * TOKEN)
+    recipient = env.new_user(eth=0).address
+    item = last_item(sim.post(f"channel/{sim.address}/request-withdrawal", {
+        "recipient": recipient, "exchangeRate": rate.rate, "withdrawalWeiUser": "0",
+        "tokensToSell": "0", "weiToSell": "0", "withdrawalTokenUser": str(12 * TOKEN)}))
+    request = sim.accept(item, now=now_of(env), hub_rate=rate)
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    run_hub_transactions()
+    confirm_from_chain(env, sim)
+    token = contract_at(env.w3, "SpokeTestToken", env.deployment.token)
+    assert token.functions.balanceOf(Web3.to_checksum_address(recipient)).call() == 12 * TOKEN
+    assert sim.latest.balance_token_user == 18 * TOKEN
+    assert reconcile_channels().ok
+
+
+def test_reconciliation_detects_a_one_wei_difference_in_the_ledger(own_chain: ChainEnv) -> None:
+    env = own_chain
+    sim = UserSim(env.new_user(eth=2 * ETH), env.deployment.channel_manager)
+    sim.login()
+    user_deposit(env, sim, wei=ETH)
+    assert reconcile_channels().ok
+    channel_id = ChannelUpdate.objects.get(channel__user=sim.address, tx_count_global=1).channel_id
+    LedgerEntry.objects.create(posting=uuid.uuid4(), account=f"channel:{channel_id}:balance_wei_user",
+                               asset="wei", amount=1, memo="injected by the test")
+    report = reconcile_channels()
+    assert [(m["field"], m["ledger"], m["state"]) for m in report.mismatches] == [
+        ("balance_wei_user", ETH + 1, ETH)]
+    alarm = Alarm.objects.get(kind="reconciliation")
+    assert alarm.severity == "critical" and sim.address in alarm.message
