@@ -148,7 +148,7 @@ def _record(channel: Channel, prev: ChannelState, new: ChannelState, *, reason: 
 def _push(channel: Channel, row: ChannelUpdate) -> None:
     push.push_channel_updates_on_commit(
         channel.user,
-        [{"type": "channel_update", "seq": channel.push_sequence, **row.to_sync_item()}],
+        [{**row.to_sync_item(), "type": "channel_update", "seq": channel.push_sequence}],
     )
 
 
@@ -249,8 +249,8 @@ def _propose(channel: Channel, prev: ChannelState, reason: str, args: Any,
     channel.push_sequence += 1
     channel.save(update_fields=["push_sequence", "updated_at"])
     push.push_channel_updates_on_commit(
-        channel.user, [{"type": "channel_update", "seq": channel.push_sequence,
-                        **proposal.to_sync_item()}],
+        channel.user, [{**proposal.to_sync_item(), "type": "channel_update",
+                        "seq": channel.push_sequence}],
     )
     return proposal
 
