@@ -26,6 +26,8 @@ def submit_transaction(tx_id: int) -> None:
         chain.transaction_submit(tx_id=tx_id)
     except ChainTransaction.DoesNotExist:
         logger.warning("submit_transaction: no transaction %s (rolled back?)", tx_id)
+    except chain.TransactionDeferred as exc:
+        logger.info("%s; the sweep retries it", exc)
 
 
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=30_000,
@@ -35,6 +37,8 @@ def check_transaction(tx_id: int) -> None:
         chain.transaction_check(tx_id=tx_id)
     except ChainTransaction.DoesNotExist:
         logger.warning("check_transaction: no transaction %s (rolled back?)", tx_id)
+    except chain.TransactionDeferred as exc:
+        logger.info("%s; the sweep retries it", exc)
 
 
 @interval(seconds=5)

@@ -30,7 +30,7 @@ def chain_status(timeout: float = 2.0) -> dict[str, Any]:
         ("channel_manager", settings.CHANNEL_MANAGER_ADDRESS),
         ("token", settings.TOKEN_ADDRESS),
     ):
-        has_code = bool(address) and len(w3.eth.get_code(Web3.to_checksum_address(address))) > 0
+        has_code = bool(address) and len(w3.eth.get_code(Web3.to_checksum_address(address or ""))) > 0
         contracts[name] = {"address": address, "deployed": has_code}
     return {
         "chain_id": chain_id,

@@ -65,6 +65,11 @@ class TransactionSendError(RuntimeError):
     """The node refused a broadcast for a reason that may go away (funds, node trouble)."""
 
 
+class TransactionDeferred(RuntimeError):
+    """Not sendable yet (it reverts in simulation while earlier hub transactions are open); the
+    row stays NEW and is tried again by a retry or the sweep."""
+
+
 # --- enqueue ----------------------------------------------------------------------------------
 
 
@@ -187,9 +192,20 @@ def _prepare(w3: Web3, tx: ChainTransaction) -> ChainTransaction:
                 "data": tx.data,  # type: ignore[typeddict-item]
             })
         except ContractLogicError as exc:
+            reason = _revert_text(exc)
+            if ChainTransaction.objects.filter(
+                sender=tx.sender, state__in=[State.NEW, State.SUBMITTED], pk__lt=tx.pk
+            ).exists():
+                # It may depend on an earlier hub transaction that is not mined yet (a reserve
+                # top-up before a deposit): decide once nothing before it is open.
+                ChainTransaction.objects.filter(pk=tx.pk).update(
+                    last_error=f"reverts in simulation while earlier transactions are open: {reason}"[:2000],
+                    updated_at=timezone.now(),
+                )
+                raise TransactionDeferred(f"transaction {tx.pk} waits for earlier ones") from None
             return _finish(
                 tx.pk, state=State.FAILED, failure_reason="reverted in simulation; never sent",
-                revert_reason=_revert_text(exc),
+                revert_reason=reason,
             )
     # Read before taking the lock: the chain's count only grows, so it stays a valid lower bound.
     chain_count = w3.eth.get_transaction_count(_checksum(tx.sender), "pending")

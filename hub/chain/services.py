@@ -20,6 +20,7 @@ from hub.chain.ingest import (
     unregister_event_handler,
 )
 from hub.chain.outbox import (
+    TransactionDeferred,
     TransactionSendError,
     transaction_bump,
     transaction_cancel,
@@ -33,6 +34,7 @@ from hub.chain.outbox import (
 __all__ = [
     "DispatchResult",
     "IngestResult",
+    "TransactionDeferred",
     "TransactionSendError",
     "event_handler",
     "events_dispatch",

@@ -7,6 +7,7 @@ countersign)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -491,9 +492,7 @@ def channel_invalidate(*, user: str, reason: str, message: str = "",
         return None
     withdrawal = None
     if pending_row is not None and pending_row.reason == "ProposePendingWithdrawal":
-        parsed = parse_args("ProposePendingWithdrawal", pending_row.args)
-        assert isinstance(parsed, WithdrawalArgs)
-        withdrawal = parsed
+        withdrawal = _restoring_withdrawal_args(channel, pending_row)
     args = InvalidationArgs(invalid_tx_count=target, reason=reason, message=message or None,
                             withdrawal=withdrawal if prev.has_pending_withdrawals else None)
     new = apply_update(prev, "Invalidation", args, now=block_time(),
@@ -504,6 +503,28 @@ def channel_invalidate(*, user: str, reason: str, message: str = "",
         ChannelUpdate.objects.filter(pk=pending_row.pk, invalid__isnull=True).update(
             invalid=reason, invalidated_at=timezone.now())
     return row
+
+
+def _restoring_withdrawal_args(channel: Channel, pending_row: ChannelUpdate) -> WithdrawalArgs:
+    """The withdrawal args to send with an Invalidation of `pending_row`.
+
+    The client unwinds a withdrawal to `targetUser + amountSold` for the user and gives the hub
+    the rest (StateGenerator._revertPendingWithdrawalAndExchange): with the original targets, a
+    user who withdrew their own wei would lose it to the hub. The client regenerates the state
+    from whatever args the Invalidation carries, so the hub sends targets chosen to give every
+    party back exactly what they had before the withdrawal was proposed."""
+    parsed = parse_args("ProposePendingWithdrawal", pending_row.args)
+    assert isinstance(parsed, WithdrawalArgs)
+    before_row = ChannelUpdate.objects.filter(
+        channel=channel, tx_count_global=pending_row.tx_count_global - 1
+    ).order_by("invalid", "-id").first()
+    before = (before_row.to_state(channel.contract, channel.user) if before_row is not None
+              else zero_state(channel.contract, channel.user))
+    return dataclasses.replace(
+        parsed,
+        target_wei_user=before.balance_wei_user - parsed.wei_to_sell,
+        target_token_user=before.balance_token_user - parsed.tokens_to_sell,
+    )
 
 
 @transaction.atomic

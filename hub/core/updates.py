@@ -62,6 +62,13 @@ def _future_timeout(timeout: int, now: int) -> None:
         raise _reject(RejectCode.TIMEOUT_EXPIRED, f"timeout {timeout} is not after now ({now})")
 
 
+def _introduces_pending(new: ChannelState) -> None:
+    # The generators bump txCountChain unconditionally; the client's validator then refuses a
+    # proposal without pending ops, so an empty one is an argument error.
+    if not new.has_pending_ops:
+        raise _reject(RejectCode.BAD_ARGS, "the proposal has no on-chain operation")
+
+
 def _affords(prev: ChannelState, payer: str, wei: int, token: int) -> None:
     """validator.cantAffordFromBalance."""
     have_wei = getattr(prev, f"balance_wei_{payer}")
@@ -116,6 +123,7 @@ def _deposit(prev: ChannelState, args: DepositArgs, *, now: int) -> ChannelState
             args.deposit_token_user, args.deposit_wei_user, args.sig_user, prev.user
         )
     new = transitions.propose_pending_deposit(prev, args)
+    _introduces_pending(new)
     _no_negatives(new, RejectCode.NEGATIVE_BALANCE)
     return new
 
@@ -135,6 +143,7 @@ def _withdrawal(
     new = transitions.propose_pending_withdrawal(prev, args)
     # The hub's shortfall is covered from reserves; a negative here is the user's own shortfall.
     _no_negatives(new, RejectCode.INSUFFICIENT_BALANCE)
+    _introduces_pending(new)
     # Spoke extra: never sign a withdrawal whose (client-defined) Invalidation would be invalid,
     # or a failed transaction would leave the channel stuck with pending operations.
     undo = transitions.invalidation(

@@ -28,15 +28,17 @@ def user_routes() -> list[tuple[str, str]]:
             continue
         template = regex.strip("^$").replace(r"(?P<user>0x[0-9a-fA-F]{40})", "{user}")
         template = re.sub(r"\(\?P<tx_count>[^)]*\)", "1", template)
+        template = template.replace("(?P<which>active|all|incoming|initial-states)", "all")
         method = "GET" if pattern.callback.__name__ in {
-            "channel_detail", "channel_sync", "latest_update", "latest_no_pending", "update_at"
+            "channel_detail", "channel_sync", "latest_update", "latest_no_pending", "update_at",
+            "thread_list", "last_update_id",
         } else "POST"
         routes.append((method, template))
     return routes
 
 
 def test_the_route_list_covers_every_user_route() -> None:
-    assert len(user_routes()) == 10
+    assert len(user_routes()) == 12
 
 
 @pytest.mark.parametrize(("method", "template"), user_routes())

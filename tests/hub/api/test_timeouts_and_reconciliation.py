@@ -114,3 +114,49 @@ def test_reconciliation_detects_a_one_wei_difference_in_the_ledger(own_chain: Ch
         ("balance_wei_user", ETH + 1, ETH)]
     alarm = Alarm.objects.get(kind="reconciliation")
     assert alarm.severity == "critical" and sim.address in alarm.message
+
+
+def test_a_failed_withdrawal_gives_everyone_back_exactly_what_they_had(own_chain: ChainEnv) -> None:
+    """The hub's withdrawal transaction fails (the hub reserve it needs for the user's token sale
+    was drained); once the timeout passes the hub invalidates it, and the user gets back their own
+    wei and tokens (the client's unwinding formula would hand them to the hub with the original
+    targets)."""
+    from hub.chain.deploy import contract_at, hub_reserves, send_transaction
+
+    env = own_chain
+    rate = set_rate("100")
+    sim = UserSim(env.new_user(eth=3 * ETH, tokens=10 * TOKEN), env.deployment.channel_manager)
+    sim.login()
+    user_deposit(env, sim, wei=ETH)
+    user_deposit(env, sim, tokens=10 * TOKEN)
+    before = sim.latest
+    hub_before = (before.balance_wei_hub, before.balance_token_hub)
+    item = last_item(sim.post(f"channel/{sim.address}/request-withdrawal", {
+        "recipient": env.new_user(eth=0).address, "exchangeRate": rate.rate,
+        "withdrawalWeiUser": str(ETH), "tokensToSell": str(5 * TOKEN), "weiToSell": "0",
+        "withdrawalTokenUser": "0"}))
+    request = sim.accept(item, now=now_of(env), hub_rate=rate)
+    assert sim.latest.pending_deposit_wei_user == 5 * TOKEN // 100  # the hub pays from reserve
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    manager = contract_at(env.w3, "ChannelManager", env.deployment.channel_manager)
+    reserve_wei, _ = hub_reserves(env.w3, env.deployment.channel_manager)
+    send_transaction(env.w3, env.hub, manager.functions.hubContractWithdraw(reserve_wei, 0)
+                     .build_transaction({"from": env.hub.address}))
+    run_hub_transactions()
+    tx = ChannelUpdate.objects.get(channel__user=sim.address,
+                                   tx_count_global=sim.latest.tx_count_global).chain_transaction
+    assert tx is not None and tx.state == "failed"
+    # Until the timeout passes the state could still be executed: nothing is undone yet.
+    assert channels_invalidate_timed_out() == 0
+    env.mine(seconds=301)
+    assert channels_invalidate_timed_out() == 1
+    item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    assert item["update"]["reason"] == "Invalidation"
+    request = sim.accept(item, now=now_of(env))
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    after = sim.latest
+    assert (after.balance_wei_user, after.balance_token_user) == (ETH, 10 * TOKEN)
+    assert (after.balance_wei_hub, after.balance_token_hub) == hub_before
+    assert not after.has_pending_ops
+    assert reconcile_channels().ok
