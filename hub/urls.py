@@ -27,9 +27,9 @@ urlpatterns = [
     re_path(rf"^channel/{USER}/update$", channels.update),
     re_path(rf"^thread/{USER}/(?P<which>active|all|incoming|initial-states)$", threads.thread_list),
     re_path(rf"^thread/{USER}/last-update-id$", threads.last_update_id),
-    re_path(rf"^thread/(?P<sender>0x[0-9a-fA-F]{{40}})/to/(?P<receiver>0x[0-9a-fA-F]{{40}})$",
+    re_path(r"^thread/(?P<sender>0x[0-9a-fA-F]{40})/to/(?P<receiver>0x[0-9a-fA-F]{40})$",
             threads.thread_between),
-    re_path(rf"^thread/(?P<sender>0x[0-9a-fA-F]{{40}})/to/(?P<receiver>0x[0-9a-fA-F]{{40}})/update$",
+    re_path(r"^thread/(?P<sender>0x[0-9a-fA-F]{40})/to/(?P<receiver>0x[0-9a-fA-F]{40})/update$",
             threads.thread_update),
     re_path(r"^.*$", public.not_found),  # JSON 404 (with a code) for everything else
 ]
