@@ -54,3 +54,13 @@ def sweep_transactions() -> None:
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=120_000)
 def ingest_events() -> None:
     chain.events_poll()
+
+
+# --- channels: timeouts, reconciliation, rates, gas (declared beside the channel code) -----------
+
+from hub.channels.actors import (  # noqa: E402, F401 - imported so worker and scheduler load them
+    invalidate_timed_out_channels,
+    reconcile,
+    refresh_exchange_rate,
+    refresh_gas_price,
+)

@@ -13,7 +13,7 @@ from django.db import connection
 from hub.chain.ingest import events_poll
 from tests.chain_env import ETH, ChainEnv
 from tests.e2e.connext.harness import ConnextDriver
-from tests.hub.api.test_channel_flows import set_rate
+from tests.hub.api.test_channel_flows import run_hub_transactions, set_rate
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -23,8 +23,10 @@ def chain_poller(hub_chain: ChainEnv) -> Iterator[None]:
     stop = threading.Event()
 
     def loop() -> None:
+        # What the worker does in production: send the hub's transactions, ingest events.
         try:
             while not stop.wait(0.5):
+                run_hub_transactions()
                 events_poll()
         finally:
             connection.close()
@@ -57,3 +59,41 @@ def test_a_restarted_connext_client_restores_its_state_from_the_hub(
                            private_key="0x" + bytes(account.key).hex(), timeout=90)
     deposited = driver.deposit(amount_wei=ETH // 10)
     assert driver.state().channel == deposited.channel
+
+
+def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, live_server: Any,
+                                                        chain_poller: None) -> None:
+    """PROTOCOL.md end to end with the published client: ETH and token deposits, hub collateral,
+    exchanges both ways, and a withdrawal whose on-chain payout matches to the wei."""
+    from web3 import Web3
+
+    from tests.chain_env import TOKEN
+
+    set_rate("200")
+    account = hub_chain.new_user(eth=5 * ETH, tokens=20 * TOKEN)
+    driver = ConnextDriver(hub_url=live_server.url + "/api/hub", eth_url=hub_chain.rpc_url,
+                           private_key="0x" + bytes(account.key).hex(), timeout=120)
+    driver.deposit(amount_wei=ETH)
+    state = driver.deposit(amount_token=10 * TOKEN).channel
+    assert state is not None
+    assert (state["balanceWeiUser"], state["balanceTokenUser"]) == (str(ETH), str(10 * TOKEN))
+
+    state = driver.request_collateral(wait=True).channel
+    assert state is not None and int(state["balanceTokenHub"]) >= 10 * TOKEN
+
+    state = driver.exchange(ETH // 20, "wei").channel  # 0.05 ETH -> 10 tokens
+    assert state is not None and state["balanceTokenUser"] == str(20 * TOKEN)
+    state = driver.exchange(2 * TOKEN, "token").channel  # 2 tokens -> 0.01 ETH
+    assert state is not None and state["balanceWeiUser"] == str(ETH - ETH // 20 + ETH // 100)
+
+    recipient = hub_chain.new_user(eth=0).address
+    wei_in_channel = int(state["balanceWeiUser"])
+    # Full withdrawal parameters: with the succinct form (amountWei) connext 4.1.7 drops the
+    # recipient and pays the user's own address.
+    state = driver.withdraw(recipient=recipient, withdrawalWeiUser=wei_in_channel - ETH // 10,
+                            tokensToSell=10 * TOKEN, weiToSell=0, withdrawalTokenUser=0).channel
+    assert state is not None
+    assert (state["balanceWeiUser"], state["balanceTokenUser"]) == (str(ETH // 10), str(8 * TOKEN))
+    # the withdrawn wei plus the proceeds of 10 tokens at 200 tokens/ETH, to the wei
+    assert hub_chain.w3.eth.get_balance(Web3.to_checksum_address(recipient)) == (
+        wei_in_channel - ETH // 10 + ETH // 20)

@@ -195,10 +195,17 @@ async function run (input) {
         result = await client.redeem(args.secret)
         await settle(client, timeoutMs, pollMs)
         break
-      case 'requestCollateral':
+      case 'requestCollateral': {
+        const before = BigInt(client.store.getState().persistent.channel.balanceTokenHub)
         await client.requestCollateral()
+        if (args.wait) {
+          // the client countersigns the hub's proposal on sync; the hub then deposits on-chain
+          await waitFor(client, (s) => BigInt(s.persistent.channel.balanceTokenHub) > before &&
+            !hasPendingOps(s.persistent.channel), 'the hub collateral deposit', timeoutMs, pollMs)
+        }
         await settle(client, timeoutMs, pollMs)
         break
+      }
       default:
         throw new Error(`unknown command ${JSON.stringify(command)}`)
     }

@@ -121,8 +121,8 @@ class ConnextDriver:
     def redeem(self, secret: str, **kw: Any) -> DriverResult:
         return self.run("redeem", {"secret": secret}, **kw)
 
-    def request_collateral(self, **kw: Any) -> DriverResult:
-        return self.run("requestCollateral", **kw)
+    def request_collateral(self, *, wait: bool = False, **kw: Any) -> DriverResult:
+        return self.run("requestCollateral", {"wait": wait}, **kw)
 
     def generate_secret(self) -> str:
         return str(self.run("generateSecret").result["secret"])
