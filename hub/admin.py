@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-import hub.chain.admin  # noqa: F401
+import hub.chain.admin
+import hub.channels.admin
+import hub.rates.admin  # noqa: F401

@@ -1,0 +1,79 @@
+"""Operator views of channels: the full signed history and ledger, read-only (a signed state or a
+ledger entry must never be edited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+from hub.ledger.models import LedgerEntry
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ChannelUpdateInline(admin.TabularInline):
+    model = ChannelUpdate
+    fk_name = "channel"
+    fields = ("tx_count_global", "tx_count_chain", "reason", "balance_wei_hub", "balance_wei_user",
+              "balance_token_hub", "balance_token_user", "timeout", "invalid", "sig_user", "created_at")
+    readonly_fields = fields
+    ordering = ("-tx_count_global",)
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Channel)
+class ChannelAdmin(ReadOnlyAdmin):
+    list_display = ("user", "status", "latest_tx_count", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("user",)
+    readonly_fields = ("contract", "user", "status", "latest_update", "push_sequence", "created_at",
+                       "updated_at", "ledger")
+    inlines = [ChannelUpdateInline]
+
+    @admin.display(description="txCountGlobal")
+    def latest_tx_count(self, obj: Channel) -> int | None:
+        return obj.latest_update.tx_count_global if obj.latest_update else None
+
+    @admin.display(description="ledger (sum per account)")
+    def ledger(self, obj: Channel) -> str:
+        from hub.ledger.services import channel_ledger_state
+
+        return ", ".join(f"{k}={v}" for k, v in channel_ledger_state(obj.pk).items() if v)
+
+
+@admin.register(ChannelUpdate)
+class ChannelUpdateAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "tx_count_global", "reason", "invalid", "created_at")
+    list_filter = ("reason", "invalid")
+    search_fields = ("channel__user", "state_hash")
+    readonly_fields = [f.name for f in ChannelUpdate._meta.fields]
+
+
+@admin.register(ProposedUpdate)
+class ProposedUpdateAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "reason", "tx_count_global", "status", "expires_at")
+    list_filter = ("status", "reason")
+    readonly_fields = [f.name for f in ProposedUpdate._meta.fields]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "account", "asset", "amount", "memo")
+    list_filter = ("asset",)
+    search_fields = ("account", "memo")
+    readonly_fields = [f.name for f in LedgerEntry._meta.fields]
