@@ -1,0 +1,118 @@
+"""Collateral: top-ups from the hub's reserve into users' channels, reclaiming excess, and the
+reserve alarm.
+
+A top-up is a hub deposit proposal (ProposePendingDeposit, timeout 0) that the user countersigns
+on sync; the hub then sends `hubAuthorizedUpdate`. At most one open proposal per channel (a
+database constraint) and none on top of pending operations: a top-up never runs twice for the
+same need."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, F
+from django.utils import timezone
+
+from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+from hub.collateral.models import CollateralAssignment
+from hub.collateral.policy import Bounds, Policy, Profile, bounds, top_up_amount
+from ops.services import alarm_raise
+
+logger = logging.getLogger(__name__)
+TOKEN = 10**18
+
+
+def policy() -> Policy:
+    return Policy(floor=settings.COLLATERAL_FLOOR_TOKENS * TOKEN,
+                  ceiling=settings.COLLATERAL_CEILING_TOKENS * TOKEN)
+
+
+def profile_for(user: str) -> Profile | None:
+    assignment = CollateralAssignment.objects.select_related("profile").filter(user=user.lower()).first()
+    if assignment is None:
+        return None
+    p = assignment.profile
+    return Profile(minimum=p.minimum_maintained_token, target=p.amount_to_collateralize_token)
+
+
+def recent_payers(user: str, *, now: timezone.datetime | None = None) -> int:
+    """Distinct payers of channel-bound payments to `user` in the recent window."""
+    from payments.purchases.models import Payment
+
+    since = (now or timezone.now()) - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
+    return (Payment.objects.filter(recipient=user.lower(), created_at__gte=since,
+                                   type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
+            .values("sender").distinct().count())
+
+
+def limits_for(user: str, *, requested: int = 0) -> Bounds:
+    return bounds(policy=policy(), recent_payers=recent_payers(user), profile=profile_for(user),
+                  requested=requested)
+
+
+def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
+    """Propose a top-up when the policy says the hub holds too little in `user`'s channel.
+    Nothing when enough is there, when operations are pending, when a proposal is already open,
+    or when the reserve cannot pay (then the low-reserve alarm is raised)."""
+    from hub.channels.services import channel_find, channel_propose_hub_deposit, channel_state
+
+    state = channel_state(channel_find(user), user)
+    amount = top_up_amount(hub_balance=state.balance_token_hub, limits=limits_for(user, requested=target))
+    if amount <= 0 or state.has_pending_ops:
+        return None
+    from hub.chain.channel_manager import hub_reserves
+
+    _wei, tokens = hub_reserves()
+    if tokens < amount:
+        alarm_raise(kind="low_reserve", key="token", severity="critical",
+                    message=f"the hub's token reserve ({tokens}) cannot cover a top-up of {amount}")
+        return None
+    return channel_propose_hub_deposit(user=user, wei=0, token=amount)
+
+
+def collateralize_frequent_recipients(*, limit: int = 50) -> int:
+    """Top up, ahead of time, recipients that several payers paid recently. Returns proposals."""
+    from payments.purchases.models import Payment
+
+    since = timezone.now() - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
+    busy = (Payment.objects.filter(created_at__gte=since, type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
+            .values("recipient").annotate(payers=Count("sender", distinct=True))
+            .filter(payers__gte=2).order_by("-payers").values_list("recipient", flat=True)[:limit])
+    made = 0
+    for user in busy:
+        if Channel.objects.filter(user=user).exists() and collateral_request(user=user):
+            made += 1
+    return made
+
+
+def reclaim_idle_collateral(*, limit: int = 20) -> int:
+    """Propose returning the hub's collateral from channels idle longer than the configured time
+    (the user countersigns on their next sync; the hub then withdraws it to the reserve)."""
+    from hub.channels.services import channel_propose_hub_reclaim
+
+    idle_since = timezone.now() - timedelta(seconds=settings.COLLATERAL_IDLE_RECLAIM_SECONDS)
+    rows = (ChannelUpdate.objects.filter(channel__latest_update=F("pk"), created_at__lt=idle_since,
+                                         balance_token_hub__gt=0, invalid__isnull=True,
+                                         channel__status=Channel.Status.OPEN)
+            .select_related("channel")[:limit])
+    made = 0
+    for row in rows:
+        if row.timeout == 0 and channel_propose_hub_reclaim(user=row.channel.user):
+            made += 1
+    return made
+
+
+def reserve_check() -> tuple[int, int]:
+    """Raise the low-reserve alarm when the contract's hub reserve is below the thresholds."""
+    from hub.chain.channel_manager import hub_reserves
+
+    wei, tokens = hub_reserves()
+    if wei < settings.RESERVE_ALARM_WEI:
+        alarm_raise(kind="low_reserve", key="wei", severity="critical",
+                    message=f"hub ETH reserve {wei} wei is below {settings.RESERVE_ALARM_WEI}")
+    if tokens < settings.RESERVE_ALARM_TOKENS:
+        alarm_raise(kind="low_reserve", key="token", severity="critical",
+                    message=f"hub token reserve {tokens} is below {settings.RESERVE_ALARM_TOKENS}")
+    return wei, tokens
