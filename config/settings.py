@@ -85,6 +85,11 @@ if HUB_KEYSTORE_FILE is not None and HUB_KEYSTORE_PASSWORD_FILE is None:
 COLLATERAL_FLOOR_TOKENS = env.int("COLLATERAL_FLOOR_TOKENS", 10, minimum=0)
 COLLATERAL_CEILING_TOKENS = env.int("COLLATERAL_CEILING_TOKENS", 170, minimum=1)
 RECONCILIATION_SECONDS = env.int("RECONCILIATION_SECONDS", 60, minimum=5)
+COLLATERAL_WINDOW_SECONDS = env.int("COLLATERAL_WINDOW_SECONDS", 600, minimum=1)
+COLLATERAL_IDLE_RECLAIM_SECONDS = env.int("COLLATERAL_IDLE_RECLAIM_SECONDS", 7 * 24 * 3600, minimum=60)
+RESERVE_ALARM_WEI = env.int("RESERVE_ALARM_WEI", 10**18, minimum=0)
+RESERVE_ALARM_TOKENS = env.int("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minimum=0)
+OPTIMISTIC_PAYMENT_TTL_SECONDS = env.int("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
 # Addresses allowed to act on any user's protocol routes (operators' tools); none by default.
 HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.list("HUB_OPERATOR_ADDRESSES", [])]
 
@@ -105,6 +110,8 @@ INSTALLED_APPS = [
     "ops",
     "hub",
     "payments",
+    "payments.purchases",
+    "payments.custodial",
     "linkpay",
 ]
 

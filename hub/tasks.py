@@ -59,7 +59,10 @@ def ingest_events() -> None:
 # --- channels: timeouts, reconciliation, rates, gas (declared beside the channel code) -----------
 
 from hub.channels.actors import (  # noqa: E402, F401 - imported so worker and scheduler load them
+    check_hub_reserve,
+    collateralize_frequent_recipients,
     invalidate_timed_out_channels,
+    reclaim_idle_collateral,
     reconcile,
     refresh_exchange_rate,
     refresh_gas_price,

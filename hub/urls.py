@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from hub.api import channels, public, threads
+from hub.api import channels, payments, public, threads
 
 USER = r"(?P<user>0x[0-9a-fA-F]{40})"
 
@@ -25,6 +25,13 @@ urlpatterns = [
     re_path(rf"^channel/{USER}/request-exchange$", channels.request_exchange),
     re_path(rf"^channel/{USER}/request-withdrawal$", channels.request_withdrawal),
     re_path(rf"^channel/{USER}/update$", channels.update),
+    path("payments/purchase", payments.purchase),
+    re_path(r"^payments/purchase/(?P<purchase_id>pur_[0-9a-f]{32})$", payments.purchase_detail),
+    re_path(rf"^payments/history/{USER}$", payments.payment_history),
+    re_path(rf"^custodial/{USER}/balance$", payments.custodial_balance),
+    path("custodial/withdrawals", payments.custodial_withdraw),
+    re_path(rf"^custodial/{USER}/withdrawals$", payments.custodial_withdrawals),
+    re_path(r"^custodial/withdrawals/(?P<withdrawal_id>[0-9]{1,18})$", payments.custodial_withdrawal),
     re_path(rf"^thread/{USER}/(?P<which>active|all|incoming|initial-states)$", threads.thread_list),
     re_path(rf"^thread/{USER}/last-update-id$", threads.last_update_id),
     re_path(r"^thread/(?P<sender>0x[0-9a-fA-F]{40})/to/(?P<receiver>0x[0-9a-fA-F]{40})$",

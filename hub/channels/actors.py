@@ -43,3 +43,27 @@ def refresh_gas_price() -> None:
     from hub.rates.services import gas_refresh
 
     gas_refresh()
+
+
+@interval(seconds=30)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def collateralize_frequent_recipients() -> None:
+    from hub.collateral.services import collateralize_frequent_recipients as run
+
+    run()
+
+
+@interval(seconds=600)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def reclaim_idle_collateral() -> None:
+    from hub.collateral.services import reclaim_idle_collateral as run
+
+    run()
+
+
+@interval(seconds=60)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=60_000)
+def check_hub_reserve() -> None:
+    from hub.collateral.services import reserve_check
+
+    reserve_check()

@@ -39,7 +39,7 @@ from hub.core import (
     zero_state,
 )
 from hub.core.rates import calculate_exchange, token_to_wei, wei_to_token
-from hub.core.state import parse_uint
+from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.ledger.services import post_channel_change
 from hub.rates.services import rate_current
 
@@ -118,7 +118,7 @@ class Recorded:
     state: ChannelState
 
 
-def _record(channel: Channel, prev: ChannelState, new: ChannelState, *, reason: str,
+def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, reason: str,
             args: Mapping[str, Any], originator: str, chain_transaction_id: int | None = None,
             chain_event_id: int | None = None) -> Recorded:
     """Sign `new` as the hub, store it, post the ledger and queue the push (after commit)."""
@@ -216,7 +216,7 @@ def channel_request_deposit(*, user: str, deposit_wei: Any, deposit_token: Any,
                        sig_user=sig_user.lower())
     new = apply_update(prev, "ProposePendingDeposit", args, now=now)
     _supersede_proposals(channel)
-    return _record(channel, prev, new, reason="ProposePendingDeposit", args=args.to_json(),
+    return record_state(channel, prev, new, reason="ProposePendingDeposit", args=args.to_json(),
                    originator=user).update
 
 
@@ -319,17 +319,53 @@ def channel_request_withdrawal(*, user: str, params: Mapping[str, Any]) -> Propo
     withdraw_token = wd_token + x.tokens_received
     if withdraw_wei and withdraw_wei < MIN_WITHDRAWAL_WEI and not withdraw_token:
         raise UpdateRejected("bad_args", "the withdrawal is below the dust limit")
+    if recipient == ZERO_ADDRESS:
+        raise UpdateRejected("bad_args", "withdrawals cannot go to the zero address")
+    hub_tokens_after = max(prev.balance_token_hub - x.tokens_received + x.tokens_sold, 0)
     args = WithdrawalArgs(
         seller="user", exchange_rate=rate_text, tokens_to_sell=tokens_to_sell,
         wei_to_sell=wei_to_sell, recipient=recipient,
         target_wei_user=user_wei_after - withdraw_wei,
         target_token_user=user_token_after - withdraw_token,
         target_wei_hub=max(prev.balance_wei_hub - x.wei_received + x.wei_sold, 0),
-        target_token_hub=max(prev.balance_token_hub - x.tokens_received + x.tokens_sold, 0),
+        # excess hub collateral goes back to the reserve in the same transaction
+        target_token_hub=_hub_tokens_to_keep(user, hub_tokens_after,
+                                             user_wei_after - withdraw_wei, rate_text),
         timeout=now + PENDING_TIMEOUT_SECONDS,
     )
     if args.target_wei_user < 0 or args.target_token_user < 0:
         raise UpdateRejected("insufficient_balance", "the channel cannot cover this withdrawal")
+    return _propose(channel, prev, "ProposePendingWithdrawal", args)
+
+
+def _hub_tokens_to_keep(user: str, hub_tokens: int, user_wei_left: int, rate: str) -> int:
+    from hub.collateral.policy import keep_on_withdrawal
+    from hub.collateral.services import limits_for, recent_payers
+
+    buying_power = min(wei_to_token(user_wei_left, rate), USER_TOKEN_LIMIT)
+    return keep_on_withdrawal(hub_balance=hub_tokens, recent_payers=recent_payers(user),
+                              limits=limits_for(user), user_buying_power=buying_power)
+
+
+@transaction.atomic
+def channel_propose_hub_reclaim(*, user: str) -> ProposedUpdate | None:
+    """An unsigned withdrawal that returns all the hub's collateral in an idle channel to the
+    reserve and leaves the user's balances untouched. None when there is nothing to reclaim or
+    the channel is busy."""
+    channel = _lock_channel(user)
+    if channel.status != Channel.Status.OPEN:
+        return None
+    prev = channel_state(channel, user)
+    if (prev.has_pending_ops or prev.timeout != 0 or _open_proposal(channel) is not None
+            or (prev.balance_token_hub == 0 and prev.balance_wei_hub == 0)):
+        return None
+    hub_rate = rate_current()
+    args = WithdrawalArgs(
+        seller="user", exchange_rate=hub_rate.rate if hub_rate else "1", tokens_to_sell=0,
+        wei_to_sell=0, recipient=prev.user, target_wei_user=prev.balance_wei_user,
+        target_token_user=prev.balance_token_user, target_wei_hub=0, target_token_hub=0,
+        timeout=block_time() + PENDING_TIMEOUT_SECONDS,
+    )
     return _propose(channel, prev, "ProposePendingWithdrawal", args)
 
 
@@ -418,14 +454,14 @@ def _countersign_new(channel: Channel, prev: ChannelState, reason: str, args: An
         from hub.channels.onchain import enqueue_hub_authorized_update
 
         # Recorded first so the transaction can name the exact double-signed state it executes.
-        recorded = _record(channel, prev, signed, reason=reason, args=args.to_json(),
+        recorded = record_state(channel, prev, signed, reason=reason, args=args.to_json(),
                            originator=originator)
         tx = enqueue_hub_authorized_update(recorded.state, update_id=recorded.update.pk)
         tx_id = tx.pk
         ChannelUpdate.objects.filter(pk=recorded.update.pk).update(chain_transaction_id=tx_id)
         recorded.update.chain_transaction_id = tx_id
         return recorded.update
-    return _record(channel, prev, signed, reason=reason, args=args.to_json(),
+    return record_state(channel, prev, signed, reason=reason, args=args.to_json(),
                    originator=originator).update
 
 
@@ -457,7 +493,7 @@ def _user_invalidation(channel: Channel, prev: ChannelState, raw_args: Any,
     signed = expected.replace(sig_user=sig_user.lower())
     validate_signed_update(prev, signed, "Invalidation", args, hub_address=hub_address(),
                            now=now, invalidated_withdrawal=withdrawal)
-    row = _record(channel, prev, signed, reason="Invalidation", args=args.to_json(),
+    row = record_state(channel, prev, signed, reason="Invalidation", args=args.to_json(),
                   originator=channel.user).update
     _mark_invalid(channel, args.invalid_tx_count, args.reason)
     return row
@@ -497,7 +533,7 @@ def channel_invalidate(*, user: str, reason: str, message: str = "",
                             withdrawal=withdrawal if prev.has_pending_withdrawals else None)
     new = apply_update(prev, "Invalidation", args, now=block_time(),
                        invalidated_withdrawal=withdrawal)
-    row = _record(channel, prev, new, reason="Invalidation", args=args.to_json(),
+    row = record_state(channel, prev, new, reason="Invalidation", args=args.to_json(),
                   originator=hub_address()).update
     if pending_row is not None and target == prev.tx_count_global:
         ChannelUpdate.objects.filter(pk=pending_row.pk, invalid__isnull=True).update(
@@ -547,7 +583,7 @@ def channel_confirm_pending(*, event: DidUpdateChannel, transaction_hash: str,
         return already
     args = {"transactionHash": transaction_hash}
     new = apply_update(prev, "ConfirmPending", args, now=0, event=event)
-    return _record(channel, prev, new, reason="ConfirmPending", args=args,
+    return record_state(channel, prev, new, reason="ConfirmPending", args=args,
                    originator=hub_address(), chain_event_id=chain_event_id).update
 
 

@@ -46,7 +46,7 @@ class SignedAmountField(models.DecimalField):
 class LedgerEntry(models.Model):
     class Asset(models.TextChoices):
         WEI = "wei"
-        TOKEN = "token"  # noqa: S105 - an asset name, not a secret
+        TOKEN = "token"
 
     posting = models.UUIDField(db_index=True)
     account = models.CharField(max_length=120, db_index=True)

@@ -31,14 +31,15 @@ def user_routes() -> list[tuple[str, str]]:
         template = template.replace("(?P<which>active|all|incoming|initial-states)", "all")
         method = "GET" if pattern.callback.__name__ in {
             "channel_detail", "channel_sync", "latest_update", "latest_no_pending", "update_at",
-            "thread_list", "last_update_id",
+            "thread_list", "last_update_id", "payment_history", "custodial_balance",
+            "custodial_withdrawals",
         } else "POST"
         routes.append((method, template))
     return routes
 
 
 def test_the_route_list_covers_every_user_route() -> None:
-    assert len(user_routes()) == 12
+    assert len(user_routes()) == 15
 
 
 @pytest.mark.parametrize(("method", "template"), user_routes())

@@ -1,0 +1,31 @@
+"""Background work for purchases: collateral for recipients, held optimistic payments."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq_crontab import interval
+
+logger = logging.getLogger(__name__)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3, time_limit=60_000)
+def collateralize_recipients(recipients: list[str]) -> None:
+    """Top up each recipient's channel if the policy says so (idempotent: at most one open
+    proposal per channel and never on top of pending operations)."""
+    from hub.channels.collateral import channel_request_collateral
+
+    for user in recipients:
+        try:
+            channel_request_collateral(user=user)
+        except Exception:  # one bad channel must not stop the others
+            logger.exception("collateral request for %s failed", user)
+
+
+@interval(seconds=5)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def sweep_optimistic_payments() -> None:
+    from payments.purchases.services import optimistic_sweep
+
+    optimistic_sweep()

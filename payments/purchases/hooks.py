@@ -1,0 +1,39 @@
+"""What a completed payment means for the merchant platform: the merchant's domain event and
+the invoice it pays. Runs inside the purchase's transaction (both write rows; the webhook
+deliveries and pushes they schedule happen after commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from payments.purchases.models import Payment
+
+
+def payments_created(payments: Iterable[Payment]) -> None:
+    from payments.events.services import event_record
+    from payments.invoices.services import invoice_apply_payment
+    from payments.merchants.selectors import merchant_for_address
+
+    for payment in payments:
+        if payment.status != Payment.Status.COMPLETED:
+            continue
+        merchant = merchant_for_address(payment.recipient)
+        if merchant is None:
+            continue
+        invoice_id = payment.meta.get("invoiceId") or payment.meta.get("invoice_id")
+        if isinstance(invoice_id, str) and invoice_id:
+            asset = "token" if payment.amount_token else "wei"
+            invoice_apply_payment(invoice_id=invoice_id, payment_id=payment.pk,
+                                  amount=payment.amount_token or payment.amount_wei, asset=asset,
+                                  paid_at=payment.completed_at)
+        event_record(type="payment.succeeded", merchant_id=merchant.pk,
+                     data=payment_event_data(payment), idempotency_key=f"payment.succeeded:{payment.pk}")
+
+
+def payment_event_data(payment: Payment) -> dict[str, object]:
+    return {
+        "id": f"pay_{payment.pk}", "purchase_id": payment.purchase_id, "type": payment.type,
+        "sender": payment.sender, "recipient": payment.recipient,
+        "amount_wei": str(payment.amount_wei), "amount_token": str(payment.amount_token),
+        "meta": payment.meta, "created_at": payment.created_at.isoformat(),
+    }

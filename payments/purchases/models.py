@@ -1,0 +1,57 @@
+"""Purchases: one or more payments a user makes in one request, all or nothing."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from hub.chain.fields import AmountField
+
+
+class Purchase(models.Model):
+    # From a cryptographic random source (the original used Math.random).
+    id = models.CharField(max_length=40, primary_key=True)
+    sender = models.CharField(max_length=42, db_index=True)
+    meta = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Payment(models.Model):
+    class Type(models.TextChoices):
+        CHANNEL = "PT_CHANNEL"
+        CUSTODIAL = "PT_CUSTODIAL"
+        LINK = "PT_LINK"
+        OPTIMISTIC = "PT_OPTIMISTIC"
+        THREAD = "PT_THREAD"
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed"  # the recipient has it (channel, custodial balance, link hold)
+        PENDING = "pending"  # optimistic: held by the hub until collateral exists
+        REFUNDED = "refunded"  # optimistic: expired and returned to the payer
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="payments")
+    sender = models.CharField(max_length=42, db_index=True)
+    recipient = models.CharField(max_length=42, db_index=True)
+    amount_wei = AmountField(default=0)
+    amount_token = AmountField(default=0)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    meta = models.JSONField(default=dict)
+    # the payer's user→hub state, and the hub→recipient state that forwarded it (if any)
+    payer_update = models.ForeignKey("hub.ChannelUpdate", on_delete=models.PROTECT, related_name="+")
+    disbursement = models.ForeignKey("hub.ChannelUpdate", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    refund_update = models.ForeignKey("hub.ChannelUpdate", null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "type"])]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.sender} -> {self.recipient}"

@@ -1,0 +1,359 @@
+"""Purchases: a user pays the hub in their channel, and the hub pays each recipient (in the
+recipient's channel, into a custodial balance, into a link, or later when collateral arrives).
+
+A purchase is one database transaction: every payment in it happens or none does. Channels are
+locked in one order (lowest id first) so two purchases touching the same channels cannot
+deadlock, and the hub's hot path does one signature check per payment and one hub signature per
+state it signs."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hub.channels import services as channels
+from hub.channels.errors import ChannelError
+from hub.channels.models import Channel
+from hub.core import (
+    ChannelState,
+    PaymentArgs,
+    UpdateRejected,
+    apply_update,
+    parse_address,
+    validate_signed_update,
+)
+from hub.core.state import ZERO_ADDRESS, parse_uint
+from hub.ledger.services import post
+from payments.custodial.services import custodial_credit
+from payments.purchases.models import Payment, Purchase
+
+logger = logging.getLogger(__name__)
+
+OPTIMISTIC_FLOAT = "hub:optimistic_float"
+MAX_PAYMENTS_PER_PURCHASE = 50
+
+
+class InsufficientCollateral(ChannelError):
+    """The hub cannot forward a PT_CHANNEL payment: too little hub balance in the recipient's
+    channel. A collateral top-up is requested; the client may retry or pay optimistically."""
+
+    def __init__(self, recipient: str, amount_wei: int, amount_token: int) -> None:
+        super().__init__("insufficient_collateral",
+                         f"the hub has not enough collateral in {recipient}'s channel yet; "
+                         "a top-up was requested", status=409)
+        self.recipient, self.amount_wei, self.amount_token = recipient, amount_wei, amount_token
+
+
+def optimistic_account(payment_id: int) -> str:
+    return f"optimistic:{payment_id}"
+
+
+def new_purchase_id() -> str:
+    return "pur_" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    recipient: str
+    amount_wei: int
+    amount_token: int
+    type: str
+    meta: dict[str, Any]
+    tx_count: int
+    sig_user: str
+    secret: str | None = None  # PT_LINK only; never stored
+
+
+def parse_payments(raw: Any) -> list[PaymentRequest]:
+    if not isinstance(raw, list) or not raw:
+        raise UpdateRejected("bad_args", "payments must be a non-empty list")
+    if len(raw) > MAX_PAYMENTS_PER_PURCHASE:
+        raise UpdateRejected("bad_args", f"at most {MAX_PAYMENTS_PER_PURCHASE} payments per purchase")
+    out = []
+    for item in raw:
+        if not isinstance(item, Mapping):
+            raise UpdateRejected("bad_args", "each payment must be an object")
+        amount = item.get("amount") or {}
+        update = item.get("update") or {}
+        if not isinstance(amount, Mapping) or not isinstance(update, Mapping):
+            raise UpdateRejected("bad_args", "amount and update must be objects")
+        ptype = item.get("type")
+        if ptype not in Payment.Type.values:
+            raise UpdateRejected("bad_args", f"unknown payment type {ptype!r}")
+        if update.get("reason") != "Payment":
+            raise UpdateRejected("bad_args", "each payment carries a user-signed Payment update")
+        args = update.get("args") or {}
+        wei = parse_uint(amount.get("amountWei", "0"), "amountWei")
+        token = parse_uint(amount.get("amountToken", "0"), "amountToken")
+        if not isinstance(args, Mapping) or args.get("recipient") != "hub" or (
+                parse_uint(args.get("amountWei", "0"), "amountWei") != wei
+                or parse_uint(args.get("amountToken", "0"), "amountToken") != token):
+            raise UpdateRejected("bad_args", "the update must pay the hub exactly the amount")
+        if wei == 0 and token == 0:
+            raise UpdateRejected("bad_args", "a payment needs an amount")
+        meta = item.get("meta") or {}
+        if not isinstance(meta, Mapping):
+            raise UpdateRejected("bad_args", "meta must be an object")
+        meta = dict(meta)
+        secret = meta.pop("secret", None)  # a link secret must never be stored or echoed
+        sig = update.get("sigUser")
+        if not isinstance(sig, str):
+            raise UpdateRejected("bad_signature", "each payment update needs sigUser")
+        out.append(PaymentRequest(
+            recipient=parse_address(item.get("recipient"), "recipient"), amount_wei=wei,
+            amount_token=token, type=str(ptype), meta=meta,
+            tx_count=parse_uint(update.get("txCount"), "txCount"), sig_user=sig.lower(),
+            secret=secret if isinstance(secret, str) else None,
+        ))
+    return out
+
+
+def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
+    """Lock the channels of `users`, creating rows as needed, in ascending id order."""
+    contract = channels.contract_address()
+    wanted = sorted({u.lower() for u in users})
+    for user in wanted:
+        if not Channel.objects.filter(contract=contract, user=user).exists():
+            try:
+                with transaction.atomic():
+                    Channel.objects.create(contract=contract, user=user)
+            except IntegrityError:
+                pass
+    locked = Channel.objects.select_for_update().filter(contract=contract, user__in=wanted).order_by("id")
+    return {c.user: c for c in locked}
+
+
+def _hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: str) -> channels.Recorded | None:
+    """A hub→user Payment in the user's channel (hub-signed; the user countersigns on sync), or
+    None when the hub's balance there is short (or the channel is waiting on a timed operation)."""
+    if channel.status != Channel.Status.OPEN or prev.timeout != 0:
+        return None
+    if prev.balance_wei_hub < wei or prev.balance_token_hub < token:
+        return None
+    args = PaymentArgs(recipient="user", amount_wei=wei, amount_token=token)
+    new = apply_update(prev, "Payment", args, now=0)
+    return channels.record_state(channel, prev, new, reason="Payment", args=args.to_json(),
+                            originator=channels.hub_address())
+
+
+@dataclass
+class PurchaseResult:
+    purchase: Purchase
+    payments: list[Payment]
+    first_tx_count: int
+
+
+def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
+    """Apply a purchase atomically. Raises InsufficientCollateral (after requesting a top-up in
+    its own transaction) when a PT_CHANNEL recipient cannot be paid yet."""
+    from ops.models import GlobalSwitches
+
+    if not GlobalSwitches.current().payments_enabled:
+        raise ChannelError("payments_disabled", "payments are switched off", status=503)
+    sender = parse_address(sender, "sender")
+    if not isinstance(meta, Mapping):
+        raise UpdateRejected("bad_args", "meta must be an object")
+    requests = parse_payments(payments)
+    try:
+        return _purchase_apply(sender, dict(meta), requests)
+    except InsufficientCollateral as short:
+        _request_collateral_after_failure(short.recipient, short.amount_token)
+        raise
+
+
+@transaction.atomic
+def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentRequest]) -> PurchaseResult:
+    hub = channels.hub_address()
+    recipients = [r.recipient for r in requests
+                  if r.type in ("PT_CHANNEL", "PT_OPTIMISTIC") and r.recipient != hub]
+    locked = _lock_channels([sender, *recipients])
+    payer = locked[sender]
+    if payer.status != Channel.Status.OPEN:
+        raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
+    purchase = Purchase.objects.create(id=new_purchase_id(), sender=sender, meta=meta)
+    states: dict[str, ChannelState] = {}
+
+    def state_of(user: str) -> ChannelState:
+        if user not in states:
+            states[user] = channels.channel_state(locked[user], user)
+        return states[user]
+
+    made: list[Payment] = []
+    for req in requests:
+        prev = state_of(sender)
+        if req.tx_count != prev.tx_count_global + 1:
+            raise UpdateRejected("tx_count_global", f"txCount {req.tx_count} does not follow "
+                                                    f"{prev.tx_count_global}")
+        args = PaymentArgs(recipient="hub", amount_wei=req.amount_wei, amount_token=req.amount_token)
+        new = apply_update(prev, "Payment", args, now=0).replace(sig_user=req.sig_user)
+        validate_signed_update(prev, new, "Payment", args, hub_address=hub, now=0)
+        paid = channels.record_state(payer, prev, new, reason="Payment", args=args.to_json(),
+                                originator=sender)
+        states[sender] = paid.state
+        payment = Payment(purchase=purchase, sender=sender, recipient=req.recipient,
+                          amount_wei=req.amount_wei, amount_token=req.amount_token, type=req.type,
+                          meta={**meta, **req.meta}, payer_update=paid.update,
+                          completed_at=timezone.now())
+        _deliver(payment, req, locked, state_of, states, hub)
+        made.append(payment)
+    _after_commit(made)
+    return PurchaseResult(purchase, made, requests[0].tx_count)
+
+
+def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], state_of: Any,
+             states: dict[str, ChannelState], hub: str) -> None:
+    """Hand the hub's side of one payment to its recipient (inside the purchase transaction)."""
+    if req.type == "PT_THREAD":
+        raise ChannelError("threads_disabled", "threads are not enabled on this hub", status=403)
+    if req.recipient == hub:
+        payment.save()  # a payment to the hub itself: done
+        return
+    if req.type == "PT_CUSTODIAL":
+        payment.save()
+        custodial_credit(recipient=req.recipient, amount_wei=req.amount_wei,
+                         amount_token=req.amount_token, memo=f"payment {payment.pk}")
+        return
+    if req.type == "PT_LINK":
+        if req.recipient != ZERO_ADDRESS:
+            raise UpdateRejected("bad_args", "a link payment's recipient is the zero address")
+        if not req.secret:
+            raise UpdateRejected("bad_args", "a link payment needs meta.secret")
+        payment.save()
+        from linkpay.services import link_create_from_payment
+
+        link_create_from_payment(payment=payment, secret=req.secret)
+        return
+    if req.recipient == ZERO_ADDRESS:
+        raise UpdateRejected("bad_args", "only link payments go to the zero address")
+    channel = locked[req.recipient]
+    forwarded = _hub_pays(channel, state_of(req.recipient), req.amount_wei, req.amount_token,
+                          memo=f"payment to {req.recipient}")
+    if forwarded is not None:
+        states[req.recipient] = forwarded.state
+        payment.disbursement = forwarded.update
+        payment.save()
+        return
+    if req.type == "PT_CHANNEL":
+        raise InsufficientCollateral(req.recipient, req.amount_wei, req.amount_token)
+    # PT_OPTIMISTIC without collateral: the hub holds it until collateral exists, or refunds it.
+    payment.status = Payment.Status.PENDING
+    payment.completed_at = None
+    payment.expires_at = timezone.now() + timedelta(seconds=settings.OPTIMISTIC_PAYMENT_TTL_SECONDS)
+    payment.save()
+    post([(optimistic_account(payment.pk), "wei", req.amount_wei),
+          (OPTIMISTIC_FLOAT, "wei", -req.amount_wei),
+          (optimistic_account(payment.pk), "token", req.amount_token),
+          (OPTIMISTIC_FLOAT, "token", -req.amount_token)], memo=f"optimistic payment {payment.pk} held")
+
+
+def _after_commit(made: list[Payment]) -> None:
+    """Side effects of a committed purchase: collateral for recipients that need it, invoices,
+    merchant events (each through its own idempotent path)."""
+    needs_collateral = {p.recipient for p in made
+                        if p.type in ("PT_CHANNEL", "PT_OPTIMISTIC") and p.status != "refunded"}
+    if needs_collateral:
+        from payments.purchases.actors import collateralize_recipients
+
+        recipients = sorted(needs_collateral)
+        transaction.on_commit(lambda: collateralize_recipients.send(recipients))
+    from payments.purchases.hooks import payments_created
+
+    payments_created(made)
+
+
+def _request_collateral_after_failure(recipient: str, amount_token: int) -> None:
+    from hub.channels.collateral import channel_request_collateral
+
+    try:
+        channel_request_collateral(user=recipient, target=amount_token)
+    except (ChannelError, UpdateRejected) as exc:
+        logger.info("collateral for %s not requested: %s", recipient, exc)
+
+
+# --- optimistic payments: forward when collateral arrives, refund when they expire ---------------
+
+def optimistic_forward(*, payment_id: int) -> bool:
+    """Forward a held optimistic payment if the recipient's channel can take it now. Exactly
+    once: the payment row is locked and must still be pending."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(
+            pk=payment_id, status=Payment.Status.PENDING).first()
+        if payment is None:
+            return False
+        locked = _lock_channels([payment.recipient])
+        channel = locked[payment.recipient]
+        prev = channels.channel_state(channel, payment.recipient)
+        forwarded = _hub_pays(channel, prev, payment.amount_wei, payment.amount_token,
+                              memo=f"optimistic payment {payment.pk}")
+        if forwarded is None:
+            return False
+        _release_hold(payment)
+        payment.status = Payment.Status.COMPLETED
+        payment.disbursement = forwarded.update
+        payment.completed_at = timezone.now()
+        payment.save(update_fields=["status", "disbursement", "completed_at"])
+        from payments.purchases.hooks import payments_created
+
+        payments_created([payment])
+        return True
+
+
+def optimistic_refund(*, payment_id: int, now: Any = None) -> bool:
+    """Return an expired optimistic payment to its payer (hub→payer Payment). Exactly once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(
+            pk=payment_id, status=Payment.Status.PENDING, expires_at__lte=now).first()
+        if payment is None:
+            return False
+        locked = _lock_channels([payment.sender])
+        channel = locked[payment.sender]
+        prev = channels.channel_state(channel, payment.sender)
+        refunded = _hub_pays(channel, prev, payment.amount_wei, payment.amount_token,
+                             memo=f"optimistic payment {payment.pk} refunded")
+        if refunded is None:
+            return False  # the payer's channel is busy (timed operation); next sweep
+        _release_hold(payment)
+        payment.status = Payment.Status.REFUNDED
+        payment.refund_update = refunded.update
+        payment.completed_at = timezone.now()
+        payment.save(update_fields=["status", "refund_update", "completed_at"])
+        return True
+
+
+def _release_hold(payment: Payment) -> None:
+    post([(optimistic_account(payment.pk), "wei", -payment.amount_wei),
+          (OPTIMISTIC_FLOAT, "wei", payment.amount_wei),
+          (optimistic_account(payment.pk), "token", -payment.amount_token),
+          (OPTIMISTIC_FLOAT, "token", payment.amount_token)],
+         memo=f"optimistic payment {payment.pk} released")
+
+
+def optimistic_sweep(*, limit: int = 200) -> tuple[int, int]:
+    """Forward what can be forwarded; refund what expired. Returns (forwarded, refunded)."""
+    forwarded = refunded = 0
+    now = timezone.now()
+    for payment_id in Payment.objects.filter(status=Payment.Status.PENDING).order_by("id").values_list(
+            "id", flat=True)[:limit]:
+        if optimistic_forward(payment_id=payment_id):
+            forwarded += 1
+        elif optimistic_refund(payment_id=payment_id, now=now):
+            refunded += 1
+    return forwarded, refunded
+
+
+def payment_json(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.pk, "purchaseId": p.purchase_id, "sender": p.sender, "recipient": p.recipient,
+        "amount": {"amountWei": str(p.amount_wei), "amountToken": str(p.amount_token)},
+        "type": p.type, "status": p.status, "meta": p.meta,
+        "createdOn": p.created_at.isoformat(),
+    }
