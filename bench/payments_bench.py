@@ -1,0 +1,346 @@
+"""Benchmark: PT_CHANNEL payments through the hub's HTTP API.
+
+The whole stack runs as in production, on this machine: PostgreSQL (embedded, fsync on,
+synchronous_commit on: every commit is durable), Valkey, anvil with the real contracts, two daphne
+processes (one per core; a client spreads its payers over them as a load balancer would), the
+Dramatiq worker and the scheduler. Channels are funded through the real protocol with the Python
+SDK (on-chain deposits, hub collateral). Every payment's user signature is computed before the
+timed window; the timed window measures the payer's request only.
+
+Phases: an open-loop run at --rate payments/s for --duration seconds (latency under the target
+load), then a closed-loop run (every payer back to back) for the maximum rate. Then the raw cost
+of the crypto and database work one payment needs.
+
+    .venv/bin/python bench/payments_bench.py [--pairs 16] [--rate 100] [--duration 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "client")]
+
+import httpx  # noqa: E402
+from eth_account import Account  # noqa: E402
+from eth_account.messages import encode_defunct  # noqa: E402
+
+from stack.embedded import Anvil, EmbeddedPostgres, EmbeddedValkey  # noqa: E402
+from stack.ports import free_port, wait_for_port  # noqa: E402
+from stack.procs import Service, become_subreaper  # noqa: E402
+
+TOKEN = 10**18
+PY = sys.executable
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    web_ports: list[int]
+    servers: list[Any] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for s in reversed(self.services):
+            s.stop()
+        for s in reversed(self.servers):
+            s.stop()
+
+
+def start_stack(work: Path, web_processes: int) -> Stack:
+    pg = EmbeddedPostgres(work / "pg", fsync=True).start()
+    valkey = EmbeddedValkey(work / "valkey", persist=False).start()
+    anvil = Anvil().start()
+    key_file = work / "hub.key"
+    key_file.write_text("0x" + secrets.token_hex(32))
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg.url("postgres"), "REDIS_URL": valkey.url(0), "ETH_RPC_URL": anvil.rpc_url,
+        "CHAIN_ID": "31337", "CONFIRMATIONS": "0", "HUB_PRIVATE_KEY_FILE": str(key_file),
+        "SPOKE_DEVDATA": str(work / "devdata"), "SPOKE_NO_DEVDATA": "1",
+        # production settings (DEBUG off: no query logging), plain HTTP on loopback
+        "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+    }
+    stack = Stack(env, [], [pg, valkey, anvil])
+
+    def manage(*args: str) -> str:
+        out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                             text=True, check=False)
+        if out.returncode:
+            raise SystemExit(out.stdout + out.stderr)
+        return out.stdout
+
+    manage("migrate", "--noinput")
+    manage("deploy_contracts")
+    manage("shell", "-c", "from hub.rates.models import RateSource; "
+           "RateSource.objects.create(kind='operator', operator_rate='200'); "
+           "from hub.rates.services import rate_refresh; rate_refresh()")
+    logs = work / "logs"
+    for _ in range(web_processes):
+        port = free_port()
+        stack.web_ports.append(port)
+        stack.services.append(Service(f"web-{port}", [str(Path(PY).parent / "daphne"), "-b",
+                                                      "127.0.0.1", "-p", str(port),
+                                                      "config.asgi:application"],
+                                      env, logs, ROOT).start())
+    stack.services.append(Service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1",
+                                             "--threads", "4"], env, logs, ROOT).start())
+    stack.services.append(Service("scheduler", [PY, "manage.py", "crontab"], env, logs, ROOT).start())
+    for port in stack.web_ports:
+        if not wait_for_port(port, timeout=60):
+            raise SystemExit(f"daphne on {port} did not start; see {logs}")
+    return stack
+
+
+@dataclass
+class Pair:
+    payer: Any  # spoke_client.Channel
+    recipient: Any
+    payer_key: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    signed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def setup_pairs(stack: Stack, pairs: int, payments_each: int, amount: int) -> list[Pair]:
+    from spoke_client import Channel, ChannelManagerClient, HubClient, MemoryStateStore, UserKey
+    from web3 import Web3
+
+    from hub.chain.deploy import mint_tokens, send_eth
+
+    w3 = Web3(Web3.HTTPProvider(stack.env["ETH_RPC_URL"]))
+    hub_account = Account.from_key(Path(stack.env["HUB_PRIVATE_KEY_FILE"]).read_text().strip())
+    funder = Account.from_key(Anvil.DEV_KEY)
+    url = f"http://127.0.0.1:{stack.web_ports[0]}/api/hub"
+    config = HubClient(url, UserKey.generate()).config()
+    lock = threading.Lock()
+
+    def wallet(tokens: int) -> tuple[Any, Any]:
+        key = UserKey.generate()
+        with lock:  # one funder account: its nonces must not race
+            send_eth(w3, funder, key.address, 10**18)
+            if tokens:
+                mint_tokens(w3, hub_account, config["tokenAddress"], key.address, tokens)
+        chain = ChannelManagerClient(Web3(Web3.HTTPProvider(stack.env["ETH_RPC_URL"])),
+                                     config["contractAddress"], account=key.account,
+                                     token_address=config["tokenAddress"])
+        return Channel(HubClient(url, key), store=MemoryStateStore(), chain=chain, config=config), key
+
+    def make_pair(_: int) -> Pair:
+        payer, payer_key = wallet(10 * TOKEN + payments_each * amount)
+        payer.deposit(amount_token=payments_each * amount + TOKEN)
+        recipient, _key = wallet(0)
+        recipient.deposit(amount_wei=10**15)
+        recipient.request_collateral()
+        recipient.wait_for(lambda s: s.balance_token_hub > 0 and not s.has_pending_ops, timeout=180)
+        return Pair(payer, recipient, payer_key)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(make_pair, range(pairs)))
+    return made
+
+
+def presign(pair: Pair, count: int, amount: int) -> None:
+    """The payer's signed Payment updates for `count` payments, chained on its own state."""
+    from hub.core import PaymentArgs, Signer, apply_update
+
+    signer = Signer(bytes(pair.payer_key.account.key))
+    state = pair.payer.state
+    recipient = pair.recipient.user
+    for _ in range(count):
+        args = PaymentArgs(recipient="hub", amount_wei=0, amount_token=amount)
+        state = signer.sign_channel_state(apply_update(state, "Payment", args, now=0), as_party="user")
+        pair.signed.append({"meta": {}, "payments": [{
+            "recipient": recipient, "type": "PT_CHANNEL",
+            "amount": {"amountWei": "0", "amountToken": str(amount)}, "meta": {},
+            "update": {"reason": "Payment", "args": args.to_json(),
+                       "txCount": state.tx_count_global, "sigUser": state.sig_user}}]})
+
+
+def auth_headers(url: str, key: Any) -> dict[str, str]:
+    address = key.address.lower()
+    nonce = httpx.get(f"{url}/nonce", headers={"x-address": address}).json()["nonce"]
+    sig = Account.sign_message(encode_defunct(text=nonce), key.account.key).signature
+    return {"x-address": address, "x-nonce": nonce, "x-signature": "0x" + bytes(sig).hex(),
+            "content-type": "application/json"}
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def run_phase(stack: Stack, pairs: list[Pair], *, rate: float | None, duration: float,
+              start_index: dict[int, int]) -> Run:
+    """Open loop at `rate` (each payer its own evenly spaced schedule), or closed loop when
+    `rate` is None. Every payer sends its own payments in order (txCount chain)."""
+    result = Run()
+    lock = threading.Lock()
+    t0 = time.perf_counter() + 0.5
+    per_payer_interval = (len(pairs) / rate) if rate else 0.0
+
+    def payer_loop(i: int, pair: Pair) -> None:
+        port = stack.web_ports[i % len(stack.web_ports)]
+        url = f"http://127.0.0.1:{port}/api/hub/payments/purchase"
+        offset = per_payer_interval * i / len(pairs)
+        with httpx.Client(timeout=30) as http:
+            n = 0
+            while True:
+                k = start_index[i]
+                if k >= len(pair.signed):
+                    return
+                due = t0 + offset + n * per_payer_interval
+                now = time.perf_counter()
+                if due - t0 > duration:
+                    return
+                if rate and now < due:
+                    time.sleep(due - now)
+                if not rate and now - t0 > duration:
+                    return
+                body = json.dumps(pair.signed[k])
+                started = time.perf_counter()
+                response = http.post(url, content=body, headers=pair.headers)
+                took = time.perf_counter() - started
+                start_index[i] = k + 1
+                n += 1
+                with lock:
+                    if response.status_code == 200:
+                        result.latencies.append(took)
+                        result.lateness.append(max(0.0, started - due) if rate else 0.0)
+                    else:
+                        result.errors.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=payer_loop, args=(i, p)) for i, p in enumerate(pairs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.elapsed = time.perf_counter() - t0
+    return result
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def report(name: str, run: Run) -> None:
+    ms = [v * 1000 for v in run.latencies]
+    done = len(ms)
+    log(f"{name}: {done} payments in {run.elapsed:.1f} s = {done / run.elapsed:.1f} payments/s; "
+        f"errors {len(run.errors)}")
+    if ms:
+        log(f"{name}: latency p50 {pct(ms, .50):.1f} ms, p90 {pct(ms, .90):.1f} ms, "
+            f"p99 {pct(ms, .99):.1f} ms, max {max(ms):.1f} ms, mean {statistics.mean(ms):.1f} ms")
+    if run.lateness and any(run.lateness):
+        log(f"{name}: load generator lateness p99 {pct([v * 1000 for v in run.lateness], .99):.1f} ms")
+    for err in run.errors[:3]:
+        log(f"{name}: error {err}")
+
+
+def raw_costs(stack: Stack, iterations: int = 2000) -> None:
+    """What one payment costs at minimum: the signature work (1 recover of the payer's state,
+    2 state hashes, 2 hub signatures) and one durable commit of equivalent writes."""
+    import psycopg
+
+    from hub.core import PaymentArgs, Signer, apply_update, channel_state_hash, recover, zero_state
+
+    payer, hub = Signer(secrets.token_bytes(32)), Signer(secrets.token_bytes(32))
+    state = zero_state("0x" + "11" * 20, payer.address).replace(balance_token_user=10**24)
+    new = apply_update(state, "Payment", PaymentArgs("hub", 0, 1), now=0)
+    signed = payer.sign_channel_state(new, as_party="user")
+    started = time.perf_counter()
+    for _ in range(iterations):
+        recover(channel_state_hash(signed), signed.sig_user)
+        hub.sign_channel_state(signed, as_party="hub")
+        hub.sign_channel_state(signed, as_party="hub")
+    crypto = (time.perf_counter() - started) / iterations
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_chan (id int primary key, bal numeric(78,0))")
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_upd (id bigserial primary key, chan int, "
+                     "bal numeric(78,0), sig text)")
+        conn.execute("INSERT INTO bench_chan VALUES (1, 0), (2, 0) ON CONFLICT DO NOTHING")
+        times = []
+        for _ in range(500):
+            t = time.perf_counter()
+            with conn.transaction():
+                conn.execute("SELECT id FROM bench_chan WHERE id IN (1, 2) ORDER BY id FOR UPDATE")
+                conn.execute("INSERT INTO bench_upd (chan, bal, sig) VALUES (1, 1, %s), (2, 1, %s)",
+                             ["0x" + "ab" * 65, "0x" + "cd" * 65])
+                conn.execute("UPDATE bench_chan SET bal = bal + 1 WHERE id IN (1, 2)")
+            times.append(time.perf_counter() - t)
+        sync = conn.execute("SHOW synchronous_commit").fetchone()
+        fsync = conn.execute("SHOW fsync").fetchone()
+    commit = statistics.median(times)
+    log(f"raw: crypto per payment (1 recover + 2 hashes + 2 hub signatures) {crypto * 1000:.3f} ms "
+        f"= {crypto * 1000 / 10 * 100:.1f}% of the 10 ms p50 limit")
+    log(f"raw: one durable commit of equivalent writes (fsync={fsync[0] if fsync else '?'}, "
+        f"synchronous_commit={sync[0] if sync else '?'}) p50 {commit * 1000:.3f} ms, "
+        f"p99 {pct(times, .99) * 1000:.3f} ms = {commit * 1000 / 10 * 100:.1f}% of the limit")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--max-duration", type=float, default=15.0)
+    parser.add_argument("--web", type=int, default=2)
+    options = parser.parse_args()
+    become_subreaper()
+    work = Path(tempfile.mkdtemp(prefix="spoke-bench-"))
+    os.environ.update({"SPOKE_NO_DEVDATA": "1"})
+    stack = start_stack(work, options.web)
+    try:
+        os.environ.update({k: v for k, v in stack.env.items() if k in (
+            "DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "HUB_PRIVATE_KEY_FILE", "SPOKE_DEVDATA",
+            "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "CONFIRMATIONS")})
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()
+        amount = 10**15
+        per_payer = int(options.rate * options.duration / options.pairs) + 2000
+        log(f"stack up; funding {options.pairs} payer/recipient pairs through the protocol")
+        started = time.perf_counter()
+        pairs = setup_pairs(stack, options.pairs, per_payer, amount)
+        log(f"funded in {time.perf_counter() - started:.1f} s; pre-signing {per_payer} payments per payer")
+        for pair in pairs:
+            presign(pair, per_payer, amount)
+            pair.headers = auth_headers(f"http://127.0.0.1:{stack.web_ports[0]}/api/hub", pair.payer_key)
+        index = dict.fromkeys(range(len(pairs)), 0)
+        warm = run_phase(stack, pairs, rate=options.rate / 2, duration=3, start_index=index)
+        log(f"warm-up: {len(warm.latencies)} payments, {len(warm.errors)} errors")
+        report(f"open loop at {options.rate:.0f}/s", run_phase(
+            stack, pairs, rate=options.rate, duration=options.duration, start_index=index))
+        report("closed loop (max)", run_phase(
+            stack, pairs, rate=None, duration=options.max_duration, start_index=index))
+        raw_costs(stack)
+        log(f"machine: {os.cpu_count()} CPUs; web processes {options.web}; payers {options.pairs}")
+    finally:
+        stack.stop()
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()
