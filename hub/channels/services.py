@@ -285,7 +285,7 @@ def channel_request_exchange(*, user: str, wei_to_sell: Any, tokens_to_sell: Any
 
 
 @transaction.atomic
-def channel_request_withdrawal(*, user: str, params: Mapping[str, Any]) -> ProposedUpdate:
+def channel_request_withdrawal(*, user: str, params: Mapping[str, Any]) -> ProposedUpdate | None:
     """An unsigned ProposePendingWithdrawal: sell `tokensToSell` (or `weiToSell`) at the client's
     rate (within 2 % of the hub's), then withdraw `withdrawalWeiUser` plus the proceeds and
     `withdrawalTokenUser` to `recipient`. The hub covers its side of the exchange from reserves
@@ -317,6 +317,8 @@ def channel_request_withdrawal(*, user: str, params: Mapping[str, Any]) -> Propo
     user_token_after = prev.balance_token_user + x.tokens_received - x.tokens_sold
     withdraw_wei = wd_wei + x.wei_received
     withdraw_token = wd_token + x.tokens_received
+    if withdraw_wei == 0 and withdraw_token == 0 and x.tokens_sold == 0 and x.wei_sold == 0:
+        return None  # nothing to do (the Connext client asks this after a custodial withdrawal)
     if withdraw_wei and withdraw_wei < MIN_WITHDRAWAL_WEI and not withdraw_token:
         raise UpdateRejected("bad_args", "the withdrawal is below the dust limit")
     if recipient == ZERO_ADDRESS:

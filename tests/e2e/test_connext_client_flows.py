@@ -4,6 +4,7 @@ hub on live_server and anvil. The hub's chain poller runs in a thread, as a work
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,3 +98,62 @@ def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, li
     # the withdrawn wei plus the proceeds of 10 tokens at 200 tokens/ETH, to the wei
     assert hub_chain.w3.eth.get_balance(Web3.to_checksum_address(recipient)) == (
         wei_in_channel - ETH // 10 + ETH // 20)
+
+
+def test_connext_clients_pay_each_other_channel_custodial_and_optimistic(
+        hub_chain: ChainEnv, live_server: Any, chain_poller: None) -> None:
+    """Two users with the published client: PT_CHANNEL into a collateralized channel,
+    PT_OPTIMISTIC first without collateral (held) and then with it (forwarded), PT_CUSTODIAL
+    withdrawn on-chain by the recipient; each recipient sees its payment after sync."""
+    from web3 import Web3
+
+    from hub.core.rates import token_to_wei
+    from payments.purchases.models import Payment
+    from payments.purchases.services import optimistic_sweep
+    from tests.chain_env import TOKEN
+
+    rate = set_rate("200")
+    url = live_server.url + "/api/hub"
+
+    def driver_for(eth: int, tokens: int = 0) -> tuple[ConnextDriver, str]:
+        account = hub_chain.new_user(eth=eth, tokens=tokens)
+        return ConnextDriver(hub_url=url, eth_url=hub_chain.rpc_url,
+                             private_key="0x" + bytes(account.key).hex(), timeout=120), account.address.lower()
+
+    alice, _alice_address = driver_for(ETH, 30 * TOKEN)
+    bob, bob_address = driver_for(ETH)
+    carol, carol_address = driver_for(ETH)
+    alice.deposit(amount_token=30 * TOKEN)
+    bob.deposit(amount_wei=ETH // 100)
+    carol.deposit(amount_wei=ETH // 100)
+
+    # PT_OPTIMISTIC to bob, who has no hub collateral yet: held by the hub
+    alice.buy([{"recipient": bob_address, "amountToken": str(2 * TOKEN), "type": "PT_OPTIMISTIC"}])
+    held = Payment.objects.get(type="PT_OPTIMISTIC")
+    assert held.status == "pending"
+    # bob's client countersigns the top-up the payment triggered; the hub then forwards
+    state = bob.request_collateral(wait=True).channel
+    assert state is not None and int(state["balanceTokenHub"]) > 0
+    optimistic_sweep()
+    held.refresh_from_db()
+    assert held.status == "completed"
+    assert bob.state().channel["balanceTokenUser"] == str(2 * TOKEN)
+
+    # PT_CHANNEL to bob, now collateralized: forwarded at once
+    alice.buy([{"recipient": bob_address, "amountToken": str(3 * TOKEN), "type": "PT_CHANNEL"}])
+    assert bob.state().channel["balanceTokenUser"] == str(5 * TOKEN)
+
+    # PT_CUSTODIAL to carol, who withdraws it on-chain (as ETH at the hub's rate)
+    alice.buy([{"recipient": carol_address, "amountToken": str(4 * TOKEN), "type": "PT_CUSTODIAL"}])
+    payout = hub_chain.new_user(eth=0).address
+    before = hub_chain.w3.eth.get_balance(Web3.to_checksum_address(payout))
+    # the client spends the custodial balance first (custodial/withdrawals), then asks the
+    # channel for the (zero) rest
+    carol.withdraw(recipient=payout, amountToken=4 * TOKEN, wait=False)
+    for _ in range(60):
+        if hub_chain.w3.eth.get_balance(Web3.to_checksum_address(payout)) > before:
+            break
+        time.sleep(0.5)
+    got = hub_chain.w3.eth.get_balance(Web3.to_checksum_address(payout)) - before
+    assert got == token_to_wei(4 * TOKEN, rate.rate)
+    assert alice.state().channel["balanceTokenUser"] == str(21 * TOKEN)
