@@ -44,6 +44,12 @@ from stack.procs import Service, become_subreaper  # noqa: E402
 
 TOKEN = 10**18
 PY = sys.executable
+SERVER = os.environ.get("BENCH_SERVER", "daphne")
+
+
+import logging  # noqa: E402
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def log(message: str) -> None:
@@ -94,7 +100,13 @@ def start_stack(work: Path, web_processes: int) -> Stack:
            "RateSource.objects.create(kind='operator', operator_rate='200'); "
            "from hub.rates.services import rate_refresh; rate_refresh()")
     logs = work / "logs"
-    for _ in range(web_processes):
+    if SERVER == "gunicorn":
+        port = free_port()
+        stack.web_ports.append(port)
+        stack.services.append(Service("web", [str(Path(PY).parent / "gunicorn"), "-b",
+                                              f"127.0.0.1:{port}", "-w", str(web_processes),
+                                              "config.wsgi:application"], env, logs, ROOT).start())
+    for _ in range(web_processes if SERVER == "daphne" else 0):
         port = free_port()
         stack.web_ports.append(port)
         stack.services.append(Service(f"web-{port}", [str(Path(PY).parent / "daphne"), "-b",

@@ -42,6 +42,9 @@ DATABASE_URL = env.url(
     ("postgres", "postgresql", "pgsql"),
 )
 DATABASES = {"default": database_config(DATABASE_URL)}
+# Persistent connections: a new PostgreSQL connection per request costs more than the request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
@@ -87,6 +90,15 @@ COLLATERAL_CEILING_TOKENS = env.int("COLLATERAL_CEILING_TOKENS", 170, minimum=1)
 RECONCILIATION_SECONDS = env.int("RECONCILIATION_SECONDS", 60, minimum=5)
 COLLATERAL_WINDOW_SECONDS = env.int("COLLATERAL_WINDOW_SECONDS", 600, minimum=1)
 COLLATERAL_IDLE_RECLAIM_SECONDS = env.int("COLLATERAL_IDLE_RECLAIM_SECONDS", 7 * 24 * 3600, minimum=60)
+# Disputes: the hub exits channels silent this long that hold at least this much hub collateral
+# (whole tokens), at most this many per run; the watchtower fee-bumps an unmined challenge this
+# many seconds before the closing time (the challenge period is 600 s on mainnet).
+STALE_CHANNEL_SECONDS = env.int("STALE_CHANNEL_SECONDS", 30 * 24 * 3600, minimum=60)
+STALE_CHANNEL_MIN_HUB_TOKENS = env.int("STALE_CHANNEL_MIN_HUB_TOKENS", 10, minimum=0)
+STALE_EXITS_PER_RUN = env.int("STALE_EXITS_PER_RUN", 20, minimum=0)
+STALE_EXIT_RUN_SECONDS = env.int("STALE_EXIT_RUN_SECONDS", 3600, minimum=60)
+DISPUTE_ANSWER_MARGIN = env.int("DISPUTE_ANSWER_MARGIN", 120, minimum=0)
+DISPUTE_WATCH_SECONDS = env.int("DISPUTE_WATCH_SECONDS", 10, minimum=1)
 RESERVE_ALARM_WEI = env.int("RESERVE_ALARM_WEI", 10**18, minimum=0)
 RESERVE_ALARM_TOKENS = env.int("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minimum=0)
 OPTIMISTIC_PAYMENT_TTL_SECONDS = env.int("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)

@@ -5,4 +5,5 @@ from __future__ import annotations
 import hub.chain.admin
 import hub.channels.admin
 import hub.collateral.admin
+import hub.disputes.admin
 import hub.rates.admin  # noqa: F401

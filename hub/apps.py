@@ -9,3 +9,7 @@ class HubConfig(AppConfig):
         from hub.channels import events
 
         events.register()
+
+        from hub.disputes import events as dispute_events
+
+        dispute_events.register()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from hub.chain.models import *  # noqa: F403
 from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
 from hub.collateral.models import CollateralAssignment, CollateralProfile
+from hub.disputes.models import ChannelDispute
 from hub.ledger.models import LedgerEntry
 from hub.rates.models import ExchangeRate, GasPrice, RateSource
 
 __all__ = [
     "Channel",
+    "ChannelDispute",
     "ChannelUpdate",
     "CollateralAssignment",
     "CollateralProfile",

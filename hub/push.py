@@ -1,13 +1,15 @@
 """WebSocket pushes from the hub. Group names live here and nowhere else. Every push is sent
-after the database commit that produced it (`transaction.on_commit`)."""
+after the database commit that produced it (`transaction.on_commit`), from a background event
+loop: a request never waits for Redis to deliver its pushes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -20,28 +22,59 @@ def channel_group(user: str) -> str:
     return f"hub.channel.{user.lower()}"
 
 
-def _send(group: str, payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, {"type": "push", "text": json.dumps(payload)})
-    except Exception:  # a push is best effort: clients resync on a sequence gap or by polling
-        logger.warning("push to %s failed", group, exc_info=True)
+class _Pusher:
+    """One asyncio loop thread per process that sends group messages in submission order."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or not self._loop.is_running():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="spoke-push", daemon=True).start()
+                ready.wait(5)
+                self._loop = loop
+            return self._loop
+
+    def send(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        layer = get_channel_layer()
+        if layer is None or not messages:
+            return
+
+        async def deliver() -> None:
+            for group, payload in messages:
+                try:
+                    await layer.group_send(group, {"type": "push", "text": json.dumps(payload)})
+                except Exception:  # best effort: clients resync on a sequence gap or by polling
+                    logger.warning("push to %s failed", group, exc_info=True)
+
+        asyncio.run_coroutine_threadsafe(deliver(), self._ensure_loop())
+
+
+_pusher = _Pusher()
+
+
+def _send_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    _pusher.send(messages)
 
 
 def broadcast_subscribers(payload: dict[str, Any]) -> None:
     """The Connext-compatible broadcast on /api/hub/subscribe ({"type", "data"})."""
-    _send(SUBSCRIBE_GROUP, payload)
+    _send_now([(SUBSCRIBE_GROUP, payload)])
 
 
 def push_channel_updates_on_commit(user: str, items: list[dict[str, Any]]) -> None:
     """Queue `{type:'channel_update', seq, update}` messages for after the current commit."""
     if not items:
         return
-
-    def send() -> None:
-        for item in items:
-            _send(channel_group(user), item)
-
-    transaction.on_commit(send)
+    messages = [(channel_group(user), item) for item in items]
+    transaction.on_commit(lambda: _send_now(messages))

@@ -67,3 +67,8 @@ from hub.channels.actors import (  # noqa: E402, F401 - imported so worker and s
     refresh_exchange_rate,
     refresh_gas_price,
 )
+from hub.disputes.actors import (  # noqa: E402, F401 - the watchtower
+    advance_dispute,
+    exit_stale_channels,
+    watch_disputes,
+)

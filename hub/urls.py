@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from hub.api import channels, payments, public, threads
+from linkpay import protocol as links
 
 USER = r"(?P<user>0x[0-9a-fA-F]{40})"
 
@@ -28,6 +29,9 @@ urlpatterns = [
     path("payments/purchase", payments.purchase),
     re_path(r"^payments/purchase/(?P<purchase_id>pur_[0-9a-f]{32})$", payments.purchase_detail),
     re_path(rf"^payments/history/{USER}$", payments.payment_history),
+    re_path(rf"^payments/redeem/{USER}$", links.redeem),
+    re_path(rf"^links/{USER}$", links.link_list),
+    re_path(r"^links/(?P<link_id>lnk_[0-9a-f]{24})/cancel$", links.link_cancel),
     re_path(rf"^custodial/{USER}/balance$", payments.custodial_balance),
     path("custodial/withdrawals", payments.custodial_withdraw),
     re_path(rf"^custodial/{USER}/withdrawals$", payments.custodial_withdrawals),

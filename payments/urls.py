@@ -1,5 +1,13 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from payments.invoices import views as checkout
+
+app_name = "payments"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("payments.api.urls")),
+    path("pay/<str:invoice_id>", checkout.checkout, name="checkout"),
+    path("pay/<str:invoice_id>/status.json", checkout.checkout_status, name="checkout_status"),
+]

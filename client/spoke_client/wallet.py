@@ -583,6 +583,9 @@ class Channel:
         than the contract's, else `startExit`. Returns the tx hash."""
         chain = self._need_chain()
         onchain = chain.channel_details(self.user)
+        if onchain.status != "Open":
+            # The hub (or an earlier call) started it: answer with `empty_channel()` instead.
+            raise ChainError(f"the channel is already in {onchain.status} on chain")
         exitable = self.record.exitable
         if exitable is not None and exitable.tx_count_global > onchain.tx_count_global:
             return chain.start_exit_with_update(exitable)

@@ -85,6 +85,7 @@ def protocol_view(*, methods: tuple[str, ...], auth: bool = True,
                 logger.exception("invariant violation in %s", view.__name__)
                 return error_response(500, "internal_error", "internal error")
 
+        wrapper.protocol_methods = methods  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -16,7 +16,9 @@ def purchase(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
     user = request.address  # type: ignore[attr-defined]
     result = purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments"))
-    sync = channels.channel_sync(user=user, last_chan_tx=max(result.first_tx_count - 1, 0))
+    # The sync from the purchase's first state: exactly the states it created (the payer's
+    # channel was locked while they were written), plus any open proposal.
+    sync = channels.channel_sync_of(user=user, rows=[p.payer_update for p in result.payments])
     return JsonResponse({"purchaseId": result.purchase.pk, "sync": sync})
 
 

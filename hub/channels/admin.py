@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+from hub.disputes.admin_actions import exit_channels
 from hub.ledger.models import LedgerEntry
 
 
@@ -44,6 +45,7 @@ class ChannelAdmin(ReadOnlyAdmin):
     readonly_fields = ("contract", "user", "status", "latest_update", "push_sequence", "created_at",
                        "updated_at", "ledger")
     inlines = [ChannelUpdateInline]
+    actions = [exit_channels]  # a hub-initiated dispute (hub/disputes)
 
     @admin.display(description="txCountGlobal")
     def latest_tx_count(self, obj: Channel) -> int | None:

@@ -78,7 +78,13 @@ def channel_state(channel: Channel | None, user: str) -> ChannelState:
     """The latest valid state the hub signed (state 0 for a channel without history)."""
     if channel is None or channel.latest_update_id is None:
         return zero_state(contract_address(), user.lower())
-    update = ChannelUpdate.objects.get(pk=channel.latest_update_id)
+    # Callers that lock the channel load its latest update in the same query; but under READ
+    # COMMITTED a row lock that waited re-reads the channel row and not the joined one, so the
+    # joined update can be older than (or missing for) the id: then read it again.
+    update = channel._state.fields_cache.get("latest_update")
+    if update is None or update.pk != channel.latest_update_id:
+        update = ChannelUpdate.objects.get(pk=channel.latest_update_id)
+        channel.latest_update = update
     return update.to_state(channel.contract, channel.user)
 
 
@@ -96,7 +102,8 @@ def _lock_channel(user: str) -> Channel:
     """The user's channel row, locked for this transaction (created when missing)."""
     contract = contract_address()
     user = user.lower()
-    channel = Channel.objects.select_for_update().filter(contract=contract, user=user).first()
+    locked = Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
+    channel = locked.filter(contract=contract, user=user).first()
     if channel is not None:
         return channel
     try:
@@ -104,7 +111,7 @@ def _lock_channel(user: str) -> Channel:
             Channel.objects.create(contract=contract, user=user)
     except IntegrityError:
         pass  # created concurrently; lock the winner's row
-    return Channel.objects.select_for_update().get(contract=contract, user=user)
+    return locked.get(contract=contract, user=user)
 
 
 def _require_open(channel: Channel) -> None:
@@ -606,6 +613,17 @@ def channel_sync(*, user: str, last_chan_tx: int, last_thread_update_id: int = 0
     if proposal is not None:
         items.append(proposal.to_sync_item())
     return {"status": STATUS_NAMES[channel.status], "updates": items}
+
+
+def channel_sync_of(*, user: str, rows: list[ChannelUpdate]) -> dict[str, Any]:
+    """The sync shape for updates the caller has just written, plus the open proposal."""
+    items = [row.to_sync_item() for row in sorted(rows, key=lambda r: r.tx_count_global)]
+    proposal = ProposedUpdate.objects.filter(
+        channel__user=user.lower(), status=ProposedUpdate.Status.OPEN, expires_at__gt=timezone.now()
+    ).first()
+    if proposal is not None:
+        items.append(proposal.to_sync_item())
+    return {"status": "CS_OPEN", "updates": items}
 
 
 STATUS_NAMES = {

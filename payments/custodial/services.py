@@ -49,11 +49,11 @@ def custodial_debit(*, owner: str, amount_wei: int, amount_token: int, memo: str
 
 
 def lock_custodial(address: str) -> None:
-    """Serialise writers of one custodial balance (a transaction-scoped advisory lock)."""
-    from django.db import connection
+    """Serialise writers of one custodial balance (the same transaction-scoped advisory lock the
+    merchant platform's settlements and refunds take)."""
+    from payments.balances.selectors import lock_custodial_accounts
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [custodial_account(address)])
+    lock_custodial_accounts([address])
 
 
 def custodial_balance(address: str) -> dict[str, Any]:

@@ -120,15 +120,20 @@ def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
     """Lock the channels of `users`, creating rows as needed, in ascending id order."""
     contract = channels.contract_address()
     wanted = sorted({u.lower() for u in users})
-    for user in wanted:
-        if not Channel.objects.filter(contract=contract, user=user).exists():
-            try:
-                with transaction.atomic():
-                    Channel.objects.create(contract=contract, user=user)
-            except IntegrityError:
-                pass
-    locked = Channel.objects.select_for_update().filter(contract=contract, user__in=wanted).order_by("id")
-    return {c.user: c for c in locked}
+    query = (Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
+             .filter(contract=contract, user__in=wanted).order_by("id"))
+    locked = {c.user: c for c in query}
+    missing = [u for u in wanted if u not in locked]
+    if not missing:
+        return locked
+    for user in missing:
+        try:
+            with transaction.atomic():
+                Channel.objects.create(contract=contract, user=user)
+        except IntegrityError:
+            pass  # created concurrently
+    # Lock again, all of them in id order (locks already held are simply kept).
+    return {c.user: c for c in query.all()}
 
 
 def _hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: str) -> channels.Recorded | None:
@@ -156,7 +161,7 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
     its own transaction) when a PT_CHANNEL recipient cannot be paid yet."""
     from ops.models import GlobalSwitches
 
-    if not GlobalSwitches.current().payments_enabled:
+    if not GlobalSwitches.cached().payments_enabled:
         raise ChannelError("payments_disabled", "payments are switched off", status=503)
     sender = parse_address(sender, "sender")
     if not isinstance(meta, Mapping):
@@ -257,8 +262,17 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
 def _after_commit(made: list[Payment]) -> None:
     """Side effects of a committed purchase: collateral for recipients that need it, invoices,
     merchant events (each through its own idempotent path)."""
-    needs_collateral = {p.recipient for p in made
-                        if p.type in ("PT_CHANNEL", "PT_OPTIMISTIC") and p.status != "refunded"}
+    # A top-up is requested when a payment takes the hub's balance in the recipient's channel
+    # below the floor (once per crossing, not on every later payment) and for held optimistic
+    # payments; a refused PT_CHANNEL payment requests one itself, and a periodic actor looks
+    # after recipients that many payers pay.
+    floor = settings.COLLATERAL_FLOOR_TOKENS * 10**18
+    needs_collateral = {
+        p.recipient for p in made
+        if (p.type == "PT_OPTIMISTIC" and p.status == Payment.Status.PENDING)
+        or (p.disbursement is not None and p.disbursement.balance_token_hub < floor
+            <= p.disbursement.balance_token_hub + p.amount_token)
+    }
     if needs_collateral:
         from payments.purchases.actors import collateralize_recipients
 

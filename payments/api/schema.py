@@ -1,0 +1,94 @@
+"""The OpenAPI document of /api/v1/ and a self-contained docs page (no CDN assets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from drf_spectacular.views import SpectacularAPIView
+
+from payments.errors import CODES
+
+ERROR_STATUSES = sorted({c.status for c in CODES.values()} - {406, 415})
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["type", "code", "message", "param", "request_id"],
+        "properties": {
+            "type": {"type": "string"},
+            "code": {"type": "string", "enum": sorted(CODES)},
+            "message": {"type": "string"},
+            "param": {"type": ["string", "null"]},
+            "request_id": {"type": ["string", "null"]},
+        },
+    }},
+}
+
+
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL: such strings are refused
+
+
+def _refuse_nul(node: Any) -> None:
+    if isinstance(node, dict):
+        kind = node.get("type")
+        is_string = kind == "string" or (isinstance(kind, list) and "string" in kind)
+        if is_string and not ({"enum", "pattern", "format"} & node.keys()):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _refuse_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_nul(value)
+
+
+def add_conventions(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: the error shape on every operation, Idempotency-Key on POSTs,
+    no NUL characters in strings."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in ERROR_STATUSES:
+                responses.setdefault(str(status), {
+                    "description": "error", "content": {"application/json": {"schema": _ERROR_REF}},
+                })
+            if method == "post":
+                operation.setdefault("parameters", []).append({
+                    "in": "header", "name": "Idempotency-Key", "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+                    "description": "replays the first response for 24 h; another body with the same key is 409",
+                })
+    _refuse_nul(result.get("paths"))
+    _refuse_nul(result.get("components", {}).get("schemas"))
+    return result
+
+
+SCHEMA_SETTINGS = {
+    "OAS_VERSION": "3.1.0",  # 3.1 for propertyNames (metadata key limits)
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "payments.api.schema.add_conventions",
+    ],
+    "DESCRIPTION": (
+        "Amounts are decimal strings of base units with their asset (wei or token). Errors: "
+        '`{"error": {"type", "code", "message", "param", "request_id"}}`; every response carries '
+        "`Request-Id`. Lists: `limit`, `starting_after`, `ending_before`; `has_more`. POSTs accept "
+        "`Idempotency-Key`. Rate limit per key: 429 with `Retry-After`."
+    ),
+}
+
+
+def schema_view() -> Any:
+    return SpectacularAPIView.as_view(urlconf="payments.api.urls", custom_settings=SCHEMA_SETTINGS)
+
+
+def docs_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(render_to_string("payments/api_docs.html", request=request))

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from payments.apikeys.models import ApiKey
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "display_prefix", "merchant", "kind", "name", "created_at",
+                    "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["kind"]
+    search_fields = ["public_id", "prefix", "merchant__name"]
+    # The hash is useless to an operator and keys are created through the API/dashboard only.
+    exclude = ["secret_hash"]
+    readonly_fields = ["public_id", "merchant", "kind", "prefix", "permissions", "created_at",
+                       "last_used_at", "rolled_from"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

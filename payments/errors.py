@@ -1,0 +1,79 @@
+"""Every error code of the merchant platform, in one place, with its HTTP status and type.
+
+Services raise `PaymentsError(code, message, param=...)`; the API's exception handler turns it
+(and every DRF/Django error) into `{"error": {"type", "code", "message", "param", "request_id"}}`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    status: int
+    type: str
+
+
+INVALID = "invalid_request_error"
+AUTH = "authentication_error"
+PERMISSION = "permission_error"
+IDEMPOTENCY = "idempotency_error"
+RATE_LIMIT = "rate_limit_error"
+API = "api_error"
+
+CODES: dict[str, ErrorCode] = {
+    # request shape
+    "parameter_invalid": ErrorCode(400, INVALID),
+    "parameter_missing": ErrorCode(400, INVALID),
+    "parse_error": ErrorCode(400, INVALID),
+    "metadata_invalid": ErrorCode(400, INVALID),
+    "amount_invalid": ErrorCode(400, INVALID),
+    "address_invalid": ErrorCode(400, INVALID),
+    "cursor_invalid": ErrorCode(404, INVALID),  # no such object in the list
+    "idempotency_key_invalid": ErrorCode(400, INVALID),
+    "unsupported_media_type": ErrorCode(415, INVALID),
+    "not_acceptable": ErrorCode(406, INVALID),
+    # authentication and permission
+    "authentication_required": ErrorCode(401, AUTH),
+    "api_key_invalid": ErrorCode(401, AUTH),
+    "permission_denied": ErrorCode(403, PERMISSION),
+    # resources
+    "resource_missing": ErrorCode(404, INVALID),
+    "method_not_allowed": ErrorCode(405, INVALID),
+    # money and state: the request is valid but conflicts with the current state
+    "balance_insufficient": ErrorCode(409, INVALID),
+    "payout_address_missing": ErrorCode(409, INVALID),
+    "receiving_address_missing": ErrorCode(409, INVALID),
+    "invoice_not_payable": ErrorCode(409, INVALID),
+    "invoice_asset_mismatch": ErrorCode(409, INVALID),
+    "refund_exceeds_payment": ErrorCode(409, INVALID),
+    "refund_not_pending": ErrorCode(409, INVALID),
+    "delivery_not_redeliverable": ErrorCode(409, INVALID),
+    "api_key_not_rollable": ErrorCode(409, INVALID),
+    # idempotency and limits
+    "idempotency_conflict": ErrorCode(409, IDEMPOTENCY),
+    "idempotency_in_progress": ErrorCode(409, IDEMPOTENCY),
+    "rate_limited": ErrorCode(429, RATE_LIMIT),
+    # ours
+    "api_error": ErrorCode(500, API),
+}
+
+
+class PaymentsError(Exception):
+    """A refusal with a stable code (see CODES). Raised by services; rendered by the API."""
+
+    def __init__(self, code: str, message: str, *, param: str | None = None) -> None:
+        if code not in CODES:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+    @property
+    def status(self) -> int:
+        return CODES[self.code].status
+
+    @property
+    def type(self) -> str:
+        return CODES[self.code].type

@@ -1,0 +1,63 @@
+"""Recording domain events. Writers call `event_record` inside their own transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payments.events.models import Event
+
+logger = logging.getLogger(__name__)
+
+
+def dashboard_group(merchant_id: int) -> str:
+    """The WebSocket group of a merchant's dashboard (see payments/routing.py)."""
+    return f"payments.merchant.{merchant_id}"
+
+
+def _push_dashboard(merchant_id: int, payload: dict[str, Any]) -> None:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            dashboard_group(merchant_id), {"type": "push", "text": json.dumps(payload)}
+        )
+    except Exception:  # best effort: the dashboard also polls
+        logger.warning("dashboard push for merchant %s failed", merchant_id, exc_info=True)
+
+
+def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
+                 idempotency_key: str | None = None) -> Event:
+    """Record an immutable event; after commit, deliver it to the merchant's matching webhook
+    endpoints and push it to the merchant's dashboard.
+
+    Call inside the writer's transaction: if it rolls back, the event, its deliveries and the
+    pushes vanish with it. Idempotent on `idempotency_key` (the first event is returned)."""
+    from payments.webhooks.services import deliveries_create_for_event
+
+    with transaction.atomic():
+        if idempotency_key:
+            existing = Event.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        try:
+            with transaction.atomic():
+                event = Event.objects.create(type=type, merchant_id=merchant_id, data=data,
+                                             idempotency_key=idempotency_key or None)
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            return Event.objects.get(idempotency_key=idempotency_key)
+        if merchant_id is not None:
+            deliveries_create_for_event(event=event, now=timezone.now())
+            payload = {"type": "event", "event": event.as_payload()}
+            transaction.on_commit(lambda: _push_dashboard(merchant_id, payload), robust=True)
+        return event

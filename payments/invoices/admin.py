@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from payments.invoices.models import Invoice, InvoicePayment
+
+
+class InvoicePaymentInline(admin.TabularInline):
+    model = InvoicePayment
+    extra = 0
+    can_delete = False
+    readonly_fields = ["payment_id", "amount", "asset", "paid_at", "created_at"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "merchant", "amount", "asset", "amount_received", "state",
+                    "expires_at", "created_at"]
+    list_filter = ["state", "asset"]
+    search_fields = ["public_id", "order_id", "merchant__name"]
+    readonly_fields = ["public_id", "amount_received", "paid_at", "created_at", "updated_at"]
+    inlines = [InvoicePaymentInline]

@@ -1,0 +1,67 @@
+"""Invoices (checkout requests) and the payments applied to them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from hub.chain.fields import AmountField
+from payments.ids import new_invoice_id
+
+
+class Asset(models.TextChoices):
+    WEI = "wei"
+    TOKEN = "token"
+
+
+class Invoice(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open"
+        PAID = "paid"
+        PARTIALLY_PAID = "partially_paid"
+        OVERPAID = "overpaid"
+        EXPIRED = "expired"
+        PAID_LATE = "paid_late"
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_invoice_id)
+    merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="invoices")
+    amount = AmountField()
+    asset = models.CharField(max_length=8, choices=Asset.choices)
+    amount_received = AmountField(default=0)
+    pay_to = models.CharField(max_length=42)  # the merchant's receiving address (lower-case)
+    description = models.CharField(max_length=500, blank=True, default="")
+    order_id = models.CharField(max_length=200, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    expires_at = models.DateTimeField()
+    late_payment_until = models.DateTimeField()  # payments until then still count (paid_late)
+    paid_at = models.DateTimeField(null=True, blank=True)  # when the amount was first covered
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["merchant", "-id"], name="payments_invoice_merchant_idx"),
+            models.Index(fields=["expires_at"], name="payments_invoice_open_idx",
+                         condition=models.Q(state__in=["open", "partially_paid"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.amount} {self.asset} [{self.state}]"
+
+
+class InvoicePayment(models.Model):
+    """One payment applied to an invoice; unique per payment so applying twice is a no-op."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    payment_id = models.BigIntegerField(unique=True)
+    amount = AmountField()
+    asset = models.CharField(max_length=8, choices=Asset.choices)
+    paid_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"payment {self.payment_id} → {self.invoice_id}: {self.amount} {self.asset}"

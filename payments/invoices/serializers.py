@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from payments.invoices.models import Invoice
+from payments.serialization import (
+    ASSET_CHOICES,
+    AmountString,
+    MetadataField,
+    MetadataInput,
+    PositiveAmountString,
+    Timestamp,
+)
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    object = serializers.SerializerMethodField()
+    amount = AmountString()
+    asset = serializers.ChoiceField(choices=ASSET_CHOICES)
+    amount_received = AmountString()
+    status = serializers.ChoiceField(source="state", choices=Invoice.State.values)
+    pay_to = serializers.CharField()
+    description = serializers.CharField()
+    order_id = serializers.CharField()
+    metadata = MetadataField()
+    checkout_url = serializers.SerializerMethodField()
+    expires_at = Timestamp()
+    late_payment_until = Timestamp()
+    paid_at = Timestamp(allow_null=True)
+    created = Timestamp(source="created_at")
+
+    def get_object(self, obj: Any) -> str:
+        return "invoice"
+
+    def get_checkout_url(self, obj: Invoice) -> str:
+        return reverse("payments:checkout", args=[obj.public_id])
+
+
+class InvoiceCreateSerializer(serializers.Serializer):
+    amount = PositiveAmountString()
+    asset = serializers.ChoiceField(choices=ASSET_CHOICES)
+    description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    order_id = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    expires_in = serializers.IntegerField(min_value=60, max_value=30 * 24 * 3600, required=False,
+                                          help_text="seconds until expiry (default 900)")
+    late_payment_window = serializers.IntegerField(
+        min_value=0, max_value=30 * 24 * 3600, required=False,
+        help_text="seconds after expiry during which payments still count (default 86400)")
+    metadata = MetadataInput(required=False)
+
+
+def invoice_data(invoice: Invoice) -> dict[str, Any]:
+    return dict(InvoiceSerializer(invoice).data)

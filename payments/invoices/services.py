@@ -1,0 +1,123 @@
+"""Invoice writes: create, apply a payment, expire.
+
+States: open → paid | partially_paid | overpaid (before expiry); open/partially_paid → expired
+(by the periodic actor); expired → paid_late when payments within the late window cover the
+amount. Every state change records an `invoice.<state>` event in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from payments import conf
+from payments.errors import PaymentsError
+from payments.events.services import event_record
+from payments.invoices.models import Invoice, InvoicePayment
+from payments.invoices.serializers import invoice_data
+from payments.merchants.models import ReceivingAddress
+from payments.metadata import metadata_clean
+from payments.units import ASSETS
+
+State = Invoice.State
+
+
+def _record_state(invoice: Invoice) -> None:
+    event_record(type=f"invoice.{invoice.state}", merchant_id=invoice.merchant_id,
+                 data={"object": invoice_data(invoice)})
+
+
+@transaction.atomic
+def invoice_create(*, merchant_id: int, amount: int, asset: str, description: str = "",
+                   order_id: str = "", metadata: dict[str, Any] | None = None,
+                   expires_in: int | None = None, late_payment_window: int | None = None,
+                   now: datetime | None = None) -> Invoice:
+    """An open invoice payable to the merchant's first custodial receiving address."""
+    if asset not in ASSETS:
+        raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0 or amount >= 2**256:
+        raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
+    address = (
+        ReceivingAddress.objects.filter(merchant_id=merchant_id)
+        .order_by("-mode", "id")  # custodial sorts before channel (descending)
+        .values_list("address", flat=True).first()
+    )
+    if address is None:
+        raise PaymentsError("receiving_address_missing", "the merchant has no receiving address")
+    now = now or timezone.now()
+    expires_at = now + timedelta(seconds=conf.INVOICE_EXPIRY_SECONDS if expires_in is None else expires_in)
+    window = conf.INVOICE_LATE_WINDOW_SECONDS if late_payment_window is None else late_payment_window
+    invoice = Invoice.objects.create(
+        merchant_id=merchant_id, amount=amount, asset=asset, pay_to=address,
+        description=description, order_id=order_id, metadata=metadata_clean(metadata),
+        expires_at=expires_at, late_payment_until=expires_at + timedelta(seconds=window),
+    )
+    event_record(type="invoice.created", merchant_id=merchant_id,
+                 data={"object": invoice_data(invoice)})
+    return invoice
+
+
+@transaction.atomic
+def invoice_apply_payment(*, invoice_id: str, payment_id: int, amount: int, asset: str,
+                          paid_at: datetime) -> None:
+    """Count payment `payment_id` towards invoice `invoice_id` and move its state.
+
+    Called by the purchase code inside its transaction. Idempotent on `payment_id`. Raises
+    PaymentsError (so the purchase is refused with it) when the invoice does not exist
+    (resource_missing), the asset differs (invoice_asset_mismatch) or the late-payment window
+    has passed (invoice_not_payable)."""
+    invoice = Invoice.objects.select_for_update().filter(public_id=invoice_id).first()
+    if invoice is None:
+        raise PaymentsError("resource_missing", f"no invoice {invoice_id}", param="invoice_id")
+    if InvoicePayment.objects.filter(payment_id=payment_id).exists():
+        return
+    if asset != invoice.asset:
+        raise PaymentsError("invoice_asset_mismatch", f"invoice {invoice_id} is payable in {invoice.asset}")
+    if paid_at > invoice.late_payment_until:
+        raise PaymentsError("invoice_not_payable", f"invoice {invoice_id} no longer accepts payments")
+    InvoicePayment.objects.create(invoice=invoice, payment_id=payment_id, amount=amount,
+                                  asset=asset, paid_at=paid_at)
+    invoice.amount_received += amount
+    before = invoice.state
+    covered = invoice.amount_received >= invoice.amount
+    if paid_at <= invoice.expires_at and before in (State.OPEN, State.PARTIALLY_PAID, State.PAID):
+        if invoice.amount_received == invoice.amount:
+            invoice.state = State.PAID
+        elif covered:
+            invoice.state = State.OVERPAID
+        else:
+            invoice.state = State.PARTIALLY_PAID
+    elif paid_at > invoice.expires_at and before in (State.OPEN, State.PARTIALLY_PAID, State.EXPIRED):
+        # Late: the actor may not have expired it yet; a covered amount is paid_late.
+        invoice.state = State.PAID_LATE if covered else State.EXPIRED
+    if covered and invoice.paid_at is None:
+        invoice.paid_at = paid_at
+    invoice.save(update_fields=["amount_received", "state", "paid_at", "updated_at"])
+    if invoice.state != before:
+        _record_state(invoice)
+
+
+def invoices_expire(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Expire open and partially paid invoices past their expiry. Returns how many."""
+    now = now or timezone.now()
+    ids = list(
+        Invoice.objects.filter(state__in=[State.OPEN, State.PARTIALLY_PAID], expires_at__lte=now)
+        .order_by("expires_at").values_list("id", flat=True)[:limit]
+    )
+    done = 0
+    for pk in ids:
+        with transaction.atomic():
+            invoice = (
+                Invoice.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state__in=[State.OPEN, State.PARTIALLY_PAID], expires_at__lte=now)
+                .first()
+            )
+            if invoice is None:
+                continue
+            invoice.state = State.EXPIRED
+            invoice.save(update_fields=["state", "updated_at"])
+            _record_state(invoice)
+            done += 1
+    return done

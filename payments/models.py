@@ -1,0 +1,27 @@
+"""The `payments` app's models live in sub-packages by concept; Django finds them here.
+(`payments.purchases` and `payments.custodial` are apps of their own.)"""
+
+from payments.apikeys.models import ApiKey
+from payments.events.models import Event
+from payments.idempotency.models import IdempotencyRecord
+from payments.invoices.models import Invoice, InvoicePayment
+from payments.merchants.models import Membership, Merchant, ReceivingAddress
+from payments.refunds.models import Refund
+from payments.settlements.models import Settlement
+from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "ApiKey",
+    "Event",
+    "IdempotencyRecord",
+    "Invoice",
+    "InvoicePayment",
+    "Membership",
+    "Merchant",
+    "ReceivingAddress",
+    "Refund",
+    "Settlement",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

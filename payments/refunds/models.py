@@ -1,0 +1,43 @@
+"""Refunds: an off-chain payment from the merchant's balance back to the payer. The purchase
+code executes them (it moves the money); this records the request and its outcome."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from hub.chain.fields import AmountField
+from payments.ids import new_refund_id
+
+
+class Refund(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer"
+        DUPLICATE = "duplicate"
+        FRAUDULENT = "fraudulent"
+        OTHER = "other"
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_refund_id)
+    merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="refunds")
+    payment_id = models.BigIntegerField(db_index=True)  # payments.purchases Payment id
+    recipient = models.CharField(max_length=42)  # the payer (lower-case)
+    amount = AmountField()
+    asset = models.CharField(max_length=8, choices=[("wei", "wei"), ("token", "token")])
+    reason = models.CharField(max_length=24, choices=Reason.choices, default=Reason.REQUESTED_BY_CUSTOMER)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    metadata = models.JSONField(default=dict, blank=True)
+    failure_reason = models.TextField(blank=True, default="")
+    refund_payment_id = models.BigIntegerField(null=True, blank=True)  # the payment back, when made
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["merchant", "-id"], name="payments_refund_merchant_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.amount} {self.asset} [{self.state}]"

@@ -1,0 +1,101 @@
+"""Refund requests. `refund_create` validates and records a pending refund; the purchase code
+then makes the off-chain payment back and calls `refund_mark_succeeded` / `refund_mark_failed`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from payments.balances.selectors import custodial_balance, lock_custodial_accounts
+from payments.errors import PaymentsError
+from payments.events.services import event_record
+from payments.merchants.selectors import merchant_addresses
+from payments.metadata import metadata_clean
+from payments.purchases.models import Payment
+from payments.refunds.models import Refund
+from payments.refunds.serializers import refund_data
+
+State = Refund.State
+
+
+def _open_refunds_total(merchant_id: int, asset: str) -> int:
+    total = Refund.objects.filter(merchant_id=merchant_id, asset=asset, state=State.PENDING).aggregate(
+        t=Sum("amount"))["t"]
+    return int(total or 0)
+
+
+@transaction.atomic
+def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = None,
+                  reason: str = Refund.Reason.REQUESTED_BY_CUSTOMER,
+                  metadata: dict[str, Any] | None = None) -> Refund:
+    """Record a pending refund of (part of) payment `payment_id` to its payer.
+
+    Refused when the payment is not one the merchant received (resource_missing), when it
+    exceeds what is left of the payment after earlier non-failed refunds
+    (refund_exceeds_payment), or the merchant's custodial balance minus pending refunds
+    (balance_insufficient). Event: refund.created."""
+    addresses = merchant_addresses(merchant_id)
+    payment = None
+    if addresses:
+        payment = Payment.objects.filter(pk=payment_id, recipient__in=addresses).first()
+    if payment is None:
+        raise PaymentsError("resource_missing", f"no payment {payment_id}", param="payment")
+    asset = "token" if int(payment.amount_token or 0) > 0 else "wei"
+    paid = int(payment.amount_token if asset == "token" else payment.amount_wei)
+    lock_custodial_accounts(addresses)
+    already = Refund.objects.filter(payment_id=payment_id).exclude(state=State.FAILED).aggregate(
+        t=Sum("amount"))["t"]
+    left = paid - int(already or 0)
+    wanted = left if amount is None else amount
+    if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
+        raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
+    if wanted > left:
+        raise PaymentsError("refund_exceeds_payment", f"at most {left} {asset} is left to refund",
+                            param="amount")
+    available = custodial_balance(merchant_id, asset) - _open_refunds_total(merchant_id, asset)
+    if wanted > available:
+        raise PaymentsError("balance_insufficient", f"the available balance is {max(available, 0)} {asset}",
+                            param="amount")
+    if reason not in Refund.Reason.values:
+        raise PaymentsError("parameter_invalid", "unknown reason", param="reason")
+    refund = Refund.objects.create(
+        merchant_id=merchant_id, payment_id=payment_id, recipient=str(payment.sender).lower(),
+        amount=wanted, asset=asset, reason=reason, metadata=metadata_clean(metadata),
+    )
+    event_record(type="refund.created", merchant_id=merchant_id, data={"object": refund_data(refund)})
+    return refund
+
+
+def _finish(refund_id: str, state: str, **fields: Any) -> Refund:
+    refund = Refund.objects.select_for_update().get(public_id=refund_id)
+    if refund.state != State.PENDING:
+        if refund.state == state:
+            return refund  # idempotent
+        raise PaymentsError("refund_not_pending", f"refund {refund_id} is {refund.state}")
+    refund.state = state
+    refund.completed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(refund, name, value)
+    refund.save()
+    event_record(type=f"refund.{state}", merchant_id=refund.merchant_id,
+                 data={"object": refund_data(refund)})
+    return refund
+
+
+@transaction.atomic
+def refund_mark_succeeded(*, refund_id: str, refund_payment_id: int | None = None) -> Refund:
+    """The payment back was made (call inside that payment's transaction). Idempotent."""
+    return _finish(refund_id, State.SUCCEEDED, refund_payment_id=refund_payment_id)
+
+
+@transaction.atomic
+def refund_mark_failed(*, refund_id: str, reason: str) -> Refund:
+    return _finish(refund_id, State.FAILED, failure_reason=reason[:2000])
+
+
+def refunds_pending() -> list[str]:
+    """Ids of refunds waiting for the purchase code to execute them, oldest first."""
+    return list(Refund.objects.filter(state=State.PENDING).order_by("id").values_list("public_id", flat=True))

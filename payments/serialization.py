@@ -1,0 +1,63 @@
+"""Field types shared by the API's object representations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+ASSET_CHOICES = ("wei", "token")
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{1,78}$", "example": "1000"})
+class AmountString(serializers.Field):
+    """An amount in base units as a decimal string (JSON numbers lose precision past 2^53)."""
+
+    positive = False
+
+    def to_representation(self, value: int) -> str:
+        return str(int(value))
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, str) or not data.isdigit() or not data.isascii() or len(data) > 78:
+            raise serializers.ValidationError("amounts are decimal strings of base units")
+        value = int(data)
+        if self.positive and value == 0:
+            raise serializers.ValidationError("amounts are positive")
+        if value >= 2**256:
+            raise serializers.ValidationError("amount exceeds uint256")
+        return value
+
+
+@extend_schema_field({"type": "string", "pattern": "^[1-9][0-9]{0,76}$", "example": "1000"})
+class PositiveAmountString(AmountString):
+    """An amount to move: positive, below 10^77 (so always within uint256)."""
+
+    positive = True
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class Timestamp(serializers.Field):
+    """A time as Unix seconds."""
+
+    def to_representation(self, value: datetime) -> int:
+        return int(value.timestamp())
+
+
+class MetadataField(serializers.DictField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+                         **kwargs)
+
+
+@extend_schema_field({
+    "type": "object", "maxProperties": 50,
+    "additionalProperties": {"type": "string", "maxLength": 500},
+    "propertyNames": {"minLength": 1, "maxLength": 40, "pattern": "^[^\\[\\]\\u0000]+$"},
+    "description": "up to 50 keys of at most 40 characters (no brackets), string values of at most 500",
+})
+class MetadataInput(serializers.JSONField):
+    """Checked by payments.metadata.metadata_clean (code metadata_invalid)."""

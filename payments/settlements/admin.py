@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from payments.settlements.models import Settlement
+
+
+@admin.register(Settlement)
+class SettlementAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "merchant", "amount", "asset", "state", "automatic",
+                    "chain_transaction", "created_at"]
+    list_filter = ["state", "asset", "automatic"]
+    search_fields = ["public_id", "payout_address", "merchant__name"]
+    readonly_fields = [f.name for f in Settlement._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False  # settlements move money: only through settlement_execute

@@ -1,0 +1,8 @@
+"""Dramatiq autodiscovery loads `payments.tasks`: import every sub-package's actors."""
+
+from payments.idempotency import tasks as idempotency_tasks
+from payments.invoices import tasks as invoice_tasks
+from payments.settlements import tasks as settlement_tasks
+from payments.webhooks import tasks as webhook_tasks
+
+__all__ = ["idempotency_tasks", "invoice_tasks", "settlement_tasks", "webhook_tasks"]

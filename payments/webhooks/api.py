@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from payments.api.base import MerchantAPIView, body_or_error, query_choice
+from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
+from payments.webhooks import selectors, services
+from payments.webhooks.models import WebhookDelivery
+from payments.webhooks.serializers import (
+    RotateSecretSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointCreateSerializer,
+    WebhookEndpointSerializer,
+    WebhookEndpointUpdateSerializer,
+    WebhookEndpointWithSecretSerializer,
+)
+
+
+def _with_secret(endpoint) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    data = dict(WebhookEndpointSerializer(endpoint).data)
+    data["secret"] = endpoint.secret
+    return data
+
+
+class WebhookEndpointListView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_endpoints_list",
+                   responses=list_serializer(WebhookEndpointSerializer), parameters=PAGINATION_PARAMETERS)
+    def get(self, request: Request) -> Response:
+        rows = selectors.endpoints_for_merchant(self.merchant_id)
+        return Response(paginate(request, rows, WebhookEndpointSerializer))
+
+    @extend_schema(operation_id="webhook_endpoints_create", request=WebhookEndpointCreateSerializer,
+                   responses={201: WebhookEndpointWithSecretSerializer})
+    def post(self, request: Request) -> Response:
+        data = body_or_error(WebhookEndpointCreateSerializer, request)
+        endpoint = services.endpoint_create(
+            merchant_id=self.merchant_id, url=data["url"], event_types=data["enabled_events"],
+            description=data["description"], metadata=data.get("metadata"),
+        )
+        return Response(_with_secret(endpoint), status=201)
+
+
+class WebhookEndpointDetailView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_endpoints_retrieve", responses=WebhookEndpointWithSecretSerializer)
+    def get(self, request: Request, id: str) -> Response:
+        return Response(_with_secret(selectors.endpoints_for_merchant(self.merchant_id).get(public_id=id)))
+
+    @extend_schema(operation_id="webhook_endpoints_update", request=WebhookEndpointUpdateSerializer,
+                   responses=WebhookEndpointSerializer)
+    def post(self, request: Request, id: str) -> Response:
+        data = body_or_error(WebhookEndpointUpdateSerializer, request)
+        endpoint = services.endpoint_update(
+            merchant_id=self.merchant_id, endpoint_id=id, url=data.get("url"),
+            event_types=data.get("enabled_events"), enabled=data.get("enabled"),
+            description=data.get("description"), metadata=data.get("metadata"),
+        )
+        return Response(WebhookEndpointSerializer(endpoint).data)
+
+
+class WebhookEndpointRotateSecretView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_endpoints_rotate_secret", request=RotateSecretSerializer,
+                   responses=WebhookEndpointWithSecretSerializer)
+    def post(self, request: Request, id: str) -> Response:
+        data = body_or_error(RotateSecretSerializer, request) if request.data else {}
+        endpoint = services.endpoint_rotate_secret(merchant_id=self.merchant_id, endpoint_id=id,
+                                                   overlap_seconds=data.get("expires_in_seconds"))
+        return Response(_with_secret(endpoint))
+
+
+class WebhookDeliveryListView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_deliveries_list",
+                   responses=list_serializer(WebhookDeliverySerializer),
+                   parameters=[*PAGINATION_PARAMETERS,
+                               OpenApiParameter("endpoint", str),
+                               OpenApiParameter("status", enum=WebhookDelivery.State.values)])
+    def get(self, request: Request) -> Response:
+        rows = selectors.deliveries_for_merchant(
+            self.merchant_id, endpoint_id=request.query_params.get("endpoint"),
+            status=query_choice(request, "status", WebhookDelivery.State.values))
+        return Response(paginate(request, rows, WebhookDeliverySerializer))
+
+
+class WebhookDeliveryDetailView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_deliveries_retrieve", responses=WebhookDeliverySerializer)
+    def get(self, request: Request, id: str) -> Response:
+        delivery = selectors.deliveries_for_merchant(self.merchant_id).get(public_id=id)
+        return Response(WebhookDeliverySerializer(delivery).data)
+
+
+class WebhookDeliveryRedeliverView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_deliveries_redeliver", request=None,
+                   responses={201: WebhookDeliverySerializer})
+    def post(self, request: Request, id: str) -> Response:
+        delivery = services.delivery_redeliver(merchant_id=self.merchant_id, delivery_id=id)
+        delivery = selectors.deliveries_for_merchant(self.merchant_id).get(pk=delivery.pk)
+        return Response(WebhookDeliverySerializer(delivery).data, status=201)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from payments.serialization import MetadataField, MetadataInput, Timestamp
+from payments.webhooks.models import WebhookDelivery
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    object = serializers.SerializerMethodField()
+    url = serializers.CharField()
+    description = serializers.CharField()
+    enabled = serializers.BooleanField()
+    enabled_events = serializers.ListField(source="event_types", child=serializers.CharField())
+    metadata = MetadataField()
+    secret_rotation_ends_at = Timestamp(source="previous_secret_expires_at", allow_null=True)
+    created = Timestamp(source="created_at")
+
+    def get_object(self, obj: Any) -> str:
+        return "webhook_endpoint"
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(help_text="the signing secret (whsec_…)")
+
+
+@extend_schema_field({"type": "string", "maxLength": 2000,
+                      "pattern": "^https?://([a-z0-9]+\\.)+[a-z]{2,10}(:[0-9]{1,4})?(/[A-Za-z0-9._~-]*)*$"})
+class WebhookUrl(serializers.URLField):
+    """http(s) URL of the receiver."""
+
+
+class WebhookEndpointCreateSerializer(serializers.Serializer):
+    url = WebhookUrl(max_length=2000)
+    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1,
+                                           max_length=100, help_text='event types, or ["*"]')
+    description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    metadata = MetadataInput(required=False)
+
+
+class WebhookEndpointUpdateSerializer(serializers.Serializer):
+    url = WebhookUrl(max_length=2000, required=False)
+    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1,
+                                           max_length=100, required=False)
+    enabled = serializers.BooleanField(required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    metadata = MetadataInput(required=False)
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    expires_in_seconds = serializers.IntegerField(
+        min_value=0, max_value=7 * 24 * 3600, required=False,
+        help_text="how long the previous secret keeps signing (default 86400)",
+    )
+
+
+class WebhookAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    started_at = Timestamp()
+    duration_ms = serializers.IntegerField()
+    request_body = serializers.CharField()
+    response_status = serializers.IntegerField(allow_null=True)
+    response_body = serializers.CharField()
+    error = serializers.CharField()
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    object = serializers.SerializerMethodField()
+    endpoint = serializers.CharField(source="endpoint.public_id")
+    event = serializers.CharField(source="event.public_id")
+    event_type = serializers.CharField(source="event.type")
+    status = serializers.ChoiceField(source="state", choices=WebhookDelivery.State.values)
+    attempt_count = serializers.IntegerField()
+    next_attempt_at = Timestamp(allow_null=True)
+    redelivery_of = serializers.CharField(source="redelivery_of.public_id", allow_null=True, default=None)
+    attempts = WebhookAttemptSerializer(many=True)
+    created = Timestamp(source="created_at")
+    completed_at = Timestamp(allow_null=True)
+
+    def get_object(self, obj: Any) -> str:
+        return "webhook_delivery"

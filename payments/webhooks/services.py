@@ -1,0 +1,257 @@
+"""Webhook endpoints and deliveries.
+
+Delivery guarantee: at least once per (event, endpoint) while the endpoint is enabled, retried on
+network errors, 5xx, 408 and 429 with exponential backoff for WEBHOOK_RETRY_FOR_SECONDS (3 days)
+from the delivery's creation; any other response ends the delivery. Every attempt is logged. The
+delivery row is the outbox: the actor and the periodic sweep both only act on rows that are due,
+and an attempt first takes a short lease on the row, so two workers never send the same attempt."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from payments import conf
+from payments.errors import PaymentsError
+from payments.events.models import Event
+from payments.metadata import metadata_clean
+from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from payments.webhooks.signing import SIGNATURE_HEADER, new_secret, signature_header
+
+logger = logging.getLogger(__name__)
+
+State = WebhookDelivery.State
+RETRYABLE_STATUSES = frozenset({408, 429})
+USER_AGENT = "Spoke-Webhooks/1"
+
+
+# --- the schedule (pure) ---------------------------------------------------------------------
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """Wait after the `failed_attempts`-th failed attempt: FIRST * 2^(n-1), capped at MAX."""
+    if failed_attempts < 1:
+        raise ValueError("failed_attempts starts at 1")
+    seconds = conf.WEBHOOK_FIRST_RETRY_SECONDS * 2 ** min(failed_attempts - 1, 40)
+    return timedelta(seconds=min(seconds, conf.WEBHOOK_MAX_RETRY_DELAY_SECONDS))
+
+
+def next_attempt_at(*, created_at: datetime, failed_attempts: int, now: datetime) -> datetime | None:
+    """When to try again after `failed_attempts` failures, or None when past the retry window."""
+    when = now + retry_delay(failed_attempts)
+    if when > created_at + timedelta(seconds=conf.WEBHOOK_RETRY_FOR_SECONDS):
+        return None
+    return when
+
+
+def is_retryable(status: int | None) -> bool:
+    """None = a network error or timeout."""
+    return status is None or status >= 500 or status in RETRYABLE_STATUSES
+
+
+def event_body(event: Event) -> bytes:
+    return json.dumps(event.as_payload(), separators=(",", ":"), sort_keys=True).encode()
+
+
+def active_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    found = [endpoint.secret]
+    if (endpoint.previous_secret and endpoint.previous_secret_expires_at
+            and endpoint.previous_secret_expires_at > now):
+        found.append(endpoint.previous_secret)
+    return found
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+def _clean_url(url: str) -> str:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+        raise PaymentsError("parameter_invalid", "url is an http(s) URL", param="url")
+    return url
+
+
+def _clean_event_types(event_types: Any) -> list[str]:
+    if (not isinstance(event_types, list) or not event_types or len(event_types) > 100
+            or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in event_types)):
+        raise PaymentsError("parameter_invalid",
+                            'enabled_events lists event types, or ["*"] for all',
+                            param="enabled_events")
+    return sorted(set(event_types))
+
+
+@transaction.atomic
+def endpoint_create(*, merchant_id: int, url: str, event_types: list[str],
+                    description: str = "", metadata: dict[str, Any] | None = None) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        merchant_id=merchant_id, url=_clean_url(url), event_types=_clean_event_types(event_types),
+        description=description[:500], metadata=metadata_clean(metadata), secret=new_secret(),
+    )
+
+
+@transaction.atomic
+def endpoint_update(*, merchant_id: int, endpoint_id: str, url: str | None = None,
+                    event_types: list[str] | None = None, enabled: bool | None = None,
+                    description: str | None = None,
+                    metadata: dict[str, Any] | None = None) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.select_for_update().get(merchant_id=merchant_id,
+                                                               public_id=endpoint_id)
+    if url is not None:
+        endpoint.url = _clean_url(url)
+    if event_types is not None:
+        endpoint.event_types = _clean_event_types(event_types)
+    if enabled is not None:
+        endpoint.enabled = enabled
+    if description is not None:
+        endpoint.description = description[:500]
+    if metadata is not None:
+        endpoint.metadata = metadata_clean(metadata)
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, merchant_id: int, endpoint_id: str, overlap_seconds: int | None = None,
+                           now: datetime | None = None) -> WebhookEndpoint:
+    """A new signing secret; the old one keeps signing (a second v1) for `overlap_seconds`."""
+    now = now or timezone.now()
+    overlap = conf.WEBHOOK_SECRET_ROTATION_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds
+    if overlap < 0 or overlap > 7 * 24 * 3600:
+        raise PaymentsError("parameter_invalid", "the overlap is 0..604800 seconds",
+                            param="expires_in_seconds")
+    endpoint = WebhookEndpoint.objects.select_for_update().get(merchant_id=merchant_id,
+                                                               public_id=endpoint_id)
+    endpoint.previous_secret = endpoint.secret if overlap else ""
+    endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap) if overlap else None
+    endpoint.secret = new_secret()
+    endpoint.save()
+    return endpoint
+
+
+# --- deliveries ------------------------------------------------------------------------------
+
+
+def _send_on_commit(delivery_ids: list[int]) -> None:
+    if not delivery_ids:
+        return
+
+    def send() -> None:
+        from payments.webhooks.tasks import deliver_webhook
+
+        for delivery_id in delivery_ids:
+            deliver_webhook.send(delivery_id)
+
+    transaction.on_commit(send, robust=True)
+
+
+def deliveries_create_for_event(*, event: Event, now: datetime) -> list[WebhookDelivery]:
+    """One pending delivery per enabled endpoint of the event's merchant that wants its type.
+    Inside the caller's transaction; the first attempts are sent after commit."""
+    endpoints = WebhookEndpoint.objects.filter(merchant_id=event.merchant_id, enabled=True)
+    rows = [
+        WebhookDelivery(endpoint=e, event=event, created_at=now, next_attempt_at=now)
+        for e in endpoints if e.wants(event.type)
+    ]
+    created = WebhookDelivery.objects.bulk_create(rows)
+    _send_on_commit([d.pk for d in created])
+    return created
+
+
+@transaction.atomic
+def delivery_redeliver(*, merchant_id: int, delivery_id: str,
+                       now: datetime | None = None) -> WebhookDelivery:
+    """Send the delivery's event to its endpoint again, as a new delivery with a fresh window."""
+    now = now or timezone.now()
+    original = WebhookDelivery.objects.select_related("endpoint").get(
+        endpoint__merchant_id=merchant_id, public_id=delivery_id
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=original.endpoint, event_id=original.event_id, created_at=now,
+        next_attempt_at=now, redelivery_of=original,
+    )
+    _send_on_commit([delivery.pk])
+    return delivery
+
+
+def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, int] | None:
+    """Take a lease on a due delivery and number the attempt; None if not due."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint", "event").filter(pk=delivery_id).first()
+        )
+        if (delivery is None or delivery.state != State.PENDING or delivery.next_attempt_at is None
+                or delivery.next_attempt_at > now):
+            return None
+        delivery.attempt_count += 1
+        delivery.last_attempt_at = now
+        delivery.next_attempt_at = now + timedelta(seconds=conf.WEBHOOK_ATTEMPT_LEASE_SECONDS)
+        delivery.save(update_fields=["attempt_count", "last_attempt_at", "next_attempt_at"])
+        return delivery, delivery.attempt_count
+
+
+def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
+                     client: httpx.Client | None = None) -> WebhookDelivery | None:
+    """Make one attempt if the delivery is due at `now`, and record its outcome. Returns the
+    delivery (None if it does not exist). Safe to call twice: a second call finds it not due."""
+    now = now or timezone.now()
+    claimed = _claim(delivery_id, now)
+    if claimed is None:
+        return WebhookDelivery.objects.filter(pk=delivery_id).first()
+    delivery, number = claimed
+    endpoint = delivery.endpoint
+    body = event_body(delivery.event)
+    header = signature_header(body, active_secrets(endpoint, now), int(now.timestamp()))
+    status: int | None = None
+    response_text, error = "", ""
+    started = time.monotonic()
+    http = client or httpx.Client(timeout=conf.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+    try:
+        response = http.post(endpoint.url, content=body, headers={
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: header,
+            "Spoke-Event-Id": delivery.event.public_id, "Spoke-Delivery-Id": delivery.public_id,
+        })
+        status, response_text = response.status_code, response.text[:2000]
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    finally:
+        if client is None:
+            http.close()
+    duration_ms = int((time.monotonic() - started) * 1000)
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery, number=number, started_at=now, duration_ms=duration_ms,
+            request_body=body.decode(), signature_header=header, response_status=status,
+            response_body=response_text, error=error,
+        )
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.state != State.PENDING:
+            return delivery
+        if status is not None and 200 <= status < 300:
+            delivery.state, delivery.next_attempt_at, delivery.completed_at = State.SUCCEEDED, None, now
+        elif is_retryable(status):
+            delivery.next_attempt_at = next_attempt_at(
+                created_at=delivery.created_at, failed_attempts=number, now=now
+            )
+            if delivery.next_attempt_at is None:
+                delivery.state, delivery.completed_at = State.FAILED, now
+        else:
+            delivery.state, delivery.next_attempt_at, delivery.completed_at = State.FAILED, None, now
+        delivery.save(update_fields=["state", "next_attempt_at", "completed_at"])
+        return delivery
+
+
+def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        WebhookDelivery.objects.filter(state=State.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at").values_list("id", flat=True)[:limit]
+    )
