@@ -101,6 +101,8 @@ DISPUTE_ANSWER_MARGIN = env.int("DISPUTE_ANSWER_MARGIN", 120, minimum=0)
 DISPUTE_WATCH_SECONDS = env.int("DISPUTE_WATCH_SECONDS", 10, minimum=1)
 RESERVE_ALARM_WEI = env.int("RESERVE_ALARM_WEI", 10**18, minimum=0)
 RESERVE_ALARM_TOKENS = env.int("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minimum=0)
+HOT_WALLET_ALARM_WEI = env.int("HOT_WALLET_ALARM_WEI", 10**18, minimum=0)
+HOT_WALLET_ALARM_TOKENS = env.int("HOT_WALLET_ALARM_TOKENS", 100 * 10**18, minimum=0)
 OPTIMISTIC_PAYMENT_TTL_SECONDS = env.int("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
 # Addresses allowed to act on any user's protocol routes (operators' tools); none by default.
 HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.list("HUB_OPERATOR_ADDRESSES", [])]

@@ -2,6 +2,8 @@
 (`payments.purchases` and `payments.custodial` are apps of their own.)"""
 
 from payments.apikeys.models import ApiKey
+from payments.audit.models import AuditLog
+from payments.dashboard.models import MerchantSecurity, TotpDevice
 from payments.events.models import Event
 from payments.idempotency.models import IdempotencyRecord
 from payments.invoices.models import Invoice, InvoicePayment
@@ -12,15 +14,18 @@ from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEnd
 
 __all__ = [
     "ApiKey",
+    "AuditLog",
     "Event",
     "IdempotencyRecord",
     "Invoice",
     "InvoicePayment",
     "Membership",
     "Merchant",
+    "MerchantSecurity",
     "ReceivingAddress",
     "Refund",
     "Settlement",
+    "TotpDevice",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

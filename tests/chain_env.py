@@ -54,6 +54,8 @@ def deploy_chain_env(anvil: Anvil, directory: Path, *, challenge_period: int = 6
     deployment = deploy_all(w3, hub, challenge_period=challenge_period)
     fund_hub_reserves(w3, hub, channel_manager=deployment.channel_manager,
                       token=deployment.token, wei=reserve_wei, tokens=reserve_tokens)
+    # the hub's own wallet pays on-chain token payouts (settlements, custodial withdrawals)
+    mint_tokens(w3, hub, deployment.token, hub.address, 10_000 * TOKEN)
     directory.mkdir(parents=True, exist_ok=True)
     key_file = directory / "hub.key"
     key_file.write_text(hub.key.hex())

@@ -115,4 +115,28 @@ def reserve_check() -> tuple[int, int]:
     if tokens < settings.RESERVE_ALARM_TOKENS:
         alarm_raise(kind="low_reserve", key="token", severity="critical",
                     message=f"hub token reserve {tokens} is below {settings.RESERVE_ALARM_TOKENS}")
+    _check_hot_wallet()
     return wei, tokens
+
+
+def _check_hot_wallet() -> None:
+    """The hub's own account pays gas and on-chain payouts (settlements, custodial withdrawals,
+    link claims); an operator refills it from the reserve (hubContractWithdraw) or outside."""
+    from hub.chain.client import get_web3
+    from hub.chain.signer import hub_address
+
+    w3 = get_web3()
+    address = w3.to_checksum_address(hub_address())
+    eth = w3.eth.get_balance(address)
+    if eth < settings.HOT_WALLET_ALARM_WEI:
+        alarm_raise(kind="low_hot_wallet", key="wei", severity="critical",
+                    message=f"the hub account holds {eth} wei, below {settings.HOT_WALLET_ALARM_WEI}")
+    if settings.TOKEN_ADDRESS:
+        token = w3.eth.contract(address=w3.to_checksum_address(settings.TOKEN_ADDRESS), abi=[
+            {"name": "balanceOf", "type": "function", "stateMutability": "view",
+             "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}])
+        tokens = token.functions.balanceOf(address).call()
+        if tokens < settings.HOT_WALLET_ALARM_TOKENS:
+            alarm_raise(kind="low_hot_wallet", key="token",
+                        message=f"the hub account holds {tokens} token units, below "
+                                f"{settings.HOT_WALLET_ALARM_TOKENS}")

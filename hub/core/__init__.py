@@ -56,6 +56,13 @@ from hub.core.state import (
     parse_address,
     zero_state,
 )
+from hub.core.threads import (
+    THREAD_REASONS,
+    ThreadArgs,
+    thread_payment,
+    thread_value,
+    validate_thread_payment,
+)
 from hub.core.updates import SUPPORTED_REASONS, apply_update, coerce_args, validate_signed_update
 
 __all__ = [
@@ -65,6 +72,7 @@ __all__ = [
     "RATE_BAND_PERCENT",
     "RATE_MAX_AGE_SECONDS",
     "SUPPORTED_REASONS",
+    "THREAD_REASONS",
     "UINT256_MAX",
     "ZERO_ADDRESS",
     "ZERO_ROOT",
@@ -81,6 +89,7 @@ __all__ = [
     "PaymentArgs",
     "RejectCode",
     "Signer",
+    "ThreadArgs",
     "ThreadState",
     "UpdateArgs",
     "UpdateRejected",
@@ -101,11 +110,14 @@ __all__ = [
     "parse_address",
     "parse_args",
     "recover",
+    "thread_payment",
     "thread_proof",
     "thread_root",
     "thread_state_hash",
+    "thread_value",
     "token_to_wei",
     "validate_signed_update",
+    "validate_thread_payment",
     "verify_merkle_proof",
     "wei_to_token",
     "zero_state",

@@ -9,6 +9,7 @@ from typing import Any, Union
 from hub.core.errors import RejectCode, UpdateRejected
 from hub.core.rates import rate_to_wad
 from hub.core.state import parse_address, parse_bytes32, parse_optional_sig, parse_uint
+from hub.core.threads import ThreadArgs
 
 PARTIES = ("hub", "user")
 INVALIDATION_REASONS = ("CU_INVALID_ERROR", "CU_INVALID_REJECTED", "CU_INVALID_TIMEOUT")
@@ -246,6 +247,7 @@ UpdateArgs = Union[  # noqa: UP007 - a readable alias for the union of all reaso
     ConfirmPendingArgs,
     InvalidationArgs,
     EmptyChannelArgs,
+    ThreadArgs,
 ]
 
 ARGS_BY_REASON: dict[str, type[UpdateArgs]] = {
@@ -256,6 +258,8 @@ ARGS_BY_REASON: dict[str, type[UpdateArgs]] = {
     "ConfirmPending": ConfirmPendingArgs,
     "Invalidation": InvalidationArgs,
     "EmptyChannel": EmptyChannelArgs,
+    "OpenThread": ThreadArgs,
+    "CloseThread": ThreadArgs,
 }
 
 

@@ -32,6 +32,9 @@ class RejectCode(StrEnum):
     STATE_MISMATCH = "state_mismatch"
     WRONG_CHANNEL = "wrong_channel"
     WITHDRAWAL_NOT_REVERSIBLE = "withdrawal_not_reversible"
+    THREAD_ROOT_MISMATCH = "thread_root_mismatch"
+    THREAD_NOT_FOUND = "thread_not_found"
+    THREAD_EXISTS = "thread_exists"
 
 
 ALL_REJECT_CODES: tuple[str, ...] = tuple(code.value for code in RejectCode)

@@ -4,7 +4,7 @@ validators should have rejected the update first, so this raises InvariantViolat
 from __future__ import annotations
 
 from hub.core.errors import InvariantViolation
-from hub.core.state import AMOUNT_FIELDS, UINT256_MAX, ChannelState
+from hub.core.state import AMOUNT_FIELDS, PENDING_FIELDS, UINT256_MAX, ZERO_ROOT, ChannelState
 
 _UINT_FIELDS = (
     *(a for a, _ in AMOUNT_FIELDS),
@@ -78,9 +78,25 @@ def expected_tx_count_chain(prev: ChannelState, new: ChannelState, reason: str) 
     return prev.tx_count_chain
 
 
-def check_invariants(prev: ChannelState, new: ChannelState, reason: str) -> ChannelState:
-    """Assert the money rules for `prev -> new` under `reason`; returns `new` for chaining."""
+THREAD_COUNT_STEP = {"OpenThread": 1, "CloseThread": -1}
+
+
+def check_invariants(prev: ChannelState, new: ChannelState, reason: str, *,
+                     thread_delta: tuple[int, int] = (0, 0)) -> ChannelState:
+    """Assert the money rules for `prev -> new` under `reason`; returns `new` for chaining.
+
+    OpenThread/CloseThread move value between the channel's balances and a thread: the client
+    exempts them from conservation (threadCount +-1); Spoke instead requires the totals to move
+    by exactly `thread_delta` (wei, token): minus the thread's value on open, plus it on close."""
     problems: list[str] = []
+    if (new.thread_count == 0) != (new.thread_root == ZERO_ROOT):
+        problems.append("threadRoot is zero iff threadCount is zero: broken")
+    if reason != "EmptyChannel" and (
+            new.thread_count != prev.thread_count + THREAD_COUNT_STEP.get(reason, 0)):
+        problems.append(f"threadCount {prev.thread_count} -> {new.thread_count}")
+    if reason not in THREAD_COUNT_STEP and reason != "EmptyChannel" and (
+            new.thread_root != prev.thread_root):
+        problems.append("threadRoot changed without a thread update")
     bad = negative_or_overflowing_fields(new)
     if bad:
         problems.append(f"fields out of uint256 range: {bad}")
@@ -110,6 +126,14 @@ def check_invariants(prev: ChannelState, new: ChannelState, reason: str) -> Chan
                 problems.append("an invalidation left pending operations")
             if channel_totals(prev) != channel_totals(new):
                 problems.append("invalidation changed the channel totals")
+        elif reason in THREAD_COUNT_STEP:
+            if prev.has_pending_ops != new.has_pending_ops or any(
+                    getattr(prev, f) != getattr(new, f) for f in PENDING_FIELDS):
+                problems.append("a thread update changed pending operations")
+            before, after = channel_totals(prev), channel_totals(new)
+            if (after[0] - before[0], after[1] - before[1]) != thread_delta:
+                problems.append(f"channel totals went from {before} to {after}, not by the "
+                                f"thread's {thread_delta}")
         else:
             error = conservation_error(prev, new)
             if error:

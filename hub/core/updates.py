@@ -6,7 +6,7 @@ stricter than the client the docstring of the check says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.core import transitions
@@ -27,7 +27,8 @@ from hub.core.events import DidEmptyChannel, DidUpdateChannel
 from hub.core.invariants import check_invariants, negative_or_overflowing_fields
 from hub.core.rates import HubRate, check_rate
 from hub.core.signing import assert_channel_signer, assert_deposit_request_signer
-from hub.core.state import ChannelState
+from hub.core.state import ChannelState, ThreadState
+from hub.core.threads import ThreadArgs, apply_close_thread, apply_open_thread, thread_value
 
 SUPPORTED_REASONS: tuple[str, ...] = tuple(ARGS_BY_REASON)
 Event = DidUpdateChannel | DidEmptyChannel
@@ -272,6 +273,8 @@ def apply_update(
     hub_rate: HubRate | None = None,
     event: Event | None = None,
     invalidated_withdrawal: WithdrawalArgs | None = None,
+    initial_threads: Sequence[ThreadState] | None = None,
+    hub_address: str | None = None,
 ) -> ChannelState:
     """Validate `reason(args)` on top of `prev` and return the new, unsigned state.
 
@@ -279,6 +282,8 @@ def apply_update(
     hub_rate: the hub's current rate; required for Exchange and for withdrawals with an exchange.
     event: the decoded DidUpdateChannel (ConfirmPending) or DidEmptyChannel (EmptyChannel).
     invalidated_withdrawal: for an Invalidation of a withdrawal, the args the hub signed it with.
+    initial_threads: for OpenThread/CloseThread, the initial states of the channel's open threads
+    (they must make up `prev.threadRoot`); hub_address: refused as a thread party when given.
     Raises UpdateRejected with a stable code; InvariantViolation means a bug.
     """
     typed = coerce_args(reason, args)
@@ -298,6 +303,13 @@ def apply_update(
         new = _invalidation(prev, typed, now=now, invalidated_withdrawal=invalidated_withdrawal)
     elif isinstance(typed, EmptyChannelArgs):
         new = _empty_channel(prev, event)
+    elif isinstance(typed, ThreadArgs) and reason == "OpenThread":
+        new = apply_open_thread(prev, typed, initial_threads, hub_address=hub_address)
+        wei, token = thread_value(typed.thread)
+        return check_invariants(prev, new, reason, thread_delta=(-wei, -token))
+    elif isinstance(typed, ThreadArgs):
+        new = apply_close_thread(prev, typed, initial_threads, hub_address=hub_address)
+        return check_invariants(prev, new, reason, thread_delta=thread_value(typed.thread))
     else:  # pragma: no cover - coerce_args only returns the types above
         raise _reject(RejectCode.UNKNOWN_REASON, reason)
     return check_invariants(prev, new, reason)
@@ -314,6 +326,7 @@ def validate_signed_update(
     hub_rate: HubRate | None = None,
     event: Event | None = None,
     invalidated_withdrawal: WithdrawalArgs | None = None,
+    initial_threads: Sequence[ThreadState] | None = None,
     require_user_sig: bool = True,
     require_hub_sig: bool = False,
 ) -> ChannelState:
@@ -327,6 +340,8 @@ def validate_signed_update(
         hub_rate=hub_rate,
         event=event,
         invalidated_withdrawal=invalidated_withdrawal,
+        initial_threads=initial_threads,
+        hub_address=hub_address,
     )
     if not expected.same_content(new):
         raise _reject(

@@ -29,3 +29,11 @@ def sweep_optimistic_payments() -> None:
     from payments.purchases.services import optimistic_sweep
 
     optimistic_sweep()
+
+
+@interval(seconds=30)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def sweep_refunds() -> None:
+    from payments.purchases.refunds import refunds_sweep
+
+    refunds_sweep()

@@ -55,3 +55,22 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.sender} -> {self.recipient}"
+
+
+class RefundExecution(models.Model):
+    """How a merchant refund (payments.Refund) was paid back: a hub→payer Payment in the payer's
+    channel, or a link funded from the merchant's balance when the payer could not receive."""
+
+    class Method(models.TextChoices):
+        CHANNEL = "channel"
+        LINK = "link"
+
+    refund_public_id = models.CharField(max_length=40, unique=True)
+    method = models.CharField(max_length=8, choices=Method.choices)
+    channel_update = models.ForeignKey("hub.ChannelUpdate", null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="+")
+    link_public_id = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.refund_public_id} by {self.method}"

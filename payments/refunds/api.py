@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,6 +32,7 @@ class RefundListView(MerchantAPIView):
             rows = rows.filter(state=status)
         payment = request.query_params.get("payment")
         if payment is not None:
+            payment = payment.removeprefix("pay_")
             if not payment.isdigit() or not payment.isascii() or len(payment) > 18:
                 return Response(paginate(request, rows.none(), RefundSerializer))
             rows = rows.filter(payment_id=int(payment))
@@ -39,10 +43,39 @@ class RefundListView(MerchantAPIView):
     def post(self, request: Request) -> Response:
         data = body_or_error(RefundCreateSerializer, request)
         refund = services.refund_create(
-            merchant_id=self.merchant_id, payment_id=int(data["payment"]), amount=data.get("amount"),
+            merchant_id=self.merchant_id, payment_id=int(data["payment"].removeprefix("pay_")),
+            amount=data.get("amount"),
             reason=data["reason"], metadata=data.get("metadata"),
         )
-        return Response(RefundSerializer(refund).data, status=201)
+        # Paid back at once, off-chain; when the payer's channel cannot receive it, as a link
+        # whose secret and URL this response carries once.
+        from payments.purchases.refunds import refund_execute
+
+        outcome = refund_execute(refund_id=refund.public_id, allow_link=True)
+        refund.refresh_from_db()
+        body = dict(RefundSerializer(refund).data)
+        body["method"] = outcome.method or None
+        body["link"] = None
+        if outcome.link is not None:
+            from linkpay.api import link_url
+
+            body["link"] = {"id": outcome.link.link.public_id,
+                            "url": link_url(request, outcome.link.link, outcome.link.secret),
+                            "secret": outcome.link.secret}
+        response = Response(body, status=201)
+        response._once_only_link = outcome.link is not None  # type: ignore[attr-defined]
+        return response
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # A refund link's secret is shown once: the copy kept for Idempotency-Key replays omits it.
+        if not getattr(response, "_once_only_link", False):
+            return super().finalize_response(request, response, *args, **kwargs)
+        full = dict(response.data)
+        response.data = {**full, "link": {**full["link"], "url": None, "secret": None}}
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response.data = full
+        response.content = JSONRenderer().render(full)
+        return response
 
 
 class RefundDetailView(MerchantAPIView):

@@ -18,7 +18,10 @@ from payments.serialization import (
 class RefundSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     object = serializers.SerializerMethodField()
-    payment = serializers.CharField(source="payment_id")
+    payment = serializers.SerializerMethodField()
+
+    def get_payment(self, obj: Refund) -> str:
+        return f"pay_{obj.payment_id}"
     recipient = serializers.CharField()
     amount = AmountString()
     asset = serializers.ChoiceField(choices=ASSET_CHOICES)
@@ -34,7 +37,7 @@ class RefundSerializer(serializers.Serializer):
 
 
 class RefundCreateSerializer(serializers.Serializer):
-    payment = serializers.RegexField(r"^[0-9]{1,18}$", help_text="the payment's id")
+    payment = serializers.RegexField(r"^pay_[0-9]{1,18}$", help_text="the payment's id (pay_…)")
     amount = PositiveAmountString(required=False, help_text="default: what is left of the payment")
     reason = serializers.ChoiceField(choices=Refund.Reason.values, required=False,
                                      default=Refund.Reason.REQUESTED_BY_CUSTOMER)

@@ -36,7 +36,7 @@ class WebhookUrl(serializers.URLField):
 
 class WebhookEndpointCreateSerializer(serializers.Serializer):
     url = WebhookUrl(max_length=2000)
-    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1,
+    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1,
                                            max_length=100, help_text='event types, or ["*"]')
     description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
     metadata = MetadataInput(required=False)
@@ -44,7 +44,7 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
 
 class WebhookEndpointUpdateSerializer(serializers.Serializer):
     url = WebhookUrl(max_length=2000, required=False)
-    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1,
+    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1,
                                            max_length=100, required=False)
     enabled = serializers.BooleanField(required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)

@@ -71,6 +71,10 @@ class Command(BaseCommand):
                             help="development chains: hub token reserve to top up to (base units)")
         parser.add_argument("--hub-eth", type=int, default=getattr(settings, "DEV_HUB_ETH", 1_000 * ETH),
                             help="development chains: ETH the hub account keeps for gas (wei)")
+        parser.add_argument("--hub-tokens", type=int,
+                            default=getattr(settings, "DEV_HUB_TOKENS", 10_000 * ETH),
+                            help="development chains: tokens the hub account keeps for on-chain "
+                                 "token payouts (settlements, custodial withdrawals, link claims)")
         parser.add_argument("--force", action="store_true", help="deploy anew even if recorded")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -106,6 +110,10 @@ class Command(BaseCommand):
                 w3, hub, channel_manager=entry["channel_manager"], token=entry["token"],
                 target_wei=options["reserve_wei"], target_tokens=options["reserve_tokens"],
             )
+            wallet_tokens = deploy.contract_at(w3, deploy.TEST_ERC20, entry["token"]).functions.balanceOf(
+                hub.address).call()
+            if wallet_tokens < options["hub_tokens"] // 2:
+                deploy.mint_tokens(w3, hub, entry["token"], hub.address, options["hub_tokens"] - wallet_tokens)
             reserve_wei, reserve_tokens = deploy.hub_reserves(w3, entry["channel_manager"])
             self.stdout.write(f"hub reserves: {reserve_wei} wei (+{added_wei}), "
                               f"{reserve_tokens} token units (+{added_tokens})")

@@ -156,7 +156,10 @@ def test_malformed_args_are_rejected_as_bad_args(reason: str, args: Any) -> None
     assert err.value.code == "bad_args"
 
 
-def test_thread_reasons_are_not_supported_by_the_core_yet() -> None:
+def test_thread_reasons_take_a_thread_state() -> None:
     with pytest.raises(UpdateRejected) as err:
         parse_args("OpenThread", {})
+    assert err.value.code == "bad_args"
+    with pytest.raises(UpdateRejected) as err:
+        parse_args("NukeThreads", {})
     assert err.value.code == "unknown_reason"

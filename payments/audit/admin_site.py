@@ -1,0 +1,85 @@
+"""The operator admin site: an index that leads with the hub's health (open alarms, hub reserve,
+global switches), and an audit row for every operator write.
+
+Every ModelAdmin view goes through `admin_view`, so one wrapper here audits each successful POST
+(add, change, delete, and every admin action, including ones registered later) without each
+admin module having to remember to."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
+
+_SAFE_POST_KEYS = ("action", "index", "select_across", "post")
+
+
+def _what(request: HttpRequest) -> tuple[str, str]:
+    """(audit action, target) for an admin POST, from the URL name (app_model_view)."""
+    match = request.resolver_match
+    name = match.url_name if match else ""
+    kwargs = match.kwargs if match else {}
+    if request.POST.get("action"):
+        return "admin.action", name.removesuffix("_changelist")
+    for suffix in ("add", "change", "delete", "history"):
+        if name.endswith(f"_{suffix}"):
+            model = name.removesuffix(f"_{suffix}")
+            target = f"{model}:{kwargs['object_id']}" if "object_id" in kwargs else model
+            return f"admin.{suffix}", target
+    return "admin.post", name or request.path
+
+
+def _audit_post(request: HttpRequest) -> None:
+    from payments.audit.models import AuditLog
+    from payments.audit.services import audit_record
+
+    action, target = _what(request)
+    detail: dict[str, Any] = {"path": request.path}
+    for key in _SAFE_POST_KEYS:
+        if request.POST.get(key):
+            detail[key] = request.POST.get(key)
+    selected = request.POST.getlist("_selected_action")
+    if selected:
+        detail["objects"] = selected[:500]
+    if action in ("admin.add", "admin.change"):
+        # field names only: values can be secrets (webhook secrets, keys)
+        detail["fields"] = sorted(k for k in request.POST if not k.startswith(("csrfmiddleware", "_")))[:100]
+    audit_record(action=action, surface=AuditLog.Surface.ADMIN, actor=request.user,
+                 target=target, request=request, detail=detail)
+
+
+class SpokeAdminSite(admin.AdminSite):
+    site_header = "Spoke operations"
+    site_title = "Spoke operations"
+    index_title = "Hub operations"
+
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def audited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = inner(request, *args, **kwargs)
+            # A redirect after a POST is Django admin's "done" (saved, deleted, action run);
+            # form errors and confirmation pages answer 200 and changed nothing.
+            if (request.method == "POST" and request.user.is_authenticated
+                    and 300 <= response.status_code < 400):
+                try:
+                    with transaction.atomic():
+                        _audit_post(request)
+                except Exception:  # the write already happened; never hide it behind a 500
+                    logger.exception("audit of admin POST %s failed", request.path)
+            return response
+
+        return audited
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        from payments.dashboard.ops import hub_overview
+
+        return super().index(request, {**(extra_context or {}), "hub": hub_overview()})

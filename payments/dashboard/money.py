@@ -1,0 +1,107 @@
+"""Amounts as merchants read them: human units with the asset, and fiat at the rate of the time.
+
+Conversion of base units stays in payments/units.py; this adds the fiat side for display. The
+hub's rate is tokens (DAI) per ETH and the token is the dollar stablecoin, so the fiat value of
+a token amount is the amount itself and of a wei amount is ETH × rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db.models import DecimalField, OuterRef, Subquery
+from django.db.models.functions import Cast
+
+from hub.rates.models import ExchangeRate
+from payments.errors import PaymentsError
+from payments.units import DECIMALS, SYMBOLS, human_amount
+
+FIAT_SYMBOL = "$"
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: int  # base units
+    asset: str  # "wei" | "token"
+    rate: Decimal | None = None  # tokens per ETH when the amount moved
+    rate_at: datetime | None = None
+
+    @property
+    def human(self) -> str:
+        return human_amount(self.amount, self.asset)
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self.asset]
+
+    @property
+    def label(self) -> str:
+        return f"{self.human} {self.symbol}"
+
+    @property
+    def fiat(self) -> Decimal | None:
+        units = Decimal(self.amount).scaleb(-DECIMALS[self.asset])
+        if self.asset == "token":
+            return units.quantize(CENT, ROUND_HALF_UP)
+        if self.rate is None:
+            return None
+        return (units * self.rate).quantize(CENT, ROUND_HALF_UP)
+
+    @property
+    def fiat_label(self) -> str:
+        value = self.fiat
+        return "—" if value is None else f"{FIAT_SYMBOL}{value:,.2f}"
+
+    @property
+    def rate_note(self) -> str:
+        if self.asset == "token":
+            return "1 SPD = 1 DAI ≈ $1"
+        if self.rate is None:
+            return "no exchange rate recorded at that time"
+        when = f" on {self.rate_at:%Y-%m-%d %H:%M} UTC" if self.rate_at else ""
+        return f"at 1 ETH = {self.rate.normalize():f} DAI{when}"
+
+
+def fiat_label(value: Decimal | None) -> str:
+    return "—" if value is None else f"{FIAT_SYMBOL}{value.quantize(CENT, ROUND_HALF_UP):,.2f}"
+
+
+def rate_then(time_field: str) -> Subquery:
+    """Annotation: the newest rate retrieved at or before the row's `time_field` (the rate of
+    the time), as numeric. One correlated lookup on the indexed `retrieved_at`."""
+    rows = ExchangeRate.objects.filter(retrieved_at__lte=OuterRef(time_field)).order_by("-retrieved_at", "-id")
+    return Subquery(rows.annotate(value=Cast("rate", DecimalField(max_digits=40, decimal_places=18)))
+                    .values("value")[:1])
+
+
+def rate_time_then(time_field: str) -> Subquery:
+    rows = ExchangeRate.objects.filter(retrieved_at__lte=OuterRef(time_field)).order_by("-retrieved_at", "-id")
+    return Subquery(rows.values("retrieved_at")[:1])
+
+
+def rate_at(when: datetime) -> tuple[Decimal | None, datetime | None]:
+    row = ExchangeRate.objects.filter(retrieved_at__lte=when).order_by("-retrieved_at", "-id").first()
+    if row is None:
+        return None, None
+    try:
+        return Decimal(row.rate), row.retrieved_at
+    except InvalidOperation:
+        return None, None
+
+
+def parse_human(text: str, asset: str, *, param: str = "amount") -> int:
+    """"1.5" ETH → 1500000000000000000 wei. Refuses more decimals than the asset has."""
+    try:
+        value = Decimal(str(text).strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise PaymentsError("amount_invalid", "enter an amount such as 0.25", param=param) from None
+    if not value.is_finite() or value <= 0:
+        raise PaymentsError("amount_invalid", "the amount must be more than zero", param=param)
+    base = value.scaleb(DECIMALS[asset])
+    if base != base.to_integral_value():
+        raise PaymentsError("amount_invalid", f"at most {DECIMALS[asset]} decimals", param=param)
+    if base >= 2**256:
+        raise PaymentsError("amount_invalid", "the amount is too large", param=param)
+    return int(base)

@@ -1,0 +1,86 @@
+"""Paying merchant refunds back to the payer: off-chain, in the payer's channel, from the
+merchant's custodial balance; a link when the payer's channel cannot receive it now."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.ledger.services import account_balance
+from payments.custodial.services import FLOAT, custodial_account, custodial_debit
+from payments.purchases.models import Payment, RefundExecution
+from payments.purchases.services import _hub_pays, _lock_channels
+
+logger = logging.getLogger(__name__)
+GIVE_UP_AFTER = timedelta(hours=24)
+
+
+@dataclass
+class RefundOutcome:
+    method: str  # "channel", "link", or "" when nothing happened (yet)
+    link: Any = None  # linkpay IssuedLink (its secret is shown once, to the merchant)
+
+
+@transaction.atomic
+def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
+    """Execute a pending refund exactly once (the refund row is locked and must be pending).
+    With `allow_link`, a payer whose channel cannot receive now gets a link instead (the caller
+    shows its secret to the merchant, once). Without it, the refund stays pending for the next
+    sweep, and fails after 24 hours (the merchant can then send a link)."""
+    from payments.balances.selectors import lock_custodial_accounts
+    from payments.merchants.selectors import merchant_addresses
+    from payments.refunds.models import Refund
+    from payments.refunds.services import refund_mark_failed, refund_mark_succeeded
+
+    refund = Refund.objects.select_for_update().filter(public_id=refund_id).first()
+    if refund is None or refund.state != Refund.State.PENDING:
+        return RefundOutcome("")
+    payment = Payment.objects.get(pk=refund.payment_id)
+    source = payment.recipient
+    lock_custodial_accounts(merchant_addresses(refund.merchant_id) or [source])
+    wei, token = (refund.amount, 0) if refund.asset == "wei" else (0, refund.amount)
+    if account_balance(custodial_account(source), refund.asset) < refund.amount:
+        refund_mark_failed(refund_id=refund.public_id, reason="balance_insufficient")
+        return RefundOutcome("")
+    channel = _lock_channels([payment.sender])[payment.sender]
+    from hub.channels.services import channel_state
+
+    paid = _hub_pays(channel, channel_state(channel, payment.sender), wei, token,
+                     memo=f"refund {refund.public_id}")
+    if paid is not None:
+        custodial_debit(owner=source, amount_wei=wei, amount_token=token,
+                        memo=f"refund {refund.public_id}", counter_account=FLOAT)
+        RefundExecution.objects.create(refund_public_id=refund.public_id, method="channel",
+                                       channel_update=paid.update)
+        refund_mark_succeeded(refund_id=refund.public_id)
+        return RefundOutcome("channel")
+    if allow_link:
+        from linkpay.services import link_create_custodial
+
+        issued = link_create_custodial(merchant_id=refund.merchant_id, amount=refund.amount,
+                                       asset=refund.asset, note=f"Refund {refund.public_id}")
+        RefundExecution.objects.create(refund_public_id=refund.public_id, method="link",
+                                       link_public_id=issued.link.public_id)
+        refund_mark_succeeded(refund_id=refund.public_id)
+        return RefundOutcome("link", issued)
+    if timezone.now() - refund.created_at > GIVE_UP_AFTER:
+        refund_mark_failed(refund_id=refund.public_id, reason="payer_unreachable")
+    return RefundOutcome("")
+
+
+def refunds_sweep() -> int:
+    from payments.refunds.services import refunds_pending
+
+    done = 0
+    for refund_id in refunds_pending():
+        try:
+            if refund_execute(refund_id=refund_id, allow_link=False).method:
+                done += 1
+        except Exception:  # one refund must not block the rest
+            logger.exception("refund %s could not be executed", refund_id)
+    return done
