@@ -64,6 +64,6 @@ def test_a_low_reserve_raises_an_alarm(hub_chain: ChainEnv, settings: object) ->
     reserve_check()
     assert not Alarm.objects.filter(kind="low_reserve").exists()
     settings.RESERVE_ALARM_TOKENS = 10**30  # type: ignore[attr-defined]
-    wei, tokens = reserve_check()
+    _wei, tokens = reserve_check()
     alarm = Alarm.objects.get(kind="low_reserve", key="token")
     assert alarm.severity == "critical" and str(tokens) in alarm.message
