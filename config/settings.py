@@ -110,7 +110,7 @@ HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.list("HUB_OPERATOR_ADDRESSES", 
 # --- Django ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "payments.audit.apps.SpokeAdminConfig",  # django.contrib.admin with the operator site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -253,6 +253,14 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Spoke merchant API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name per choice set (the same choices appear on several objects).
+    "ENUM_NAME_OVERRIDES": {
+        "AccessEnum": [("read", "read"), ("write", "write")],
+        "RefundStateEnum": [("pending", "pending"), ("succeeded", "succeeded"), ("failed", "failed")],
+        "LinkStatusEnum": [("open", "open"), ("redeeming", "redeeming"), ("redeemed", "redeemed"),
+                           ("cancelled", "cancelled"), ("expired", "expired")],
+        "ListObjectEnum": [("list", "list")],
+    },
 }
 
 # --- Logging: never log secrets (keys, link secrets, API keys); log ids and hashes instead ----

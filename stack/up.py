@@ -156,9 +156,11 @@ class Stack:
         operator = creds.get("operator")
         if operator:
             lines.append(f"  operator login   {operator['username']} / {operator['password']}")
-        for key, value in creds.items():
-            if key != "operator" and isinstance(value, dict) and "username" in value:
-                lines.append(f"  {key:<16} {value['username']} / {value.get('password', '')}")
+        merchant = creds.get("merchant")
+        if merchant:
+            lines.append(f"  merchant login   {merchant['username']} / {merchant['password']}  "
+                         f"({merchant['name']}, receiving address {merchant['address']})")
+            lines.append(f"  merchant API key {merchant['api_key']}")
         lines += [f"  logs             {self.devdata / 'logs'}", "Press Ctrl-C to stop.", ""]
         print("\n".join(lines), flush=True)
 

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-DEMO_HOOKS: list[str] = []  # dotted paths of callables(stdout) that later apps add demo data with
+DEMO_HOOKS: list[str] = ["payments.demo.seed_demo_merchant"]  # callables(creds) -> dict of creds
 
 
 class Command(BaseCommand):
