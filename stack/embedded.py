@@ -100,7 +100,6 @@ class EmbeddedPostgres(ChildServer):
             # pgserver asks platformdirs for XDG_RUNTIME_DIR at import; we do not use that path.
             warnings.simplefilter("ignore")
             from pgserver.utils import (  # type: ignore[import-untyped]
-                ensure_folder_permissions,
                 ensure_prefix_permissions,
                 ensure_user_exists,
             )
@@ -112,8 +111,8 @@ class EmbeddedPostgres(ChildServer):
         for path in (self.data_dir, self.pgdata, self.socket_dir):
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, entry.pw_uid, entry.pw_gid)
-        ensure_folder_permissions(self.data_dir, flag=0o700)
         os.chmod(self.data_dir, 0o755)  # noqa: S103 - the pgserver user must traverse it
+        os.chmod(self.pgdata, 0o700)  # PostgreSQL refuses a data directory others can read
         return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
     def start(self) -> EmbeddedPostgres:
@@ -152,7 +151,8 @@ class EmbeddedPostgres(ChildServer):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             probe = subprocess.run(  # noqa: S603
-                [str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                [str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-d", "postgres"],
                 capture_output=True, check=False,
             )
             if probe.returncode == 0:
