@@ -71,3 +71,19 @@ class GlobalSwitches(models.Model):
     def current(cls) -> GlobalSwitches:
         switches = cls.objects.order_by("pk").first()
         return switches or cls.objects.create()
+
+    @classmethod
+    def cached(cls, max_age: float = 2.0) -> GlobalSwitches:
+        """The switches as read at most `max_age` seconds ago in this process (the hot path
+        reads them on every payment; a flip takes effect within that delay)."""
+        import time
+
+        now = time.monotonic()
+        hit = _SWITCH_CACHE.get("value")
+        if hit is None or now - hit[0] > max_age:
+            hit = (now, cls.current())
+            _SWITCH_CACHE["value"] = hit
+        return hit[1]
+
+
+_SWITCH_CACHE: dict[str, tuple[float, GlobalSwitches]] = {}

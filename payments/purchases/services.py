@@ -70,6 +70,7 @@ class PaymentRequest:
     tx_count: int
     sig_user: str
     secret: str | None = None  # PT_LINK only; never stored
+    thread_state: Mapping[str, Any] | None = None  # PT_THREAD only: the sender-signed state
 
 
 def parse_payments(raw: Any) -> list[PaymentRequest]:
@@ -88,6 +89,9 @@ def parse_payments(raw: Any) -> list[PaymentRequest]:
         ptype = item.get("type")
         if ptype not in Payment.Type.values:
             raise UpdateRejected("bad_args", f"unknown payment type {ptype!r}")
+        if ptype == "PT_THREAD":
+            out.append(_parse_thread_payment(item, amount, update))
+            continue
         if update.get("reason") != "Payment":
             raise UpdateRejected("bad_args", "each payment carries a user-signed Payment update")
         args = update.get("args") or {}
@@ -114,6 +118,25 @@ def parse_payments(raw: Any) -> list[PaymentRequest]:
             secret=secret if isinstance(secret, str) else None,
         ))
     return out
+
+
+def _parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
+                          update: Mapping[str, Any]) -> PaymentRequest:
+    """PT_THREAD: `update` is `{state}`, the sender's next thread state (BuyController)."""
+    state = update.get("state")
+    if not isinstance(state, Mapping):
+        raise UpdateRejected("bad_args", "a thread payment carries update.state")
+    meta = item.get("meta") or {}
+    if not isinstance(meta, Mapping):
+        raise UpdateRejected("bad_args", "meta must be an object")
+    wei = parse_uint(amount.get("amountWei", "0"), "amountWei")
+    token = parse_uint(amount.get("amountToken", "0"), "amountToken")
+    if wei == 0 and token == 0:
+        raise UpdateRejected("bad_args", "a payment needs an amount")
+    return PaymentRequest(recipient=parse_address(item.get("recipient"), "recipient"),
+                          amount_wei=wei, amount_token=token, type="PT_THREAD",
+                          meta={k: v for k, v in meta.items() if k != "secret"}, tx_count=0,
+                          sig_user="", thread_state=state)
 
 
 def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
@@ -193,6 +216,9 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
 
     made: list[Payment] = []
     for req in requests:
+        if req.type == "PT_THREAD":
+            made.append(_thread_payment(purchase, sender, req, {**meta, **req.meta}))
+            continue
         prev = state_of(sender)
         if req.tx_count != prev.tx_count_global + 1:
             raise UpdateRejected("tx_count_global", f"txCount {req.tx_count} does not follow "
@@ -213,11 +239,34 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     return PurchaseResult(purchase, made, requests[0].tx_count)
 
 
+def _thread_payment(purchase: Purchase, sender: str, req: PaymentRequest,
+                    meta: dict[str, Any]) -> Payment:
+    """PT_THREAD: apply the sender's thread state; it must move exactly the payment's amount
+    to the recipient. Non-custodial: nothing moves in the channels (the thread was funded by
+    its OpenThread, which is the payment's `payer_update`)."""
+    from hub.threads.services import thread_find, thread_pay
+
+    thread = thread_find(sender=sender, receiver=req.recipient)
+    if thread is None:
+        raise ChannelError("thread_not_found", f"no open thread from {sender} to {req.recipient}",
+                           status=404)
+    before = thread.latest_state()
+    row = thread_pay(sender=sender, receiver=req.recipient, state=req.thread_state)
+    moved = (row.balance_wei_receiver - before.balance_wei_receiver,
+             row.balance_token_receiver - before.balance_token_receiver)
+    if moved != (req.amount_wei, req.amount_token):
+        raise UpdateRejected("bad_args", "the thread state must move exactly the payment's amount")
+    payment = Payment(purchase=purchase, sender=sender, recipient=req.recipient,
+                      amount_wei=req.amount_wei, amount_token=req.amount_token, type=req.type,
+                      meta=meta, payer_update=thread.sender_open_update,
+                      completed_at=timezone.now())
+    payment.save()
+    return payment
+
+
 def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], state_of: Any,
              states: dict[str, ChannelState], hub: str) -> None:
     """Hand the hub's side of one payment to its recipient (inside the purchase transaction)."""
-    if req.type == "PT_THREAD":
-        raise ChannelError("threads_disabled", "threads are not enabled on this hub", status=403)
     if req.recipient == hub:
         payment.save()  # a payment to the hub itself: done
         return

@@ -1,0 +1,23 @@
+"""Periodic link work: return overdue links to their senders; pay pending redemptions whose
+collateral arrived. Both are safe to run twice at once (row locks + status checks)."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq_crontab import interval
+
+
+@interval(seconds=60)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=300_000)
+def expire_links() -> None:
+    from linkpay.services import links_expire_due
+
+    links_expire_due()
+
+
+@interval(seconds=5)
+@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
+def complete_link_redemptions() -> None:
+    from linkpay.services import link_redemptions_complete
+
+    link_redemptions_complete()

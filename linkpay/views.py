@@ -1,0 +1,119 @@
+"""The public redemption page `/l/<link id>`. The secret travels in the URL fragment, which
+browsers never send to a server, so it never reaches access logs; the page's script reads it from
+`location.hash` and POSTs it in a JSON body to the claim endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from hub.api.base import error_response
+from hub.channels.errors import ChannelError
+from hub.core import UpdateRejected
+from linkpay import conf, services
+from linkpay.errors import LinkRateLimited
+from linkpay.models import Link
+from linkpay.protocol import client_ip, rate_limited
+from linkpay.qr import qr_svg
+from linkpay.selectors import link_public
+from payments.units import SYMBOLS, human_amount
+
+STATUS_TEXT = {
+    Link.Status.OPEN: "Ready to claim",
+    Link.Status.REDEEMING: "Claimed: the payment is on its way",
+    Link.Status.REDEEMED: "Redeemed",
+    Link.Status.CANCELLED: "Cancelled by the sender",
+    Link.Status.EXPIRED: "Expired: returned to the sender",
+}
+_SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self' 'unsafe-inline'; "
+                                "style-src 'unsafe-inline'; img-src 'self' data:; "
+                                "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; "
+                                "base-uri 'none'"),
+}
+
+
+def _status(link: Link) -> dict[str, Any]:
+    from django.utils import timezone
+
+    status = link.status
+    if status == Link.Status.OPEN and link.expires_at <= timezone.now():
+        status = Link.Status.EXPIRED
+    return {
+        "id": link.public_id, "status": status, "statusText": STATUS_TEXT[Link.Status(status)],
+        "amount": str(link.amount), "asset": link.asset,
+        "display": f"{human_amount(link.amount, link.asset)} {SYMBOLS[link.asset]}",
+        "note": link.note, "expiresAt": link.expires_at.isoformat(),
+    }
+
+
+def _found(public_id: str) -> Link:
+    link = link_public(public_id)
+    if link is None:
+        raise Http404("no such link")
+    return link
+
+
+@never_cache
+@require_GET
+def page(request: HttpRequest, public_id: str) -> HttpResponse:
+    link = _found(public_id)
+    response = render(request, "linkpay/link.html", {
+        "link": _status(link), "wallet_url_template": conf.LINK_WALLET_URL_TEMPLATE,
+    })
+    for name, value in _SECURITY_HEADERS.items():
+        response[name] = value
+    return response
+
+
+@never_cache
+@require_GET
+def status(request: HttpRequest, public_id: str) -> JsonResponse:
+    return JsonResponse(_status(_found(public_id)))
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    return data if isinstance(data, dict) else {}
+
+
+@csrf_exempt  # no cookies are involved: the secret in the body is the authority
+@never_cache
+@require_POST
+def claim(request: HttpRequest, public_id: str) -> JsonResponse:
+    """`{secret, address}`: pay the link to `address` on-chain."""
+    body = _body(request)
+    try:
+        link = services.link_claim_onchain(link_public_id=public_id, secret=body.get("secret"),
+                                           to=body.get("address"), ip=client_ip(request))
+    except LinkRateLimited as exc:
+        return rate_limited(exc)
+    except ChannelError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except UpdateRejected as exc:
+        return error_response(400, exc.code, exc.message)
+    return JsonResponse(_status(link))
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def qr(request: HttpRequest, public_id: str) -> HttpResponse:
+    """An SVG QR code of this link's full URL (for handing it to a phone wallet). The secret
+    comes in the body and is only encoded into the image."""
+    _found(public_id)
+    secret = _body(request).get("secret")
+    if not isinstance(secret, str) or not 1 <= len(secret) <= 256:
+        return error_response(400, "bad_args", "secret is required")
+    url = request.build_absolute_uri(request.path.removesuffix("/qr")) + "#" + secret
+    return HttpResponse(qr_svg(url), content_type="image/svg+xml")
