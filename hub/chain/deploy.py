@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from hub.chain.artifacts import load_artifact
 
@@ -48,7 +48,7 @@ def send_transaction(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt
         base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)
         priority = w3.eth.max_priority_fee
         tx["maxPriorityFeePerGas"] = priority
-        tx["maxFeePerGas"] = 2 * base_fee + priority
+        tx["maxFeePerGas"] = Wei(2 * base_fee + priority)
     if "gas" not in tx:
         tx["gas"] = w3.eth.estimate_gas(tx)
     signed = account.sign_transaction(tx)  # type: ignore[arg-type]
@@ -109,7 +109,7 @@ def deploy_all(
 
 
 def send_eth(w3: Web3, sender: LocalAccount, to: str, wei: int) -> TxReceipt:
-    return send_transaction(w3, sender, {"to": Web3.to_checksum_address(to), "value": wei})
+    return send_transaction(w3, sender, {"to": Web3.to_checksum_address(to), "value": Wei(wei)})
 
 
 def mint_tokens(w3: Web3, minter: LocalAccount, token: str, to: str, amount: int) -> TxReceipt:

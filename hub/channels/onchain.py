@@ -24,7 +24,7 @@ def enqueue_hub_authorized_update(state: ChannelState, *, update_id: int) -> Any
 
     return transaction_enqueue(
         purpose="hub_authorized_update",
-        to=settings.CHANNEL_MANAGER_ADDRESS,
+        to=str(settings.CHANNEL_MANAGER_ADDRESS),
         data=encode_hub_authorized_update(state),
         idempotency_key=f"channel-update:{update_id}",
         on_complete=ON_COMPLETE,

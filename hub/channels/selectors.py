@@ -35,7 +35,7 @@ def channel_summary(user: str) -> dict[str, Any] | None:
     row = ChannelUpdate.objects.get(pk=channel.latest_update_id)
     return {
         "id": channel.pk,
-        "status": STATUS_NAMES[channel.status],
+        "status": STATUS_NAMES[Channel.Status(channel.status)],
         "lastUpdateOn": row.created_at.isoformat(),
         "user": channel.user,
         "state": row.to_state(channel.contract, channel.user).to_json(),

@@ -9,7 +9,7 @@ same need."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F
@@ -37,7 +37,7 @@ def profile_for(user: str) -> Profile | None:
     return Profile(minimum=p.minimum_maintained_token, target=p.amount_to_collateralize_token)
 
 
-def recent_payers(user: str, *, now: timezone.datetime | None = None) -> int:
+def recent_payers(user: str, *, now: datetime | None = None) -> int:
     """Distinct payers of channel-bound payments to `user` in the recent window."""
     from payments.purchases.models import Payment
 

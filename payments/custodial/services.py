@@ -138,7 +138,7 @@ def _enqueue_payout(withdrawal: CustodialWithdrawal) -> Any:
 
         data = "0x" + (function_signature_to_4byte_selector("transfer(address,uint256)")
                        + encode(["address", "uint256"], [withdrawal.recipient, withdrawal.sent_token])).hex()
-        return transaction_enqueue(purpose="custodial_withdrawal", to=settings.TOKEN_ADDRESS,
+        return transaction_enqueue(purpose="custodial_withdrawal", to=str(settings.TOKEN_ADDRESS),
                                    data=data, value=0, idempotency_key=key, on_complete=ON_COMPLETE)
     return transaction_enqueue(purpose="custodial_withdrawal", to=withdrawal.recipient, data="0x",
                                value=withdrawal.sent_wei, idempotency_key=key, on_complete=ON_COMPLETE)

@@ -25,7 +25,7 @@ def payments_created(payments: Iterable[Payment]) -> None:
             asset = "token" if payment.amount_token else "wei"
             invoice_apply_payment(invoice_id=invoice_id, payment_id=payment.pk,
                                   amount=payment.amount_token or payment.amount_wei, asset=asset,
-                                  paid_at=payment.completed_at)
+                                  paid_at=payment.completed_at or payment.created_at)
         event_record(type="payment.succeeded", merchant_id=merchant.pk,
                      data=payment_event_data(payment), idempotency_key=f"payment.succeeded:{payment.pk}")
 

@@ -122,7 +122,7 @@ class Command(BaseCommand):
         manager, token = entry.get("channel_manager"), entry.get("token")
         if not (deploy.has_code(w3, manager) and deploy.has_code(w3, token)):
             return False
-        onchain_hub = deploy.contract_at(w3, deploy.CHANNEL_MANAGER, manager).functions.hub().call()
+        onchain_hub = deploy.contract_at(w3, deploy.CHANNEL_MANAGER, str(manager)).functions.hub().call()
         if onchain_hub != hub.address:
             self.stderr.write(f"the recorded ChannelManager belongs to hub {onchain_hub}, not to this "
                               "hub key: deploying a new one")

@@ -1,0 +1,110 @@
+"""API keys: shown once, stored as an HMAC, revocable, restricted, rollable with an overlap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from payments.apikeys.models import ApiKey
+from payments.apikeys.services import api_key_authenticate, api_key_create, api_key_roll
+from tests.payments.conftest import Api, Shop
+
+
+def test_a_created_key_is_shown_once_and_works(shop: Shop) -> None:
+    response = shop.client().post("/api/v1/api_keys", {"kind": "secret", "name": "backend"})
+    assert response.status_code == 201
+    secret = response.json()["secret"]
+    assert secret.startswith("sk_live_")
+    key_id = response.json()["id"]
+    assert Api(secret).get("/api/v1/balance").status_code == 200
+    listed = shop.client().get(f"/api/v1/api_keys/{key_id}").json()
+    assert "secret" not in listed and listed["prefix"] == secret.rsplit("_", 1)[0]
+
+
+def test_the_plaintext_of_a_key_never_appears_in_the_database(shop: Shop) -> None:
+    issued = [api_key_create(merchant_id=shop.merchant.pk, kind=kind).plaintext
+              for kind in ("secret", "read_only")]
+    issued.append(shop.key)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM payments_apikey")
+        dump = repr(cursor.fetchall())
+    assert ApiKey.objects.count() == 3
+    for plaintext in issued:
+        secret_part = plaintext.rsplit("_", 1)[1]
+        assert plaintext not in dump and secret_part not in dump
+
+
+def test_a_wrong_secret_with_a_valid_prefix_is_refused(shop: Shop) -> None:
+    forged = shop.key[:-4] + ("AAAA" if not shop.key.endswith("AAAA") else "BBBB")
+    response = Api(forged).get("/api/v1/balance")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "api_key_invalid"
+
+
+def test_a_revoked_key_gets_401_on_the_next_request(shop: Shop) -> None:
+    issued = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    assert Api(issued.plaintext).get("/api/v1/balance").status_code == 200
+    assert shop.client().post(f"/api/v1/api_keys/{issued.api_key.public_id}/revoke").status_code == 200
+    response = Api(issued.plaintext).get("/api/v1/balance")
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_read_only_keys_can_read_but_get_403_on_writes(shop: Shop) -> None:
+    read_only = Api(api_key_create(merchant_id=shop.merchant.pk, kind="read_only").plaintext)
+    assert read_only.get("/api/v1/invoices").status_code == 200
+    response = read_only.post("/api/v1/invoices", {"amount": "100", "asset": "wei"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_restricted_keys_reach_only_their_resources(shop: Shop) -> None:
+    issued = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                            permissions={"invoices": "write", "events": "read"})
+    key = Api(issued.plaintext)
+    assert issued.plaintext.startswith("rk_live_")
+    assert key.post("/api/v1/invoices", {"amount": "100", "asset": "wei"}).status_code == 201
+    assert key.get("/api/v1/events").status_code == 200
+    assert key.get("/api/v1/settlements").status_code == 403
+    assert key.post("/api/v1/webhook_endpoints", {"url": "http://x.test/h",
+                                                  "enabled_events": ["*"]}).status_code == 403
+
+
+def test_a_restricted_key_cannot_mint_a_more_powerful_key(shop: Shop) -> None:
+    key = Api(api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                             permissions={"api_keys": "write"}).plaintext)
+    response = key.post("/api/v1/api_keys", {"kind": "secret"})
+    assert response.status_code == 403
+    allowed = key.post("/api/v1/api_keys", {"kind": "restricted", "permissions": {"api_keys": "read"}})
+    assert allowed.status_code == 201
+
+
+def test_a_rolled_key_keeps_working_only_through_the_overlap(shop: Shop) -> None:
+    old = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    now = timezone.now()
+    new = api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id,
+                       overlap_seconds=3600, now=now)
+    assert api_key_authenticate(new.plaintext, now=now) is not None
+    assert api_key_authenticate(old.plaintext, now=now + timedelta(seconds=3599)) is not None
+    assert api_key_authenticate(old.plaintext, now=now + timedelta(seconds=3600)) is None
+    assert api_key_authenticate(new.plaintext, now=now + timedelta(days=30)) is not None
+
+
+def test_rolling_with_no_overlap_revokes_the_old_key_at_once(shop: Shop) -> None:
+    response = shop.client().get("/api/v1/api_keys").json()
+    own_id = response["data"][0]["id"]
+    rolled = shop.client().post(f"/api/v1/api_keys/{own_id}/roll", {"expires_in_seconds": 0})
+    assert rolled.status_code == 201
+    assert shop.client().get("/api/v1/balance").status_code == 401
+    assert Api(rolled.json()["secret"]).get("/api/v1/balance").status_code == 200
+
+
+def test_last_used_is_written_at_most_once_a_minute(shop: Shop) -> None:
+    now = timezone.now()
+    key = api_key_authenticate(shop.key, now=now)
+    assert key is not None and key.last_used_at == now
+    api_key_authenticate(shop.key, now=now + timedelta(seconds=30))
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == now
+    api_key_authenticate(shop.key, now=now + timedelta(seconds=61))
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == now + timedelta(seconds=61)

@@ -1,0 +1,115 @@
+"""Settlements on a real anvil: the payout address receives exactly the amount; a failed payout
+returns the amount to the custodial ledger account exactly once."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from web3 import Web3
+
+from hub.chain import outbox
+from hub.chain.artifacts import load_abi
+from hub.chain.deploy import mint_tokens
+from hub.chain.models import ChainTransaction
+from hub.ledger.services import account_balance
+from payments.settlements.models import Settlement
+from payments.settlements.services import settlement_on_payout_complete, settlements_run_automatic
+from tests.chain_env import ChainEnv
+from tests.payments.conftest import Shop, credit_custodial, random_address
+
+pytestmark = [pytest.mark.chain]
+
+
+def run_outbox(settlement_id: str) -> Settlement:
+    settlement = Settlement.objects.get(public_id=settlement_id)
+    assert settlement.chain_transaction_id is not None
+    outbox.transaction_submit(tx_id=settlement.chain_transaction_id)
+    outbox.transaction_check(tx_id=settlement.chain_transaction_id)
+    return Settlement.objects.get(public_id=settlement_id)
+
+
+def token_balance(w3: Web3, holder: str) -> int:
+    token = w3.eth.contract(address=Web3.to_checksum_address(settings.TOKEN_ADDRESS), abi=load_abi("SpokeTestToken"))
+    return int(token.functions.balanceOf(Web3.to_checksum_address(holder)).call())
+
+
+@pytest.fixture
+def payout_shop(make_shop, hub_chain: ChainEnv) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop("payout shop", payout_address=random_address())
+
+
+def test_an_eth_settlement_pays_exactly_the_amount_on_chain(payout_shop: Shop, hub_chain: ChainEnv) -> None:
+    shop, w3 = payout_shop, hub_chain.w3
+    credit_custodial(shop.address, "wei", 123_456_789)
+    before = w3.eth.get_balance(Web3.to_checksum_address(shop.merchant.payout_address))
+    response = shop.client().post("/api/v1/settlements", {"asset": "wei"}, idempotency_key="settle-1")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "pending" and body["amount"] == "123456789"
+    assert account_balance(f"custodial:{shop.address}", "wei") == 0
+    assert shop.client().get("/api/v1/balance").json()["pending_settlement"][0] == {
+        "amount": "123456789", "asset": "wei"}
+
+    settlement = run_outbox(body["id"])
+    assert settlement.state == Settlement.State.PAID
+    after = w3.eth.get_balance(Web3.to_checksum_address(shop.merchant.payout_address))
+    assert after - before == 123_456_789
+    shown = shop.client().get(f"/api/v1/settlements/{body['id']}").json()
+    tx = shown["transaction"]
+    assert shown["status"] == "paid" and tx["state"] == "confirmed" and tx["receipt_status"] == 1
+    assert tx["tx_hash"] in tx["attempt_hashes"] and tx["block_number"] is not None
+    assert account_balance(f"settlement:{body['id']}", "wei") == 0
+    types = [e["type"] for e in shop.client().get("/api/v1/events").json()["data"]]
+    assert types[:2] == ["settlement.paid", "settlement.created"]
+
+
+def test_a_token_settlement_transfers_exactly_the_amount(payout_shop: Shop, hub_chain: ChainEnv) -> None:
+    shop = payout_shop
+    mint_tokens(hub_chain.w3, hub_chain.hub, settings.TOKEN_ADDRESS, hub_chain.hub.address, 10**18)
+    credit_custodial(shop.address, "token", 5 * 10**17)
+    response = shop.client().post("/api/v1/settlements", {"asset": "token", "amount": str(2 * 10**17)})
+    assert response.status_code == 201, response.content
+    settlement = run_outbox(response.json()["id"])
+    assert settlement.state == Settlement.State.PAID
+    assert token_balance(hub_chain.w3, shop.merchant.payout_address) == 2 * 10**17
+    assert account_balance(f"custodial:{shop.address}", "token") == 3 * 10**17
+
+
+def test_a_failed_payout_returns_the_amount_to_custodial_exactly_once(payout_shop: Shop, hub_chain: ChainEnv) -> None:
+    shop = payout_shop
+    hub_tokens = token_balance(hub_chain.w3, hub_chain.hub.address)
+    amount = hub_tokens + 10**18  # more than the hub holds: the transfer reverts
+    credit_custodial(shop.address, "token", amount)
+    response = shop.client().post("/api/v1/settlements", {"asset": "token"})
+    assert response.status_code == 201, response.content
+    assert account_balance(f"custodial:{shop.address}", "token") == 0
+    settlement = run_outbox(response.json()["id"])
+    assert settlement.state == Settlement.State.FAILED and settlement.failure_reason
+    assert account_balance(f"custodial:{shop.address}", "token") == amount
+    # the outcome arriving again changes nothing
+    tx = ChainTransaction.objects.get(pk=settlement.chain_transaction_id)
+    settlement_on_payout_complete(tx)
+    outbox.transaction_check(tx_id=tx.pk)
+    assert account_balance(f"custodial:{shop.address}", "token") == amount
+    assert account_balance(f"settlement:{settlement.public_id}", "token") == 0
+    shown = shop.client().get(f"/api/v1/settlements/{settlement.public_id}").json()
+    assert shown["status"] == "failed" and shown["transaction"]["state"] == "failed"
+
+
+def test_settling_more_than_the_balance_is_refused(payout_shop: Shop) -> None:
+    credit_custodial(payout_shop.address, "wei", 10)
+    response = payout_shop.client().post("/api/v1/settlements", {"asset": "wei", "amount": "11"})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "balance_insufficient"
+    assert Settlement.objects.count() == 0
+
+
+def test_automatic_settlement_starts_at_the_threshold(payout_shop: Shop) -> None:
+    merchant = payout_shop.merchant
+    merchant.settlement_threshold_wei = 1000
+    merchant.save()
+    credit_custodial(payout_shop.address, "wei", 999)
+    assert settlements_run_automatic() == []
+    credit_custodial(payout_shop.address, "wei", 1)
+    created = settlements_run_automatic()
+    assert [(s.amount, s.asset, s.automatic) for s in created] == [(1000, "wei", True)]
+    assert settlements_run_automatic() == []

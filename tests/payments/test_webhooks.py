@@ -1,0 +1,215 @@
+"""Webhook deliveries to a real receiver on loopback, with a controlled clock."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from payments import conf
+from payments.events.services import event_record
+from payments.webhooks.models import WebhookDelivery, WebhookEndpoint
+from payments.webhooks.services import (
+    delivery_attempt,
+    endpoint_create,
+    endpoint_rotate_secret,
+    retry_delay,
+)
+from tests.payments.conftest import Shop
+
+State = WebhookDelivery.State
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that can be stopped and started on the same port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.status = 200
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(free_port())
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+def make_delivery(shop: Shop, url: str, *, types: list[str] | None = None) -> tuple[WebhookEndpoint, WebhookDelivery]:
+    endpoint = endpoint_create(merchant_id=shop.merchant.pk, url=url, event_types=types or ["invoice.paid"])
+    event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={"object": {"id": "inv_x"}})
+    return endpoint, WebhookDelivery.objects.get(endpoint=endpoint)
+
+
+def expected_v1(secret: str, t: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def test_the_schedule_doubles_from_30_seconds_and_caps_at_6_hours() -> None:
+    assert [retry_delay(n).total_seconds() for n in range(1, 6)] == [30, 60, 120, 240, 480]
+    assert retry_delay(10).total_seconds() == 30 * 2**9
+    assert retry_delay(11) == timedelta(hours=6) and retry_delay(200) == timedelta(hours=6)
+
+
+def test_a_delivery_is_signed_t_and_v1_over_t_dot_body(shop: Shop, receiver: Receiver) -> None:
+    receiver.start()
+    endpoint, delivery = make_delivery(shop, receiver.url)
+    now = timezone.now()
+    assert delivery_attempt(delivery_id=delivery.pk, now=now).state == State.SUCCEEDED
+    (headers, body), = receiver.received
+    header = headers["Spoke-Signature"]
+    t, v1 = header.split(",")
+    assert t == f"t={int(now.timestamp())}"
+    assert v1 == "v1=" + expected_v1(endpoint.secret, t[2:], body)
+    assert b'"type":"invoice.paid"' in body and headers["Content-Type"] == "application/json"
+
+
+def test_during_a_secret_rotation_both_secrets_sign(shop: Shop, receiver: Receiver) -> None:
+    receiver.start()
+    endpoint, delivery = make_delivery(shop, receiver.url)
+    old_secret = endpoint.secret
+    now = timezone.now()
+    endpoint = endpoint_rotate_secret(merchant_id=shop.merchant.pk, endpoint_id=endpoint.public_id,
+                                      overlap_seconds=3600, now=now)
+    delivery_attempt(delivery_id=delivery.pk, now=now)
+    (headers, body), = receiver.received
+    t, *signatures = headers["Spoke-Signature"].split(",")
+    assert sorted(signatures) == sorted(f"v1={expected_v1(s, t[2:], body)}"
+                                        for s in (endpoint.secret, old_secret))
+
+
+def test_with_the_receiver_down_the_schedule_is_followed_until_it_is_back(
+    shop: Shop, receiver: Receiver,
+) -> None:
+    _, delivery = make_delivery(shop, receiver.url)
+    t0 = delivery.created_at
+    now = t0
+    for n in range(1, 5):  # down: connection refused
+        delivery = delivery_attempt(delivery_id=delivery.pk, now=now)
+        assert delivery.state == State.PENDING and delivery.attempt_count == n
+        assert delivery.next_attempt_at == now + retry_delay(n)
+        # not due a second before: nothing is sent
+        early = delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at - timedelta(seconds=1))
+        assert early.attempt_count == n
+        now = delivery.next_attempt_at
+    assert now - t0 == timedelta(seconds=30 + 60 + 120 + 240)
+    receiver.start()
+    delivery = delivery_attempt(delivery_id=delivery.pk, now=now)
+    assert delivery.state == State.SUCCEEDED and delivery.attempt_count == 5
+    attempts = list(delivery.attempts.order_by("number"))
+    assert [a.response_status for a in attempts] == [None] * 4 + [200]
+    assert all(a.error for a in attempts[:4]) and len(receiver.received) == 1
+
+
+@pytest.mark.parametrize("status", [500, 503, 408, 429])
+def test_server_errors_timeouts_and_throttling_are_retried(shop: Shop, receiver: Receiver, status: int) -> None:
+    receiver.status = status
+    receiver.start()
+    _, delivery = make_delivery(shop, receiver.url)
+    delivery = delivery_attempt(delivery_id=delivery.pk, now=delivery.created_at)
+    assert delivery.state == State.PENDING and delivery.next_attempt_at is not None
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410])
+def test_other_client_errors_are_not_retried(shop: Shop, receiver: Receiver, status: int) -> None:
+    receiver.status = status
+    receiver.start()
+    _, delivery = make_delivery(shop, receiver.url)
+    delivery = delivery_attempt(delivery_id=delivery.pk, now=delivery.created_at)
+    assert delivery.state == State.FAILED and delivery.next_attempt_at is None
+    assert delivery.attempts.get().response_status == status
+
+
+def test_retries_stop_after_three_days(shop: Shop, receiver: Receiver) -> None:
+    receiver.status = 503
+    receiver.start()
+    _, delivery = make_delivery(shop, receiver.url)
+    deadline = delivery.created_at + timedelta(seconds=conf.WEBHOOK_RETRY_FOR_SECONDS)
+    now: datetime = delivery.created_at
+    while delivery.state == State.PENDING:
+        assert now <= deadline
+        delivery = delivery_attempt(delivery_id=delivery.pk, now=now)
+        if delivery.next_attempt_at:
+            now = delivery.next_attempt_at
+    assert delivery.state == State.FAILED
+    last = delivery.attempts.order_by("-number").first()
+    assert last is not None and last.started_at + retry_delay(last.number) > deadline
+    # 30 s doubling to the 6 h cap, then every 6 h until the 3 days are up
+    assert delivery.attempt_count == len(receiver.received) == 21
+
+
+def test_a_failed_delivery_can_be_redelivered_through_the_api(shop: Shop, receiver: Receiver) -> None:
+    receiver.status = 400
+    receiver.start()
+    _, delivery = make_delivery(shop, receiver.url)
+    delivery_attempt(delivery_id=delivery.pk, now=delivery.created_at)
+    receiver.status = 200
+    response = shop.client().post(f"/api/v1/webhook_deliveries/{delivery.public_id}/redeliver")
+    assert response.status_code == 201
+    assert response.json()["redelivery_of"] == delivery.public_id and response.json()["status"] == "pending"
+    again = WebhookDelivery.objects.get(public_id=response.json()["id"])
+    assert delivery_attempt(delivery_id=again.pk, now=again.created_at).state == State.SUCCEEDED
+    assert receiver.received[0][1] == receiver.received[1][1]  # the same event body
+
+
+def test_endpoints_only_get_the_event_types_they_asked_for(shop: Shop) -> None:
+    wanted = endpoint_create(merchant_id=shop.merchant.pk, url="http://127.0.0.1:9/a", event_types=["refund.created"])
+    every = endpoint_create(merchant_id=shop.merchant.pk, url="http://127.0.0.1:9/b", event_types=["*"])
+    event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={})
+    assert not WebhookDelivery.objects.filter(endpoint=wanted).exists()
+    assert WebhookDelivery.objects.filter(endpoint=every).count() == 1
+
+
+def test_rotating_the_secret_through_the_api_returns_the_new_secret(shop: Shop) -> None:
+    api = shop.client()
+    created = api.post("/api/v1/webhook_endpoints", {"url": "https://example.test/h", "enabled_events": ["*"]})
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    rotated = api.post(f"/api/v1/webhook_endpoints/{created.json()['id']}/rotate_secret", {})
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != created.json()["secret"]
+    assert rotated.json()["secret_rotation_ends_at"] is not None
