@@ -13,3 +13,7 @@ class HubConfig(AppConfig):
         from hub.disputes import events as dispute_events
 
         dispute_events.register()
+
+        from hub.threads import events as thread_events
+
+        thread_events.register()  # after the disputes: it wraps their DidEmptyChannel handler

@@ -8,6 +8,7 @@ from hub.collateral.models import CollateralAssignment, CollateralProfile
 from hub.disputes.models import ChannelDispute
 from hub.ledger.models import LedgerEntry
 from hub.rates.models import ExchangeRate, GasPrice, RateSource
+from hub.threads.models import ThreadDispute, ThreadRecord, ThreadUpdate
 
 __all__ = [
     "Channel",
@@ -21,4 +22,7 @@ __all__ = [
     "LedgerEntry",
     "ProposedUpdate",
     "RateSource",
+    "ThreadDispute",
+    "ThreadRecord",
+    "ThreadUpdate",
 ]

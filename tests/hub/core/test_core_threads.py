@@ -44,7 +44,7 @@ def sender_channel(**fields: Any) -> ChannelState:
 
 
 def receiver_channel(**fields: Any) -> ChannelState:
-    return signed(state(user=OTHER.address, recipient=OTHER.address,
+    return signed(state(user=OTHER.address, recipient=OTHER.address, balance_wei_hub=10**16,
                         balance_token_hub=40 * TOKEN, **fields), user=False)
 
 
@@ -83,7 +83,7 @@ def test_close_thread_pays_each_side_in_each_channel() -> None:
 
 def test_close_keeps_the_other_threads_in_the_root() -> None:
     a, b = initial(thread_id=1), initial(2 * TOKEN, receiver=HUB.__class__("0x" + "44" * 32))
-    s = open_(open_(sender_channel(), a), b, [a])
+    s = signed(open_(signed(open_(sender_channel(), a)), b, [a]))
     assert s.thread_count == 2
     closed = close(s, a, [a, b])
     assert closed.thread_count == 1 and closed.thread_root == thread_root([b])
@@ -113,7 +113,7 @@ def _fields(t: ThreadState) -> dict[str, Any]:
 
 def test_open_thread_needs_the_channels_initial_states() -> None:
     t = initial()
-    s = open_(sender_channel(), t)
+    s = signed(open_(sender_channel(), t))
     other = initial(thread_id=2, receiver=HUB.__class__("0x" + "55" * 32))
     with pytest.raises(UpdateRejected) as err:
         open_(s, other, [])
@@ -134,7 +134,7 @@ def test_no_thread_on_top_of_a_timeout() -> None:
 
 def test_close_rejections() -> None:
     t = initial()
-    s = open_(sender_channel(), t)
+    s = signed(open_(sender_channel(), t))
     with pytest.raises(UpdateRejected) as err:
         close(s, initial(thread_id=9), [t])
     assert err.value.code == "thread_not_found"
@@ -158,7 +158,8 @@ def test_thread_payment_validation() -> None:
     for bad, code in [
         (pay(one, 0), "tx_count_global"),  # skips a txCount
         (USER.sign_thread_state(thread_payment(t, 0, 0)), "bad_args"),  # moves nothing
-        (USER.sign_thread_state(thread_payment(t, 0, 11 * TOKEN)), "negative_balance"),
+        (thread_payment(t, 0, 11 * TOKEN).__class__(**{**_fields(thread_payment(t, 0, 11 * TOKEN)),
+                                                        "sig_a": one.sig_a}), "negative_balance"),
         (OTHER.sign_thread_state(one), "bad_signature"),
         (t, "tx_count_global"),
     ]:
