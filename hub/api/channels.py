@@ -11,11 +11,15 @@ from hub.channels.collateral import channel_request_collateral
 
 def _sync(user: str, body: dict[str, object] | None = None, request: HttpRequest | None = None) -> dict[str, object]:
     last = 0
+    last_thread: int | None = None
     if body is not None:
         last = parse_int_param(str(body.get("lastChanTx") or 0), "lastChanTx")
+        if body.get("lastThreadUpdateId") is not None:
+            last_thread = parse_int_param(str(body["lastThreadUpdateId"]), "lastThreadUpdateId")
     elif request is not None:
         last = parse_int_param(request.GET.get("lastChanTx"), "lastChanTx")
-    return services.channel_sync(user=user, last_chan_tx=last)
+        last_thread = parse_int_param(request.GET.get("lastThreadUpdateId"), "lastThreadUpdateId")
+    return services.channel_sync(user=user, last_chan_tx=last, last_thread_update_id=last_thread)
 
 
 @protocol_view(methods=("GET",), owner_param="user")
@@ -119,7 +123,11 @@ def update(request: HttpRequest, user: str) -> JsonResponse:
             error = {"code": exc.code, "message": exc.message}
         if error is not None:
             break
-    sync = services.channel_sync(user=user, last_chan_tx=max(first - 1, 0))
+    last_thread = body.get("lastThreadUpdateId")
+    sync = services.channel_sync(
+        user=user, last_chan_tx=max(first - 1, 0),
+        last_thread_update_id=(parse_int_param(str(last_thread), "lastThreadUpdateId")
+                               if last_thread is not None else None))
     payload: dict[str, object] = {"updates": sync}
     if error is not None:
         payload["error"] = error["message"]

@@ -59,8 +59,10 @@ def _chain_mismatches(channel: Channel, row: ChannelUpdate) -> list[dict[str, An
     if chain["tx_count_chain"] != row.tx_count_chain:
         return []  # the latest state's on-chain operations are not both sides' yet
     out = []
-    wei_total = row.balance_wei_hub + row.balance_wei_user
-    token_total = row.balance_token_hub + row.balance_token_user
+    # value in open threads left the channel's balances off-chain but not the contract
+    in_threads = _thread_value(channel.pk)
+    wei_total = row.balance_wei_hub + row.balance_wei_user + in_threads["wei"]
+    token_total = row.balance_token_hub + row.balance_token_user + in_threads["token"]
     if chain["wei_total"] != wei_total:
         out.append({"channel": channel.user, "field": "wei_total", "chain": chain["wei_total"],
                     "state": wei_total})
@@ -68,3 +70,18 @@ def _chain_mismatches(channel: Channel, row: ChannelUpdate) -> list[dict[str, An
         out.append({"channel": channel.user, "field": "token_total", "chain": chain["token_total"],
                     "state": token_total})
     return out
+
+
+def _thread_value(channel_id: int) -> dict[str, int]:
+    """What this channel has in open threads (the threads' ledger accounts)."""
+    from django.db.models import Sum
+
+    from hub.ledger.models import LedgerEntry
+
+    rows = (LedgerEntry.objects.filter(account__startswith="thread:",
+                                       account__endswith=f":channel:{channel_id}")
+            .values("asset").annotate(total=Sum("amount")))
+    value = {"wei": 0, "token": 0}
+    for r in rows:
+        value[r["asset"]] = int(r["total"] or 0)
+    return value

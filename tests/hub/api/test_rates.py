@@ -61,3 +61,24 @@ def test_config_names_the_contracts_and_no_secret(hub_chain: ChainEnv) -> None:
     assert set(body) == {"contractAddress", "ethChainId", "hubAddress", "tokenAddress",
                          "maxCollateralization"}
     assert hub_chain.hub.key.hex().removeprefix("0x") not in str(body)
+
+
+def test_an_on_chain_price_feed_is_read_and_a_stale_one_refused(hub_chain: ChainEnv) -> None:
+    """The AggregatorV3 reader: 8 decimals, the answer becomes tokens per ETH; an answer older
+    than 24 h is refused and alarmed instead of recorded."""
+    from hub.chain.deploy import deploy_contract, send_transaction
+    from ops.models import Alarm
+
+    feed, _ = deploy_contract(hub_chain.w3, hub_chain.hub, "TestPriceFeed", 8, 2_450_12345678)
+    RateSource.objects.create(kind="price_feed", feed_address=feed.address)
+    row = rate_refresh()
+    assert row is not None and row.rate == "2450.12345678" and row.source == "price_feed"
+    current = rate_current()
+    assert current is not None and current.rate == "2450.12345678"
+
+    stale_time = hub_chain.w3.eth.get_block("latest")["timestamp"] - 25 * 3600
+    send_transaction(hub_chain.w3, hub_chain.hub, feed.functions.setAnswer(2_500_00000000, stale_time)
+                     .build_transaction({"from": hub_chain.hub.address}))
+    assert rate_refresh() is None
+    assert ExchangeRate.objects.count() == 1
+    assert Alarm.objects.filter(kind="rate_feed").exists()
