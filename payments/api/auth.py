@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
@@ -54,11 +54,11 @@ class ResourceAccess(BasePermission):
         key = request.auth
         if not isinstance(key, ApiKey):
             return False
-        access = "read" if request.method in SAFE_METHODS else "write"
+        access: Literal["read", "write"] = "read" if request.method in SAFE_METHODS else "write"
         return key_allows(key, view.resource, access)
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "payments.api.auth.ApiKeyAuthentication"
     name = "apiKey"
 

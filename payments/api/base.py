@@ -34,10 +34,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 class JSONOnly(BaseContentNegotiation):
     """Always JSON, whatever the Accept header says."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+    def select_parser(self, request: Request, parsers: Any) -> Any:
         return parsers[0] if parsers else None
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: Any = None) -> Any:
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
         return renderers[0], renderers[0].media_type
 
 

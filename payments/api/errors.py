@@ -58,7 +58,7 @@ def translate(exc: Exception) -> tuple[str, str, str | None, dict[str, str]]:
     if isinstance(exc, exceptions.MethodNotAllowed):
         return "method_not_allowed", str(exc.detail), None, {}
     if isinstance(exc, exceptions.Throttled):
-        wait = max(1, math.ceil(float(exc.wait or 1)))
+        wait = max(1, math.ceil(float(getattr(exc, "wait", None) or 1)))
         return "rate_limited", "too many requests for this API key", None, {"Retry-After": str(wait)}
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return "unsupported_media_type", "send application/json", None, {}

@@ -49,7 +49,7 @@ def _client(url: str) -> redis.Redis:
 def take_token(bucket: str, *, rate: float, burst: int) -> tuple[bool, float]:
     """(allowed, seconds to wait) for one request against `bucket`."""
     try:
-        allowed, wait = _client(settings.REDIS_URL).eval(_BUCKET, 1, f"spoke:ratelimit:{bucket}", rate, burst)  # type: ignore[misc]
+        allowed, wait = _client(settings.REDIS_URL).eval(_BUCKET, 1, f"spoke:ratelimit:{bucket}", rate, burst)
     except redis.RedisError:
         logger.warning("rate limiter unavailable; letting the request through", exc_info=True)
         return True, 0.0

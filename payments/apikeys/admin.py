@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
 from payments.apikeys.models import ApiKey
@@ -16,5 +18,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["public_id", "merchant", "kind", "prefix", "permissions", "created_at",
                        "last_used_at", "rolled_from"]
 
+    actions = ["revoke"]
+
     def has_add_permission(self, request: object) -> bool:
         return False
+
+    @admin.action(description="Revoke selected keys (requests with them fail at once)")
+    def revoke(self, request: object, queryset: Any) -> None:
+        from payments.apikeys.services import api_key_revoke
+
+        for key in queryset:
+            api_key_revoke(merchant_id=key.merchant_id, key_id=key.public_id)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +18,7 @@ from payments.apikeys.serializers import (
 )
 
 
-def _with_secret(issued: services.IssuedKey) -> dict:  # type: ignore[type-arg]
+def _with_secret(issued: services.IssuedKey) -> dict[str, Any]:
     data = dict(ApiKeySerializer(issued.api_key).data)
     data["secret"] = issued.plaintext
     return data
@@ -37,7 +39,7 @@ class ApiKeyListView(MerchantAPIView):
         data = body_or_error(ApiKeyCreateSerializer, request)
         issued = services.api_key_create(merchant_id=self.merchant_id, kind=data["kind"],
                                          name=data["name"], permissions=data.get("permissions"),
-                                         created_by=request.auth)
+                                         created_by=request.auth if isinstance(request.auth, ApiKey) else None)
         return Response(_with_secret(issued), status=201)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from typing import Any
+
 from django.db import transaction
 from eth_utils.address import is_address
 
@@ -17,7 +18,7 @@ def normalize_address(value: str, *, param: str = "address") -> str:
 
 
 @transaction.atomic
-def merchant_create(*, name: str, owner: AbstractBaseUser | None = None, payout_address: str = "",
+def merchant_create(*, name: str, owner: Any = None, payout_address: str = "",
                     addresses: list[str] | None = None) -> Merchant:
     """A merchant with its owner (if given) and custodial receiving addresses."""
     merchant = Merchant.objects.create(
@@ -43,7 +44,7 @@ def receiving_address_add(*, merchant_id: int, address: str,
 
 
 @transaction.atomic
-def membership_set(*, merchant_id: int, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, merchant_id: int, user: Any, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise PaymentsError("parameter_invalid", "role is owner, manager or staff", param="role")
     membership, _ = Membership.objects.update_or_create(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -14,7 +15,7 @@ from payments.refunds.models import Refund
 from payments.refunds.serializers import RefundCreateSerializer, RefundSerializer
 
 
-def _refunds(merchant_id: int):  # type: ignore[no-untyped-def]
+def _refunds(merchant_id: int) -> QuerySet[Refund]:
     return Refund.objects.filter(merchant_id=merchant_id).order_by("-id")
 
 

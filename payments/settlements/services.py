@@ -81,7 +81,7 @@ def settlement_execute(*, merchant_id: int, asset: str, amount: int | None = Non
     if asset == "wei":
         to, data, value = merchant.payout_address, b"", wanted
     else:
-        to, data, value = settings.TOKEN_ADDRESS, erc20_transfer_data(merchant.payout_address, wanted), 0
+        to, data, value = str(settings.TOKEN_ADDRESS), erc20_transfer_data(merchant.payout_address, wanted), 0
     settlement.chain_transaction = transaction_enqueue(
         purpose="settlement", to=to, data=data or "0x", value=value,
         idempotency_key=f"settlement:{settlement.public_id}", on_complete=ON_COMPLETE,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +20,7 @@ from payments.webhooks.serializers import (
 )
 
 
-def _with_secret(endpoint) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _with_secret(endpoint: Any) -> dict[str, Any]:
     data = dict(WebhookEndpointSerializer(endpoint).data)
     data["secret"] = endpoint.secret
     return data

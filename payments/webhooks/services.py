@@ -155,6 +155,8 @@ def _send_on_commit(delivery_ids: list[int]) -> None:
 def deliveries_create_for_event(*, event: Event, now: datetime) -> list[WebhookDelivery]:
     """One pending delivery per enabled endpoint of the event's merchant that wants its type.
     Inside the caller's transaction; the first attempts are sent after commit."""
+    if event.merchant_id is None:
+        return []
     endpoints = WebhookEndpoint.objects.filter(merchant_id=event.merchant_id, enabled=True)
     rows = [
         WebhookDelivery(endpoint=e, event=event, created_at=now, next_attempt_at=now)
