@@ -16,7 +16,7 @@ def seed_demo_merchant(creds: dict[str, Any]) -> dict[str, Any]:
     from eth_account import Account
 
     from payments.apikeys.services import api_key_create
-    from payments.merchants.models import Merchant, Membership
+    from payments.merchants.models import Membership, Merchant
     from payments.merchants.services import merchant_create
 
     demo = creds.get("merchant") or {

@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("payments.api.urls")),
     path("pay/<str:invoice_id>", checkout.checkout, name="checkout"),
     path("pay/<str:invoice_id>/status.json", checkout.checkout_status, name="checkout_status"),
+    path("dashboard/", include("payments.dashboard.urls")),
 ]

@@ -2,7 +2,7 @@
 
 Conversion of base units stays in payments/units.py; this adds the fiat side for display. The
 hub's rate is tokens (DAI) per ETH and the token is the dollar stablecoin, so the fiat value of
-a token amount is the amount itself and of a wei amount is ETH × rate."""
+a token amount is the amount itself and of a wei amount is ETH * rate."""
 
 from __future__ import annotations
 

@@ -1,0 +1,310 @@
+"""Reads behind the dashboard pages: tenant-scoped (every query filters by the merchant),
+annotated with the rate of the time, no N+1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from hub.channels.models import ChannelUpdate
+from payments.dashboard.money import Money, rate_then, rate_time_then
+from payments.events.models import Event
+from payments.invoices.models import Invoice
+from payments.merchants.models import Membership
+from payments.merchants.selectors import merchant_addresses
+from payments.purchases.models import Payment
+from payments.refunds.models import Refund
+from payments.units import ASSETS
+
+
+def memberships_of(user: AbstractBaseUser) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("merchant").order_by("merchant__name", "id"))
+
+
+def membership_for(user: AbstractBaseUser, merchant_id: int | None) -> Membership | None:
+    rows = Membership.objects.filter(user=user).select_related("merchant")
+    if merchant_id is not None:
+        found = rows.filter(merchant_id=merchant_id).first()
+        if found is not None:
+            return found
+    return rows.order_by("id").first()
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    status: str = ""
+    type: str = ""
+    asset: str = ""
+    start: date | None = None
+    end: date | None = None  # inclusive
+    q: str = ""
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def payment_asset(payment: Payment) -> str:
+    return "token" if int(payment.amount_token or 0) > 0 else "wei"
+
+
+def payment_money(payment: Payment) -> Money:
+    asset = payment_asset(payment)
+    amount = int(payment.amount_token if asset == "token" else payment.amount_wei)
+    rate = getattr(payment, "rate_then", None)
+    return Money(amount, asset, Decimal(rate) if rate is not None else None,
+                 getattr(payment, "rate_time_then", None))
+
+
+def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = None) -> QuerySet[Payment]:
+    """Payments to any of the merchant's receiving addresses, newest first, each with the
+    exchange rate of its time (`rate_then`, `rate_time_then`)."""
+    f = filters or PaymentFilters()
+    rows = Payment.objects.filter(recipient__in=merchant_addresses(merchant_id))
+    if f.status:
+        rows = rows.filter(status=f.status)
+    if f.type:
+        rows = rows.filter(type=f.type)
+    if f.asset == "token":
+        rows = rows.filter(amount_token__gt=0)
+    elif f.asset == "wei":
+        rows = rows.filter(amount_token=0)
+    if f.start:
+        rows = rows.filter(created_at__gte=day_start(f.start))
+    if f.end:
+        rows = rows.filter(created_at__lt=day_start(f.end + timedelta(days=1)))
+    if f.q:
+        q = f.q.strip()
+        match = Q(sender__icontains=q.lower()) | Q(purchase_id=q) | Q(meta__invoiceId=q)
+        if q.removeprefix("pay_").isdigit():
+            match |= Q(pk=int(q.removeprefix("pay_")))
+        rows = rows.filter(match)
+    return rows.annotate(rate_then=rate_then("created_at"),
+                         rate_time_then=rate_time_then("created_at")).order_by("-created_at", "-id")
+
+
+def payment_for_merchant(merchant_id: int, payment_id: int) -> Payment | None:
+    return (
+        payments_for_merchant(merchant_id)
+        .select_related("payer_update__channel", "disbursement__channel", "refund_update__channel")
+        .filter(pk=payment_id).first()
+    )
+
+
+# --- the receipt: the signed channel state that carried a payment -------------------------------
+
+STATE_FIELDS = (
+    ("contractAddress", None), ("user", None), ("recipient", "recipient"),
+    ("balanceWeiHub", "balance_wei_hub"), ("balanceWeiUser", "balance_wei_user"),
+    ("balanceTokenHub", "balance_token_hub"), ("balanceTokenUser", "balance_token_user"),
+    ("pendingDepositWeiHub", "pending_deposit_wei_hub"), ("pendingDepositWeiUser", "pending_deposit_wei_user"),
+    ("pendingDepositTokenHub", "pending_deposit_token_hub"),
+    ("pendingDepositTokenUser", "pending_deposit_token_user"),
+    ("pendingWithdrawalWeiHub", "pending_withdrawal_wei_hub"),
+    ("pendingWithdrawalWeiUser", "pending_withdrawal_wei_user"),
+    ("pendingWithdrawalTokenHub", "pending_withdrawal_token_hub"),
+    ("pendingWithdrawalTokenUser", "pending_withdrawal_token_user"),
+    ("txCountGlobal", "tx_count_global"), ("txCountChain", "tx_count_chain"),
+    ("threadRoot", "thread_root"), ("threadCount", "thread_count"), ("timeout", "timeout"),
+)
+
+
+@dataclass
+class SignedStateReceipt:
+    role: str  # "payer's state" | "hub's payout state"
+    update: ChannelUpdate
+    fields: list[tuple[str, str]]
+    state_hash: str
+    computed_hash: str
+    hash_ok: bool
+    sig_hub: str
+    sig_user: str
+    hub_signer: str | None
+    user_signer: str | None
+    hub_address: str | None
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and all(ok for _, ok in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"role": self.role, "reason": self.update.reason, "state": dict(self.fields),
+                "stateHash": self.state_hash, "sigHub": self.sig_hub, "sigUser": self.sig_user}
+
+
+def _recover(state_hash: str, signature: str | None) -> str | None:
+    from hub.core.errors import UpdateRejected
+    from hub.core.signing import recover
+
+    if not signature:
+        return None
+    try:
+        return recover(state_hash, signature)
+    except UpdateRejected:
+        return None
+
+
+def _hub_address() -> str | None:
+    try:
+        from hub.chain.signer import hub_address
+
+        return hub_address().lower()
+    except Exception:  # no key configured in this process: show what the signature recovers to
+        return None
+
+
+def signed_state_receipt(update: ChannelUpdate, role: str) -> SignedStateReceipt:
+    """The state's fields as the contract hashes them, and the server-side verification:
+    the hash recomputed from the fields, and the addresses both signatures recover to."""
+    from hub.core.hashing import channel_state_hash
+
+    state = update.state
+    values: list[tuple[str, str]] = []
+    for name, attr in STATE_FIELDS:
+        if attr is None:
+            values.append((name, state.contract_address if name == "contractAddress" else state.user))
+        else:
+            values.append((name, str(getattr(update, attr))))
+    computed = channel_state_hash(state)
+    hub = _hub_address()
+    hub_signer = _recover(update.state_hash, update.sig_hub)
+    user_signer = _recover(update.state_hash, update.sig_user)
+    checks = [
+        ("the state hash recomputed from these fields matches", computed == update.state_hash),
+        ("the hub's signature recovers to the hub's address" if hub else
+         "the hub's signature is valid", hub_signer is not None and (hub is None or hub_signer == hub)),
+        ("the payer's signature recovers to the channel's user",
+         user_signer is not None and user_signer == state.user.lower()),
+    ]
+    return SignedStateReceipt(role, update, values, update.state_hash, computed,
+                              computed == update.state_hash, update.sig_hub, update.sig_user or "",
+                              hub_signer, user_signer, hub, checks)
+
+
+def payment_receipts(payment: Payment) -> list[SignedStateReceipt]:
+    receipts = [signed_state_receipt(payment.payer_update, "The payer's signed state")]
+    if payment.disbursement is not None:
+        receipts.append(signed_state_receipt(payment.disbursement, "The hub's state paying it out"))
+    return receipts
+
+
+# --- volume -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Volume:
+    label: str
+    count: int
+    totals: dict[str, int]
+    fiat: Decimal
+
+    def money(self) -> list[Money]:
+        return [Money(self.totals[a], a) for a in ASSETS]
+
+
+@dataclass
+class DayVolume:
+    count: int = 0
+    wei: int = 0
+    token: int = 0
+    fiat: Decimal = Decimal(0)
+
+
+def _daily_volume(rows: QuerySet[Payment]) -> dict[date, DayVolume]:
+    """Per UTC day: count, totals per asset and fiat, each payment at the rate of its time.
+    One query; the fiat sums are done here because each payment has its own rate."""
+    per_day: dict[date, DayVolume] = {}
+    for wei, token, rate, day in rows.annotate(day=TruncDate("created_at")).values_list(
+            "amount_wei", "amount_token", "rate_then", "day").iterator(chunk_size=2000):
+        bucket = per_day.setdefault(day, DayVolume())
+        bucket.count += 1
+        bucket.wei += int(wei or 0)
+        bucket.token += int(token or 0)
+        bucket.fiat += (Money(int(token or 0), "token").fiat or Decimal(0)) + (
+            Money(int(wei or 0), "wei", Decimal(rate) if rate is not None else None).fiat or Decimal(0))
+    return per_day
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    day: date
+    fiat: Decimal
+    height: float  # 0..100 (% of the tallest bar)
+    x: float  # position in the chart's 100 x 40 viewBox
+    y: float
+    h: float
+
+
+def volume_overview(merchant_id: int, *, now: datetime | None = None, days: int = 30
+                    ) -> tuple[list[Volume], list[ChartBar]]:
+    """Completed volume today, over 7 and over `days` days (UTC days), and the daily series."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first = today - timedelta(days=days - 1)
+    rows = payments_for_merchant(merchant_id).filter(
+        status=Payment.Status.COMPLETED, created_at__gte=day_start(first))
+    per_day = _daily_volume(rows)
+    windows = []
+    for label, start in (("Today", today), ("7 days", today - timedelta(days=6)), (f"{days} days", first)):
+        buckets = [v for d, v in per_day.items() if d >= start]
+        windows.append(Volume(label, sum(b.count for b in buckets),
+                              {"wei": sum(b.wei for b in buckets), "token": sum(b.token for b in buckets)},
+                              sum((b.fiat for b in buckets), Decimal(0))))
+    tallest = max((v.fiat for v in per_day.values()), default=Decimal(0))
+    bars = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        value = per_day[day].fiat if day in per_day else Decimal(0)
+        height = float(value / tallest * 100) if tallest > 0 else 0.0
+        h = round(height * 0.38, 3)  # leave a little headroom in the 40-unit-high viewBox
+        bars.append(ChartBar(day, value, round(height, 2), round(i * 100 / days + 0.3, 3), round(40 - h, 3), h))
+    return windows, bars
+
+
+# --- invoices, refunds, events ------------------------------------------------------------------
+
+def invoices_for_merchant(merchant_id: int, *, state: str = "", asset: str = "",
+                          start: date | None = None, end: date | None = None,
+                          q: str = "") -> QuerySet[Invoice]:
+    rows = Invoice.objects.filter(merchant_id=merchant_id)
+    if state:
+        rows = rows.filter(state=state)
+    if asset:
+        rows = rows.filter(asset=asset)
+    if start:
+        rows = rows.filter(created_at__gte=day_start(start))
+    if end:
+        rows = rows.filter(created_at__lt=day_start(end + timedelta(days=1)))
+    if q:
+        q = q.strip()
+        rows = rows.filter(Q(public_id=q) | Q(order_id__icontains=q) | Q(description__icontains=q))
+    return rows.annotate(rate_then=rate_then("created_at"),
+                         rate_time_then=rate_time_then("created_at")).order_by("-id")
+
+
+def invoice_money(invoice: Invoice, amount: int | None = None) -> Money:
+    rate = getattr(invoice, "rate_then", None)
+    return Money(int(invoice.amount if amount is None else amount), invoice.asset,
+                 Decimal(rate) if rate is not None else None, getattr(invoice, "rate_time_then", None))
+
+
+def refunds_for_merchant(merchant_id: int) -> QuerySet[Refund]:
+    return Refund.objects.filter(merchant_id=merchant_id).order_by("-id")
+
+
+def events_after(merchant_id: int, after_id: int, *, limit: int = 50) -> list[Event]:
+    """The merchant's events newer than `after_id`, oldest first (the polling fallback)."""
+    return list(Event.objects.filter(merchant_id=merchant_id, pk__gt=after_id).order_by("id")[:limit])
+
+
+def last_event_id(merchant_id: int) -> int:
+    return Event.objects.filter(merchant_id=merchant_id).order_by("-id").values_list("id", flat=True).first() or 0

@@ -1,0 +1,214 @@
+"""Dashboard writes: each calls the platform's own service (the same one the REST API calls)
+and appends the audit row in the same transaction, so the log never claims an action that
+rolled back and never misses one that committed."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.http import HttpRequest
+
+from payments.apikeys.services import IssuedKey, api_key_create, api_key_revoke, api_key_roll
+from payments.audit.models import AuditLog
+from payments.audit.services import audit_record
+from payments.dashboard import signin
+from payments.dashboard.models import MerchantSecurity, TotpDevice
+from payments.errors import PaymentsError
+from payments.merchants.models import Membership, Merchant
+from payments.merchants.services import membership_set, merchant_settlement_rule_set
+from payments.refunds.models import Refund
+from payments.refunds.services import refund_create
+from payments.settlements.models import Settlement
+from payments.settlements.services import settlement_execute
+from payments.webhooks.models import WebhookDelivery, WebhookEndpoint
+from payments.webhooks.services import delivery_redeliver, endpoint_create
+
+DASHBOARD = AuditLog.Surface.DASHBOARD
+
+
+def _audit(request: HttpRequest, merchant_id: int | None, action: str, target: str = "",
+           **detail: Any) -> None:
+    audit_record(action=action, surface=DASHBOARD, actor=request.user, merchant_id=merchant_id,
+                 target=target, request=request, detail=detail)
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def api_key_create_by(request: HttpRequest, *, merchant_id: int, kind: str, name: str,
+                      permissions: dict[str, str] | None = None) -> IssuedKey:
+    issued = api_key_create(merchant_id=merchant_id, kind=kind, name=name, permissions=permissions)
+    _audit(request, merchant_id, "api_key.created", f"api_key:{issued.api_key.public_id}",
+           kind=kind, name=name, prefix=issued.api_key.display_prefix)
+    return issued
+
+
+@transaction.atomic
+def api_key_revoke_by(request: HttpRequest, *, merchant_id: int, key_id: str) -> None:
+    key = api_key_revoke(merchant_id=merchant_id, key_id=key_id)
+    _audit(request, merchant_id, "api_key.revoked", f"api_key:{key.public_id}", prefix=key.display_prefix)
+
+
+@transaction.atomic
+def api_key_roll_by(request: HttpRequest, *, merchant_id: int, key_id: str) -> IssuedKey:
+    issued = api_key_roll(merchant_id=merchant_id, key_id=key_id)
+    _audit(request, merchant_id, "api_key.rolled", f"api_key:{key_id}",
+           new_key=issued.api_key.public_id, prefix=issued.api_key.display_prefix)
+    return issued
+
+
+# --- money out ----------------------------------------------------------------------------------
+
+@transaction.atomic
+def settlement_request_by(request: HttpRequest, *, merchant_id: int, asset: str,
+                          amount: int | None) -> Settlement:
+    settlement = settlement_execute(merchant_id=merchant_id, asset=asset, amount=amount)
+    _audit(request, merchant_id, "settlement.requested", f"settlement:{settlement.public_id}",
+           asset=asset, amount=str(settlement.amount), payout_address=settlement.payout_address)
+    return settlement
+
+
+@transaction.atomic
+def settlement_rule_set_by(request: HttpRequest, *, merchant_id: int, threshold_wei: int | None,
+                           threshold_token: int | None, schedule: str, payout_address: str) -> Merchant:
+    merchant = merchant_settlement_rule_set(
+        merchant_id=merchant_id, threshold_wei=threshold_wei, threshold_token=threshold_token,
+        schedule=schedule, payout_address=payout_address or None)
+    _audit(request, merchant_id, "settlement.rule_set", f"merchant:{merchant_id}",
+           threshold_wei=None if threshold_wei is None else str(threshold_wei),
+           threshold_token=None if threshold_token is None else str(threshold_token),
+           schedule=schedule, payout_address=merchant.payout_address)
+    return merchant
+
+
+@transaction.atomic
+def refund_create_by(request: HttpRequest, *, merchant_id: int, payment_id: int, amount: int | None,
+                     reason: str) -> Refund:
+    refund = refund_create(merchant_id=merchant_id, payment_id=payment_id, amount=amount, reason=reason)
+    _audit(request, merchant_id, "refund.requested", f"refund:{refund.public_id}",
+           payment=f"pay_{payment_id}", amount=str(refund.amount), asset=refund.asset)
+    return refund
+
+
+@transaction.atomic
+def link_create_by(request: HttpRequest, *, merchant_id: int, amount: int, asset: str,
+                   expires_in: int | None, note: str) -> Any:
+    from linkpay.services import link_create_custodial
+
+    issued = link_create_custodial(merchant_id=merchant_id, amount=amount, asset=asset,
+                                   expires_in=expires_in, note=note)
+    _audit(request, merchant_id, "link.created", f"link:{issued.link.public_id}",
+           amount=str(amount), asset=asset)
+    return issued
+
+
+@transaction.atomic
+def link_cancel_by(request: HttpRequest, *, merchant_id: int, link_id: str) -> Any:
+    from linkpay.services import link_cancel
+
+    link = link_cancel(link_public_id=link_id, merchant_id=merchant_id)
+    _audit(request, merchant_id, "link.cancelled", f"link:{link.public_id}")
+    return link
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def webhook_endpoint_create_by(request: HttpRequest, *, merchant_id: int, url: str,
+                               event_types: list[str], description: str) -> WebhookEndpoint:
+    endpoint = endpoint_create(merchant_id=merchant_id, url=url, event_types=event_types,
+                               description=description)
+    _audit(request, merchant_id, "webhook_endpoint.created", f"webhook_endpoint:{endpoint.public_id}",
+           url=endpoint.url, event_types=endpoint.event_types)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_redeliver_by(request: HttpRequest, *, merchant_id: int, delivery_id: str) -> WebhookDelivery:
+    delivery = delivery_redeliver(merchant_id=merchant_id, delivery_id=delivery_id)
+    _audit(request, merchant_id, "webhook.redelivered", f"webhook_delivery:{delivery_id}",
+           new_delivery=delivery.public_id)
+    return delivery
+
+
+# --- team ---------------------------------------------------------------------------------------
+
+def _owners(merchant_id: int) -> int:
+    return Membership.objects.filter(merchant_id=merchant_id, role=Membership.Role.OWNER).count()
+
+
+@transaction.atomic
+def member_add_by(request: HttpRequest, *, merchant_id: int, username: str, email: str,
+                  role: str) -> tuple[Membership, str | None]:
+    """Add an existing user, or create one with a one-time password (returned, shown once)."""
+    User = get_user_model()
+    Merchant.objects.select_for_update().get(pk=merchant_id)
+    user = User.objects.filter(username__iexact=username).first()
+    password = None
+    if user is None:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_user(username=username, email=email, password=password)
+    elif Membership.objects.filter(merchant_id=merchant_id, user=user).exists():
+        raise PaymentsError("parameter_invalid", f"{username} is already on the team", param="username")
+    membership = membership_set(merchant_id=merchant_id, user=user, role=role)
+    _audit(request, merchant_id, "team.member_added", f"user:{user.pk}", username=user.get_username(),
+           role=role, new_user=password is not None)
+    return membership, password
+
+
+@transaction.atomic
+def member_role_set_by(request: HttpRequest, *, merchant_id: int, membership_id: int, role: str) -> Membership:
+    Merchant.objects.select_for_update().get(pk=merchant_id)  # one team change at a time
+    membership = Membership.objects.select_related("user").get(pk=membership_id, merchant_id=merchant_id)
+    before = membership.role
+    if before == Membership.Role.OWNER and role != before and _owners(merchant_id) <= 1:
+        raise PaymentsError("parameter_invalid", "a team keeps at least one owner", param="role")
+    membership = membership_set(merchant_id=merchant_id, user=membership.user, role=role)
+    _audit(request, merchant_id, "team.role_changed", f"user:{membership.user_id}",
+           username=membership.user.get_username(), before=before, after=role)
+    return membership
+
+
+@transaction.atomic
+def member_remove_by(request: HttpRequest, *, merchant_id: int, membership_id: int) -> None:
+    Merchant.objects.select_for_update().get(pk=merchant_id)
+    membership = Membership.objects.select_related("user").get(pk=membership_id, merchant_id=merchant_id)
+    if membership.role == Membership.Role.OWNER and _owners(merchant_id) <= 1:
+        raise PaymentsError("parameter_invalid", "a team keeps at least one owner")
+    _audit(request, merchant_id, "team.member_removed", f"user:{membership.user_id}",
+           username=membership.user.get_username(), role=membership.role)
+    membership.delete()
+
+
+# --- sign-in security ---------------------------------------------------------------------------
+
+@transaction.atomic
+def totp_required_set_by(request: HttpRequest, *, merchant_id: int, required: bool) -> MerchantSecurity:
+    policy, _ = MerchantSecurity.objects.select_for_update().get_or_create(merchant_id=merchant_id)
+    policy.totp_required = required
+    policy.save()
+    _audit(request, merchant_id, "security.totp_required" if required else "security.totp_optional",
+           f"merchant:{merchant_id}")
+    return policy
+
+
+@transaction.atomic
+def totp_enroll_by(request: HttpRequest, *, user: AbstractBaseUser, secret: str, code: str,
+                   merchant_id: int | None) -> TotpDevice | None:
+    device = signin.totp_enroll(user=user, secret=secret, code=code)
+    if device is not None:
+        audit_record(action="security.totp_enabled", surface=DASHBOARD, actor=user,
+                     merchant_id=merchant_id, target=f"user:{user.pk}", request=request)
+    return device
+
+
+@transaction.atomic
+def totp_disable_by(request: HttpRequest, *, merchant_id: int | None) -> None:
+    if signin.totp_required_for(request.user):  # type: ignore[arg-type]
+        raise PaymentsError("permission_denied", "your team requires two-factor sign-in")
+    if signin.totp_disable(user=request.user):  # type: ignore[arg-type]
+        _audit(request, merchant_id, "security.totp_disabled", f"user:{request.user.pk}")

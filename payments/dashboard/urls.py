@@ -1,0 +1,59 @@
+"""Mounted at /dashboard/ (payments/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from payments.dashboard.views import (
+    auth,
+    developers,
+    export,
+    home,
+    invoices,
+    links,
+    payments,
+    settlements,
+    team,
+)
+
+app_name = "dashboard"
+
+urlpatterns: list[URLPattern] = [
+    path("login/", auth.login_view, name="login"),
+    path("login/code/", auth.login_totp_view, name="login_totp"),
+    path("login/enrol/", auth.login_enroll_view, name="login_enroll"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("switch/", auth.switch_merchant_view, name="switch"),
+    path("security/", auth.security_view, name="security"),
+    path("", home.home_view, name="home"),
+    path("events.json", home.events_view, name="events"),
+    path("payments/", payments.payments_view, name="payments"),
+    path("payments/<int:payment_id>/", payments.payment_detail_view, name="payment"),
+    path("payments/<int:payment_id>/receipt.json", payments.payment_receipt_json_view, name="payment_receipt"),
+    path("payments/<int:payment_id>/refund/", payments.refund_create_view, name="refund_create"),
+    path("refunds/", payments.refunds_view, name="refunds"),
+    path("invoices/", invoices.invoices_view, name="invoices"),
+    path("invoices/new/", invoices.invoice_new_view, name="invoice_new"),
+    path("invoices/<str:invoice_id>/", invoices.invoice_detail_view, name="invoice"),
+    path("links/", links.links_view, name="links"),
+    path("links/new/", links.link_create_view, name="link_create"),
+    path("links/<str:link_id>/cancel/", links.link_cancel_view, name="link_cancel"),
+    path("settlements/", settlements.settlements_view, name="settlements"),
+    path("settlements/request/", settlements.settlement_request_view, name="settlement_request"),
+    path("settlements/rule/", settlements.settlement_rule_view, name="settlement_rule"),
+    path("api-keys/", developers.api_keys_view, name="api_keys"),
+    path("api-keys/new/", developers.api_key_create_view, name="api_key_create"),
+    path("api-keys/<str:key_id>/revoke/", developers.api_key_revoke_view, name="api_key_revoke"),
+    path("api-keys/<str:key_id>/roll/", developers.api_key_roll_view, name="api_key_roll"),
+    path("webhooks/", developers.webhooks_view, name="webhooks"),
+    path("webhooks/new/", developers.webhook_create_view, name="webhook_create"),
+    path("webhooks/<str:endpoint_id>/", developers.webhook_detail_view, name="webhook"),
+    path("webhooks/deliveries/<str:delivery_id>/redeliver/", developers.webhook_redeliver_view,
+         name="webhook_redeliver"),
+    path("team/", team.team_view, name="team"),
+    path("team/add/", team.member_add_view, name="member_add"),
+    path("team/<int:membership_id>/role/", team.member_role_view, name="member_role"),
+    path("team/<int:membership_id>/remove/", team.member_remove_view, name="member_remove"),
+    path("audit/", team.audit_view, name="audit"),
+    path("export/", export.export_view, name="export"),
+]

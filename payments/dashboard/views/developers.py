@@ -1,0 +1,130 @@
+"""API keys (shown once, revoke, roll) and webhook endpoints with their delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from payments.apikeys.models import ApiKey
+from payments.dashboard import forms, services
+from payments.dashboard.views.base import dash_of, dashboard_view, no_store, page, paginate
+from payments.errors import PaymentsError
+from payments.webhooks.selectors import deliveries_for_merchant, endpoints_for_merchant
+
+
+def _keys_page(request: HttpRequest, form: forms.ApiKeyForm, *, issued: str | None = None,
+               status: int = 200) -> HttpResponse:
+    keys = ApiKey.objects.filter(merchant_id=dash_of(request).merchant_id).order_by("-id")
+    return no_store(page(request, "dashboard/api_keys.html",
+                         {"keys": keys, "form": form, "issued": issued}, status=status))
+
+
+@never_cache
+@dashboard_view("api_keys")
+def api_keys_view(request: HttpRequest) -> HttpResponse:
+    return _keys_page(request, forms.ApiKeyForm())
+
+
+@require_POST
+@dashboard_view("api_keys", "write")
+def api_key_create_view(request: HttpRequest) -> HttpResponse:
+    form = forms.ApiKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = services.api_key_create_by(request, merchant_id=dash_of(request).merchant_id,
+                                                kind=form.cleaned_data["kind"], name=form.cleaned_data["name"])
+            return _keys_page(request, forms.ApiKeyForm(), issued=issued.plaintext)
+        except PaymentsError as exc:
+            form.add_error(None, exc.message)
+    return _keys_page(request, form, status=400)
+
+
+@require_POST
+@dashboard_view("api_keys", "write")
+def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
+    try:
+        services.api_key_revoke_by(request, merchant_id=dash_of(request).merchant_id, key_id=key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404("no such key") from None
+    return redirect("payments:dashboard:api_keys")
+
+
+@require_POST
+@dashboard_view("api_keys", "write")
+def api_key_roll_view(request: HttpRequest, key_id: str) -> HttpResponse:
+    try:
+        issued = services.api_key_roll_by(request, merchant_id=dash_of(request).merchant_id, key_id=key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404("no such key") from None
+    except PaymentsError as exc:
+        form = forms.ApiKeyForm()
+        form.add_error(None, exc.message)
+        return _keys_page(request, form, status=400)
+    return _keys_page(request, forms.ApiKeyForm(), issued=issued.plaintext)
+
+
+def _with_last_attempt(deliveries: Any) -> Any:
+    for d in deliveries:
+        attempts = list(d.attempts.all())  # prefetched
+        d.last_attempt = attempts[-1] if attempts else None
+    return deliveries
+
+
+def _webhooks_page(request: HttpRequest, form: forms.WebhookEndpointForm, status: int = 200) -> HttpResponse:
+    dash = dash_of(request)
+    return page(request, "dashboard/webhooks.html", {
+        "endpoints": endpoints_for_merchant(dash.merchant_id), "form": form,
+        "recent": _with_last_attempt(list(deliveries_for_merchant(dash.merchant_id)[:20]))}, status=status)
+
+
+@never_cache
+@dashboard_view("webhooks")
+def webhooks_view(request: HttpRequest) -> HttpResponse:
+    return _webhooks_page(request, forms.WebhookEndpointForm())
+
+
+@require_POST
+@dashboard_view("webhooks", "write")
+def webhook_create_view(request: HttpRequest) -> HttpResponse:
+    form = forms.WebhookEndpointForm(request.POST)
+    if form.is_valid():
+        try:
+            endpoint = services.webhook_endpoint_create_by(
+                request, merchant_id=dash_of(request).merchant_id, url=form.cleaned_data["url"],
+                event_types=form.cleaned_data["event_types"], description=form.cleaned_data["description"])
+            return redirect("payments:dashboard:webhook", endpoint_id=endpoint.public_id)
+        except PaymentsError as exc:
+            form.add_error("url" if exc.param == "url" else "event_types" if exc.param else None, exc.message)
+    return _webhooks_page(request, form, status=400)
+
+
+@never_cache
+@dashboard_view("webhooks")
+def webhook_detail_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    dash = dash_of(request)
+    endpoint = endpoints_for_merchant(dash.merchant_id).filter(public_id=endpoint_id).first()
+    if endpoint is None:
+        raise Http404("no such endpoint")
+    page_obj, query = paginate(request, deliveries_for_merchant(dash.merchant_id, endpoint_id=endpoint_id), 25)
+    _with_last_attempt(page_obj)
+    # the signing secret is for owners and managers (write access), who configure receivers
+    return page(request, "dashboard/webhook_detail.html", {
+        "endpoint": endpoint, "page_obj": page_obj, "query": query,
+        "show_secret": dash.can("webhooks", "write") and request.GET.get("reveal") == "1"})
+
+
+@require_POST
+@dashboard_view("webhooks", "write")
+def webhook_redeliver_view(request: HttpRequest, delivery_id: str) -> HttpResponse:
+    from payments.webhooks.models import WebhookDelivery
+
+    try:
+        delivery = services.webhook_redeliver_by(request, merchant_id=dash_of(request).merchant_id,
+                                                 delivery_id=delivery_id)
+    except WebhookDelivery.DoesNotExist:
+        raise Http404("no such delivery") from None
+    return redirect("payments:dashboard:webhook", endpoint_id=delivery.endpoint.public_id)

@@ -1,0 +1,61 @@
+"""Invoices: list with filters and search, detail with the payments applied, create."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+
+from payments.dashboard import forms
+from payments.dashboard.money import parse_human
+from payments.dashboard.selectors import invoice_money, invoices_for_merchant
+from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
+from payments.errors import PaymentsError
+from payments.invoices.services import invoice_create
+
+
+@never_cache
+@dashboard_view("invoices")
+def invoices_view(request: HttpRequest) -> HttpResponse:
+    form = forms.InvoiceFilterForm(request.GET or None)
+    d = form.cleaned_data if form.is_valid() else {}
+    rows = invoices_for_merchant(dash_of(request).merchant_id, state=d.get("state", ""),
+                                 asset=d.get("asset", ""), start=d.get("start"), end=d.get("end"),
+                                 q=d.get("q", ""))
+    page_obj, query = paginate(request, rows)
+    for inv in page_obj:
+        inv.money = invoice_money(inv)
+        inv.received = invoice_money(inv, int(inv.amount_received))
+    return page(request, "dashboard/invoices.html", {"form": form, "page_obj": page_obj, "query": query})
+
+
+@never_cache
+@dashboard_view("invoices")
+def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = invoices_for_merchant(dash_of(request).merchant_id).filter(public_id=invoice_id).first()
+    if invoice is None:
+        raise Http404("no such invoice")
+    applied = list(invoice.payments.all())
+    for a in applied:
+        a.money = invoice_money(invoice, int(a.amount))
+    return page(request, "dashboard/invoice_detail.html", {
+        "invoice": invoice, "money": invoice_money(invoice),
+        "received": invoice_money(invoice, int(invoice.amount_received)), "applied": applied,
+    })
+
+
+@never_cache
+@dashboard_view("invoices", "write")
+def invoice_new_view(request: HttpRequest) -> HttpResponse:
+    form = forms.InvoiceCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            invoice = invoice_create(
+                merchant_id=dash_of(request).merchant_id, amount=parse_human(d["amount"], d["asset"]),
+                asset=d["asset"], description=d["description"], order_id=d["order_id"],
+                expires_in=d["expires_in_minutes"] * 60)
+            return redirect("payments:dashboard:invoice", invoice_id=invoice.public_id)
+        except PaymentsError as exc:
+            form.add_error("amount" if exc.param == "amount" else None, exc.message)
+    return page(request, "dashboard/invoice_new.html", {"form": form}, status=400 if form.errors else 200)

@@ -1,0 +1,74 @@
+"""Links: list, create (the URL with its secret and the QR are shown once), cancel."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from linkpay import conf as link_conf
+from linkpay.errors import LinkError
+from linkpay.models import Link
+from linkpay.selectors import links_for_merchant
+from linkpay.serializers import link_path
+from payments.dashboard import forms, services
+from payments.dashboard.money import Money, parse_human
+from payments.dashboard.qr import qr_svg_inline
+from payments.dashboard.views.base import dash_of, dashboard_view, no_store, page, paginate
+from payments.errors import PaymentsError
+
+
+def _list(request: HttpRequest, form: forms.LinkCreateForm, status: int = 200) -> HttpResponse:
+    status_filter = request.GET.get("status", "")
+    if status_filter not in Link.Status.values:
+        status_filter = ""
+    rows = links_for_merchant(dash_of(request).merchant_id, status=status_filter or None).order_by("-id")
+    page_obj, query = paginate(request, rows)
+    for link in page_obj:
+        link.money = Money(int(link.amount), link.asset)
+    return page(request, "dashboard/links.html", {
+        "form": form, "page_obj": page_obj, "query": query, "status_filter": status_filter,
+        "statuses": Link.Status.choices}, status=status)
+
+
+@never_cache
+@dashboard_view("links")
+def links_view(request: HttpRequest) -> HttpResponse:
+    return _list(request, forms.LinkCreateForm())
+
+
+@require_POST
+@dashboard_view("links", "write")
+def link_create_view(request: HttpRequest) -> HttpResponse:
+    """Answers the POST with the page showing the secret URL: no redirect, nothing stored, so it
+    is shown this once (and never cached)."""
+    form = forms.LinkCreateForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            issued = services.link_create_by(
+                request, merchant_id=dash_of(request).merchant_id,
+                amount=parse_human(d["amount"], d["asset"]), asset=d["asset"],
+                expires_in=d["expires_in_days"] * 86400, note=d["note"])
+        except PaymentsError as exc:
+            form.add_error("amount" if exc.param == "amount" else None, exc.message)
+        else:
+            base = link_conf.LINK_PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+            url = f"{base}{link_path(issued.link)}#{issued.secret}"
+            return no_store(page(request, "dashboard/link_created.html", {
+                "link": issued.link, "money": Money(int(issued.link.amount), issued.link.asset),
+                "url": url, "qr": qr_svg_inline(url)}))
+    return _list(request, form, status=400)
+
+
+@require_POST
+@dashboard_view("links", "write")
+def link_cancel_view(request: HttpRequest, link_id: str) -> HttpResponse:
+    try:
+        services.link_cancel_by(request, merchant_id=dash_of(request).merchant_id, link_id=link_id)
+    except LinkError as exc:
+        form = forms.LinkCreateForm()
+        form.add_error(None, f"{link_id}: {exc.message}")
+        return _list(request, form, status=400)
+    return redirect("payments:dashboard:links")

@@ -1,0 +1,121 @@
+"""Payments (list, detail with the signed-state receipt, refund) and refunds."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from payments.dashboard import forms, services
+from payments.dashboard.money import Money, parse_human
+from payments.dashboard.selectors import (
+    PaymentFilters,
+    payment_asset,
+    payment_for_merchant,
+    payment_money,
+    payment_receipts,
+    payments_for_merchant,
+    refunds_for_merchant,
+)
+from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
+from payments.errors import PaymentsError
+from payments.refunds.models import Refund
+
+
+def filters_from(form: forms.PaymentFilterForm) -> PaymentFilters:
+    if not form.is_valid():
+        return PaymentFilters()
+    d = form.cleaned_data
+    return PaymentFilters(status=d["status"], type=d["type"], asset=d["asset"], start=d["start"],
+                          end=d["end"], q=d["q"])
+
+
+@never_cache
+@dashboard_view("payments")
+def payments_view(request: HttpRequest) -> HttpResponse:
+    form = forms.PaymentFilterForm(request.GET or None)
+    rows = payments_for_merchant(dash_of(request).merchant_id, filters_from(form))
+    page_obj, query = paginate(request, rows)
+    for p in page_obj:
+        p.money = payment_money(p)
+    return page(request, "dashboard/payments.html", {"form": form, "page_obj": page_obj, "query": query})
+
+
+def _payment_or_404(request: HttpRequest, payment_id: int):  # type: ignore[no-untyped-def]
+    payment = payment_for_merchant(dash_of(request).merchant_id, payment_id)
+    if payment is None:
+        raise Http404("no such payment")
+    return payment
+
+
+@never_cache
+@dashboard_view("payments")
+def payment_detail_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+    payment = _payment_or_404(request, payment_id)
+    money = payment_money(payment)
+    refunds = list(Refund.objects.filter(merchant_id=dash_of(request).merchant_id, payment_id=payment.pk))
+    for r in refunds:
+        r.money = Money(int(r.amount), r.asset)  # type: ignore[attr-defined]
+    return page(request, "dashboard/payment_detail.html", {
+        "payment": payment, "money": money, "receipts": payment_receipts(payment),
+        "refunds": refunds, "refund_form": forms.RefundForm(), "asset": payment_asset(payment),
+        "invoice_id": payment.meta.get("invoiceId") or payment.meta.get("invoice_id"),
+        "can_refund": dash_of(request).can("refunds", "write"),
+    })
+
+
+@never_cache
+@dashboard_view("payments")
+def payment_receipt_json_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+    """The receipt to verify offline: every signed field, the hash and both signatures."""
+    payment = _payment_or_404(request, payment_id)
+    body = {
+        "payment": f"pay_{payment.pk}", "type": payment.type, "sender": payment.sender,
+        "recipient": payment.recipient, "amountWei": str(payment.amount_wei),
+        "amountToken": str(payment.amount_token), "createdAt": payment.created_at.isoformat(),
+        "signedStates": [r.as_json() for r in payment_receipts(payment)],
+        "verify": "keccak256(abi.encodePacked(contractAddress, [user, recipient], [weiHub, weiUser], "
+                  "[tokenHub, tokenUser], [pendingDepositWeiHub, pendingWithdrawalWeiHub, "
+                  "pendingDepositWeiUser, pendingWithdrawalWeiUser], [same for tokens], "
+                  "[txCountGlobal, txCountChain], threadRoot, threadCount, timeout)) == stateHash; "
+                  "ecrecover of the personal-message-prefixed stateHash with sigHub is the hub and "
+                  "with sigUser is the user",
+    }
+    response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="receipt-pay_{payment.pk}.json"'
+    return response
+
+
+@require_POST
+@dashboard_view("refunds", "write")
+def refund_create_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+    dash = dash_of(request)
+    payment = _payment_or_404(request, payment_id)
+    form = forms.RefundForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            text = form.cleaned_data["amount"].strip()
+            amount = parse_human(text, payment_asset(payment)) if text else None
+            services.refund_create_by(request, merchant_id=dash.merchant_id, payment_id=payment.pk,
+                                      amount=amount, reason=form.cleaned_data["reason"])
+            return redirect("payments:dashboard:payment", payment_id=payment.pk)
+        except PaymentsError as exc:
+            error = exc.message
+    money = payment_money(payment)
+    return page(request, "dashboard/payment_detail.html", {
+        "payment": payment, "money": money, "receipts": payment_receipts(payment), "refunds": [],
+        "refund_form": form, "refund_error": error or "Check the refund form.",
+        "asset": payment_asset(payment), "can_refund": True}, status=400)
+
+
+@never_cache
+@dashboard_view("refunds")
+def refunds_view(request: HttpRequest) -> HttpResponse:
+    page_obj, query = paginate(request, refunds_for_merchant(dash_of(request).merchant_id))
+    for r in page_obj:
+        r.money = Money(int(r.amount), r.asset)
+    return page(request, "dashboard/refunds.html", {"page_obj": page_obj, "query": query})

@@ -1,0 +1,96 @@
+"""The dashboard served the way production serves it (daphne, HTTP + WebSockets) against the
+test database, for the browser tests; and a Chromium page that records console errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from stack.ports import free_port
+
+ROOT = Path(settings.BASE_DIR)
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def daphne_server(log_dir: Path, chain: Any = None) -> Iterator[str]:
+    """daphne on a free port; `chain` (a tests.chain_env.ChainEnv) gives it the hub's chain
+    settings (settlements need the hub key and contracts)."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "true",
+                "SPOKE_NO_DEVDATA": "1", "DRAMATIQ_STUB": "1", "LOG_LEVEL": "WARNING"})
+    for name in ("ETH_RPC_URL", "CHANNEL_MANAGER_ADDRESS", "TOKEN_ADDRESS", "HUB_PRIVATE_KEY_FILE",
+                 "HUB_KEYSTORE_FILE", "HUB_KEYSTORE_PASSWORD_FILE"):
+        env.pop(name, None)
+    if chain is not None:
+        from stack.embedded import Anvil
+
+        env.update({"ETH_RPC_URL": chain.rpc_url, "CHAIN_ID": str(Anvil.CHAIN_ID), "CONFIRMATIONS": "0",
+                    "CHANNEL_MANAGER_ADDRESS": chain.deployment.channel_manager,
+                    "TOKEN_ADDRESS": chain.deployment.token, "HUB_PRIVATE_KEY_FILE": str(chain.key_file)})
+    log_path = log_dir / f"daphne-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("daphne did not start:\n" + log_path.read_text()[-3000:]) from None
+                time.sleep(0.1)
+        yield f"http://localhost:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if "Traceback" in log_path.read_text(errors="replace"):
+            sys.stderr.write("daphne log:\n" + log_path.read_text(errors="replace")[-5000:])
+
+
+@contextmanager
+def chromium_page(console_errors: list[str]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+            page = context.new_page()
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            yield page
+        finally:
+            browser.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,150 @@
+"""Dashboard writes go through the platform's services and leave exactly one audit row each;
+the audit log is append-only; operator admin writes are audited too."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.test import Client
+
+from linkpay.models import Link
+from payments.apikeys.models import ApiKey
+from payments.apikeys.services import api_key_authenticate
+from payments.audit.models import AuditLog
+from payments.merchants.models import Membership
+from payments.refunds.models import Refund
+from payments.webhooks.models import WebhookDelivery
+from tests.dashboard.helpers import make_payment, make_team, sign_in
+
+pytestmark = pytest.mark.django_db
+ETH = 10**18
+
+
+def owner_client(team) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    sign_in(client, team.owner)
+    return client
+
+
+def test_an_api_key_is_shown_once_works_and_is_audited_then_revoked() -> None:
+    team = make_team("Key shop")
+    client = owner_client(team)
+    response = client.post("/dashboard/api-keys/new/", {"kind": "secret", "name": "backend"})
+    plaintext = response.context["issued"]
+    assert response["Cache-Control"] == "no-store"
+    key = api_key_authenticate(plaintext)
+    assert key is not None and key.merchant_id == team.merchant.pk
+    assert plaintext not in client.get("/dashboard/api-keys/").content.decode()  # never again
+    row = AuditLog.objects.get(action="api_key.created")
+    assert row.target == f"api_key:{key.public_id}" and plaintext not in str(row.detail)
+    client.post(f"/dashboard/api-keys/{key.public_id}/revoke/")
+    assert api_key_authenticate(plaintext) is None
+    assert AuditLog.objects.filter(action="api_key.revoked", target=f"api_key:{key.public_id}").count() == 1
+
+
+def test_another_merchants_key_cannot_be_revoked() -> None:
+    team, other = make_team("A"), make_team("B")
+    from payments.apikeys.services import api_key_create
+
+    issued = api_key_create(merchant_id=other.merchant.pk, kind="secret")
+    assert owner_client(team).post(f"/dashboard/api-keys/{issued.api_key.public_id}/revoke/").status_code == 404
+    assert ApiKey.objects.get(pk=issued.api_key.pk).revoked_at is None
+
+
+def test_role_changes_are_audited_and_the_last_owner_stays() -> None:
+    team = make_team("Role shop", roles=("staff",))
+    client = owner_client(team)
+    staff = Membership.objects.get(user=team.users["staff"])
+    client.post(f"/dashboard/team/{staff.pk}/role/", {"role": "manager"})
+    staff.refresh_from_db()
+    assert staff.role == "manager"
+    row = AuditLog.objects.get(action="team.role_changed")
+    assert row.detail["before"] == "staff" and row.detail["after"] == "manager"
+    own = Membership.objects.get(user=team.owner)
+    response = client.post(f"/dashboard/team/{own.pk}/role/", {"role": "staff"})
+    assert response.status_code == 400
+    assert Membership.objects.get(pk=own.pk).role == "owner"
+
+
+def test_adding_a_new_member_creates_an_account_with_a_one_time_password() -> None:
+    team = make_team("Growing shop")
+    response = owner_client(team).post("/dashboard/team/add/", {"username": "newbie", "role": "staff"})
+    password = response.context["new_password"]
+    assert get_user_model().objects.get(username="newbie").check_password(password)
+    assert Membership.objects.get(user__username="newbie").role == "staff"
+    assert AuditLog.objects.filter(action="team.member_added", merchant_id=team.merchant.pk).count() == 1
+
+
+def test_a_link_shows_its_url_and_qr_once_and_can_be_cancelled() -> None:
+    team = make_team("Link shop")
+    make_payment(team.address, wei=ETH)
+    client = owner_client(team)
+    response = client.post("/dashboard/links/new/", {"amount": "0.25", "asset": "wei", "expires_in_days": 7,
+                                                    "note": "thanks"})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    link = Link.objects.get(merchant=team.merchant)
+    assert link.amount == ETH // 4
+    assert response.context["url"].startswith(f"http://testserver/l/{link.public_id}#")
+    assert b"<svg" in response.content
+    secret = response.context["url"].split("#", 1)[1]
+    assert secret not in client.get("/dashboard/links/").content.decode()
+    client.post(f"/dashboard/links/{link.public_id}/cancel/")
+    assert Link.objects.get(pk=link.pk).status == Link.Status.CANCELLED
+    assert [a.action for a in AuditLog.objects.filter(merchant_id=team.merchant.pk, action__startswith="link.")
+            .order_by("id")] == ["link.created", "link.cancelled"]
+
+
+def test_a_link_above_the_balance_is_refused_with_a_message() -> None:
+    team = make_team("Poor shop")
+    response = owner_client(team).post("/dashboard/links/new/", {"amount": "1", "asset": "wei", "expires_in_days": 7})
+    assert response.status_code == 400
+    assert b"custodial balance is 0" in response.content
+    assert not Link.objects.exists()
+
+
+def test_a_refund_is_requested_from_the_payment_page() -> None:
+    team = make_team("Refund shop")
+    payment = make_payment(team.address, wei=ETH)
+    owner_client(team).post(f"/dashboard/payments/{payment.pk}/refund/", {"amount": "0.4", "reason": "duplicate"})
+    refund = Refund.objects.get(payment_id=payment.pk)
+    assert (refund.amount, refund.reason, refund.recipient) == (4 * ETH // 10, "duplicate", payment.sender)
+    assert AuditLog.objects.filter(action="refund.requested", target=f"refund:{refund.public_id}").exists()
+
+
+def test_a_webhook_delivery_can_be_redelivered() -> None:
+    team = make_team("Hook shop")
+    client = owner_client(team)
+    client.post("/dashboard/webhooks/new/", {"url": "https://example.com/hook", "event_types": "*"})
+    make_payment(team.address, wei=ETH)
+    from payments.events.services import event_record
+
+    with transaction.atomic():
+        event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"x": 1})
+    first = WebhookDelivery.objects.get()
+    page = client.get(f"/dashboard/webhooks/{first.endpoint.public_id}/")
+    assert first.public_id in page.content.decode()
+    client.post(f"/dashboard/webhooks/deliveries/{first.public_id}/redeliver/")
+    assert WebhookDelivery.objects.get(redelivery_of=first).event_id == first.event_id
+
+
+def test_the_audit_log_is_append_only_in_the_model_and_in_the_database() -> None:
+    row = AuditLog.objects.create(action="test", surface="system")
+    with pytest.raises(ValueError):
+        row.save()
+    with pytest.raises(ValueError):
+        row.delete()
+    for sql in ("UPDATE payments_auditlog SET action = 'rewritten'", "DELETE FROM payments_auditlog"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AuditLog.objects.get(pk=row.pk).action == "test"
+
+
+def test_owners_see_the_audit_log_and_staff_do_not() -> None:
+    team = make_team("Audited shop", roles=("staff",))
+    page = owner_client(team).get("/dashboard/audit/")
+    assert "signin.succeeded" in page.content.decode()
+    staff = Client()
+    sign_in(staff, team.users["staff"])
+    assert staff.get("/dashboard/audit/").status_code == 403
