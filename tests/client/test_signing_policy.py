@@ -339,8 +339,15 @@ def test_invalidation_before_the_timeout_is_refused() -> None:
     assert decision.code == "timeout_not_expired"
 
 
-@pytest.mark.parametrize("reason", ["OpenThread", "CloseThread", "Bogus"])
-def test_unsupported_reasons_are_refused(reason: str) -> None:
-    decision = POLICY.evaluate(funded(), proposal(reason, {}, tx_count=6, sig_hub=None), ctx())
+def test_an_unknown_reason_is_refused() -> None:
+    decision = POLICY.evaluate(funded(), proposal("Bogus", {}, tx_count=6, sig_hub=None), ctx())
     assert not decision.accept
     assert decision.code == "unknown_reason"
+
+
+@pytest.mark.parametrize("reason", ["OpenThread", "CloseThread"])
+def test_thread_updates_the_sdk_cannot_check_are_refused(reason: str) -> None:
+    # The SDK has no thread support: a malformed thread update is refused by the core's checks.
+    decision = POLICY.evaluate(funded(), proposal(reason, {}, tx_count=6, sig_hub=None), ctx())
+    assert not decision.accept
+    assert decision.code == "bad_args"
