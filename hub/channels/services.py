@@ -587,6 +587,9 @@ def channel_confirm_pending(*, event: DidUpdateChannel, transaction_hash: str,
     user = event.user.lower()
     if event.contract_address.lower() != contract_address():
         return None
+    if channel_find(user) is None:
+        logger.warning("DidUpdateChannel for %s, who has no channel at this hub", user)
+        return None
     channel = _lock_channel(user)
     prev = channel_state(channel, user)
     if not prev.has_pending_ops:

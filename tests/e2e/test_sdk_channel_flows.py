@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from hub.chain.ingest import events_poll
 from hub.core import ChannelState
 from tests.chain_env import ETH, TOKEN, ChainEnv
-from tests.hub.api.test_channel_flows import run_hub_transactions, set_rate
+from tests.hub.api.test_channel_flows import ingest_all, run_hub_transactions, set_rate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "client"))
 
@@ -44,7 +43,7 @@ def deposit(channel: Channel, *, wei: int = 0, tokens: int = 0) -> None:
     start = channel.state.tx_count_global
     channel.deposit(amount_wei=wei, amount_token=tokens, wait=False)
     assert channel.state.tx_count_global == start + 1  # countersigned and sent on-chain
-    events_poll()
+    ingest_all()
     channel.sync()
     assert channel.state.tx_count_global == start + 2
     assert not channel.state.has_pending_ops
@@ -65,7 +64,7 @@ def test_sdk_deposits_exchanges_and_can_exit_with_its_own_state(hub_chain: Chain
     # hub collateral, so the hub has tokens to sell
     channel.request_collateral()
     run_hub_transactions()
-    events_poll()
+    ingest_all()
     channel.sync()
     assert channel.state.balance_token_hub > 0 and not channel.state.has_pending_ops
 

@@ -60,8 +60,18 @@ def user_deposit(env: ChainEnv, sim: UserSim, *, wei: int = 0, tokens: int = 0) 
     confirm_from_chain(env, sim)
 
 
+def ingest_all() -> None:
+    """Ingest the contract's events up to the head (one poll reads bounded batches, and the
+    session chain has many blocks by the end of a full run)."""
+    for _ in range(1000):
+        result = events_poll()
+        if result is None or result.caught_up:
+            return
+    raise AssertionError("the ingester never caught up")
+
+
 def confirm_from_chain(env: ChainEnv, sim: UserSim) -> None:
-    events_poll()
+    ingest_all()
     item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
     assert item["update"]["reason"] == "ConfirmPending"
     request = sim.accept(item, now=now_of(env))
