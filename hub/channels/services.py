@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -148,9 +150,38 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
                         memo=f"{reason} #{signed.tx_count_global}", channel_update_id=row.pk)
     channel.latest_update = row
     channel.push_sequence += 1
-    channel.save(update_fields=["latest_update", "push_sequence", "updated_at"])
+    dirty = getattr(_channel_batch, "channels", None)
+    if dirty is not None:
+        channel.updated_at = timezone.now()
+        dirty[channel.pk] = channel
+    else:
+        channel.save(update_fields=["latest_update", "push_sequence", "updated_at"])
     _push(channel, row)
     return Recorded(row, signed)
+
+
+_channel_batch = threading.local()
+
+
+@contextmanager
+def channel_writes_batched() -> Iterator[None]:
+    """Inside one transaction that records several states (a purchase): write the channels'
+    new heads and the ledger postings once at the end instead of once per state."""
+    from hub.ledger.services import ledger_batch
+
+    if getattr(_channel_batch, "channels", None) is not None:
+        yield
+        return
+    _channel_batch.channels = {}
+    try:
+        with ledger_batch():
+            yield
+            dirty: dict[int, Channel] = _channel_batch.channels
+    finally:
+        _channel_batch.channels = None
+    if dirty:
+        Channel.objects.bulk_update(list(dirty.values()),
+                                    ["latest_update", "push_sequence", "updated_at"])
 
 
 def _push(channel: Channel, row: ChannelUpdate) -> None:

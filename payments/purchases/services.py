@@ -191,7 +191,8 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
         raise UpdateRejected("bad_args", "meta must be an object")
     requests = parse_payments(payments)
     try:
-        return _purchase_apply(sender, dict(meta), requests)
+        with transaction.atomic(), channels.channel_writes_batched():
+            return _purchase_apply(sender, dict(meta), requests)
     except InsufficientCollateral as short:
         _request_collateral_after_failure(short.recipient, short.amount_token)
         raise
