@@ -8,7 +8,6 @@ admin module having to remember to."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -24,7 +23,7 @@ _SAFE_POST_KEYS = ("action", "index", "select_across", "post")
 def _what(request: HttpRequest) -> tuple[str, str]:
     """(audit action, target) for an admin POST, from the URL name (app_model_view)."""
     match = request.resolver_match
-    name = match.url_name if match else ""
+    name = (match.url_name if match else "") or ""
     kwargs = match.kwargs if match else {}
     if request.POST.get("action"):
         return "admin.action", name.removesuffix("_changelist")
@@ -60,7 +59,7 @@ class SpokeAdminSite(admin.AdminSite):
     site_title = "Spoke operations"
     index_title = "Hub operations"
 
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         inner = super().admin_view(view, cacheable)
 
         @wraps(inner)

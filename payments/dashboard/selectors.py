@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -24,11 +23,11 @@ from payments.refunds.models import Refund
 from payments.units import ASSETS
 
 
-def memberships_of(user: AbstractBaseUser) -> list[Membership]:
+def memberships_of(user: Any) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("merchant").order_by("merchant__name", "id"))
 
 
-def membership_for(user: AbstractBaseUser, merchant_id: int | None) -> Membership | None:
+def membership_for(user: Any, merchant_id: int | None) -> Membership | None:
     rows = Membership.objects.filter(user=user).select_related("merchant")
     if merchant_id is not None:
         found = rows.filter(merchant_id=merchant_id).first()

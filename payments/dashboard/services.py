@@ -208,7 +208,7 @@ def totp_enroll_by(request: HttpRequest, *, user: AbstractBaseUser, secret: str,
 
 @transaction.atomic
 def totp_disable_by(request: HttpRequest, *, merchant_id: int | None) -> None:
-    if signin.totp_required_for(request.user):  # type: ignore[arg-type]
+    if signin.totp_required_for(request.user):
         raise PaymentsError("permission_denied", "your team requires two-factor sign-in")
-    if signin.totp_disable(user=request.user):  # type: ignore[arg-type]
+    if signin.totp_disable(user=request.user):
         _audit(request, merchant_id, "security.totp_disabled", f"user:{request.user.pk}")

@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
 
@@ -78,7 +78,7 @@ def totp_new_secret() -> str:
     return pyotp.random_base32()  # 160 bits from `secrets`
 
 
-def totp_provisioning_uri(secret: str, user: AbstractBaseUser) -> str:
+def totp_provisioning_uri(secret: str, user: Any) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.get_username(), issuer_name=ISSUER)
 
 
@@ -112,7 +112,7 @@ def totp_verify(*, user_id: int, code: str, now: float | None = None) -> bool:
 
 
 @transaction.atomic
-def totp_enroll(*, user: AbstractBaseUser, secret: str, code: str, now: float | None = None) -> TotpDevice | None:
+def totp_enroll(*, user: Any, secret: str, code: str, now: float | None = None) -> TotpDevice | None:
     """Confirm a new authenticator with its first code (which is then used up); replaces an
     existing one. None when the code does not match."""
     step = _matching_step(secret, code, time.time() if now is None else now, after_step=0)
@@ -123,17 +123,17 @@ def totp_enroll(*, user: AbstractBaseUser, secret: str, code: str, now: float | 
     return device
 
 
-def totp_enabled(user: AbstractBaseUser) -> bool:
+def totp_enabled(user: Any) -> bool:
     return TotpDevice.objects.filter(user=user).exists()
 
 
-def totp_required_for(user: AbstractBaseUser) -> bool:
+def totp_required_for(user: Any) -> bool:
     """True when any merchant the user belongs to requires a second factor."""
     merchant_ids = Membership.objects.filter(user=user).values("merchant_id")
     return MerchantSecurity.objects.filter(merchant_id__in=merchant_ids, totp_required=True).exists()
 
 
 @transaction.atomic
-def totp_disable(*, user: AbstractBaseUser) -> bool:
+def totp_disable(*, user: Any) -> bool:
     deleted, _ = TotpDevice.objects.filter(user=user).delete()
     return bool(deleted)

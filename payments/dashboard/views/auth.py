@@ -51,9 +51,10 @@ def _refused(request: HttpRequest, template: str, form: Any, retry_after: int) -
     return response
 
 
-def _complete(request: HttpRequest, user: AbstractBaseUser, backend: str, method: str, next_url: str) -> HttpResponse:
+def _complete(request: HttpRequest, user: Any, backend: str, method: str, next_url: str) -> HttpResponse:
     membership = membership_for(user, None)
-    request.audit_signin_detail = {  # type: ignore[attr-defined]  (read by the audit receiver)
+    # read by the audit receiver
+    request.audit_signin_detail = {  # type: ignore[attr-defined]
         "merchant_id": membership.merchant_id if membership else None, "method": method}
     login(request, user, backend=backend)  # a new session id (ASVS 3.2.1)
     request.session.set_expiry(SESSION_AGE)
@@ -170,7 +171,7 @@ def switch_merchant_view(request: HttpRequest) -> HttpResponse:
         wanted = int(request.POST.get("merchant", ""))
     except ValueError:
         wanted = 0
-    if any(m.merchant_id == wanted for m in memberships_of(request.user)):  # type: ignore[arg-type]
+    if any(m.merchant_id == wanted for m in memberships_of(request.user)):
         request.session[SESSION_MERCHANT] = wanted
     return redirect("payments:dashboard:home")
 
@@ -180,8 +181,8 @@ def switch_merchant_view(request: HttpRequest) -> HttpResponse:
 def security_view(request: HttpRequest) -> HttpResponse:
     dash = dash_of(request)
     user = request.user
-    enabled = signin.totp_enabled(user)  # type: ignore[arg-type]
-    context: dict[str, Any] = {"enabled": enabled, "required": signin.totp_required_for(user),  # type: ignore[arg-type]
+    enabled = signin.totp_enabled(user)
+    context: dict[str, Any] = {"enabled": enabled, "required": signin.totp_required_for(user),
                                "policy_required": getattr(getattr(dash.merchant, "security", None),
                                                           "totp_required", False)}
     form = forms.TotpForm(request.POST or None)
@@ -206,6 +207,6 @@ def security_view(request: HttpRequest) -> HttpResponse:
     if not enabled:
         secret = request.session.get("dashboard_totp_enrol_secret") or signin.totp_new_secret()
         request.session["dashboard_totp_enrol_secret"] = secret
-        context.update(secret=secret, qr=qr_svg_inline(signin.totp_provisioning_uri(secret, user)))  # type: ignore[arg-type]
+        context.update(secret=secret, qr=qr_svg_inline(signin.totp_provisioning_uri(secret, user)))
     context["form"] = form
     return no_store(page(request, "dashboard/security.html", context, status=400 if form.errors else 200))

@@ -64,7 +64,8 @@ class Dash:
 
 
 def dash_of(request: HttpRequest) -> Dash:
-    return request.dash  # type: ignore[attr-defined,no-any-return]
+    dash: Dash = request.dash  # type: ignore[attr-defined]
+    return dash
 
 
 def dashboard_view(resource: str | None = None, access: Access = "read") -> Callable[..., Any]:
@@ -76,7 +77,7 @@ def dashboard_view(resource: str | None = None, access: Access = "read") -> Call
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated or not request.session.get(SESSION_SIGNED_IN):
                 return redirect(f"{reverse('payments:dashboard:login')}?{urlencode({'next': request.get_full_path()})}")
-            membership = membership_for(request.user, request.session.get(SESSION_MERCHANT))  # type: ignore[arg-type]
+            membership = membership_for(request.user, request.session.get(SESSION_MERCHANT))
             if membership is None:
                 return render(request, "dashboard/no_merchant.html", status=403)
             request.session[SESSION_MERCHANT] = membership.merchant_id
@@ -94,7 +95,7 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
          status: int = 200) -> HttpResponse:
     dash = dash_of(request)
     if not dash.memberships:
-        dash.memberships = memberships_of(request.user)  # type: ignore[arg-type]
+        dash.memberships = memberships_of(request.user)
     nav = [
         {"label": label, "url": reverse(name), "active": request.resolver_match is not None
          and request.resolver_match.view_name == name}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
 
 from payments.audit.models import AuditLog
@@ -14,7 +15,7 @@ from payments.dashboard.views.base import dash_of, dashboard_view, page
 
 @never_cache
 @dashboard_view()
-def export_view(request: HttpRequest) -> HttpResponse:
+def export_view(request: HttpRequest) -> HttpResponseBase:
     dash = dash_of(request)
     form = forms.ExportForm(request.GET or None)
     if request.GET and form.is_valid():

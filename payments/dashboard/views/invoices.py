@@ -37,7 +37,7 @@ def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
         raise Http404("no such invoice")
     applied = list(invoice.payments.all())
     for a in applied:
-        a.money = invoice_money(invoice, int(a.amount))
+        a.money = invoice_money(invoice, int(a.amount))  # type: ignore[attr-defined]
     return page(request, "dashboard/invoice_detail.html", {
         "invoice": invoice, "money": invoice_money(invoice),
         "received": invoice_money(invoice, int(invoice.amount_received)), "applied": applied,

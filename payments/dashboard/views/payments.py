@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -44,7 +45,7 @@ def payments_view(request: HttpRequest) -> HttpResponse:
     return page(request, "dashboard/payments.html", {"form": form, "page_obj": page_obj, "query": query})
 
 
-def _payment_or_404(request: HttpRequest, payment_id: int):  # type: ignore[no-untyped-def]
+def _payment_or_404(request: HttpRequest, payment_id: int) -> Any:
     payment = payment_for_merchant(dash_of(request).merchant_id, payment_id)
     if payment is None:
         raise Http404("no such payment")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -16,7 +18,7 @@ from payments.settlements.selectors import settlements_for_merchant
 from payments.units import ASSETS
 
 
-def _rule_initial(merchant) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _rule_initial(merchant: Any) -> dict[str, str]:
     def human(value: int | None, asset: str) -> str:
         return "" if value is None else Money(int(value), asset).human
 

@@ -22,7 +22,7 @@ def _team_page(request: HttpRequest, form: forms.MemberAddForm, *, error: str = 
                    .select_related("user").order_by("role", "user__username"))
     with_totp = set(TotpDevice.objects.filter(user_id__in=[m.user_id for m in members]).values_list("user_id", flat=True))
     for m in members:
-        m.has_totp = m.user_id in with_totp
+        m.has_totp = m.user_id in with_totp  # type: ignore[attr-defined]
     matrix = [(r, [ROLE_PERMISSIONS[role].get(r, "—") for role in ("owner", "manager", "staff")]) for r in RESOURCES]
     return no_store(page(request, "dashboard/team.html", {
         "members": members, "form": form, "roles": Membership.Role.choices, "error": error,
