@@ -50,6 +50,8 @@ def main() -> None:
             "SPOKE_NO_DEVDATA": "1",  # never pick up a running dev stack's servers
             "SPOKE_DEVDATA": str(work / "devdata"),
             "DEBUG": "true",
+            # no persistent connections: threads and live servers would keep the test database busy
+            "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "0"),
             "DRAMATIQ_STUB": env.get("DRAMATIQ_STUB", "1"),  # unit tests: in-memory broker
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
