@@ -197,6 +197,7 @@ def auth_headers(url: str, key: Any) -> dict[str, str]:
 @dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)
+    server: list[float] = field(default_factory=list)  # Server-Timing app;dur, ms
     lateness: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
@@ -238,6 +239,9 @@ def run_phase(stack: Stack, pairs: list[Pair], *, rate: float | None, duration: 
                 with lock:
                     if response.status_code == 200:
                         result.latencies.append(took)
+                        timing = response.headers.get("server-timing", "")
+                        if "dur=" in timing:
+                            result.server.append(float(timing.split("dur=")[1].split(";")[0]))
                         result.lateness.append(max(0.0, started - due) if rate else 0.0)
                     else:
                         result.errors.append(f"{response.status_code} {response.text[:200]}")
@@ -264,6 +268,9 @@ def report(name: str, run: Run) -> None:
     if ms:
         log(f"{name}: latency p50 {pct(ms, .50):.1f} ms, p90 {pct(ms, .90):.1f} ms, "
             f"p99 {pct(ms, .99):.1f} ms, max {max(ms):.1f} ms, mean {statistics.mean(ms):.1f} ms")
+    if run.server:
+        log(f"{name}: time inside the application (Server-Timing) p50 {pct(run.server, .50):.1f} ms, "
+            f"p99 {pct(run.server, .99):.1f} ms")
     if run.lateness and any(run.lateness):
         log(f"{name}: load generator lateness p99 {pct([v * 1000 for v in run.lateness], .99):.1f} ms")
     for err in run.errors[:3]:

@@ -85,14 +85,15 @@ def authenticate(address: str | None, nonce: str | None, signature: str | None) 
         user = parse_address(address, "x-address")
     except Exception:
         raise AuthFailed("bad_address", "x-address is not an address") from None
-    stored = str(cache.get(_nonce_key(user)) or "|0")
+    ok_key = _verified_key(user, nonce, signature)
+    found = cache.get_many([_nonce_key(user), ok_key])  # one round trip on the hot path
+    stored = str(found.get(_nonce_key(user)) or "|0")
     expected, _, issued_at = stored.partition("|")
     if not expected or not hmac.compare_digest(expected, nonce):
         raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or replaced")
     if now() - int(issued_at or 0) > NONCE_TTL_SECONDS:
         raise AuthFailed("nonce_expired", "the nonce is older than 2 hours; ask for a new one")
-    ok_key = _verified_key(user, nonce, signature)
-    if cache.get(ok_key):
+    if found.get(ok_key):
         return user
     if recover_text_signer(nonce, signature) != user:
         raise AuthFailed("bad_signature", "x-signature was not made by x-address")

@@ -18,7 +18,8 @@ def purchase(request: HttpRequest) -> JsonResponse:
     result = purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments"))
     # The sync from the purchase's first state: exactly the states it created (the payer's
     # channel was locked while they were written), plus any open proposal.
-    sync = channels.channel_sync_of(user=user, rows=[p.payer_update for p in result.payments])
+    sync = channels.channel_sync_of(user=user, rows=[p.payer_update for p in result.payments],
+                                    may_have_proposal=result.payer_has_open_proposal)
     return JsonResponse({"purchaseId": result.purchase.pk, "sync": sync})
 
 

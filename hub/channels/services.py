@@ -667,9 +667,13 @@ def channel_sync(*, user: str, last_chan_tx: int,
     return {"status": STATUS_NAMES[Channel.Status(channel.status)], "updates": items}
 
 
-def channel_sync_of(*, user: str, rows: list[ChannelUpdate]) -> dict[str, Any]:
-    """The sync shape for updates the caller has just written, plus the open proposal."""
+def channel_sync_of(*, user: str, rows: list[ChannelUpdate],
+                    may_have_proposal: bool = True) -> dict[str, Any]:
+    """The sync shape for updates the caller has just written, plus the open proposal (looked
+    up only when the caller cannot rule one out)."""
     items = [row.to_sync_item() for row in sorted(rows, key=lambda r: r.tx_count_global)]
+    if not may_have_proposal:
+        return {"status": "CS_OPEN", "updates": items}
     proposal = ProposedUpdate.objects.filter(
         channel__user=user.lower(), status=ProposedUpdate.Status.OPEN, expires_at__gt=timezone.now()
     ).first()

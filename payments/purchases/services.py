@@ -17,11 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from hub.channels import services as channels
 from hub.channels.errors import ChannelError
-from hub.channels.models import Channel
+from hub.channels.models import Channel, ProposedUpdate
 from hub.core import (
     ChannelState,
     PaymentArgs,
@@ -143,7 +144,10 @@ def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
     """Lock the channels of `users`, creating rows as needed, in ascending id order."""
     contract = channels.contract_address()
     wanted = sorted({u.lower() for u in users})
+    open_proposal = ProposedUpdate.objects.filter(channel=OuterRef("pk"),
+                                                  status=ProposedUpdate.Status.OPEN)
     query = (Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
+             .annotate(has_open_proposal=Exists(open_proposal))
              .filter(contract=contract, user__in=wanted).order_by("id"))
     locked = {c.user: c for c in query}
     missing = [u for u in wanted if u not in locked]
@@ -177,6 +181,7 @@ class PurchaseResult:
     purchase: Purchase
     payments: list[Payment]
     first_tx_count: int
+    payer_has_open_proposal: bool = True
 
 
 def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
@@ -198,8 +203,8 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
         raise
 
 
-@transaction.atomic
 def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentRequest]) -> PurchaseResult:
+    """Inside purchase_create's transaction (no savepoint of its own: one fewer round trip)."""
     hub = channels.hub_address()
     recipients = [r.recipient for r in requests
                   if r.type in ("PT_CHANNEL", "PT_OPTIMISTIC") and r.recipient != hub]
@@ -237,7 +242,8 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
         _deliver(payment, req, locked, state_of, states, hub)
         made.append(payment)
     _after_commit(made)
-    return PurchaseResult(purchase, made, requests[0].tx_count)
+    return PurchaseResult(purchase, made, requests[0].tx_count,
+                          payer_has_open_proposal=bool(getattr(payer, "has_open_proposal", True)))
 
 
 def _thread_payment(purchase: Purchase, sender: str, req: PaymentRequest,
