@@ -149,7 +149,7 @@ def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
     query = (Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
              .annotate(has_open_proposal=Exists(open_proposal))
              .filter(contract=contract, user__in=wanted).order_by("id"))
-    locked = {c.user: c for c in query}
+    locked: dict[str, Channel] = {c.user: c for c in query}
     missing = [u for u in wanted if u not in locked]
     if not missing:
         return locked
