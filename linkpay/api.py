@@ -7,10 +7,7 @@ database never holds a secret), so a replay answers with `secret: null`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -55,17 +52,7 @@ class LinkListView(MerchantAPIView):
         body = {**LinkSerializer(issued.link).data, "secret": issued.secret, "url": url,
                 "qr_code": qr_data_uri(url)}
         response = Response(body, status=201)
-        response._link_once_only = True  # type: ignore[attr-defined]
-        return response
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        if not getattr(response, "_link_once_only", False):
-            return super().finalize_response(request, response, *args, **kwargs)
-        full = dict(response.data)
-        response.data = {**full, **dict.fromkeys(ONCE_ONLY_FIELDS)}  # what the replay store keeps
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response.data = full
-        response.content = JSONRenderer().render(full)
+        response.replay_data = {**body, **dict.fromkeys(ONCE_ONLY_FIELDS)}  # type: ignore[attr-defined]
         return response
 
 

@@ -3,25 +3,12 @@ ledger entry must never be edited)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from hub.chain.admin import ReadOnlyAdmin
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.disputes.admin_actions import exit_channels
 from hub.ledger.models import LedgerEntry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ChannelUpdateInline(admin.TabularInline):

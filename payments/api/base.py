@@ -112,9 +112,13 @@ class MerchantAPIView(APIView):
         failed = response.status_code >= 500
         try:
             if isinstance(response, Response) and not failed:
+                # A view may name a different body to keep for Idempotency-Key replays, e.g.
+                # without a secret it shows once (`response.replay_data`).
+                replay = getattr(response, "replay_data", None)
                 response.render()
                 if record is not None:
-                    idempotency_complete(record, status=response.status_code, body=bytes(response.content),
+                    body = bytes(response.content) if replay is None else JSONRenderer().render(replay)
+                    idempotency_complete(record, status=response.status_code, body=body,
                                          content_type=response.get("Content-Type", "application/json"))
         except Exception:
             atomic.__exit__(_Rollback, _Rollback(), None)
