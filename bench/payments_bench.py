@@ -71,21 +71,26 @@ class Stack:
 
 
 def start_stack(work: Path, web_processes: int) -> Stack:
-    pg = EmbeddedPostgres(work / "pg", fsync=True).start()
+    # BENCH_DATABASE_URL points the hub at an existing PostgreSQL server (durable commits there
+    # too: check its fsync/synchronous_commit, printed at the end); otherwise an embedded one.
+    database_url = os.environ.get("BENCH_DATABASE_URL")
+    pg = None if database_url else EmbeddedPostgres(work / "pg", fsync=True).start()
+    if pg is not None:
+        database_url = pg.url("postgres")
     valkey = EmbeddedValkey(work / "valkey", persist=False).start()
     anvil = Anvil().start()
     key_file = work / "hub.key"
     key_file.write_text("0x" + secrets.token_hex(32))
     env = {
         **os.environ,
-        "DATABASE_URL": pg.url("postgres"), "REDIS_URL": valkey.url(0), "ETH_RPC_URL": anvil.rpc_url,
+        "DATABASE_URL": str(database_url), "REDIS_URL": valkey.url(0), "ETH_RPC_URL": anvil.rpc_url,
         "CHAIN_ID": "31337", "CONFIRMATIONS": "0", "HUB_PRIVATE_KEY_FILE": str(key_file),
         "SPOKE_DEVDATA": str(work / "devdata"), "SPOKE_NO_DEVDATA": "1",
         # production settings (DEBUG off: no query logging), plain HTTP on loopback
         "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
     }
-    stack = Stack(env, [], [pg, valkey, anvil])
+    stack = Stack(env, [], [s for s in (pg, valkey, anvil) if s is not None])
 
     def manage(*args: str) -> str:
         out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
