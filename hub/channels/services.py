@@ -24,6 +24,7 @@ from django.utils import timezone
 from hub import push
 from hub.channels import errors
 from hub.channels.errors import ChannelError, Conflict
+from hub.channels.locks import channel_heads_write, channels_lock
 from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
 from hub.core import (
     ChannelState,
@@ -102,18 +103,8 @@ def block_time() -> int:
 
 def _lock_channel(user: str) -> Channel:
     """The user's channel row, locked for this transaction (created when missing)."""
-    contract = contract_address()
     user = user.lower()
-    locked = Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
-    channel = locked.filter(contract=contract, user=user).first()
-    if channel is not None:
-        return channel
-    try:
-        with transaction.atomic():
-            Channel.objects.create(contract=contract, user=user)
-    except IntegrityError:
-        pass  # created concurrently; lock the winner's row
-    return locked.get(contract=contract, user=user)
+    return channels_lock(contract_address(), [user])[user]
 
 
 def _require_open(channel: Channel) -> None:
@@ -152,10 +143,9 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
     channel.push_sequence += 1
     dirty = getattr(_channel_batch, "channels", None)
     if dirty is not None:
-        channel.updated_at = timezone.now()
         dirty[channel.pk] = channel
     else:
-        channel.save(update_fields=["latest_update", "push_sequence", "updated_at"])
+        channel_heads_write([channel])
     _push(channel, row)
     return Recorded(row, signed)
 
@@ -179,9 +169,7 @@ def channel_writes_batched() -> Iterator[None]:
             dirty: dict[int, Channel] = _channel_batch.channels
     finally:
         _channel_batch.channels = None
-    if dirty:
-        Channel.objects.bulk_update(list(dirty.values()),
-                                    ["latest_update", "push_sequence", "updated_at"])
+    channel_heads_write(dirty.values())
 
 
 def _push(channel: Channel, row: ChannelUpdate) -> None:

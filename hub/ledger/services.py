@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
 from hub.core import ChannelState
 from hub.core.state import AMOUNT_FIELDS
 from hub.ledger.models import LedgerEntry
 
 FIELDS = tuple(attr for attr, _ in AMOUNT_FIELDS)
+ACCOUNT_MAX = LedgerEntry._meta.get_field("account").max_length or 0
+MEMO_MAX = LedgerEntry._meta.get_field("memo").max_length or 0
 
 
 def asset_of(field: str) -> str:
@@ -26,6 +31,8 @@ def channel_account(channel_id: int, field: str) -> str:
 
 
 _batch = threading.local()
+
+Entry = tuple[uuid.UUID, str, str, int, str, "int | None"]  # posting, account, asset, amount, memo, update
 
 
 @contextmanager
@@ -39,15 +46,35 @@ def ledger_batch() -> Iterator[None]:
     _batch.rows = []
     try:
         yield
-        rows: list[LedgerEntry] = _batch.rows
+        rows: list[Entry] = _batch.rows
     finally:
         _batch.rows = None
-    if rows:
-        LedgerEntry.objects.bulk_create(rows)
+    _insert(rows)
+
+
+def _insert(rows: list[Entry]) -> None:
+    """One INSERT for all rows. Every payment posts here, so the statement is written once in
+    SQL rather than built by the ORM's bulk_create per call (a third of the cost)."""
+    if not rows:
+        return
+    postings, accounts, assets, amounts, memos, updates = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), [timezone.now(), postings, accounts, assets,
+                                       [str(a) for a in amounts], memos, updates])
+
+
+@functools.cache
+def _insert_sql() -> str:
+    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    return (
+        f"INSERT INTO {table} (posting, account, asset, amount, memo, channel_update_id, "  # noqa: S608
+        "created_at) SELECT p, a, s, v::numeric(78, 0), m, u, %s FROM unnest(%s::uuid[], "
+        "%s::varchar[], %s::varchar[], %s::text[], %s::varchar[], %s::bigint[]) AS e(p, a, s, v, m, u)"
+    )
 
 
 def post(entries: Iterable[tuple[str, str, int]], *, memo: str = "",
-         channel_update_id: int | None = None) -> list[LedgerEntry]:
+         channel_update_id: int | None = None) -> None:
     """Post one balanced group of (account, asset, amount) entries; zero amounts are dropped.
 
     Raises ValueError when the entries do not sum to zero per asset (a bug, never a user error)."""
@@ -57,14 +84,17 @@ def post(entries: Iterable[tuple[str, str, int]], *, memo: str = "",
         totals[asset] += amount
     if any(totals.values()):
         raise ValueError(f"unbalanced ledger posting: {dict(totals)}")
+    for account, asset, _amount in rows:
+        if asset not in LedgerEntry.Asset.values or len(account) > ACCOUNT_MAX:
+            raise ValueError(f"bad ledger entry {account!r} {asset!r}")
     posting = uuid.uuid4()
-    made = [LedgerEntry(posting=posting, account=account, asset=asset, amount=amount, memo=memo,
-                        channel_update_id=channel_update_id) for account, asset, amount in rows]
+    made = [(posting, account, asset, amount, memo[:MEMO_MAX], channel_update_id)
+            for account, asset, amount in rows]
     pending = getattr(_batch, "rows", None)
     if pending is not None:
         pending.extend(made)
-        return made
-    return LedgerEntry.objects.bulk_create(made)
+    else:
+        _insert(made)
 
 
 def post_channel_change(*, channel_id: int, before: ChannelState, after: ChannelState,

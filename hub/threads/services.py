@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from hub.channels import errors
 from hub.channels.errors import ChannelError, Conflict, NotFound
+from hub.channels.locks import channels_lock
 from hub.channels.models import Channel, ChannelUpdate
 from hub.channels.services import (
     Recorded,
@@ -101,9 +102,7 @@ def initial_threads_of(channel: Channel) -> list[ThreadState]:
 
 def _lock_pair(a: str, b: str) -> dict[str, Channel]:
     """Lock two existing channels, lower id first. Missing channels are absent from the result."""
-    rows = (Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
-            .filter(contract=contract_address(), user__in=sorted({a, b})).order_by("id"))
-    return {c.user: c for c in rows}
+    return channels_lock(contract_address(), [a, b], create=False)
 
 
 def _post_thread_ledger(channel: Channel, thread: ThreadRecord, wei: int, token: int,

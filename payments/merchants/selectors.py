@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db import connection
+
 from payments.merchants.models import Merchant, ReceivingAddress
 
 
@@ -14,6 +18,19 @@ def merchant_for_address(address: str) -> Merchant | None:
         .filter(address=address.lower()).first()
     )
     return row.merchant if row else None
+
+
+def merchant_ids_for_addresses(addresses: Iterable[str]) -> dict[str, int]:
+    """{address: merchant id} for those of `addresses` (lower-case) that a merchant owns. On
+    every payment's path, so one plain SQL statement rather than an ORM query compiled per call."""
+    wanted = sorted({a for a in addresses if isinstance(a, str)})
+    if not wanted:
+        return {}
+    table = connection.ops.quote_name(ReceivingAddress._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT address, merchant_id FROM {table} WHERE address = ANY(%s)",  # noqa: S608
+                       [wanted])
+        return dict(cursor.fetchall())
 
 
 def merchant_addresses(merchant_id: int, *, mode: str | None = None) -> list[str]:

@@ -12,13 +12,13 @@ from payments.purchases.models import Payment
 def payments_created(payments: Iterable[Payment]) -> None:
     from payments.events.services import event_record
     from payments.invoices.services import invoice_apply_payment
-    from payments.merchants.selectors import merchant_for_address
+    from payments.merchants.selectors import merchant_ids_for_addresses
 
-    for payment in payments:
-        if payment.status != Payment.Status.COMPLETED:
-            continue
-        merchant = merchant_for_address(payment.recipient)
-        if merchant is None:
+    completed = [p for p in payments if p.status == Payment.Status.COMPLETED]
+    merchants = merchant_ids_for_addresses(p.recipient for p in completed)
+    for payment in completed:
+        merchant_id = merchants.get(payment.recipient)
+        if merchant_id is None:
             continue
         invoice_id = payment.meta.get("invoiceId") or payment.meta.get("invoice_id")
         if isinstance(invoice_id, str) and invoice_id:
@@ -26,7 +26,7 @@ def payments_created(payments: Iterable[Payment]) -> None:
             invoice_apply_payment(invoice_id=invoice_id, payment_id=payment.pk,
                                   amount=payment.amount_token or payment.amount_wei, asset=asset,
                                   paid_at=payment.completed_at or payment.created_at)
-        event_record(type="payment.succeeded", merchant_id=merchant.pk,
+        event_record(type="payment.succeeded", merchant_id=merchant_id,
                      data=payment_event_data(payment), idempotency_key=f"payment.succeeded:{payment.pk}")
 
 

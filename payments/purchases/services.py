@@ -16,13 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
 from django.utils import timezone
 
 from hub.channels import services as channels
 from hub.channels.errors import ChannelError
-from hub.channels.models import Channel, ProposedUpdate
+from hub.channels.locks import channels_lock
+from hub.channels.models import Channel
 from hub.core import (
     ChannelState,
     PaymentArgs,
@@ -142,25 +142,7 @@ def _parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
 
 def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
     """Lock the channels of `users`, creating rows as needed, in ascending id order."""
-    contract = channels.contract_address()
-    wanted = sorted({u.lower() for u in users})
-    open_proposal = ProposedUpdate.objects.filter(channel=OuterRef("pk"),
-                                                  status=ProposedUpdate.Status.OPEN)
-    query = (Channel.objects.select_for_update(of=("self",)).select_related("latest_update")
-             .annotate(has_open_proposal=Exists(open_proposal))
-             .filter(contract=contract, user__in=wanted).order_by("id"))
-    locked: dict[str, Channel] = {c.user: c for c in query}
-    missing = [u for u in wanted if u not in locked]
-    if not missing:
-        return locked
-    for user in missing:
-        try:
-            with transaction.atomic():
-                Channel.objects.create(contract=contract, user=user)
-        except IntegrityError:
-            pass  # created concurrently
-    # Lock again, all of them in id order (locks already held are simply kept).
-    return {c.user: c for c in query.all()}
+    return channels_lock(channels.contract_address(), users)
 
 
 def _hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: str) -> channels.Recorded | None:

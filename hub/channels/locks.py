@@ -1,0 +1,135 @@
+"""Locking channel rows, and writing their heads back.
+
+Every write to a channel starts by locking its row. `channels_lock` does it in one SQL statement
+that locks the rows (lowest id first, so two writers that touch the same channels cannot
+deadlock), loads each channel's latest update and tells whether an unsigned proposal is open.
+It is the first statement of every payment, so it is written once in SQL rather than composed
+by the ORM per call: the ORM's query compilation cost more than the query itself (2.2 ms against
+0.8 ms for lock and commit, measured on the purchase path)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+
+# The SQL below is built from model metadata (table and column names) only; every value is a
+# query parameter.
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _columns(model: type[Model], alias: str) -> str:
+    return ", ".join(f"{alias}.{connection.ops.quote_name(str(f.column))}"
+                     for f in model._meta.concrete_fields)
+
+
+@functools.cache
+def _converters(model: type[Model]) -> tuple[tuple[Converter, ...], ...]:
+    """Per concrete field, what the ORM applies to a value read from the database."""
+    return tuple(tuple(f.get_db_converters(connection)) for f in model._meta.concrete_fields)
+
+
+def _instance(model: type[Model], values: Sequence[Any]) -> Any:
+    converted = []
+    for value, converters in zip(values, _converters(model), strict=True):
+        for convert in converters:
+            value = convert(value, None, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, _attnames(model), converted)
+
+
+@functools.cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
+@functools.cache
+def _lock_sql() -> str:
+    user = connection.ops.quote_name("user")
+    return (
+        f"SELECT {_columns(Channel, 'c')}, {_columns(ChannelUpdate, 'u')}, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {_table(ProposedUpdate)} p WHERE p.channel_id = c.id "
+        f"AND p.status = %s) "
+        f"FROM {_table(Channel)} c LEFT JOIN {_table(ChannelUpdate)} u ON u.id = c.latest_update_id "
+        f"WHERE c.contract = %s AND c.{user} = ANY(%s) ORDER BY c.id FOR UPDATE OF c"
+    )
+
+
+@functools.cache
+def _create_sql() -> str:
+    user = connection.ops.quote_name("user")
+    return (
+        f"INSERT INTO {_table(Channel)} (contract, {user}, status, push_sequence, created_at, "  # noqa: S608
+        f"updated_at) SELECT %s, u, %s, 0, %s, %s FROM unnest(%s::varchar[]) AS u "
+        f"ON CONFLICT (contract, {user}) DO NOTHING"
+    )
+
+
+@functools.cache
+def _heads_sql() -> str:
+    return (
+        f"UPDATE {_table(Channel)} AS c SET latest_update_id = v.latest, "  # noqa: S608
+        "push_sequence = v.seq, updated_at = %s "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, latest, seq) "
+        "WHERE c.id = v.id"
+    )
+
+
+def _select_locked(contract: str, users: list[str]) -> dict[str, Channel]:
+    width = len(Channel._meta.concrete_fields)
+    locked: dict[str, Channel] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(), [ProposedUpdate.Status.OPEN.value, contract, users])
+        for row in cursor.fetchall():
+            channel: Channel = _instance(Channel, row[:width])
+            # Under READ COMMITTED a lock that waited re-reads the channel row but not the joined
+            # update, which is then older than the channel's head (or missing): leave it unset,
+            # and `channel_state` reads the head again.
+            if channel.latest_update_id is not None and row[width] == channel.latest_update_id:
+                channel.latest_update = _instance(ChannelUpdate, row[width:-1])
+            channel.has_open_proposal = bool(row[-1])  # type: ignore[attr-defined]
+            locked[channel.user] = channel
+    return locked
+
+
+def channels_lock(contract: str, users: Iterable[str], *, create: bool = True) -> dict[str, Channel]:
+    """Lock the channels of `users` in `contract` for the current transaction (lowest id first),
+    with their latest update loaded and `has_open_proposal` set. Missing channels are created
+    (an empty channel has no state yet), or left out of the result when `create` is false."""
+    wanted = sorted({u.lower() for u in users})
+    locked = _select_locked(contract, wanted)
+    missing = [u for u in wanted if u not in locked]
+    if not missing or not create:
+        return locked
+    now = timezone.now()
+    with connection.cursor() as cursor:  # concurrent creators: ON CONFLICT keeps one row
+        cursor.execute(_create_sql(), [contract, Channel.Status.OPEN.value, now, now, missing])
+    # Lock again, all of them in id order (locks already held are simply kept).
+    return _select_locked(contract, wanted)
+
+
+def channel_heads_write(channels: Iterable[Channel]) -> None:
+    """Store each channel's latest update and push sequence (one statement for all of them)."""
+    rows = list(channels)
+    if not rows:
+        return
+    now = timezone.now()
+    for channel in rows:
+        channel.updated_at = now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _heads_sql(),
+            [now, [c.pk for c in rows], [c.latest_update_id for c in rows],
+             [c.push_sequence for c in rows]],
+        )
