@@ -1,9 +1,11 @@
 """Benchmark: PT_CHANNEL payments through the hub's HTTP API.
 
 The whole stack runs as in production, on this machine: PostgreSQL (embedded, fsync on,
-synchronous_commit on: every commit is durable), Valkey, anvil with the real contracts, two daphne
-processes (one per core; a client spreads its payers over them as a load balancer would), the
-Dramatiq worker and the scheduler. Channels are funded through the real protocol with the Python
+synchronous_commit on: every commit is durable; BENCH_DATABASE_URL=postgres://… uses an existing
+server instead), Valkey, anvil with the real contracts, gunicorn serving the HTTP API from
+`config.wsgi` with two workers (one per core), the Dramatiq worker and the scheduler.
+BENCH_SERVER=daphne serves it from `config.asgi` with two daphne processes instead (a client
+spreads its payers over them as a load balancer would). Channels are funded through the real protocol with the Python
 SDK (on-chain deposits, hub collateral). Every payment's user signature is computed before the
 timed window; the timed window measures the payer's request only.
 
@@ -44,7 +46,7 @@ from stack.procs import Service, become_subreaper  # noqa: E402
 
 TOKEN = 10**18
 PY = sys.executable
-SERVER = os.environ.get("BENCH_SERVER", "daphne")
+SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
 
 
 import logging  # noqa: E402
@@ -123,7 +125,7 @@ def start_stack(work: Path, web_processes: int) -> Stack:
     stack.services.append(Service("scheduler", [PY, "manage.py", "crontab"], env, logs, ROOT).start())
     for port in stack.web_ports:
         if not wait_for_port(port, timeout=60):
-            raise SystemExit(f"daphne on {port} did not start; see {logs}")
+            raise SystemExit(f"{SERVER} on {port} did not start; see {logs}")
     return stack
 
 
@@ -360,7 +362,9 @@ def main() -> None:
         report("closed loop (max)", run_phase(
             stack, pairs, rate=None, duration=options.max_duration, start_index=index))
         raw_costs(stack)
-        log(f"machine: {os.cpu_count()} CPUs; web processes {options.web}; payers {options.pairs}")
+        log(f"machine: {os.cpu_count()} CPUs; {SERVER} with {options.web} processes; "
+            f"PostgreSQL {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'embedded'}; "
+            f"payers {options.pairs}")
     finally:
         stack.stop()
         subprocess.run(["rm", "-rf", str(work)], check=False)

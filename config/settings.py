@@ -42,8 +42,20 @@ DATABASE_URL = env.url(
     ("postgres", "postgresql", "pgsql"),
 )
 DATABASES = {"default": database_config(DATABASE_URL)}
-# Persistent connections: a new PostgreSQL connection per request costs more than the request.
-DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
+# Connections: a new PostgreSQL connection per request costs more than the request. Django's
+# connections belong to a thread, and daphne runs each request's sync code in a new thread, so a
+# persistent connection (CONN_MAX_AGE) would be reopened for every request there. A process-wide
+# psycopg pool hands each request an open connection instead (daphne, gunicorn and the worker's
+# threads alike); a request that finds every connection busy waits for one. DB_POOL_SIZE=0 turns
+# the pool off; DB_CONN_MAX_AGE then applies.
+DB_POOL_SIZE = env.integer("DB_POOL_SIZE", 8, minimum=0)
+if DB_POOL_SIZE:
+    DATABASES["default"]["OPTIONS"]["pool"] = {  # type: ignore[index]
+        "min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -52,6 +52,7 @@ def main() -> None:
             "DEBUG": "true",
             # no persistent connections: threads and live servers would keep the test database busy
             "DB_CONN_MAX_AGE": env.get("DB_CONN_MAX_AGE", "0"),
+            "DB_POOL_SIZE": env.get("DB_POOL_SIZE", "0"),  # nor pooled ones
             "DRAMATIQ_STUB": env.get("DRAMATIQ_STUB", "1"),  # unit tests: in-memory broker
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",

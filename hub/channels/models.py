@@ -14,6 +14,7 @@ from django.db import models
 from hub.chain.fields import AmountField
 from hub.core import ChannelState
 from hub.core.state import AMOUNT_FIELDS
+from ops.rows import fast_insert
 
 
 class Channel(models.Model):
@@ -51,6 +52,7 @@ def _amount_columns() -> dict[str, AmountField]:
     return {attr: AmountField(default=0) for attr, _ in AMOUNT_FIELDS}
 
 
+@fast_insert
 class ChannelUpdate(models.Model):
     """One hub-signed state (and, once the user countersigns, double-signed)."""
 

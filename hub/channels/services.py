@@ -45,6 +45,7 @@ from hub.core.rates import calculate_exchange, token_to_wei, wei_to_token
 from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.ledger.services import post_channel_change
 from hub.rates.services import rate_current
+from ops.rows import rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
 
     signed = hub_state_signer().sign_channel_state(new.replace(sig_hub=None), as_party="hub")
     signed = signed.replace(sig_user=new.sig_user)
-    row = ChannelUpdate.objects.create(
+    row = ChannelUpdate(
         channel=channel, reason=reason, args=dict(args), originator=originator.lower(),
         recipient=signed.recipient, state_hash=channel_state_hash(signed),
         tx_count_global=signed.tx_count_global, tx_count_chain=signed.tx_count_chain,
@@ -137,6 +138,7 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
         chain_transaction_id=chain_transaction_id, chain_event_id=chain_event_id,
         **{field: getattr(signed, field) for field in _AMOUNT_ATTRS},
     )
+    rows_insert([row])
     post_channel_change(channel_id=channel.pk, before=prev, after=signed,
                         memo=f"{reason} #{signed.tx_count_global}", channel_update_id=row.pk)
     channel.latest_update = row

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import models
 
 from hub.chain.fields import AmountField
+from ops.rows import fast_insert
 
 
+@fast_insert
 class Purchase(models.Model):
     # From a cryptographic random source (the original used Math.random).
     id = models.CharField(max_length=40, primary_key=True)
@@ -18,6 +20,7 @@ class Purchase(models.Model):
         return self.id
 
 
+@fast_insert
 class Payment(models.Model):
     class Type(models.TextChoices):
         CHANNEL = "PT_CHANNEL"

@@ -33,6 +33,7 @@ from hub.core import (
 )
 from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.ledger.services import post
+from ops.rows import rows_insert
 from payments.custodial.services import custodial_credit
 from payments.purchases.models import Payment, Purchase
 
@@ -194,7 +195,8 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     payer = locked[sender]
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
-    purchase = Purchase.objects.create(id=new_purchase_id(), sender=sender, meta=meta)
+    purchase = Purchase(id=new_purchase_id(), sender=sender, meta=meta)
+    rows_insert([purchase])
     states: dict[str, ChannelState] = {}
 
     def state_of(user: str) -> ChannelState:
@@ -257,10 +259,10 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
              states: dict[str, ChannelState], hub: str) -> None:
     """Hand the hub's side of one payment to its recipient (inside the purchase transaction)."""
     if req.recipient == hub:
-        payment.save()  # a payment to the hub itself: done
+        rows_insert([payment])  # a payment to the hub itself: done
         return
     if req.type == "PT_CUSTODIAL":
-        payment.save()
+        rows_insert([payment])
         custodial_credit(recipient=req.recipient, amount_wei=req.amount_wei,
                          amount_token=req.amount_token, memo=f"payment {payment.pk}")
         return
@@ -269,7 +271,7 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
             raise UpdateRejected("bad_args", "a link payment's recipient is the zero address")
         if not req.secret:
             raise UpdateRejected("bad_args", "a link payment needs meta.secret")
-        payment.save()
+        rows_insert([payment])
         from linkpay.services import link_create_from_payment
 
         link_create_from_payment(payment=payment, secret=req.secret)
@@ -282,7 +284,7 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
     if forwarded is not None:
         states[req.recipient] = forwarded.state
         payment.disbursement = forwarded.update
-        payment.save()
+        rows_insert([payment])
         return
     if req.type == "PT_CHANNEL":
         raise InsufficientCollateral(req.recipient, req.amount_wei, req.amount_token)
@@ -290,7 +292,7 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
     payment.status = Payment.Status.PENDING
     payment.completed_at = None
     payment.expires_at = timezone.now() + timedelta(seconds=settings.OPTIMISTIC_PAYMENT_TTL_SECONDS)
-    payment.save()
+    rows_insert([payment])
     post([(optimistic_account(payment.pk), "wei", req.amount_wei),
           (OPTIMISTIC_FLOAT, "wei", -req.amount_wei),
           (optimistic_account(payment.pk), "token", req.amount_token),

@@ -38,7 +38,8 @@ def daphne_server(log_dir: Path, chain: Any = None) -> Iterator[str]:
     port = free_port()
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "true",
-                "SPOKE_NO_DEVDATA": "1", "DRAMATIQ_STUB": "1", "LOG_LEVEL": "WARNING"})
+                "SPOKE_NO_DEVDATA": "1", "DRAMATIQ_STUB": "1", "LOG_LEVEL": "WARNING",
+                "DB_POOL_SIZE": "4"})  # as deployed: daphne takes connections from a pool
     for name in ("ETH_RPC_URL", "CHANNEL_MANAGER_ADDRESS", "TOKEN_ADDRESS", "HUB_PRIVATE_KEY_FILE",
                  "HUB_KEYSTORE_FILE", "HUB_KEYSTORE_PASSWORD_FILE"):
         env.pop(name, None)

@@ -81,6 +81,7 @@ def run_once(repo: Path, log: Path) -> tuple[float, dict[str, object]]:
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "DJANGO_SETTINGS_MODULE",
                         "DEBUG", "DRAMATIQ_STUB", "SPOKE_NO_DEVDATA", "SPOKE_DEVDATA",
+                        "DB_POOL_SIZE", "DB_CONN_MAX_AGE",
                         "VIRTUAL_ENV", "PYTHONPATH"}}
     env.update({"PORT": str(port), "WORKER_HEARTBEAT_SECONDS": "2"})
     started = time.monotonic()

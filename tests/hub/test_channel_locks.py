@@ -1,0 +1,141 @@
+"""The payment path's hand-written SQL: channel locks, channel heads, ledger rows, fast inserts.
+Each must give what the ORM would have given."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hub.channels.locks import channel_heads_write, channels_lock
+from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+from hub.ledger.models import LedgerEntry
+from hub.ledger.services import account_balance, ledger_batch, post
+from ops.rows import FAST_INSERT_MODELS, assert_no_save_receivers, rows_insert
+from payments.purchases.models import Payment, Purchase
+
+CONTRACT = "0x" + "cc" * 20
+ALICE, BOB, CAROL = ("0x" + c * 40 for c in "abc")
+
+
+def update_for(channel: Channel, tx: int, **fields: object) -> ChannelUpdate:
+    row = ChannelUpdate(channel=channel, reason="Payment", args={"recipient": "hub", "n": tx},
+                        originator=channel.user, recipient=channel.user, balance_token_user=10**30 + tx,
+                        tx_count_global=tx, tx_count_chain=1, thread_root="0x" + "00" * 32,
+                        state_hash="0x" + "11" * 32, sig_hub="0x" + "22" * 65, **fields)
+    rows_insert([row])
+    return row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lock_creates_missing_channels_once_and_loads_heads_as_the_orm_would() -> None:
+    with transaction.atomic():
+        locked = channels_lock(CONTRACT, [BOB.upper().replace("0X", "0x"), ALICE])
+    assert sorted(locked) == [ALICE, BOB]
+    assert Channel.objects.filter(contract=CONTRACT).count() == 2
+    alice = locked[ALICE]
+    row = update_for(alice, 1)
+    alice.latest_update = row
+    alice.push_sequence = 7
+    channel_heads_write([alice])
+    ProposedUpdate.objects.create(channel=alice, reason="Exchange", args={}, tx_count_global=2, state={},
+                                  expires_at=timezone.now() + timedelta(minutes=5))
+    with transaction.atomic():
+        again = channels_lock(CONTRACT, [ALICE, BOB, CAROL], create=False)
+    assert sorted(again) == [ALICE, BOB]  # create=False leaves carol out
+    orm = Channel.objects.select_related("latest_update").get(pk=alice.pk)
+    got = again[ALICE]
+    assert [getattr(got, f.attname) for f in Channel._meta.concrete_fields] == \
+        [getattr(orm, f.attname) for f in Channel._meta.concrete_fields]
+    assert got.latest_update is not None and orm.latest_update is not None
+    assert [getattr(got.latest_update, f.attname) for f in ChannelUpdate._meta.concrete_fields] == \
+        [getattr(orm.latest_update, f.attname) for f in ChannelUpdate._meta.concrete_fields]
+    assert got.latest_update.args == {"recipient": "hub", "n": 1}
+    assert got.latest_update.balance_token_user == 10**30 + 1 and got.push_sequence == 7
+    assert getattr(got, "has_open_proposal") is True
+    assert getattr(again[BOB], "has_open_proposal") is False and again[BOB].latest_update_id is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_that_waited_does_not_keep_a_stale_head() -> None:
+    """Under READ COMMITTED the waiting lock re-reads the channel row but not the joined update:
+    the stale update must not be attached (it would be saved back or used as the state)."""
+    with transaction.atomic():
+        alice = channels_lock(CONTRACT, [ALICE])[ALICE]
+        first = update_for(alice, 1)
+        alice.latest_update = first
+        channel_heads_write([alice])
+    seen: dict[str, object] = {}
+    holding = threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                channel = channels_lock(CONTRACT, [ALICE])[ALICE]
+                holding.set()
+                time.sleep(0.5)
+                channel.latest_update = update_for(channel, 2)
+                channel_heads_write([channel])
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    holding.wait(5)
+    with transaction.atomic():
+        waited = channels_lock(CONTRACT, [ALICE])[ALICE]  # blocks until the writer commits
+        seen["head"] = waited.latest_update_id
+        seen["cached"] = waited._state.fields_cache.get("latest_update")
+        waited.push_sequence += 1
+        channel_heads_write([waited])
+    thread.join()
+    second = ChannelUpdate.objects.get(channel__user=ALICE, tx_count_global=2)
+    assert seen["head"] == second.pk
+    assert seen["cached"] is None or getattr(seen["cached"], "pk", None) == second.pk
+    assert Channel.objects.get(user=ALICE).latest_update_id == second.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ledger_rows_are_exact_and_balanced() -> None:
+    big = 10**77 - 1
+    with transaction.atomic(), ledger_batch():
+        post([("a", "token", big), ("b", "token", -big)], memo="m" * 500)
+        post([("a", "wei", 0), ("a", "wei", 5), ("c", "wei", -5)])
+    assert account_balance("a", "token") == big and account_balance("b", "token") == -big
+    assert account_balance("a", "wei") == 5 and LedgerEntry.objects.count() == 4
+    assert {len(m) for m in LedgerEntry.objects.values_list("memo", flat=True)} <= {0, 200}
+    with pytest.raises(ValueError, match="unbalanced"):
+        post([("a", "wei", 1)])
+    with pytest.raises(ValueError, match="bad ledger entry"):
+        post([("a", "eur", 1), ("b", "eur", -1)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fast_inserts_match_save_and_nothing_listens_to_their_signals() -> None:
+    assert {Purchase, Payment, ChannelUpdate} <= FAST_INSERT_MODELS
+    assert_no_save_receivers()
+    channel = channels_lock(CONTRACT, [ALICE])[ALICE]
+    update = ChannelUpdate(channel=channel, reason="Payment", args={}, originator=ALICE, recipient=ALICE,
+                           tx_count_global=1, tx_count_chain=1, thread_root="0x" + "00" * 32,
+                           state_hash="0x", sig_hub="0x")
+    purchase = Purchase(id="pur_x", sender=ALICE, meta={"orderId": "o-1", "n": [1, 2]})
+    payments = [Payment(purchase=purchase, sender=ALICE, recipient=BOB, amount_token=10**30 + i,
+                        type="PT_CHANNEL", meta={"i": i}, payer_update=update) for i in range(3)]
+    rows_insert([update])  # saved after the payments were given it: its key is picked up
+    rows_insert([purchase])
+    rows_insert(payments)
+    assert [p.pk for p in payments] == sorted(p.pk for p in payments)
+    for payment in payments:
+        stored = Payment.objects.get(pk=payment.pk)
+        assert stored.payer_update_id == update.pk and stored.purchase_id == "pur_x"
+        assert stored.amount_token == payment.amount_token and stored.meta == payment.meta
+        assert stored.created_at == payment.created_at is not None
+    assert Purchase.objects.get().meta == {"orderId": "o-1", "n": [1, 2]}
+    with pytest.raises(TypeError):
+        rows_insert([payments[0]])  # already saved
+    with pytest.raises(TypeError):
+        rows_insert([LedgerEntry(account="a", asset="wei", amount=1)])  # not marked
