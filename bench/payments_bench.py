@@ -293,6 +293,18 @@ def report(name: str, run: Run) -> None:
         log(f"{name}: error {err}")
 
 
+def verdict(run: Run) -> None:
+    """The issue's target for the payer's request: >= 100 payments/s sustained, p50 <= 10 ms,
+    p99 <= 50 ms (judged on what the client saw, errors counted as misses)."""
+    ms = [v * 1000 for v in run.latencies]
+    rate = len(ms) / run.elapsed if run.elapsed else 0.0
+    checks = {"rate >= 100/s": rate >= 100 * 0.995 and not run.errors,
+              "p50 <= 10 ms": bool(ms) and pct(ms, .50) <= 10,
+              "p99 <= 50 ms": bool(ms) and pct(ms, .99) <= 50}
+    summary = ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in checks.items())
+    log(f"target: {summary} -> {'met' if all(checks.values()) else 'missed'}")
+
+
 def raw_costs(stack: Stack, iterations: int = 2000) -> None:
     """What one payment costs at minimum: the signature work (1 recover of the payer's state,
     2 state hashes, 2 hub signatures) and one durable commit of equivalent writes."""
@@ -366,8 +378,10 @@ def main() -> None:
         index = dict.fromkeys(range(len(pairs)), 0)
         warm = run_phase(stack, pairs, rate=options.rate / 2, duration=3, start_index=index)
         log(f"warm-up: {len(warm.latencies)} payments, {len(warm.errors)} errors")
-        report(f"open loop at {options.rate:.0f}/s", run_phase(
-            stack, pairs, rate=options.rate, duration=options.duration, start_index=index))
+        target = run_phase(stack, pairs, rate=options.rate, duration=options.duration,
+                           start_index=index)
+        report(f"open loop at {options.rate:.0f}/s", target)
+        verdict(target)
         report("closed loop (max)", run_phase(
             stack, pairs, rate=None, duration=options.max_duration, start_index=index))
         raw_costs(stack)

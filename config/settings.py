@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config.env import ConfigError, Env, database_config, read_env_file
 
@@ -217,15 +218,19 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Pub/sub: a group message is one PUBLISH. The hub pushes every state it signs (two per
+        # payment), mostly to groups nobody is listening to; the list-based RedisChannelLayer
+        # spent two round trips and ~1 ms of the web process's CPU on each, which cost the
+        # payment path a fifth of its throughput (bench/payments_bench.py: 218 → 277/s without
+        # pushes). Pushes are best effort either way: clients detect a gap by sequence number and
+        # resync over HTTP.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
-            # redis-py 8 defaults socket_timeout to 5 s, which kills every idle consumer
-            # (channels_redis blocks on BZPOPMIN for 5 s): disable it.
+            # redis-py 8 defaults socket_timeout to 5 s, which would drop idle connections.
             "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-            # The default capacity (100) silently drops group messages in bursts.
-            "capacity": env.integer("CHANNEL_CAPACITY", 2000, minimum=100),
-            "expiry": 60,
-            "prefix": "spoke:asgi",
+            # Pub/sub channels are server-wide, not per database: name them after the database so
+            # two stacks sharing one Redis server (a test run beside a dev stack) stay apart.
+            "prefix": f"spoke:asgi:{urlsplit(REDIS_URL).path.strip('/') or '0'}",
         },
     }
 }

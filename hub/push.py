@@ -63,13 +63,15 @@ class _Pusher:
 _pusher = _Pusher()
 
 
-def _send_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
+def send_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send `(group, payload)` pushes now, in order, without waiting for Redis (call it after
+    the commit that produced them)."""
     _pusher.send(messages)
 
 
 def broadcast_subscribers(payload: dict[str, Any]) -> None:
     """The Connext-compatible broadcast on /api/hub/subscribe ({"type", "data"})."""
-    _send_now([(SUBSCRIBE_GROUP, payload)])
+    send_groups([(SUBSCRIBE_GROUP, payload)])
 
 
 def push_channel_updates_on_commit(user: str, items: list[dict[str, Any]]) -> None:
@@ -77,4 +79,4 @@ def push_channel_updates_on_commit(user: str, items: list[dict[str, Any]]) -> No
     if not items:
         return
     messages = [(channel_group(user), item) for item in items]
-    transaction.on_commit(lambda: _send_now(messages))
+    transaction.on_commit(lambda: send_groups(messages))

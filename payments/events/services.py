@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,17 +19,11 @@ def dashboard_group(merchant_id: int) -> str:
 
 
 def _push_dashboard(merchant_id: int, payload: dict[str, Any]) -> None:
-    from channels.layers import get_channel_layer
+    """Best effort, from the hub's push loop (the request does not wait for Redis): the
+    dashboard also polls."""
+    from hub.push import send_groups
 
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(
-            dashboard_group(merchant_id), {"type": "push", "text": json.dumps(payload)}
-        )
-    except Exception:  # best effort: the dashboard also polls
-        logger.warning("dashboard push for merchant %s failed", merchant_id, exc_info=True)
+    send_groups([(dashboard_group(merchant_id), payload)])
 
 
 def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
