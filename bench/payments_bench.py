@@ -113,7 +113,7 @@ def start_stack(work: Path, web_processes: int) -> Stack:
         port = free_port()
         stack.web_ports.append(port)
         stack.services.append(Service("web", [str(Path(PY).parent / "gunicorn"), "-b",
-                                              f"127.0.0.1:{port}", "-w", str(web_processes),
+                                              f"127.0.0.1:{port}", "-w", str(web_processes), "--no-control-socket",
                                               "config.wsgi:application"], env, logs, ROOT).start())
     for _ in range(web_processes if SERVER == "daphne" else 0):
         port = free_port()

@@ -35,6 +35,7 @@ class Stack:
         self.services: list[Service] = []
         self.stopping = False
         self.env: dict[str, str] = {}
+        self.http_port = 0
 
     # --- embedded servers ----------------------------------------------------------------
     def start_servers(self) -> dict[str, str]:
@@ -126,17 +127,23 @@ class Stack:
         port = self.web_port()
         host = os.environ.get("HOST", "127.0.0.1")
         bin_dir = Path(PY).parent
+        self.http_port = free_port()
         self.services = [
             Service("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port),
                             "config.asgi:application"], self.env, logs, ROOT).start(),
+            # The same HTTP routes from a WSGI server: what a deployment puts in front of the
+            # protocol API at volume (bench/payments_bench.py); no WebSockets here.
+            Service("http", [str(bin_dir / "gunicorn"), "-b", f"{host}:{self.http_port}", "-w", "2",
+                             "--no-control-socket", "config.wsgi:application"], self.env, logs, ROOT).start(),
             Service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads",
                                "4", "--worker-shutdown-timeout", "15000"],
                     self.env, logs, ROOT).start(),
             Service("scheduler", [PY, "manage.py", "crontab"], self.env, logs, ROOT).start(),
         ]
-        if not wait_for_port(port, host="127.0.0.1" if host in ("0.0.0.0", "") else host,  # noqa: S104
-                             timeout=60):
-            raise SystemExit(f"spoke: the web server did not start; see {logs}/web.log")
+        probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+        for name, wanted in (("web", port), ("http", self.http_port)):
+            if not wait_for_port(wanted, host=probe_host, timeout=60):
+                raise SystemExit(f"spoke: the {name} server did not start; see {logs}/{name}.log")
         return port
 
     def banner(self, port: int) -> None:
@@ -150,6 +157,8 @@ class Stack:
             f"  operator admin   {base}/admin/",
             f"  merchant API     {base}/api/v1/   (OpenAPI: {base}/api/v1/schema/)",
             f"  hub protocol API {base}/api/hub/  (Connext HUB_URL)",
+            f"  HTTP fast path   http://127.0.0.1:{self.http_port}/  (gunicorn: the same HTTP "
+            "routes for high-volume API clients; WebSockets stay on the first URL)",
             f"  health           {base}/healthz",
             f"  Ethereum RPC     {self.env['ETH_RPC_URL']}",
         ]

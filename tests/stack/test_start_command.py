@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -84,6 +85,7 @@ def run_once(repo: Path, log: Path) -> tuple[float, dict[str, object]]:
                         "DB_POOL_SIZE", "DB_CONN_MAX_AGE",
                         "VIRTUAL_ENV", "PYTHONPATH"}}
     env.update({"PORT": str(port), "WORKER_HEARTBEAT_SECONDS": "2"})
+    runs_before = log.read_text().count("HTTP fast path") if log.exists() else 0
     started = time.monotonic()
     with open(log, "ab") as out:
         proc = subprocess.Popen(["./spoke", "up"], cwd=repo, env=env, stdout=out,
@@ -103,7 +105,16 @@ def run_once(repo: Path, log: Path) -> tuple[float, dict[str, object]]:
             pytest.fail(f"/healthz never returned 200: {report}\n{log.read_text()[-4000:]}")
         elapsed = time.monotonic() - started
         seen |= descendants(proc.pid)
-        assert len(seen) >= 6  # postgres, valkey, anvil, web, worker, scheduler at least
+        assert len(seen) >= 7  # postgres, valkey, anvil, web, http, worker, scheduler at least
+        # the WSGI fast path serves the same application
+        fast: list[str] = []
+        for _ in range(30):  # the banner follows the servers' start; the log holds every run
+            fast = re.findall(r"HTTP fast path +http://127\.0\.0\.1:(\d+)/", log.read_text())
+            if len(fast) > runs_before:
+                break
+            time.sleep(1)
+        assert len(fast) > runs_before, log.read_text()[-4000:]
+        assert health(int(fast[-1]))[0] == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
