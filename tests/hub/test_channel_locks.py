@@ -56,8 +56,9 @@ def test_lock_creates_missing_channels_once_and_loads_heads_as_the_orm_would() -
         [getattr(orm.latest_update, f.attname) for f in ChannelUpdate._meta.concrete_fields]
     assert got.latest_update.args == {"recipient": "hub", "n": 1}
     assert got.latest_update.balance_token_user == 10**30 + 1 and got.push_sequence == 7
-    assert getattr(got, "has_open_proposal") is True
-    assert getattr(again[BOB], "has_open_proposal") is False and again[BOB].latest_update_id is None
+    assert got.has_open_proposal is True  # type: ignore[attr-defined]
+    assert again[BOB].has_open_proposal is False  # type: ignore[attr-defined]
+    assert again[BOB].latest_update_id is None
 
 
 @pytest.mark.django_db(transaction=True)

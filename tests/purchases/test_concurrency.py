@@ -36,8 +36,13 @@ def hub_state(sim: UserSim, client: Client) -> ChannelState:
 
 
 def try_pay(sim: UserSim, client: Client, recipient: str, amount: int, ptype: str) -> tuple[str, str]:
-    """Pay once, re-signing on the hub's latest state after a txCount race. (outcome, detail)."""
-    for _ in range(50):
+    """Pay once, re-signing on the hub's latest state after a txCount race. (outcome, detail).
+
+    A payer that many others pay (its channel moves with every payment it receives) can lose the
+    race many times in a row; like a real client it backs off a little and tries again."""
+    for attempt in range(500):
+        if attempt:
+            time.sleep(random.random() * min(0.05, 0.002 * attempt))
         prev = hub_state(sim, client)
         if prev.balance_token_user < amount:
             return "insufficient", ""
