@@ -108,7 +108,9 @@ def test_timeout_and_thread_fields_are_hashed(module_chain: Chain, data: st.Data
     )
     sig = sign(user, state.hash(chain.cm.address))
     assert _reason(chain.hub_update(state, sig=sig), chain.hub.address) == ""
-    changed = state.replace(timeout=state.timeout + 1) if state.timeout else state.replace(
+    # another valid timeout (the drawn one may be the largest uint256)
+    other_timeout = state.timeout - 1 if state.timeout == 2**256 - 1 else state.timeout + 1
+    changed = state.replace(timeout=other_timeout) if state.timeout else state.replace(
         thread_count=state.thread_count + 1 if state.thread_count else 0,
         tx_count=(state.tx_count[0], (state.tx_count[1] + 1) % 2**256))
     assert "user signature invalid" in _reason(chain.hub_update(changed, sig=sig), chain.hub.address)
