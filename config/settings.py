@@ -116,6 +116,11 @@ RESERVE_ALARM_TOKENS = env.integer("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minim
 HOT_WALLET_ALARM_WEI = env.integer("HOT_WALLET_ALARM_WEI", 10**18, minimum=0)
 HOT_WALLET_ALARM_TOKENS = env.integer("HOT_WALLET_ALARM_TOKENS", 100 * 10**18, minimum=0)
 OPTIMISTIC_PAYMENT_TTL_SECONDS = env.integer("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
+# Tests and development only: "now" for scheduled money work moves forward by the seconds written
+# in this file (ops/clock.py), so a test can let a day pass for a running worker and scheduler.
+TEST_CLOCK_FILE = env.path("SPOKE_TEST_CLOCK_FILE", None)
+if PRODUCTION and TEST_CLOCK_FILE is not None:
+    raise ConfigError("SPOKE_TEST_CLOCK_FILE moves the platform's clock: never set it in production")
 # Addresses allowed to act on any user's protocol routes (operators' tools); none by default.
 HUB_OPERATOR_ADDRESSES = [a.lower() for a in env.strings("HUB_OPERATOR_ADDRESSES", [])]
 
@@ -255,6 +260,13 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 WORKER_HEARTBEAT_SECONDS = env.integer("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 WORKER_HEARTBEAT_STALE_SECONDS = env.integer("WORKER_HEARTBEAT_STALE_SECONDS", 60, minimum=5)
+# How often the scheduler runs the periodic money jobs (the automatic settlements' interval is
+# SPOKE_AUTO_SETTLEMENT_INTERVAL_SECONDS). Each job is safe to run twice at once; tests shorten them.
+TX_SWEEP_SECONDS = env.integer("TX_SWEEP_SECONDS", 5, minimum=1)
+OPTIMISTIC_SWEEP_SECONDS = env.integer("OPTIMISTIC_SWEEP_SECONDS", 5, minimum=1)
+REFUND_SWEEP_SECONDS = env.integer("REFUND_SWEEP_SECONDS", 30, minimum=1)
+LINK_EXPIRY_SWEEP_SECONDS = env.integer("LINK_EXPIRY_SWEEP_SECONDS", 60, minimum=1)
+COLLATERAL_SWEEP_SECONDS = env.integer("COLLATERAL_SWEEP_SECONDS", 30, minimum=1)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import dramatiq
+from django.conf import settings
 from dramatiq_crontab import interval
 
 from hub.chain import services as chain
@@ -41,7 +42,7 @@ def check_transaction(tx_id: int) -> None:
         logger.info("%s; the sweep retries it", exc)
 
 
-@interval(seconds=5)
+@interval(seconds=settings.TX_SWEEP_SECONDS)
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=60_000)
 def sweep_transactions() -> None:
     chain.transactions_sweep()

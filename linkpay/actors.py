@@ -4,10 +4,11 @@ collateral arrived. Both are safe to run twice at once (row locks + status check
 from __future__ import annotations
 
 import dramatiq
+from django.conf import settings
 from dramatiq_crontab import interval
 
 
-@interval(seconds=60)
+@interval(seconds=settings.LINK_EXPIRY_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=300_000)
 def expire_links() -> None:
     from linkpay.services import links_expire_due

@@ -30,6 +30,7 @@ from linkpay import conf, errors
 from linkpay.models import Link
 from linkpay.ratelimit import guess_reserve
 from linkpay.secret import secret_acceptable, secret_hash, secret_matches, secret_new
+from ops import clock
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def link_create_from_payment(*, payment: Any, secret: str | None) -> Link:
     link = _insert(
         secret_hash=secret_hash(secret), funding=Link.Funding.CHANNEL, sender=payment.sender,
         merchant=merchant, payment=payment, asset=asset, amount=amount, note=note,
-        expires_at=_expiry(payment.meta.get("expiresIn"), timezone.now()),
+        expires_at=_expiry(payment.meta.get("expiresIn"), clock.now()),
     )
     _hold(link)
     _event(link, "link.created")
@@ -145,7 +146,7 @@ def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_
     if not addresses:
         raise PaymentsError("receiving_address_missing", "the merchant has no receiving address")
     try:
-        expires_at = _expiry(expires_in, timezone.now())
+        expires_at = _expiry(expires_in, clock.now())
     except UpdateRejected as exc:
         raise PaymentsError("parameter_invalid", exc.message, param="expires_in") from None
     # both lock kinds that guard custodial accounts (merchant platform and protocol withdrawals)
@@ -200,7 +201,7 @@ def link_redeem(*, secret: Any, redeemer: str, ip: str | None = None,
     if link_pk is None:
         raise errors.link_not_found()  # the reservation stays: a failed guess
     reservation.release()
-    result = _redeem_into_channel(link_pk, redeemer, now or timezone.now())
+    result = _redeem_into_channel(link_pk, redeemer, now or clock.now())
     if result.pending:
         _request_collateral(result.link)
     return result
@@ -311,7 +312,7 @@ def link_claim_onchain(*, link_public_id: str, secret: Any, to: Any, ip: str | N
     address = parse_address(to, "address")
     if address == "0x" + "0" * 40:
         raise UpdateRejected("bad_args", "the zero address cannot receive a link")
-    return _claim_onchain(link.pk, address, now or timezone.now())
+    return _claim_onchain(link.pk, address, now or clock.now())
 
 
 @transaction.atomic
@@ -412,14 +413,14 @@ def link_cancel(*, link_public_id: str, sender: str | None = None, merchant_id: 
     if link is None:
         raise errors.LinkError("link_not_found", "no such link", status=404)
     if link.status != Status.OPEN:
-        _refuse_unless_open(link, timezone.now())
+        _refuse_unless_open(link, clock.now())
     _return_to_sender(link, Status.CANCELLED)
     return link
 
 
 def link_expire(*, link_id: int, now: datetime | None = None) -> bool:
     """Return an overdue OPEN link to its sender. Exactly once (row lock + status check)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         link = Link.objects.select_for_update().filter(
             pk=link_id, status=Status.OPEN, expires_at__lte=now).first()
@@ -430,6 +431,6 @@ def link_expire(*, link_id: int, now: datetime | None = None) -> bool:
 
 
 def links_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    now = now or timezone.now()
+    now = now or clock.now()
     due = Link.objects.filter(status=Status.OPEN, expires_at__lte=now).order_by("expires_at")
     return sum(link_expire(link_id=pk, now=now) for pk in due.values_list("id", flat=True)[:limit])

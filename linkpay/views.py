@@ -41,10 +41,10 @@ _SECURITY_HEADERS = {
 
 
 def _status(link: Link) -> dict[str, Any]:
-    from django.utils import timezone
+    from ops import clock
 
     status = link.status
-    if status == Link.Status.OPEN and link.expires_at <= timezone.now():
+    if status == Link.Status.OPEN and link.expires_at <= clock.now():
         status = Link.Status.EXPIRED
     return {
         "id": link.public_id, "status": status, "statusText": STATUS_TEXT[Link.Status(status)],

@@ -4,6 +4,9 @@ environment (`./spoke test` points DATABASE_URL and REDIS_URL at real servers)."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +36,31 @@ def hub_chain(settings: object, chain_env: ChainEnv) -> Iterator[ChainEnv]:
     point_settings_at(settings, chain_env)
     yield chain_env
     clear_chain_caches()
+
+
+class MovableClock:
+    """The platform's clock for scheduled money work (ops/clock.py), moved by a test. Worker and
+    scheduler subprocesses follow it when started with SPOKE_TEST_CLOCK_FILE=<path>."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def advance(self, seconds: int) -> None:
+        from ops.clock import set_offset
+
+        self.offset += seconds
+        set_offset(self.path, self.offset)
+
+    def now(self) -> datetime:
+        from ops import clock
+
+        return clock.now()
+
+
+@pytest.fixture
+def movable_clock(settings: Any, tmp_path: Path) -> MovableClock:
+    clock = MovableClock(tmp_path / "clock")
+    clock.advance(0)
+    settings.TEST_CLOCK_FILE = clock.path
+    return clock

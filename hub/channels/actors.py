@@ -45,7 +45,7 @@ def refresh_gas_price() -> None:
     gas_refresh()
 
 
-@interval(seconds=30)
+@interval(seconds=settings.COLLATERAL_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
 def collateralize_frequent_recipients() -> None:
     from hub.collateral.services import collateralize_frequent_recipients as run

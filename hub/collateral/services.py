@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F
-from django.utils import timezone
 
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.collateral.models import CollateralAssignment
 from hub.collateral.policy import Bounds, Policy, Profile, bounds, top_up_amount
+from ops import clock
 from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def recent_payers(user: str, *, now: datetime | None = None) -> int:
     """Distinct payers of channel-bound payments to `user` in the recent window."""
     from payments.purchases.models import Payment
 
-    since = (now or timezone.now()) - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
+    since = (now or clock.now()) - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
     return (Payment.objects.filter(recipient=user.lower(), created_at__gte=since,
                                    type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
             .values("sender").distinct().count())
@@ -76,7 +76,7 @@ def collateralize_frequent_recipients(*, limit: int = 50) -> int:
     """Top up, ahead of time, recipients that several payers paid recently. Returns proposals."""
     from payments.purchases.models import Payment
 
-    since = timezone.now() - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
+    since = clock.now() - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
     busy = (Payment.objects.filter(created_at__gte=since, type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
             .values("recipient").annotate(payers=Count("sender", distinct=True))
             .filter(payers__gte=2).order_by("-payers").values_list("recipient", flat=True)[:limit])
@@ -92,7 +92,7 @@ def reclaim_idle_collateral(*, limit: int = 20) -> int:
     (the user countersigns on their next sync; the hub then withdraws it to the reserve)."""
     from hub.channels.services import channel_propose_hub_reclaim
 
-    idle_since = timezone.now() - timedelta(seconds=settings.COLLATERAL_IDLE_RECLAIM_SECONDS)
+    idle_since = clock.now() - timedelta(seconds=settings.COLLATERAL_IDLE_RECLAIM_SECONDS)
     rows = (ChannelUpdate.objects.filter(channel__latest_update=F("pk"), created_at__lt=idle_since,
                                          balance_token_hub__gt=0, invalid__isnull=True,
                                          channel__status=Channel.Status.OPEN)

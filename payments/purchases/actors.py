@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import dramatiq
+from django.conf import settings
 from dramatiq_crontab import interval
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def collateralize_recipients(recipients: list[str]) -> None:
             logger.exception("collateral request for %s failed", user)
 
 
-@interval(seconds=5)
+@interval(seconds=settings.OPTIMISTIC_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
 def sweep_optimistic_payments() -> None:
     from payments.purchases.services import optimistic_sweep
@@ -31,7 +32,7 @@ def sweep_optimistic_payments() -> None:
     optimistic_sweep()
 
 
-@interval(seconds=30)
+@interval(seconds=settings.REFUND_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
 def sweep_refunds() -> None:
     from payments.purchases.refunds import refunds_sweep

@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from hub.ledger.services import account_balance
+from ops import clock
 from payments.custodial.services import FLOAT, custodial_account, custodial_debit
 from payments.purchases.models import Payment, RefundExecution
 from payments.purchases.services import _hub_pays, _lock_channels
@@ -68,7 +68,7 @@ def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
                                        link_public_id=issued.link.public_id)
         refund_mark_succeeded(refund_id=refund.public_id)
         return RefundOutcome("link", issued)
-    if timezone.now() - refund.created_at > GIVE_UP_AFTER:
+    if clock.now() - refund.created_at > GIVE_UP_AFTER:
         refund_mark_failed(refund_id=refund.public_id, reason="payer_unreachable")
     return RefundOutcome("")
 

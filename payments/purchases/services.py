@@ -33,6 +33,7 @@ from hub.core import (
 )
 from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.ledger.services import post
+from ops import clock
 from ops.rows import rows_insert
 from payments.custodial.services import custodial_credit
 from payments.purchases.models import Payment, Purchase
@@ -291,7 +292,7 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
     # PT_OPTIMISTIC without collateral: the hub holds it until collateral exists, or refunds it.
     payment.status = Payment.Status.PENDING
     payment.completed_at = None
-    payment.expires_at = timezone.now() + timedelta(seconds=settings.OPTIMISTIC_PAYMENT_TTL_SECONDS)
+    payment.expires_at = clock.now() + timedelta(seconds=settings.OPTIMISTIC_PAYMENT_TTL_SECONDS)
     rows_insert([payment])
     post([(optimistic_account(payment.pk), "wei", req.amount_wei),
           (OPTIMISTIC_FLOAT, "wei", -req.amount_wei),
@@ -362,7 +363,7 @@ def optimistic_forward(*, payment_id: int) -> bool:
 
 def optimistic_refund(*, payment_id: int, now: Any = None) -> bool:
     """Return an expired optimistic payment to its payer (hub→payer Payment). Exactly once."""
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         payment = Payment.objects.select_for_update().filter(
             pk=payment_id, status=Payment.Status.PENDING, expires_at__lte=now).first()
@@ -394,7 +395,7 @@ def _release_hold(payment: Payment) -> None:
 def optimistic_sweep(*, limit: int = 200) -> tuple[int, int]:
     """Forward what can be forwarded; refund what expired. Returns (forwarded, refunded)."""
     forwarded = refunded = 0
-    now = timezone.now()
+    now = clock.now()
     for payment_id in Payment.objects.filter(status=Payment.Status.PENDING).order_by("id").values_list(
             "id", flat=True)[:limit]:
         if optimistic_forward(payment_id=payment_id):

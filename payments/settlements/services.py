@@ -19,6 +19,7 @@ from eth_utils.crypto import keccak
 from hub.chain.models import ChainTransaction
 from hub.chain.outbox import transaction_enqueue
 from hub.ledger.services import post
+from ops import clock
 from payments.balances.selectors import (
     custodial_account,
     custodial_balance_by_address,
@@ -133,7 +134,7 @@ SCHEDULE_PERIODS = {
 def settlements_run_automatic(*, now: datetime | None = None) -> list[Settlement]:
     """Settle every merchant whose custodial balance reached its threshold, or whose schedule
     is due. Each merchant is settled in its own transaction; refusals are skipped."""
-    now = now or timezone.now()
+    now = now or clock.now()
     created: list[Settlement] = []
     merchants = Merchant.objects.exclude(payout_address="").exclude(
         settlement_threshold_wei__isnull=True, settlement_threshold_token__isnull=True,
