@@ -49,6 +49,9 @@ def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = Non
     already = Refund.objects.filter(payment_id=payment_id).exclude(state=State.FAILED).aggregate(
         t=Sum("amount"))["t"]
     left = paid - int(already or 0)
+    if amount is None and left <= 0:
+        raise PaymentsError("refund_exceeds_payment", "the payment is refunded in full already",
+                            param="amount")
     wanted = left if amount is None else amount
     if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
         raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
