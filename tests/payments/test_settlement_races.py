@@ -1,0 +1,99 @@
+"""Settlements under concurrency and failure, on a real anvil: two settlements of the whole
+balance at once pay it out once, two automatic runs at once settle once, a payout address that
+refuses ETH gets nothing and the balance comes back exactly once, a daily schedule settles once
+per day of the platform's clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from web3 import Web3
+
+from hub.chain.deploy import deploy_contract
+from hub.chain.models import ChainTransaction
+from hub.ledger.services import account_balance
+from payments.merchants.models import Merchant
+from payments.settlements.models import Settlement
+from payments.settlements.services import settlement_on_payout_complete, settlements_run_automatic
+from tests.chain_env import ChainEnv
+from tests.conftest import MovableClock
+from tests.hub.api.test_channel_flows import run_hub_transactions
+from tests.payments.conftest import Shop, credit_custodial, random_address
+from tests.payments.test_refunds import in_parallel
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def payout_shop(make_shop, hub_chain: ChainEnv) -> Shop:  # type: ignore[no-untyped-def]
+    return make_shop("payout shop", payout_address=random_address())
+
+
+def eth_of(env: ChainEnv, address: str) -> int:
+    return int(env.w3.eth.get_balance(Web3.to_checksum_address(address)))
+
+
+def test_two_settlements_of_the_whole_balance_at_once_pay_it_out_once(
+        payout_shop: Shop, hub_chain: ChainEnv) -> None:
+    shop = payout_shop
+    for round_ in range(3):
+        credit_custodial(shop.address, "wei", 1000 + round_)
+        responses = in_parallel([
+            lambda k=key: shop.client().post("/api/v1/settlements", {"asset": "wei"}, idempotency_key=k)
+            for key in (f"a{round_}", f"b{round_}")])
+        assert sorted(r.status_code for r in responses) == [201, 400], responses
+        refused = next(r for r in responses if r.status_code == 400).json()["error"]
+        assert refused["code"] == "amount_invalid"
+        assert account_balance(f"custodial:{shop.address}", "wei") == 0
+    run_hub_transactions()
+    assert sorted(int(s.amount) for s in Settlement.objects.all()) == [1000, 1001, 1002]
+    assert eth_of(hub_chain, shop.merchant.payout_address) == 3003
+
+
+def test_two_automatic_runs_at_once_settle_once(payout_shop: Shop, hub_chain: ChainEnv) -> None:
+    Merchant.objects.filter(pk=payout_shop.merchant.pk).update(settlement_threshold_wei=500)
+    for _round in range(3):
+        credit_custodial(payout_shop.address, "wei", 600)
+        results = in_parallel([settlements_run_automatic, settlements_run_automatic])
+        assert sorted(len(r) for r in results) == [0, 1], results
+    assert Settlement.objects.count() == 3
+    assert account_balance(f"custodial:{payout_shop.address}", "wei") == 0
+
+
+def test_a_payout_address_that_refuses_eth_gets_the_balance_back_once(
+        make_shop, hub_chain: ChainEnv) -> None:  # type: ignore[no-untyped-def]
+    refuser, _receipt = deploy_contract(hub_chain.w3, hub_chain.funder, "RevertingReceiver")
+    shop = make_shop("refusing shop", payout_address=refuser.address)
+    credit_custodial(shop.address, "wei", 10**15)
+    response = shop.client().post("/api/v1/settlements", {"asset": "wei"})
+    assert response.status_code == 201, response.content
+    run_hub_transactions()
+    settlement = Settlement.objects.get(public_id=response.json()["id"])
+    assert settlement.state == Settlement.State.FAILED and settlement.failure_reason
+    assert account_balance(f"custodial:{shop.address}", "wei") == 10**15
+    assert account_balance(settlement.ledger_account, "wei") == 0
+    assert eth_of(hub_chain, refuser.address) == 0
+    tx = ChainTransaction.objects.get(pk=settlement.chain_transaction_id)
+    with transaction.atomic():
+        settlement_on_payout_complete(tx)  # delivered twice
+    assert account_balance(f"custodial:{shop.address}", "wei") == 10**15
+    events = [e["type"] for e in shop.client().get("/api/v1/events").json()["data"]]
+    assert events.count("settlement.failed") == 1
+
+
+def test_a_daily_schedule_settles_once_per_day_of_the_platform_clock(
+        payout_shop: Shop, movable_clock: MovableClock) -> None:
+    Merchant.objects.filter(pk=payout_shop.merchant.pk).update(
+        settlement_schedule=Merchant.SettlementSchedule.DAILY)
+    credit_custodial(payout_shop.address, "wei", 100)
+    assert [s.amount for s in settlements_run_automatic()] == [100]
+    credit_custodial(payout_shop.address, "wei", 50)
+    assert settlements_run_automatic() == []
+    movable_clock.advance(int(timedelta(hours=23, minutes=59).total_seconds()))
+    assert settlements_run_automatic() == []
+    movable_clock.advance(120)
+    assert [s.amount for s in settlements_run_automatic()] == [50]
+    assert settlements_run_automatic() == []
+    assert account_balance(f"custodial:{payout_shop.address}", "wei") == 0
