@@ -60,19 +60,24 @@ def invoice_create(*, merchant_id: int, amount: int, asset: str, description: st
 
 
 @transaction.atomic
-def invoice_apply_payment(*, invoice_id: str, payment_id: int, amount: int, asset: str,
-                          paid_at: datetime) -> None:
-    """Count payment `payment_id` towards invoice `invoice_id` and move its state.
+def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int, amount: int,
+                          asset: str, paid_at: datetime) -> bool:
+    """Count payment `payment_id`, whose value reached merchant `merchant_id` (its recipient is
+    one of that merchant's receiving addresses), towards invoice `invoice_id` and move its state.
 
-    Called by the purchase code inside its transaction. Idempotent on `payment_id`. Raises
-    PaymentsError (so the purchase is refused with it) when the invoice does not exist
-    (resource_missing), the asset differs (invoice_asset_mismatch) or the late-payment window
-    has passed (invoice_not_payable)."""
+    Only value that reached the invoice's own merchant counts: a payment to another merchant
+    that names this invoice leaves it untouched (and is an ordinary payment to its recipient);
+    returns whether the payment was counted. Called by the purchase code inside its
+    transaction. Idempotent on `payment_id`. Raises PaymentsError (so the purchase is refused
+    with it) when the invoice does not exist (resource_missing), the asset differs
+    (invoice_asset_mismatch) or the late-payment window has passed (invoice_not_payable)."""
     invoice = Invoice.objects.select_for_update().filter(public_id=invoice_id).first()
     if invoice is None:
         raise PaymentsError("resource_missing", f"no invoice {invoice_id}", param="invoice_id")
+    if invoice.merchant_id != merchant_id:
+        return False
     if InvoicePayment.objects.filter(payment_id=payment_id).exists():
-        return
+        return True
     if asset != invoice.asset:
         raise PaymentsError("invoice_asset_mismatch", f"invoice {invoice_id} is payable in {invoice.asset}")
     if paid_at > invoice.late_payment_until:
@@ -97,6 +102,7 @@ def invoice_apply_payment(*, invoice_id: str, payment_id: int, amount: int, asse
     invoice.save(update_fields=["amount_received", "state", "paid_at", "updated_at"])
     if invoice.state != before:
         _record_state(invoice)
+    return True
 
 
 def invoices_expire(*, now: datetime | None = None, limit: int = 1000) -> int:

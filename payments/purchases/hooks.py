@@ -23,7 +23,8 @@ def payments_created(payments: Iterable[Payment]) -> None:
         invoice_id = payment.meta.get("invoiceId") or payment.meta.get("invoice_id")
         if isinstance(invoice_id, str) and invoice_id:
             asset = "token" if payment.amount_token else "wei"
-            invoice_apply_payment(invoice_id=invoice_id, payment_id=payment.pk,
+            # Only the recipient's merchant's own invoices: invoice_apply_payment ignores others.
+            invoice_apply_payment(invoice_id=invoice_id, merchant_id=merchant_id, payment_id=payment.pk,
                                   amount=payment.amount_token or payment.amount_wei, asset=asset,
                                   paid_at=payment.completed_at or payment.created_at)
         event_record(type="payment.succeeded", merchant_id=merchant_id,

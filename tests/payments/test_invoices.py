@@ -22,8 +22,9 @@ def new_invoice(shop: Shop, amount: int = 1000, **kwargs: object) -> Invoice:
 
 
 def pay(invoice: Invoice, payment_id: int, amount: int, *, after: timedelta = timedelta(seconds=5)) -> Invoice:
-    invoice_apply_payment(invoice_id=invoice.public_id, payment_id=payment_id, amount=amount,
-                          asset="token", paid_at=invoice.created_at + after)
+    invoice_apply_payment(invoice_id=invoice.public_id, merchant_id=invoice.merchant_id,
+                          payment_id=payment_id, amount=amount, asset="token",
+                          paid_at=invoice.created_at + after)
     return Invoice.objects.get(pk=invoice.pk)
 
 
@@ -92,8 +93,8 @@ def test_payment_after_the_late_window_is_refused(shop: Shop) -> None:
         pay(invoice, 1, 1000, after=timedelta(hours=25))
     assert refused.value.code == "invoice_not_payable"
     with pytest.raises(PaymentsError) as wrong_asset:
-        invoice_apply_payment(invoice_id=invoice.public_id, payment_id=2, amount=1000, asset="wei",
-                              paid_at=timezone.now())
+        invoice_apply_payment(invoice_id=invoice.public_id, merchant_id=invoice.merchant_id,
+                              payment_id=2, amount=1000, asset="wei", paid_at=timezone.now())
     assert wrong_asset.value.code == "invoice_asset_mismatch"
 
 
