@@ -69,5 +69,6 @@ class ApiKeyRollView(MerchantAPIView):
     def post(self, request: Request, id: str) -> Response:
         data = body_or_error(ApiKeyRollSerializer, request) if request.data else {}
         issued = services.api_key_roll(merchant_id=self.merchant_id, key_id=id,
-                                       overlap_seconds=data.get("expires_in_seconds"))
+                                       overlap_seconds=data.get("expires_in_seconds"),
+                                       rolled_by=request.auth if isinstance(request.auth, ApiKey) else None)
         return Response(_with_secret(issued), status=201)

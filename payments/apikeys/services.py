@@ -144,9 +144,10 @@ def api_key_revoke(*, merchant_id: int, key_id: str) -> ApiKey:
 
 @transaction.atomic
 def api_key_roll(*, merchant_id: int, key_id: str, overlap_seconds: int | None = None,
-                 now: datetime | None = None) -> IssuedKey:
+                 now: datetime | None = None, rolled_by: ApiKey | None = None) -> IssuedKey:
     """A new key with the same kind and permissions; the old one stays valid for
-    `overlap_seconds` (default API_KEY_ROLL_OVERLAP_SECONDS; 0 = revoked at once)."""
+    `overlap_seconds` (default API_KEY_ROLL_OVERLAP_SECONDS; 0 = revoked at once). A key rolling
+    another may not obtain more access than its own, as when creating one (permission_denied)."""
     now = now or timezone.now()
     overlap = conf.API_KEY_ROLL_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds
     if overlap < 0 or overlap > 7 * 24 * 3600:
@@ -158,7 +159,7 @@ def api_key_roll(*, merchant_id: int, key_id: str, overlap_seconds: int | None =
     if hasattr(old, "rolled_to"):
         raise PaymentsError("api_key_not_rollable", "this key was already rolled")
     issued = api_key_create(merchant_id=merchant_id, kind=old.kind, name=old.name,
-                            permissions=old.permissions or None)
+                            permissions=old.permissions or None, created_by=rolled_by)
     issued.api_key.rolled_from = old
     issued.api_key.save(update_fields=["rolled_from"])
     if overlap == 0:

@@ -80,6 +80,40 @@ def test_a_restricted_key_cannot_mint_a_more_powerful_key(shop: Shop) -> None:
     assert allowed.status_code == 201
 
 
+def test_a_restricted_key_cannot_roll_a_key_with_more_access_than_its_own(shop: Shop) -> None:
+    key = Api(api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                             permissions={"api_keys": "write"}).plaintext)
+    stronger = [
+        api_key_create(merchant_id=shop.merchant.pk, kind="secret").api_key,
+        api_key_create(merchant_id=shop.merchant.pk, kind="read_only").api_key,
+        api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                       permissions={"api_keys": "write", "refunds": "write"}).api_key,
+    ]
+    for target in stronger:
+        response = key.post(f"/api/v1/api_keys/{target.public_id}/roll", {"expires_in_seconds": 0})
+        assert response.status_code == 403, (target.kind, response.content)
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert "secret" not in response.json()
+        target.refresh_from_db()
+        assert (target.revoked_at, target.expires_at) == (None, None)
+    assert ApiKey.objects.filter(rolled_from__isnull=False).count() == 0
+    # a key with no more access than the caller's may be rolled
+    lesser = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                            permissions={"api_keys": "read"}).api_key
+    response = key.post(f"/api/v1/api_keys/{lesser.public_id}/roll")
+    assert response.status_code == 201 and response.json()["secret"].startswith("rk_live_")
+    assert response.json()["permissions"] == {"api_keys": "read"}
+
+
+def test_a_read_only_key_can_neither_create_nor_roll_keys(shop: Shop) -> None:
+    read_only = api_key_create(merchant_id=shop.merchant.pk, kind="read_only")
+    key = Api(read_only.plaintext)
+    assert key.post("/api/v1/api_keys", {"kind": "read_only"}).status_code == 403
+    response = key.post(f"/api/v1/api_keys/{read_only.api_key.public_id}/roll")
+    assert response.status_code == 403
+    assert ApiKey.objects.count() == 2
+
+
 def test_a_rolled_key_keeps_working_only_through_the_overlap(shop: Shop) -> None:
     old = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
     now = timezone.now()
