@@ -24,11 +24,18 @@ ROLE_PERMISSIONS: dict[str, dict[str, Access]] = {
         "settlements": "write", "links": "write", "api_keys": "read", "webhooks": "write",
         "team": "read", "events": "read",
     },
+    # Staff may not send money out: a funded link is claimed by whoever holds its URL, to any
+    # address, so creating one is a withdrawal by another name (links write needs settlements
+    # write; see MONEY_OUT).
     STAFF: {
         "balance": "read", "payments": "read", "invoices": "write", "refunds": "read",
-        "settlements": "read", "links": "write", "events": "read",
+        "settlements": "read", "links": "read", "events": "read",
     },
 }
+
+# Resources whose write sends the merchant's money out (settlements, refunds, funded links): a
+# role gets write on one of them only if it may settle.
+MONEY_OUT = ("settlements", "refunds", "links")
 
 
 def access_allows(granted: str | None, wanted: Access) -> bool:

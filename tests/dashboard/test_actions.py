@@ -14,6 +14,7 @@ from payments.apikeys.models import ApiKey
 from payments.apikeys.services import api_key_authenticate
 from payments.audit.models import AuditLog
 from payments.merchants.models import Membership
+from payments.merchants.permissions import MONEY_OUT, ROLE_PERMISSIONS
 from payments.refunds.models import Refund
 from payments.webhooks.models import WebhookDelivery
 from tests.dashboard.helpers import make_payment, make_team, sign_in
@@ -94,6 +95,34 @@ def test_a_link_shows_its_url_and_qr_once_and_can_be_cancelled() -> None:
     assert Link.objects.get(pk=link.pk).status == Link.Status.CANCELLED
     assert [a.action for a in AuditLog.objects.filter(merchant_id=team.merchant.pk, action__startswith="link.")
             .order_by("id")] == ["link.created", "link.cancelled"]
+
+
+def test_staff_cannot_create_or_cancel_funded_links_and_see_no_form_but_a_manager_can() -> None:
+    team = make_team("Staffed shop", roles=("manager", "staff"))
+    make_payment(team.address, wei=ETH)
+    form = {"amount": "0.25", "asset": "wei", "expires_in_days": 7, "note": ""}
+    staff = Client()
+    sign_in(staff, team.users["staff"])
+    assert staff.post("/dashboard/links/new/", form).status_code == 403
+    assert not Link.objects.filter(merchant=team.merchant).exists()
+    listing = staff.get("/dashboard/links/")
+    assert listing.status_code == 200 and b'id="link-form"' not in listing.content
+    manager = Client()
+    sign_in(manager, team.users["manager"])
+    assert b'id="link-form"' in manager.get("/dashboard/links/").content
+    assert manager.post("/dashboard/links/new/", form).status_code == 200
+    link = Link.objects.get(merchant=team.merchant)
+    assert b"Cancel link" not in staff.get("/dashboard/links/").content
+    assert staff.post(f"/dashboard/links/{link.public_id}/cancel/").status_code == 403
+    assert Link.objects.get(pk=link.pk).status == Link.Status.OPEN
+
+
+def test_only_roles_that_may_settle_may_send_money_out() -> None:
+    for role, granted in ROLE_PERMISSIONS.items():
+        for resource in MONEY_OUT:
+            if granted.get(resource) == "write":
+                assert granted.get("settlements") == "write", (role, resource)
+    assert ROLE_PERMISSIONS["staff"].get("links") != "write"
 
 
 def test_a_link_above_the_balance_is_refused_with_a_message() -> None:
