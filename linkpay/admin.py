@@ -9,11 +9,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from hub.chain.admin import ReadOnlyAdmin
 from linkpay.models import Link
 
 
 @admin.register(Link)
-class LinkAdmin(admin.ModelAdmin):
+class LinkAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "status", "asset", "amount", "funding", "sender", "redeemer",
                     "expires_at", "created_at")
     list_filter = ("status", "funding", "asset", "payout")
@@ -23,12 +24,6 @@ class LinkAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Link._meta.fields if f.name != "secret_hash"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Cancel (return to the sender)")
     def cancel_links(self, request: HttpRequest, queryset: QuerySet[Link]) -> None:

@@ -21,6 +21,10 @@ from hub.chain.models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """The one admin base for records that are append-only (financial records, signed states,
+    logs): viewable, never added, changed or deleted by hand. Corrections are explicit admin
+    actions that call a service, which writes new, audited entries."""
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -31,16 +35,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class AttemptInline(admin.TabularInline):
-    model = ChainTransactionAttempt
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = ("kind", "nonce", "tx_hash", "max_fee_per_gas", "max_priority_fee_per_gas",
-              "gas_limit", "created_at", "broadcast_at", "broadcast_error")
-    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AttemptInline(ReadOnlyInline):
+    model = ChainTransactionAttempt
+    fields = ("kind", "nonce", "tx_hash", "max_fee_per_gas", "max_priority_fee_per_gas",
+              "gas_limit", "created_at", "broadcast_at", "broadcast_error")
+    readonly_fields = fields
 
 
 @admin.register(ChainTransaction)

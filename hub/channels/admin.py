@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from hub.chain.admin import ReadOnlyAdmin
+from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.disputes.admin_actions import exit_channels
 from hub.ledger.models import LedgerEntry
 
 
-class ChannelUpdateInline(admin.TabularInline):
+class ChannelUpdateInline(ReadOnlyInline):
     model = ChannelUpdate
     fk_name = "channel"
     fields = ("tx_count_global", "tx_count_chain", "reason", "balance_wei_hub", "balance_wei_user",
               "balance_token_hub", "balance_token_user", "timeout", "invalid", "sig_user", "created_at")
     readonly_fields = fields
     ordering = ("-tx_count_global",)
-    extra = 0
     max_num = 0
-    can_delete = False
     show_change_link = True
 
 

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from hub.chain.admin import ReadOnlyAdmin
 from hub.rates.models import ExchangeRate, GasPrice, RateSource
 
 
@@ -37,23 +38,11 @@ class RateSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
+class ExchangeRateAdmin(ReadOnlyAdmin):  # the rates amounts were converted at: history
     list_display = ("retrieved_at", "base", "quote", "rate", "source")
     readonly_fields = ("base", "quote", "rate", "source", "retrieved_at")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(GasPrice)
-class GasPriceAdmin(admin.ModelAdmin):
+class GasPriceAdmin(ReadOnlyAdmin):
     list_display = ("retrieved_at", "block_number", "base_fee_wei", "priority_fee_wei")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

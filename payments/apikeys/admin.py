@@ -4,11 +4,12 @@ from typing import Any
 
 from django.contrib import admin
 
+from hub.chain.admin import ReadOnlyAdmin
 from payments.apikeys.models import ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):  # a cleared revoked_at would bring a revoked key back
     list_display = ["public_id", "display_prefix", "merchant", "kind", "name", "created_at",
                     "expires_at", "revoked_at", "last_used_at"]
     list_filter = ["kind"]
@@ -19,9 +20,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
                        "last_used_at", "rolled_from"]
 
     actions = ["revoke"]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
 
     @admin.action(description="Revoke selected keys (requests with them fail at once)")
     def revoke(self, request: object, queryset: Any) -> None:

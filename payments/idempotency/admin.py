@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from hub.chain.admin import ReadOnlyAdmin
 from payments.idempotency.models import IdempotencyRecord
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["key", "api_key", "state", "response_status", "created_at"]
     list_filter = ["state"]
     search_fields = ["key"]

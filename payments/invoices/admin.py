@@ -2,18 +2,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
 from payments.invoices.models import Invoice, InvoicePayment
 
 
-class InvoicePaymentInline(admin.TabularInline):
+class InvoicePaymentInline(ReadOnlyInline):
     model = InvoicePayment
-    extra = 0
-    can_delete = False
     readonly_fields = ["payment_id", "amount", "asset", "paid_at", "created_at"]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "merchant", "amount", "asset", "amount_received", "state",
                     "expires_at", "created_at"]
     list_filter = ["state", "asset"]

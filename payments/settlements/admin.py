@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from hub.chain.admin import ReadOnlyAdmin
 from payments.settlements.models import Settlement
 
 
+# settlements move money: only through settlement_execute, never by hand
 @admin.register(Settlement)
-class SettlementAdmin(admin.ModelAdmin):
+class SettlementAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "merchant", "amount", "asset", "state", "automatic",
                     "chain_transaction", "created_at"]
     list_filter = ["state", "asset", "automatic"]
     search_fields = ["public_id", "payout_address", "merchant__name"]
     readonly_fields = [f.name for f in Settlement._meta.fields]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False  # settlements move money: only through settlement_execute

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
 from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -13,17 +14,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     exclude = ["secret", "previous_secret"]
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    extra = 0
-    can_delete = False
     readonly_fields = ["number", "started_at", "duration_ms", "response_status", "error",
                        "request_body", "response_body"]
     exclude = ["signature_header"]
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "endpoint", "event", "state", "attempt_count", "next_attempt_at",
                     "created_at"]
     list_filter = ["state"]
