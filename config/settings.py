@@ -212,6 +212,11 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
 
+# Webhooks to loopback, private or link-local addresses are refused (server-side request forgery;
+# payments/webhooks/destinations.py). `./spoke up` turns this on for a local receiver, tests that
+# use one turn it on themselves; `check --deploy` warns when it is on in production.
+WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS = env.boolean("WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS", False)
+
 # --- Redis: cache, channel layer, Dramatiq --------------------------------------------------
 CACHES = {
     "default": {

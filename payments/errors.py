@@ -29,6 +29,7 @@ CODES: dict[str, ErrorCode] = {
     "metadata_invalid": ErrorCode(400, INVALID),
     "amount_invalid": ErrorCode(400, INVALID),
     "address_invalid": ErrorCode(400, INVALID),
+    "url_not_public": ErrorCode(400, INVALID),  # a webhook URL on loopback or a private network
     "cursor_invalid": ErrorCode(404, INVALID),  # no such object in the list
     "idempotency_key_invalid": ErrorCode(400, INVALID),
     "unsupported_media_type": ErrorCode(415, INVALID),

@@ -77,8 +77,12 @@ class Stack:
         return path
 
     def write_env(self, urls: dict[str, str]) -> None:
+        debug = os.environ.get("DEBUG", "true")
         values = {
-            "DEBUG": os.environ.get("DEBUG", "true"),
+            "DEBUG": debug,
+            # a webhook receiver on this machine is the usual development set-up
+            "WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS": os.environ.get(
+                "WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS", "true" if debug.lower() in ("1", "true", "yes", "on") else "false"),
             "HUB_PRIVATE_KEY_FILE": str(self.hub_key_file()),
             **urls,
         }

@@ -73,7 +73,7 @@ class WebhookAttempt(models.Model):
     request_body = models.TextField()
     signature_header = models.CharField(max_length=500)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True, default="")  # first 2000 characters
+    response_body = models.TextField(blank=True, default="")  # an excerpt (RESPONSE_EXCERPT_CHARS)
     error = models.TextField(blank=True, default="")
 
     class Meta:

@@ -64,8 +64,16 @@ class WebhookAttemptSerializer(serializers.Serializer):
     duration_ms = serializers.IntegerField()
     request_body = serializers.CharField()
     response_status = serializers.IntegerField(allow_null=True)
-    response_body = serializers.CharField()
+    response_body = serializers.SerializerMethodField(
+        help_text="the first 64 characters of the receiver's answer, no more")
     error = serializers.CharField()
+
+    @extend_schema_field(str)
+    def get_response_body(self, obj: Any) -> str:
+        from payments.webhooks.services import RESPONSE_EXCERPT_CHARS
+
+        # rows written before the excerpt was shortened hold up to 2000 characters
+        return str(obj.response_body)[:RESPONSE_EXCERPT_CHARS]
 
 
 class WebhookDeliverySerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ from payments import conf
 from payments.errors import PaymentsError
 from payments.events.models import Event
 from payments.metadata import metadata_clean
+from payments.webhooks import destinations
 from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from payments.webhooks.signing import SIGNATURE_HEADER, new_secret, signature_header
 
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 State = WebhookDelivery.State
 RETRYABLE_STATUSES = frozenset({408, 429})
 USER_AGENT = "Spoke-Webhooks/1"
+# What is kept of a receiver's answer: its status and this much of the body, enough to tell
+# "ok" from "invalid signature" and too little to read back another server's page.
+RESPONSE_EXCERPT_CHARS = 64
 
 
 # --- the schedule (pure) ---------------------------------------------------------------------
@@ -73,9 +77,15 @@ def active_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
 
 
 def _clean_url(url: str) -> str:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    try:
+        parts = urlsplit(url or "")
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 2000
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        valid = False
+    if not valid:
         raise PaymentsError("parameter_invalid", "url is an http(s) URL", param="url")
+    destinations.check_url_on_save(url)
     return url
 
 
@@ -213,17 +223,23 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
     body = event_body(delivery.event)
     header = signature_header(body, active_secrets(endpoint, now), int(now.timestamp()))
     status: int | None = None
-    response_text, error = "", ""
+    response_text, error, refused = "", "", False
     started = time.monotonic()
-    http = client or httpx.Client(timeout=conf.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+    # No proxies from the environment: the connection must go to the address that was checked.
+    http = client or httpx.Client(timeout=conf.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False,
+                                  trust_env=False)
     try:
-        response = http.post(endpoint.url, content=body, headers={
+        pinned = destinations.pin(endpoint.url)
+        with http.stream("POST", pinned.url, content=body, extensions=pinned.extensions, headers={
+            **pinned.headers,
             "Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: header,
             "Spoke-Event-Id": delivery.event.public_id, "Spoke-Delivery-Id": delivery.public_id,
-        })
-        status, response_text = response.status_code, response.text[:2000]
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        }) as response:
+            status, response_text = response.status_code, _excerpt(response)
+    except destinations.DestinationRefused as exc:
+        refused, error = True, f"destination_not_public: {exc}"
+    except (httpx.HTTPError, OSError, UnicodeError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:200]
     finally:
         if client is None:
             http.close()
@@ -239,7 +255,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
             return delivery
         if status is not None and 200 <= status < 300:
             delivery.state, delivery.next_attempt_at, delivery.completed_at = State.SUCCEEDED, None, now
-        elif is_retryable(status):
+        elif is_retryable(status) and not refused:
             delivery.next_attempt_at = next_attempt_at(
                 created_at=delivery.created_at, failed_attempts=number, now=now
             )
@@ -249,6 +265,16 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
             delivery.state, delivery.next_attempt_at, delivery.completed_at = State.FAILED, None, now
         delivery.save(update_fields=["state", "next_attempt_at", "completed_at"])
         return delivery
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The first RESPONSE_EXCERPT_CHARS characters of the body, reading no more than needed."""
+    head = b""
+    for chunk in response.iter_bytes():
+        head += chunk
+        if len(head) >= RESPONSE_EXCERPT_CHARS * 4:
+            break
+    return head.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
 
 
 def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:

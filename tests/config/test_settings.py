@@ -75,6 +75,13 @@ def test_production_settings_pass_check_deploy_without_warnings() -> None:
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_check_deploy_warns_when_private_webhook_destinations_are_allowed_in_production() -> None:
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING",
+                        **production(WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS="true"))
+    assert result.returncode != 0
+    assert "payments.W001" in result.stdout + result.stderr
+
+
 def test_development_defaults_need_no_configuration() -> None:
     result = run_manage("check")
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
-"""Webhook deliveries to a real receiver on loopback, with a controlled clock."""
+"""Webhook deliveries to a real receiver on loopback, with a controlled clock; and the refusal of
+loopback and private destinations when that is not explicitly allowed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -39,6 +41,7 @@ class Receiver:
     def __init__(self, port: int) -> None:
         self.port = port
         self.status = 200
+        self.answer = b"ok"
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.server: ThreadingHTTPServer | None = None
 
@@ -55,7 +58,7 @@ class Receiver:
                 receiver.received.append((dict(self.headers), body))
                 self.send_response(receiver.status)
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(receiver.answer)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -72,7 +75,13 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def allow_private_destinations(settings: Any) -> None:
+    """A receiver on loopback is a private destination: allowed only when explicitly set."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS = True
+
+
+@pytest.fixture
+def receiver(allow_private_destinations: None) -> Iterator[Receiver]:
     r = Receiver(free_port())
     try:
         yield r
@@ -198,8 +207,9 @@ def test_a_failed_delivery_can_be_redelivered_through_the_api(shop: Shop, receiv
 
 
 def test_endpoints_only_get_the_event_types_they_asked_for(shop: Shop) -> None:
-    wanted = endpoint_create(merchant_id=shop.merchant.pk, url="http://127.0.0.1:9/a", event_types=["refund.created"])
-    every = endpoint_create(merchant_id=shop.merchant.pk, url="http://127.0.0.1:9/b", event_types=["*"])
+    wanted = endpoint_create(merchant_id=shop.merchant.pk, url="https://hooks.example.com/a",
+                             event_types=["refund.created"])
+    every = endpoint_create(merchant_id=shop.merchant.pk, url="https://hooks.example.com/b", event_types=["*"])
     event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={})
     assert not WebhookDelivery.objects.filter(endpoint=wanted).exists()
     assert WebhookDelivery.objects.filter(endpoint=every).count() == 1
