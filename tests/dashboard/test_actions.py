@@ -93,6 +93,9 @@ def test_a_link_shows_its_url_and_qr_once_and_can_be_cancelled() -> None:
     assert secret not in client.get("/dashboard/links/").content.decode()
     client.post(f"/dashboard/links/{link.public_id}/cancel/")
     assert Link.objects.get(pk=link.pk).status == Link.Status.CANCELLED
+    again = client.post(f"/dashboard/links/{link.public_id}/cancel/")  # was a 500
+    assert again.status_code == 400 and link.public_id in again.content.decode()
+    assert client.post("/dashboard/links/lnk_no_such_link/cancel/").status_code == 404
     assert [a.action for a in AuditLog.objects.filter(merchant_id=team.merchant.pk, action__startswith="link.")
             .order_by("id")] == ["link.created", "link.cancelled"]
 

@@ -86,6 +86,8 @@ def dashboard_view(resource: str | None = None, access: Access = "read") -> Call
                 return page(request, "dashboard/forbidden.html", {"resource": resource}, status=403)
             return view(request, *args, **kwargs)
 
+        # what the view needs, for the role x route matrix test (functools.wraps carries it)
+        wrapped.dashboard_permission = (resource, access)  # type: ignore[attr-defined]
         return wrapped
 
     return decorate

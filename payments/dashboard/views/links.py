@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from payments.dashboard.views.base import dash_of, dashboard_view, no_store, pag
 from payments.errors import PaymentsError
 
 
-def _list(request: HttpRequest, form: forms.LinkCreateForm, status: int = 200) -> HttpResponse:
+def _list(request: HttpRequest, form: forms.LinkCreateForm, status: int = 200, error: str = "") -> HttpResponse:
     status_filter = request.GET.get("status", "")
     if status_filter not in Link.Status.values:
         status_filter = ""
@@ -29,7 +29,7 @@ def _list(request: HttpRequest, form: forms.LinkCreateForm, status: int = 200) -
         link.money = Money(int(link.amount), link.asset)
     return page(request, "dashboard/links.html", {
         "form": form, "page_obj": page_obj, "query": query, "status_filter": status_filter,
-        "statuses": Link.Status.choices}, status=status)
+        "statuses": Link.Status.choices, "error": error}, status=status)
 
 
 @never_cache
@@ -68,7 +68,8 @@ def link_cancel_view(request: HttpRequest, link_id: str) -> HttpResponse:
     try:
         services.link_cancel_by(request, merchant_id=dash_of(request).merchant_id, link_id=link_id)
     except LinkError as exc:
-        form = forms.LinkCreateForm()
-        form.add_error(None, f"{link_id}: {exc.message}")
-        return _list(request, form, status=400)
+        # (an unbound form cannot carry an error: this used to be a 500)
+        if exc.status == 404:
+            raise Http404("no such link") from None
+        return _list(request, forms.LinkCreateForm(), status=400, error=f"{link_id}: {exc.message}")
     return redirect("payments:dashboard:links")
