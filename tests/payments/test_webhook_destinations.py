@@ -198,3 +198,24 @@ def test_old_attempts_show_no_more_than_the_excerpt(shop: Shop, receiver: Receiv
 ])
 def test_which_addresses_are_public(address: str, public: bool) -> None:
     assert destinations.is_public_address(ipaddress.ip_address(address)) is public
+
+
+def test_the_operator_admin_cannot_point_an_endpoint_at_a_private_address(shop: Shop) -> None:
+    from django.contrib.auth import get_user_model
+
+    endpoint = endpoint_create(merchant_id=shop.merchant.pk, url="https://hooks.example.com/h", event_types=["*"])
+    operator = get_user_model().objects.create_superuser("op", "op@example.com", "pw-long-enough-1")
+    client = Client()
+    client.force_login(operator)
+    response = client.post(f"/admin/payments/webhookendpoint/{endpoint.pk}/change/", {
+        "url": "http://169.254.169.254/latest/meta-data/", "description": "", "enabled": "on",
+        "event_types": '["*"]', "metadata": "{}"})
+    assert response.status_code == 200 and "not a public internet address" in response.content.decode()
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).url == "https://hooks.example.com/h"
+    assert client.get("/admin/payments/webhookendpoint/add/").status_code == 403
+    disabled = client.post(f"/admin/payments/webhookendpoint/{endpoint.pk}/change/", {
+        "url": "https://hooks.example.com/other", "description": "", "event_types": '["*"]',
+        "metadata": "{}"})
+    assert disabled.status_code == 302, disabled.content.decode()[-2000:]
+    saved = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (saved.url, saved.enabled, saved.secret) == ("https://hooks.example.com/other", False, endpoint.secret)
