@@ -124,7 +124,6 @@ class IssuedLink:
     secret: str  # shown once, to the creator; stored nowhere
 
 
-@transaction.atomic
 def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_in: int | None = None,
                           note: str = "") -> IssuedLink:
     """A link funded from the merchant's custodial balance, with a Spoke-generated secret
@@ -178,6 +177,9 @@ def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_
     return IssuedLink(link, secret)
 
 
+link_create_custodial = transaction.atomic(link_create_custodial)  # not a decorator: mutmut skips decorated functions
+
+
 # --- redeem into a channel (the Connext client's redeem) ---------------------------------------
 
 @dataclass(frozen=True)
@@ -207,7 +209,6 @@ def link_redeem(*, secret: Any, redeemer: str, ip: str | None = None,
     return result
 
 
-@transaction.atomic
 def _redeem_into_channel(link_pk: int, redeemer: str, now: datetime) -> Redemption:
     from payments.purchases.services import _lock_channels
 
@@ -225,6 +226,9 @@ def _redeem_into_channel(link_pk: int, redeemer: str, now: datetime) -> Redempti
         link.save(update_fields=["status", "redeemer", "payout", "claimed_at"])
     paid = _pay_redeemer(link, channel)
     return Redemption(link, pending=not paid, update=link.redemption_update if paid else None)
+
+
+_redeem_into_channel = transaction.atomic(_redeem_into_channel)  # not a decorator: mutmut skips decorated functions
 
 
 def _pay_redeemer(link: Link, channel: Channel) -> bool:
@@ -315,7 +319,6 @@ def link_claim_onchain(*, link_public_id: str, secret: Any, to: Any, ip: str | N
     return _claim_onchain(link.pk, address, now or clock.now())
 
 
-@transaction.atomic
 def _claim_onchain(link_pk: int, to: str, now: datetime) -> Link:
     from django.conf import settings
 
@@ -341,6 +344,9 @@ def _claim_onchain(link_pk: int, to: str, now: datetime) -> Link:
     link.save(update_fields=["status", "redeemer", "payout", "chain_transaction", "claim_attempts",
                              "claimed_at"])
     return link
+
+
+_claim_onchain = transaction.atomic(_claim_onchain)  # not a decorator: mutmut skips decorated functions
 
 
 def link_onchain_claim_completed(tx: Any) -> None:
@@ -398,7 +404,6 @@ def _return_to_sender(link: Link, status: str) -> None:
     _event(link, f"link.{status}")
 
 
-@transaction.atomic
 def link_cancel(*, link_public_id: str, sender: str | None = None, merchant_id: int | None = None) -> Link:
     """The sender takes back an unredeemed link. Exactly once; a link that is being redeemed,
     redeemed, cancelled or expired is refused with the answer its secret would get."""
@@ -416,6 +421,9 @@ def link_cancel(*, link_public_id: str, sender: str | None = None, merchant_id: 
         _refuse_unless_open(link, clock.now())
     _return_to_sender(link, Status.CANCELLED)
     return link
+
+
+link_cancel = transaction.atomic(link_cancel)  # not a decorator: mutmut skips decorated functions
 
 
 def link_expire(*, link_id: int, now: datetime | None = None) -> bool:

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,8 +30,10 @@ def with_redis_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-def main() -> None:
-    become_subreaper()
+@contextmanager
+def test_servers() -> Iterator[dict[str, str]]:
+    """The environment a test process needs: real PostgreSQL and Redis (embedded ones on free
+    ports unless DATABASE_URL / REDIS_URL are set), stopped and cleaned up on exit."""
     servers: list[EmbeddedPostgres | EmbeddedValkey] = []
     env = dict(os.environ)
     work = Path(tempfile.mkdtemp(prefix="spoke-test-"))
@@ -58,16 +62,21 @@ def main() -> None:
             "PYTHONDONTWRITEBYTECODE": "1",
         })
         env.pop("ETH_RPC_URL", None)
-        result = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=env, check=False
-        )
-        code = result.returncode
+        yield env
     finally:
         for server in reversed(servers):
             server.stop()
         reap_orphans()
         subprocess.run(["rm", "-rf", str(work)], check=False)  # noqa: S603, S607
-    raise SystemExit(code)
+
+
+def main() -> None:
+    become_subreaper()
+    with test_servers() as env:
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=env, check=False
+        )
+    raise SystemExit(result.returncode)
 
 
 if __name__ == "__main__":
