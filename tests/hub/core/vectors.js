@@ -30,6 +30,12 @@ async function main() {
   out.threadHashes = (req.threads || []).map((t) => utils.createThreadStateHash(t))
   out.threadRoots = (req.threadSets || []).map((set) => utils.generateThreadRootHash(set))
   out.merkleRoots = (req.leafSets || []).map((set) => new lib.MerkleTree(set).root)
+  out.merkleProofs = (req.proofs || []).map(({ leaves, leaf, check }) => {
+    const tree = new lib.MerkleTree(leaves)
+    let proof = null
+    try { proof = tree.proof(leaf) } catch (e) { proof = { error: String(e.message) } }
+    return { proof, verified: (check || []).map((p) => tree.verify(p)) }
+  })
   out.depositHashes = (req.deposits || []).map((d) => utils.createDepositRequestProposalHash(d))
   out.signatures = []
   for (const { key, hash } of req.sign || []) {
