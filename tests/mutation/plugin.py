@@ -12,6 +12,9 @@ enough here:
 - A module's mutants are tested only by the tests listed for it in TESTS_FOR (when it has an
   entry): the pure core is judged by its own fast tests, not by every database test that
   happens to call it.
+- Property tests (Hypothesis) run at most MAX_EXAMPLES examples per mutant
+  (SPOKE_MUTATION_MAX_EXAMPLES): a 400-example state machine per mutant would take hours. mutmut's
+  own runs of the unmutated code keep the tests' full settings.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ TESTS_FOR: dict[str, tuple[str, ...]] = {
 }
 
 
+MAX_EXAMPLES = int(os.environ.get("SPOKE_MUTATION_MAX_EXAMPLES", "20"))
+
+
 def _mutant_under_test() -> str:
     return os.environ.get("MUTANT_UNDER_TEST", "")
 
@@ -48,6 +54,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     durations = state().duration_by_test
     items.sort(key=lambda item: durations.get(item.nodeid.removeprefix("mutants/"), 0.0))
+    for item in items:
+        _cap_examples(item)
+
+
+def _cap_examples(item: pytest.Item) -> None:
+    from hypothesis import settings
+
+    test = getattr(item, "obj", None)
+    given = getattr(test, "_hypothesis_internal_use_settings", None)
+    if isinstance(given, settings) and given.max_examples > MAX_EXAMPLES:
+        test._hypothesis_internal_use_settings = settings(given, max_examples=MAX_EXAMPLES)  # type: ignore[union-attr]
+    machine = getattr(item, "cls", None)
+    stateful = getattr(machine, "settings", None)
+    if isinstance(stateful, settings) and stateful.max_examples > MAX_EXAMPLES:
+        machine.settings = settings(stateful, max_examples=MAX_EXAMPLES)  # type: ignore[union-attr]
 
 
 @pytest.hookimpl(tryfirst=True)
