@@ -25,7 +25,8 @@ from payments.purchases.models import Payment, Purchase
 
 PASSWORD = "correct horse battery staple 9"
 CONTRACT = "0x" + "cc" * 20
-HUB_SIGNER = Signer(secrets.token_bytes(32))
+HUB_KEY = secrets.token_bytes(32)
+HUB_SIGNER = Signer(HUB_KEY)  # the hub key the dashboard tests configure (conftest)
 
 
 @dataclass
@@ -71,15 +72,17 @@ def sign_in(client: Client, user: Any, *, totp_secret: str | None = None) -> Any
 
 
 def make_payment(recipient: str, *, wei: int = 0, token: int = 0, created_at: datetime | None = None,
-                 meta: dict[str, Any] | None = None, status: str = Payment.Status.COMPLETED) -> Payment:
-    """A PT_CUSTODIAL payment carried by a real double-signed state of a fresh payer."""
+                 meta: dict[str, Any] | None = None, status: str = Payment.Status.COMPLETED,
+                 hub_signer: Signer = HUB_SIGNER) -> Payment:
+    """A PT_CUSTODIAL payment carried by a real double-signed state of a fresh payer (countersigned
+    by `hub_signer`: the configured hub key unless a test forges it)."""
     payer = Signer(secrets.token_bytes(32))
     with transaction.atomic():
         channel = Channel.objects.create(contract=CONTRACT, user=payer.address.lower())
         state = ChannelState(contract_address=CONTRACT, user=payer.address.lower(), recipient=payer.address.lower(),
                              balance_wei_hub=wei, balance_token_hub=token, tx_count_global=2, tx_count_chain=1,
                              thread_root=ZERO_ROOT)
-        state = payer.sign_channel_state(HUB_SIGNER.sign_channel_state(state), as_party="user")
+        state = payer.sign_channel_state(hub_signer.sign_channel_state(state), as_party="user")
         from hub.core.hashing import channel_state_hash
 
         update = ChannelUpdate.objects.create(

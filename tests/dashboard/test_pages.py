@@ -102,6 +102,7 @@ def test_the_payment_page_shows_a_verified_receipt_of_the_signed_state(shop) -> 
     response = client_for(shop.owner).get(f"/dashboard/payments/{old.pk}/")
     receipt = response.context["receipts"][0]
     assert receipt.verified
+    assert receipt.hub_address is not None and receipt.hub_signer == receipt.hub_address
     assert receipt.user_signer == old.sender
     assert receipt.state_hash == old.payer_update.state_hash
     assert b'data-verified="true"' in response.content
@@ -118,6 +119,38 @@ def test_a_state_whose_fields_differ_from_what_was_signed_fails_verification(sho
     update.balance_wei_hub += 1
     receipt = signed_state_receipt(update, "tampered")
     assert not receipt.verified and not receipt.hash_ok
+
+
+def test_a_receipt_countersigned_by_another_key_than_the_hubs_is_not_verified(shop) -> None:  # type: ignore[no-untyped-def]
+    import secrets
+
+    from hub.core.signing import Signer
+
+    impostor = Signer(secrets.token_bytes(32))
+    forged = make_payment(shop.address, wei=ETH, hub_signer=impostor)
+    response = client_for(shop.owner).get(f"/dashboard/payments/{forged.pk}/")
+    receipt = response.context["receipts"][0]
+    assert receipt.hash_ok and receipt.user_signer == forged.sender  # everything else is genuine
+    assert receipt.hub_signer == impostor.address.lower() != receipt.hub_address
+    assert ("the hub's signature recovers to the hub's address", False) in receipt.checks
+    assert not receipt.verified and receipt.verdict == "failed"
+    assert b'data-verified="false"' in response.content
+    assert b'data-verified="true"' not in response.content
+
+
+def test_a_receipt_says_it_cannot_verify_the_hub_signature_when_no_hub_key_is_configured(  # type: ignore[no-untyped-def]
+        shop, settings) -> None:
+    from tests.chain_env import clear_chain_caches
+
+    settings.HUB_PRIVATE_KEY_FILE = None
+    clear_chain_caches()
+    response = client_for(shop.owner).get(f"/dashboard/payments/{shop.payments[0].pk}/")
+    receipt = response.context["receipts"][0]
+    assert receipt.hub_address is None
+    assert all(ok for _, ok in receipt.checks)  # the hash and the payer's signature still check
+    assert not receipt.verified and receipt.verdict == "unverifiable"
+    assert b'data-verified="unknown"' in response.content
+    assert "Cannot verify the hub's signature" in response.content.decode()
 
 
 def test_a_merchant_never_sees_another_merchants_payment(shop) -> None:  # type: ignore[no-untyped-def]
