@@ -132,4 +132,5 @@ def update(request: HttpRequest, user: str) -> JsonResponse:
     if error is not None:
         payload["error"] = error["message"]
         payload["code"] = error["code"]
+        payload["message"] = error["message"]  # the API's one error shape, beside the sync
     return JsonResponse(payload, status=200 if error is None else 400)

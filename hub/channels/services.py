@@ -512,9 +512,18 @@ def _invalidated_withdrawal(channel: Channel, prev: ChannelState) -> WithdrawalA
 
 
 def _user_invalidation(channel: Channel, prev: ChannelState, raw_args: Any,
-                       sig_user: Any) -> ChannelUpdate:
+                       sig_user: Any) -> ChannelUpdate | None:
     args = parse_args("Invalidation", raw_args)
     assert isinstance(args, InvalidationArgs)
+    now = block_time()
+    withdrawal = _invalidated_withdrawal(channel, prev)
+    expected = apply_update(prev, "Invalidation", args, now=now, invalidated_withdrawal=withdrawal)
+    if not isinstance(sig_user, str):
+        raise UpdateRejected("bad_signature", "missing user signature")
+    signed = expected.replace(sig_user=sig_user.lower())
+    # Checked before anything else happens: an unsigned or forged request cancels nothing.
+    validate_signed_update(prev, signed, "Invalidation", args, hub_address=hub_address(),
+                           now=now, invalidated_withdrawal=withdrawal)
     target = channel.latest_update
     if target is not None and target.chain_transaction_id is not None:
         from hub.channels.onchain import cancel_if_unsent
@@ -522,14 +531,11 @@ def _user_invalidation(channel: Channel, prev: ChannelState, raw_args: Any,
         if not cancel_if_unsent(target.chain_transaction_id):
             raise Conflict(errors.TRANSACTION_IN_FLIGHT,
                            "the hub's transaction for this state is already on its way")
-    now = block_time()
-    withdrawal = _invalidated_withdrawal(channel, prev)
-    expected = apply_update(prev, "Invalidation", args, now=now, invalidated_withdrawal=withdrawal)
-    if not isinstance(sig_user, str):
-        raise UpdateRejected("bad_signature", "missing user signature")
-    signed = expected.replace(sig_user=sig_user.lower())
-    validate_signed_update(prev, signed, "Invalidation", args, hub_address=hub_address(),
-                           now=now, invalidated_withdrawal=withdrawal)
+        channel.refresh_from_db()
+        if channel.latest_update_id != target.pk:
+            # The cancelled transaction's completion hook invalidated the state already (a
+            # hub-signed Invalidation at this txCount): that one stands; the client syncs it.
+            return channel.latest_update
     row = record_state(channel, prev, signed, reason="Invalidation", args=args.to_json(),
                   originator=channel.user).update
     _mark_invalid(channel, args.invalid_tx_count, args.reason)
