@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from linkpay.models import Link
-from payments.serialization import ASSET_CHOICES, AmountString, Timestamp
+from payments.serialization import ASSET_CHOICES, AmountString, PositiveAmountString, Timestamp
 
 
 class LinkSerializer(serializers.Serializer):
@@ -53,7 +53,7 @@ class LinkCreatedSerializer(LinkSerializer):
 
 
 class LinkCreateSerializer(serializers.Serializer):
-    amount = AmountString()
+    amount = PositiveAmountString()  # the schema says what the service accepts: no "0"
     asset = serializers.ChoiceField(choices=ASSET_CHOICES)
     expires_in = serializers.IntegerField(min_value=60, max_value=365 * 24 * 3600, required=False,
                                           help_text="seconds until the link returns to you "
