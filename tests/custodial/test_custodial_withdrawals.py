@@ -4,6 +4,8 @@ gives the balance back exactly once; a balance is never withdrawn below zero."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.db import transaction
 from web3 import Web3
@@ -39,7 +41,7 @@ def test_two_withdrawals_of_the_whole_balance_at_once_pay_out_once(hub_chain: Ch
     for _round in range(3):  # a race lost once could hide: run it a few times
         user, payout = random_address(), random_address()
         credit_custodial(user, "wei", 7 * WEI)
-        results = in_parallel([lambda u=user, p=payout: withdraw(u, p, 7 * WEI)] * 2)
+        results = in_parallel([partial(withdraw, user, payout, 7 * WEI)] * 2)
         made = [r for r in results if isinstance(r, CustodialWithdrawal)]
         refused = [r for r in results if isinstance(r, UpdateRejected)]
         assert len(made) == 1 and len(refused) == 1, results
@@ -62,7 +64,8 @@ def test_a_payout_the_recipient_refuses_gives_the_balance_back_exactly_once(hub_
 
     run_hub_transactions()
     withdrawal.refresh_from_db()
-    tx = ChainTransaction.objects.get(pk=withdrawal.chain_transaction_id)
+    tx = withdrawal.chain_transaction
+    assert tx is not None
     assert tx.state == ChainTransaction.State.FAILED and "no thanks" in (tx.revert_reason or "")
     assert withdrawal.state == CustodialWithdrawal.State.FAILED and withdrawal.completed_at
     assert account_balance(custodial_account(user), "wei") == 5 * WEI

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -182,8 +183,8 @@ def test_concurrent_refunds_of_one_payment_never_add_up_to_more_than_it(
     payments = [pay_shop(hub_chain, shop, tokens=2 * TOKEN, payer=alice)[1] for _ in range(3)]
 
     for payment in payments:
-        responses = in_parallel([
-            lambda p=payment: shop.client().post("/api/v1/refunds", {"payment": p}) for _ in range(3)])
+        ask = partial(shop.client().post, "/api/v1/refunds", {"payment": payment})
+        responses = in_parallel([ask] * 3)
         assert sorted(r.status_code for r in responses) == [201, 409, 409], responses
         refused = [r.json()["error"]["code"] for r in responses if r.status_code == 409]
         assert refused == ["refund_exceeds_payment"] * 2

@@ -5,14 +5,15 @@ per day of the platform's clock."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import transaction
 from web3 import Web3
 
 from hub.chain.deploy import deploy_contract
-from hub.chain.models import ChainTransaction
 from hub.ledger.services import account_balance
 from payments.merchants.models import Merchant
 from payments.settlements.models import Settlement
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def payout_shop(make_shop, hub_chain: ChainEnv) -> Shop:  # type: ignore[no-untyped-def]
+def payout_shop(make_shop: Callable[..., Shop], hub_chain: ChainEnv) -> Shop:
     return make_shop("payout shop", payout_address=random_address())
 
 
@@ -41,7 +42,7 @@ def test_two_settlements_of_the_whole_balance_at_once_pay_it_out_once(
     for round_ in range(3):
         credit_custodial(shop.address, "wei", 1000 + round_)
         responses = in_parallel([
-            lambda k=key: shop.client().post("/api/v1/settlements", {"asset": "wei"}, idempotency_key=k)
+            partial(shop.client().post, "/api/v1/settlements", {"asset": "wei"}, idempotency_key=key)
             for key in (f"a{round_}", f"b{round_}")])
         assert sorted(r.status_code for r in responses) == [201, 400], responses
         refused = next(r for r in responses if r.status_code == 400).json()["error"]
@@ -63,7 +64,7 @@ def test_two_automatic_runs_at_once_settle_once(payout_shop: Shop, hub_chain: Ch
 
 
 def test_a_payout_address_that_refuses_eth_gets_the_balance_back_once(
-        make_shop, hub_chain: ChainEnv) -> None:  # type: ignore[no-untyped-def]
+        make_shop: Callable[..., Shop], hub_chain: ChainEnv) -> None:
     refuser, _receipt = deploy_contract(hub_chain.w3, hub_chain.funder, "RevertingReceiver")
     shop = make_shop("refusing shop", payout_address=refuser.address)
     credit_custodial(shop.address, "wei", 10**15)
@@ -75,7 +76,8 @@ def test_a_payout_address_that_refuses_eth_gets_the_balance_back_once(
     assert account_balance(f"custodial:{shop.address}", "wei") == 10**15
     assert account_balance(settlement.ledger_account, "wei") == 0
     assert eth_of(hub_chain, refuser.address) == 0
-    tx = ChainTransaction.objects.get(pk=settlement.chain_transaction_id)
+    tx = settlement.chain_transaction
+    assert tx is not None
     with transaction.atomic():
         settlement_on_payout_complete(tx)  # delivered twice
     assert account_balance(f"custodial:{shop.address}", "wei") == 10**15
