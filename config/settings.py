@@ -153,6 +153,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "payments.dashboard.sessions.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -198,6 +199,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Dashboard and admin alike: signed out after 30 minutes without activity and 12 hours after
+# signing in, whatever happens in between (payments/dashboard/sessions.py; ASVS 3.3.2, 3.3.3).
+SESSION_IDLE_TIMEOUT = env.integer("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
+SESSION_ABSOLUTE_TIMEOUT = 12 * 3600
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # Django's default is two weeks
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 if PRODUCTION:
@@ -216,6 +222,19 @@ if PRODUCTION:
 # payments/webhooks/destinations.py). `./spoke up` turns this on for a local receiver, tests that
 # use one turn it on themselves; `check --deploy` warns when it is on in production.
 WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS = env.boolean("WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS", False)
+
+# --- Email: team invitations and payout-address notices ---------------------------------------
+# Development prints mail to the console. Production sends nothing until an operator configures a
+# backend (e.g. EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend plus EMAIL_HOST...):
+# the dashboard then still shows an invitation link once, for the owner to pass on.
+EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                           else "django.core.mail.backends.dummy.EmailBackend")
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Spoke <noreply@localhost>")
 
 # --- Redis: cache, channel layer, Dramatiq --------------------------------------------------
 CACHES = {

@@ -1,10 +1,15 @@
-"""Dashboard sign-in: login throttling (threat W3) and TOTP second factors (threat W5).
+"""Sign-in (dashboard and operator admin): login throttling (threat W3) and TOTP second factors
+(threat W5).
 
-Throttling counts failed attempts (wrong password or wrong code) per account and per client IP
-in fixed one-hour windows in the shared cache (Redis). Past the limit, attempts are refused
-before the password is checked, so an attacker gets at most ACCOUNT_FAILURES_PER_HOUR password
-evaluations per window on one account: at most twice that in any rolling hour, well under ASVS
-2.2.1's 100."""
+Throttling slows the attacker down without locking the owner out. Failed attempts (wrong password
+or wrong code) are counted per account and per client IP. The first few are free; after that each
+further attempt must wait an exponentially growing delay after the previous failure (2 s, 4 s,
+8 s, ... capped). An attempt inside the delay is refused before the password is evaluated, and
+only one attempt per delay is evaluated even when many arrive at once. A correct sign-in clears
+the account's count, so the real owner waits at most the current (short, growing) delay, never a
+fixed hour; an attacker spread over many addresses still gets only a few guesses per hour on one
+account (ASVS 2.2.1: far fewer than 100), and one address guessing many accounts is slowed by the
+per-IP count."""
 
 from __future__ import annotations
 
@@ -21,9 +26,12 @@ from django.db import transaction
 from payments.dashboard.models import MerchantSecurity, TotpDevice
 from payments.merchants.models import Membership
 
-ACCOUNT_FAILURES_PER_HOUR = 10
-IP_FAILURES_PER_HOUR = 50
-WINDOW_SECONDS = 3600
+ACCOUNT_FREE_FAILURES = 5
+ACCOUNT_MAX_DELAY = 15 * 60
+IP_FREE_FAILURES = 20
+IP_MAX_DELAY = 3600
+BASE_DELAY = 2  # seconds after the first counted failure; doubles with each further one
+STATE_TTL = 24 * 3600  # failures are forgotten a day after the last one
 TOTP_STEP_SECONDS = 30
 TOTP_DRIFT_STEPS = 1  # accept the previous and next 30 s step (clock skew)
 ISSUER = "Spoke"
@@ -31,45 +39,74 @@ ISSUER = "Spoke"
 
 # --- throttling ---------------------------------------------------------------------------------
 
-def _window(now: float) -> int:
-    return int(now // WINDOW_SECONDS)
-
-
-def _account_key(username: str, window: int) -> str:
+def _account_key(username: str) -> str:
     digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    return f"dash:signin:acct:{digest}:{window}"
+    return f"signin:acct:{digest}"
 
 
-def _ip_key(ip: str | None, window: int) -> str:
-    return f"dash:signin:ip:{ip or '-'}:{window}"
+def _ip_key(ip: str | None) -> str:
+    return f"signin:ip:{ip or '-'}"
+
+
+def backoff_delay(failures: int, *, free: int, cap: int) -> int:
+    """Seconds to wait after the last failure once `failures` were counted (0 while free)."""
+    if failures < free:
+        return 0
+    return min(cap, BASE_DELAY * 2 ** min(failures - free, 30))
 
 
 @dataclass(frozen=True)
 class Throttle:
     allowed: bool
-    retry_after: int  # seconds until the window ends (when refused)
+    retry_after: int  # seconds until the next attempt may be evaluated (when refused)
 
 
-def signin_throttle(*, username: str, ip: str | None, now: float | None = None) -> Throttle:
-    """Whether a sign-in attempt for `username` from `ip` may be evaluated at all."""
+def _state(key: str) -> tuple[int, float]:
+    values = cache.get_many([f"{key}:n", f"{key}:last"])
+    return int(values.get(f"{key}:n") or 0), float(values.get(f"{key}:last") or 0.0)
+
+
+def signin_throttle(*, username: str, ip: str | None, now: float | None = None,
+                    stage: str = "password") -> Throttle:
+    """Whether a sign-in attempt for `username` from `ip` may be evaluated now. When it may and
+    the account or address is in back-off, this attempt takes the one slot of the current delay
+    for its `stage` (password or code; atomically, in Redis), so a burst of concurrent guesses
+    gets one evaluation, not many."""
     now = time.time() if now is None else now
-    window = _window(now)
-    counts = cache.get_many([_account_key(username, window), _ip_key(ip, window)])
-    account = int(counts.get(_account_key(username, window)) or 0)
-    per_ip = int(counts.get(_ip_key(ip, window)) or 0)
-    if account >= ACCOUNT_FAILURES_PER_HOUR or per_ip >= IP_FAILURES_PER_HOUR:
-        return Throttle(False, int((window + 1) * WINDOW_SECONDS - now) + 1)
+    waits = []
+    claims = []
+    for key, free, cap in ((_account_key(username), ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY),
+                           (_ip_key(ip), IP_FREE_FAILURES, IP_MAX_DELAY)):
+        failures, last = _state(key)
+        delay = backoff_delay(failures, free=free, cap=cap)
+        if delay:
+            waits.append(max(0, int(last + delay - now + 0.999)))
+            claims.append(f"{key}:claim:{stage}:{failures}:{last}")
+    if any(waits):
+        return Throttle(False, max(1, max(waits)))
+    for claim in claims:
+        if not cache.add(claim, 1, timeout=STATE_TTL):
+            return Throttle(False, BASE_DELAY)  # another attempt is being evaluated right now
     return Throttle(True, 0)
 
 
 def signin_failure_record(*, username: str, ip: str | None, now: float | None = None) -> None:
-    window = _window(time.time() if now is None else now)
-    for key in (_account_key(username, window), _ip_key(ip, window)):
-        cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
+    now = time.time() if now is None else now
+    for key in (_account_key(username), _ip_key(ip)):
+        cache.add(f"{key}:n", 0, timeout=STATE_TTL)
         try:
-            cache.incr(key)
+            cache.incr(f"{key}:n")
         except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=WINDOW_SECONDS + 60)
+            cache.set(f"{key}:n", 1, timeout=STATE_TTL)
+        cache.touch(f"{key}:n", STATE_TTL)
+        cache.set(f"{key}:last", now, timeout=STATE_TTL)
+
+
+def signin_success_record(*, username: str) -> None:
+    """The account's owner got in: the attacker's failures no longer delay them. The address's
+    count stays (a shared address may still be guessing other accounts)."""
+    key = _account_key(username)
+    cache.delete_many([f"{key}:n", f"{key}:last"])
 
 
 # --- TOTP ---------------------------------------------------------------------------------------

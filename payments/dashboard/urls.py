@@ -37,6 +37,7 @@ urlpatterns: list[URLPattern] = [
     path("invoices/<str:invoice_id>/", invoices.invoice_detail_view, name="invoice"),
     path("links/", links.links_view, name="links"),
     path("links/new/", links.link_create_view, name="link_create"),
+    path("links/created/", links.link_created_view, name="link_created"),
     path("links/<str:link_id>/cancel/", links.link_cancel_view, name="link_cancel"),
     path("settlements/", settlements.settlements_view, name="settlements"),
     path("settlements/request/", settlements.settlement_request_view, name="settlement_request"),

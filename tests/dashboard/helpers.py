@@ -107,3 +107,20 @@ def set_rate(rate: str, at: datetime) -> None:
     from hub.rates.models import ExchangeRate
 
     ExchangeRate.objects.create(rate=rate, source="operator", retrieved_at=at)
+
+
+def form_token(client: Client, page_path: str) -> str:
+    """The once-only token of the forms on a dashboard page, as the browser would submit it."""
+    import re
+
+    response = client.get(page_path)
+    assert response.status_code == 200, response
+    match = re.search(r'name="form_token" value="([^"]+)"', response.content.decode())
+    assert match, f"no form token on {page_path}"
+    return match.group(1)
+
+
+def post_form(client: Client, page_path: str, action_path: str, data: dict[str, Any] | None = None,
+              **extra: Any) -> Any:
+    """Open the page, then submit one of its forms (with its once-only token)."""
+    return client.post(action_path, {**(data or {}), "form_token": form_token(client, page_path)}, **extra)

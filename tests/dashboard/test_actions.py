@@ -17,7 +17,7 @@ from payments.merchants.models import Membership
 from payments.merchants.permissions import MONEY_OUT, ROLE_PERMISSIONS
 from payments.refunds.models import Refund
 from payments.webhooks.models import WebhookDelivery
-from tests.dashboard.helpers import make_payment, make_team, sign_in
+from tests.dashboard.helpers import make_payment, make_team, post_form, sign_in
 
 pytestmark = pytest.mark.django_db
 ETH = 10**18
@@ -32,15 +32,17 @@ def owner_client(team) -> Client:  # type: ignore[no-untyped-def]
 def test_an_api_key_is_shown_once_works_and_is_audited_then_revoked() -> None:
     team = make_team("Key shop")
     client = owner_client(team)
-    response = client.post("/dashboard/api-keys/new/", {"kind": "secret", "name": "backend"})
+    response = post_form(client, "/dashboard/api-keys/", "/dashboard/api-keys/new/",
+                         {"kind": "secret", "name": "backend"}, follow=True)
     plaintext = response.context["issued"]
-    assert response["Cache-Control"] == "no-store"
+    assert response.redirect_chain == [("/dashboard/api-keys/", 302)]
+    assert "no-store" in response["Cache-Control"]
     key = api_key_authenticate(plaintext)
     assert key is not None and key.merchant_id == team.merchant.pk
     assert plaintext not in client.get("/dashboard/api-keys/").content.decode()  # never again
     row = AuditLog.objects.get(action="api_key.created")
     assert row.target == f"api_key:{key.public_id}" and plaintext not in str(row.detail)
-    client.post(f"/dashboard/api-keys/{key.public_id}/revoke/")
+    post_form(client, "/dashboard/api-keys/", f"/dashboard/api-keys/{key.public_id}/revoke/")
     assert api_key_authenticate(plaintext) is None
     assert AuditLog.objects.filter(action="api_key.revoked", target=f"api_key:{key.public_id}").count() == 1
 
@@ -50,7 +52,8 @@ def test_another_merchants_key_cannot_be_revoked() -> None:
     from payments.apikeys.services import api_key_create
 
     issued = api_key_create(merchant_id=other.merchant.pk, kind="secret")
-    assert owner_client(team).post(f"/dashboard/api-keys/{issued.api_key.public_id}/revoke/").status_code == 404
+    response = post_form(owner_client(team), "/dashboard/api-keys/", f"/dashboard/api-keys/{issued.api_key.public_id}/revoke/")
+    assert response.status_code == 404
     assert ApiKey.objects.get(pk=issued.api_key.pk).revoked_at is None
 
 
@@ -58,13 +61,13 @@ def test_role_changes_are_audited_and_the_last_owner_stays() -> None:
     team = make_team("Role shop", roles=("staff",))
     client = owner_client(team)
     staff = Membership.objects.get(user=team.users["staff"])
-    client.post(f"/dashboard/team/{staff.pk}/role/", {"role": "manager"})
+    post_form(client, "/dashboard/team/", f"/dashboard/team/{staff.pk}/role/", {"role": "manager"})
     staff.refresh_from_db()
     assert staff.role == "manager"
     row = AuditLog.objects.get(action="team.role_changed")
     assert row.detail["before"] == "staff" and row.detail["after"] == "manager"
     own = Membership.objects.get(user=team.owner)
-    response = client.post(f"/dashboard/team/{own.pk}/role/", {"role": "staff"})
+    response = post_form(client, "/dashboard/team/", f"/dashboard/team/{own.pk}/role/", {"role": "staff"})
     assert response.status_code == 400
     assert Membership.objects.get(pk=own.pk).role == "owner"
 
@@ -82,16 +85,17 @@ def test_a_link_shows_its_url_and_qr_once_and_can_be_cancelled() -> None:
     team = make_team("Link shop")
     make_payment(team.address, wei=ETH)
     client = owner_client(team)
-    response = client.post("/dashboard/links/new/", {"amount": "0.25", "asset": "wei", "expires_in_days": 7,
-                                                    "note": "thanks"})
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    response = post_form(client, "/dashboard/links/", "/dashboard/links/new/",
+                         {"amount": "0.25", "asset": "wei", "expires_in_days": 7, "note": "thanks"}, follow=True)
+    assert response.redirect_chain == [("/dashboard/links/created/", 302)]
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     link = Link.objects.get(merchant=team.merchant)
     assert link.amount == ETH // 4
     assert response.context["url"].startswith(f"http://testserver/l/{link.public_id}#")
     assert b"<svg" in response.content
     secret = response.context["url"].split("#", 1)[1]
     assert secret not in client.get("/dashboard/links/").content.decode()
-    client.post(f"/dashboard/links/{link.public_id}/cancel/")
+    post_form(client, "/dashboard/links/", f"/dashboard/links/{link.public_id}/cancel/")
     assert Link.objects.get(pk=link.pk).status == Link.Status.CANCELLED
     again = client.post(f"/dashboard/links/{link.public_id}/cancel/")  # was a 500
     assert again.status_code == 400 and link.public_id in again.content.decode()
@@ -130,7 +134,8 @@ def test_only_roles_that_may_settle_may_send_money_out() -> None:
 
 def test_a_link_above_the_balance_is_refused_with_a_message() -> None:
     team = make_team("Poor shop")
-    response = owner_client(team).post("/dashboard/links/new/", {"amount": "1", "asset": "wei", "expires_in_days": 7})
+    response = post_form(owner_client(team), "/dashboard/links/", "/dashboard/links/new/",
+                         {"amount": "1", "asset": "wei", "expires_in_days": 7})
     assert response.status_code == 400
     assert b"custodial balance is 0" in response.content
     assert not Link.objects.exists()
@@ -139,7 +144,8 @@ def test_a_link_above_the_balance_is_refused_with_a_message() -> None:
 def test_a_refund_is_requested_from_the_payment_page() -> None:
     team = make_team("Refund shop")
     payment = make_payment(team.address, wei=ETH)
-    owner_client(team).post(f"/dashboard/payments/{payment.pk}/refund/", {"amount": "0.4", "reason": "duplicate"})
+    post_form(owner_client(team), f"/dashboard/payments/{payment.pk}/", f"/dashboard/payments/{payment.pk}/refund/",
+              {"amount": "0.4", "reason": "duplicate"})
     refund = Refund.objects.get(payment_id=payment.pk)
     assert (refund.amount, refund.reason, refund.recipient) == (4 * ETH // 10, "duplicate", payment.sender)
     assert AuditLog.objects.filter(action="refund.requested", target=f"refund:{refund.public_id}").exists()
@@ -148,7 +154,7 @@ def test_a_refund_is_requested_from_the_payment_page() -> None:
 def test_a_webhook_delivery_can_be_redelivered() -> None:
     team = make_team("Hook shop")
     client = owner_client(team)
-    client.post("/dashboard/webhooks/new/", {"url": "https://example.com/hook", "event_types": "*"})
+    post_form(client, "/dashboard/webhooks/", "/dashboard/webhooks/new/", {"url": "https://example.com/hook", "event_types": "*"})
     make_payment(team.address, wei=ETH)
     from payments.events.services import event_record
 
@@ -157,7 +163,8 @@ def test_a_webhook_delivery_can_be_redelivered() -> None:
     first = WebhookDelivery.objects.get()
     page = client.get(f"/dashboard/webhooks/{first.endpoint.public_id}/")
     assert first.public_id in page.content.decode()
-    client.post(f"/dashboard/webhooks/deliveries/{first.public_id}/redeliver/")
+    post_form(client, f"/dashboard/webhooks/{first.endpoint.public_id}/",
+              f"/dashboard/webhooks/deliveries/{first.public_id}/redeliver/")
     assert WebhookDelivery.objects.get(redelivery_of=first).event_id == first.event_id
 
 

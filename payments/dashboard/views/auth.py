@@ -21,6 +21,7 @@ from payments.audit.services import audit_record, client_ip
 from payments.dashboard import forms, services, signin
 from payments.dashboard.qr import qr_svg_inline
 from payments.dashboard.selectors import membership_for, memberships_of
+from payments.dashboard.sessions import session_start
 from payments.dashboard.views.base import (
     SESSION_MERCHANT,
     SESSION_SIGNED_IN,
@@ -44,8 +45,8 @@ def _next(request: HttpRequest) -> str:
 
 
 def _refused(request: HttpRequest, template: str, form: Any, retry_after: int) -> HttpResponse:
-    minutes = max(1, retry_after // 60)
-    form.add_error(None, f"Too many failed attempts. Try again in {minutes} minutes.")
+    wait = f"{retry_after} seconds" if retry_after < 120 else f"{retry_after // 60} minutes"
+    form.add_error(None, f"Too many failed attempts. Try again in {wait}.")
     response = render(request, template, {"form": form, "next": _next(request)}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
@@ -56,8 +57,10 @@ def _complete(request: HttpRequest, user: Any, backend: str, method: str, next_u
     # read by the audit receiver
     request.audit_signin_detail = {  # type: ignore[attr-defined]
         "merchant_id": membership.merchant_id if membership else None, "method": method}
+    signin.signin_success_record(username=user.get_username())
     login(request, user, backend=backend)  # a new session id (ASVS 3.2.1)
     request.session.set_expiry(SESSION_AGE)
+    session_start(request)
     request.session[SESSION_SIGNED_IN] = True
     if membership is not None:
         request.session[SESSION_MERCHANT] = membership.merchant_id
@@ -113,7 +116,7 @@ def login_totp_view(request: HttpRequest) -> HttpResponse:
     form = forms.TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username, ip = user.get_username(), client_ip(request)
-        throttle = signin.signin_throttle(username=username, ip=ip)
+        throttle = signin.signin_throttle(username=username, ip=ip, stage="code")
         if not throttle.allowed:
             return _refused(request, "dashboard/login_totp.html", form, throttle.retry_after)
         if signin.totp_verify(user_id=user.pk, code=form.cleaned_data["code"]):
@@ -139,7 +142,7 @@ def login_enroll_view(request: HttpRequest) -> HttpResponse:
         request.session[PENDING] = {**pending, "secret": secret}
     form = forms.TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        throttle = signin.signin_throttle(username=user.get_username(), ip=client_ip(request))
+        throttle = signin.signin_throttle(username=user.get_username(), ip=client_ip(request), stage="code")
         if not throttle.allowed:
             return _refused(request, "dashboard/login_enroll.html", form, throttle.retry_after)
         membership = membership_for(user, None)

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from payments.dashboard.once import form_token_lazy
 from payments.dashboard.selectors import last_event_id, membership_for, memberships_of
 from payments.merchants.models import Membership, Merchant
 from payments.merchants.permissions import RESOURCES, Access
@@ -108,7 +109,8 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
                     "active": request.resolver_match is not None
                     and request.resolver_match.view_name == "payments:dashboard:audit"})
     perm = {r: {"read": dash.can(r, "read"), "write": dash.can(r, "write")} for r in RESOURCES}
-    base = {"dash": dash, "nav": nav, "perm": perm, "last_event_id": last_event_id(dash.merchant_id)}
+    base = {"dash": dash, "nav": nav, "perm": perm, "last_event_id": last_event_id(dash.merchant_id),
+            "form_token": form_token_lazy(request)}
     response = render(request, template, {**base, **(context or {})}, status=status)
     return response
 

@@ -11,16 +11,19 @@ from django.views.decorators.http import require_POST
 
 from payments.apikeys.models import ApiKey
 from payments.dashboard import forms, services
+from payments.dashboard.once import once_only, show_once_pop, show_once_stash
 from payments.dashboard.views.base import dash_of, dashboard_view, no_store, page, paginate
 from payments.errors import PaymentsError
 from payments.webhooks.selectors import deliveries_for_merchant, endpoints_for_merchant
 
 
-def _keys_page(request: HttpRequest, form: forms.ApiKeyForm, *, issued: str | None = None,
-               status: int = 200) -> HttpResponse:
+def _keys_page(request: HttpRequest, form: forms.ApiKeyForm, *, status: int = 200) -> HttpResponse:
     keys = ApiKey.objects.filter(merchant_id=dash_of(request).merchant_id).order_by("-id")
+    # a key issued by the POST before the redirect: shown on this one page view only
+    shown = show_once_pop(request, "api_key") if dash_of(request).can("api_keys", "write") else None
     return no_store(page(request, "dashboard/api_keys.html",
-                         {"keys": keys, "form": form, "issued": issued}, status=status))
+                         {"keys": keys, "form": form, "issued": shown["plaintext"] if shown else None},
+                         status=status))
 
 
 @never_cache
@@ -31,13 +34,15 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @dashboard_view("api_keys", "write")
+@once_only("payments:dashboard:api_keys")
 def api_key_create_view(request: HttpRequest) -> HttpResponse:
     form = forms.ApiKeyForm(request.POST)
     if form.is_valid():
         try:
             issued = services.api_key_create_by(request, merchant_id=dash_of(request).merchant_id,
                                                 kind=form.cleaned_data["kind"], name=form.cleaned_data["name"])
-            return _keys_page(request, forms.ApiKeyForm(), issued=issued.plaintext)
+            show_once_stash(request, "api_key", plaintext=issued.plaintext)
+            return redirect("payments:dashboard:api_keys")
         except PaymentsError as exc:
             form.add_error(None, exc.message)
     return _keys_page(request, form, status=400)
@@ -45,6 +50,7 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @dashboard_view("api_keys", "write")
+@once_only("payments:dashboard:api_keys")
 def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
     try:
         services.api_key_revoke_by(request, merchant_id=dash_of(request).merchant_id, key_id=key_id)
@@ -55,6 +61,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
 
 @require_POST
 @dashboard_view("api_keys", "write")
+@once_only("payments:dashboard:api_keys")
 def api_key_roll_view(request: HttpRequest, key_id: str) -> HttpResponse:
     try:
         issued = services.api_key_roll_by(request, merchant_id=dash_of(request).merchant_id, key_id=key_id)
@@ -64,7 +71,8 @@ def api_key_roll_view(request: HttpRequest, key_id: str) -> HttpResponse:
         form = forms.ApiKeyForm()
         form.add_error(None, exc.message)
         return _keys_page(request, form, status=400)
-    return _keys_page(request, forms.ApiKeyForm(), issued=issued.plaintext)
+    show_once_stash(request, "api_key", plaintext=issued.plaintext)
+    return redirect("payments:dashboard:api_keys")
 
 
 def _with_last_attempt(deliveries: Any) -> Any:
@@ -89,6 +97,7 @@ def webhooks_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @dashboard_view("webhooks", "write")
+@once_only("payments:dashboard:webhooks")
 def webhook_create_view(request: HttpRequest) -> HttpResponse:
     form = forms.WebhookEndpointForm(request.POST)
     if form.is_valid():
@@ -119,6 +128,7 @@ def webhook_detail_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @require_POST
 @dashboard_view("webhooks", "write")
+@once_only("payments:dashboard:webhooks")
 def webhook_redeliver_view(request: HttpRequest, delivery_id: str) -> HttpResponse:
     from payments.webhooks.models import WebhookDelivery
 

@@ -51,7 +51,9 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @dashboard_view()
 def events_view(request: HttpRequest) -> JsonResponse:
     """The polling fallback of the live updates: the merchant's events after `after` (an event
-    row id), oldest first, and the cursor to ask with next."""
+    row id), oldest first, and the cursor to ask with next. Polling is not activity: an open tab
+    left alone still reaches the idle timeout."""
+    request.session_passive = True  # type: ignore[attr-defined]
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:

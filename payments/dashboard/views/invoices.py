@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 
 from payments.dashboard import forms
 from payments.dashboard.money import parse_human
+from payments.dashboard.once import once_only
 from payments.dashboard.selectors import invoice_money, invoices_for_merchant
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
@@ -46,6 +47,7 @@ def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
 
 @never_cache
 @dashboard_view("invoices", "write")
+@once_only("payments:dashboard:invoices")
 def invoice_new_view(request: HttpRequest) -> HttpResponse:
     form = forms.InvoiceCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -14,6 +14,7 @@ from linkpay.selectors import links_for_merchant
 from linkpay.serializers import link_path
 from payments.dashboard import forms, services
 from payments.dashboard.money import Money, parse_human
+from payments.dashboard.once import once_only, show_once_pop, show_once_stash
 from payments.dashboard.qr import qr_svg_inline
 from payments.dashboard.views.base import dash_of, dashboard_view, no_store, page, paginate
 from payments.errors import PaymentsError
@@ -40,9 +41,10 @@ def links_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @dashboard_view("links", "write")
+@once_only("payments:dashboard:links")
 def link_create_view(request: HttpRequest) -> HttpResponse:
-    """Answers the POST with the page showing the secret URL: no redirect, nothing stored, so it
-    is shown this once (and never cached)."""
+    """Creates the link once per form token, then redirects to the page that shows the secret
+    URL; the URL waits in the session for that one page view (never cached, never again)."""
     form = forms.LinkCreateForm(request.POST)
     if form.is_valid():
         d = form.cleaned_data
@@ -55,15 +57,29 @@ def link_create_view(request: HttpRequest) -> HttpResponse:
             form.add_error("amount" if exc.param == "amount" else None, exc.message)
         else:
             base = link_conf.LINK_PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
-            url = f"{base}{link_path(issued.link)}#{issued.secret}"
-            return no_store(page(request, "dashboard/link_created.html", {
-                "link": issued.link, "money": Money(int(issued.link.amount), issued.link.asset),
-                "url": url, "qr": qr_svg_inline(url)}))
+            show_once_stash(request, "link", link_id=issued.link.public_id,
+                            url=f"{base}{link_path(issued.link)}#{issued.secret}")
+            return redirect("payments:dashboard:link_created")
     return _list(request, form, status=400)
+
+
+@never_cache
+@dashboard_view("links", "write")
+def link_created_view(request: HttpRequest) -> HttpResponse:
+    """The new link's URL and QR, once: a reload finds nothing stashed and shows the list."""
+    shown = show_once_pop(request, "link")
+    link = None if shown is None else Link.objects.filter(
+        merchant_id=dash_of(request).merchant_id, public_id=shown["link_id"]).first()
+    if shown is None or link is None:
+        return redirect("payments:dashboard:links")
+    return no_store(page(request, "dashboard/link_created.html", {
+        "link": link, "money": Money(int(link.amount), link.asset), "url": shown["url"],
+        "qr": qr_svg_inline(shown["url"])}))
 
 
 @require_POST
 @dashboard_view("links", "write")
+@once_only("payments:dashboard:links")
 def link_cancel_view(request: HttpRequest, link_id: str) -> HttpResponse:
     try:
         services.link_cancel_by(request, merchant_id=dash_of(request).merchant_id, link_id=link_id)

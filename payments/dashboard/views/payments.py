@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from payments.dashboard import forms, services
 from payments.dashboard.money import Money, parse_human
+from payments.dashboard.once import once_only
 from payments.dashboard.selectors import (
     PaymentFilters,
     payment_asset,
@@ -92,6 +93,7 @@ def payment_receipt_json_view(request: HttpRequest, payment_id: int) -> HttpResp
 
 @require_POST
 @dashboard_view("refunds", "write")
+@once_only("payments:dashboard:payment")
 def refund_create_view(request: HttpRequest, payment_id: int) -> HttpResponse:
     dash = dash_of(request)
     payment = _payment_or_404(request, payment_id)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from payments.balances.selectors import custodial_balance
 from payments.dashboard import forms, services
 from payments.dashboard.money import Money, parse_human
+from payments.dashboard.once import once_only
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
 from payments.settlements.selectors import settlements_for_merchant
@@ -51,6 +52,7 @@ def settlements_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @dashboard_view("settlements", "write")
+@once_only("payments:dashboard:settlements")
 def settlement_request_view(request: HttpRequest) -> HttpResponse:
     form = forms.SettlementRequestForm(request.POST)
     if form.is_valid():
@@ -67,6 +69,7 @@ def settlement_request_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @dashboard_view("settlements", "write")
+@once_only("payments:dashboard:settlements")
 def settlement_rule_view(request: HttpRequest) -> HttpResponse:
     form = forms.SettlementRuleForm(request.POST)
     if form.is_valid():

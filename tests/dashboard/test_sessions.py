@@ -1,0 +1,67 @@
+"""Signed-in sessions end after 30 minutes without activity and 12 hours after signing in;
+background polling is not activity."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from payments.dashboard.sessions import SESSION_LAST_SEEN, SESSION_SIGNED_IN_AT
+from tests.dashboard.helpers import make_team, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in_client() -> Client:
+    client = Client()
+    sign_in(client, make_team("Session shop").owner)
+    return client
+
+
+def backdate(client: Client, **seconds_ago: float) -> None:
+    session = client.session
+    now = time.time()
+    for key, ago in seconds_ago.items():
+        session[key] = now - ago
+    session.save()
+
+
+def test_a_session_idle_for_thirty_one_minutes_is_signed_out() -> None:
+    client = signed_in_client()
+    backdate(client, **{SESSION_LAST_SEEN: 31 * 60})
+    response = client.get("/dashboard/payments/")
+    assert response.status_code == 302 and response["Location"].startswith("/dashboard/login/")
+    backdate(client, **{SESSION_LAST_SEEN: 0})  # the old session is gone, not just this request
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_a_session_used_within_thirty_minutes_stays_and_the_clock_restarts() -> None:
+    client = signed_in_client()
+    backdate(client, **{SESSION_LAST_SEEN: 29 * 60})
+    assert client.get("/dashboard/payments/").status_code == 200
+    assert time.time() - client.session[SESSION_LAST_SEEN] < 60
+
+
+def test_a_session_is_signed_out_twelve_hours_after_sign_in_however_active() -> None:
+    client = signed_in_client()
+    backdate(client, **{SESSION_SIGNED_IN_AT: 12 * 3600 + 1, SESSION_LAST_SEEN: 10})
+    response = client.get("/dashboard/")
+    assert response.status_code == 302 and response["Location"].startswith("/dashboard/login/")
+
+
+def test_live_update_polling_does_not_keep_an_idle_session_alive() -> None:
+    client = signed_in_client()
+    backdate(client, **{SESSION_LAST_SEEN: 20 * 60})
+    assert client.get("/dashboard/events.json").status_code == 200
+    assert time.time() - client.session[SESSION_LAST_SEEN] > 19 * 60
+    backdate(client, **{SESSION_LAST_SEEN: 31 * 60})
+    assert client.get("/dashboard/events.json").status_code == 302
+
+
+def test_the_session_cookie_lasts_twelve_hours_not_two_weeks() -> None:
+    client = signed_in_client()
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600
+    assert client.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 12 * 3600
