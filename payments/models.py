@@ -3,7 +3,7 @@
 
 from payments.apikeys.models import ApiKey
 from payments.audit.models import AuditLog
-from payments.dashboard.models import MerchantSecurity, TotpDevice
+from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice
 from payments.events.models import Event
 from payments.idempotency.models import IdempotencyRecord
 from payments.invoices.models import Invoice, InvoicePayment
@@ -25,6 +25,7 @@ __all__ = [
     "ReceivingAddress",
     "Refund",
     "Settlement",
+    "TeamInvitation",
     "TotpDevice",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -101,10 +101,23 @@ class WebhookEndpointForm(forms.Form):
         return [t.strip() for t in self.cleaned_data["event_types"].split(",") if t.strip()]
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254, help_text="We send the invitation link there; you also see it once")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.STAFF)
+
+
+class NewAccountForm(forms.Form):
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
+    password = forms.CharField(max_length=200, strip=False, label="Choose a password",
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password_again = forms.CharField(max_length=200, strip=False, label="The password again",
+                                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
 
 
 class RoleForm(forms.Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -36,3 +38,31 @@ class MerchantSecurity(models.Model):
 
     def __str__(self) -> str:
         return f"security of {self.merchant}"
+
+
+class TeamInvitation(models.Model):
+    """An owner's invitation to join a merchant's team. Nobody becomes a member without accepting:
+    the invitee opens the link (signed in, or creating an account) and accepts. Only a hash of
+    the link's token is stored; the token works once, until it expires or is revoked."""
+
+    merchant = models.ForeignKey("payments.Merchant", on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=8)  # Membership.Role
+    token_hash = models.CharField(max_length=64, unique=True)  # sha256 hex of the link token
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "-id"], name="payments_invite_merchant_idx")]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.merchant_id}"
+
+    def is_open(self, now: Any) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now

@@ -4,19 +4,26 @@ rolled back and never misses one that committed."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from payments.apikeys.services import IssuedKey, api_key_create, api_key_revoke, api_key_roll
 from payments.audit.models import AuditLog
 from payments.audit.services import audit_record
 from payments.dashboard import signin
-from payments.dashboard.models import MerchantSecurity, TotpDevice
+from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice
 from payments.errors import PaymentsError
 from payments.merchants.models import Membership, Merchant
 from payments.merchants.services import membership_set, merchant_settlement_rule_set
@@ -141,23 +148,97 @@ def _owners(merchant_id: int) -> int:
     return Membership.objects.filter(merchant_id=merchant_id, role=Membership.Role.OWNER).count()
 
 
+INVITATION_AGE = timedelta(days=7)
+
+
+def _invite_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 @transaction.atomic
-def member_add_by(request: HttpRequest, *, merchant_id: int, username: str, email: str,
-                  role: str) -> tuple[Membership, str | None]:
-    """Add an existing user, or create one with a one-time password (returned, shown once)."""
+def invitation_create_by(request: HttpRequest, *, merchant_id: int, email: str, role: str,
+                         accept_url: Callable[[str], str]) -> tuple[TeamInvitation, str]:
+    """Invite `email` to the team with `role`; returns the invitation and its link token (shown
+    once to the owner; only its hash is stored). Whether an account with that email exists is
+    never looked at: the answer is the same either way, and nobody's data is shown until they
+    accept. The link is also mailed through the configured email backend after commit."""
+    if role not in Membership.Role.values:
+        raise PaymentsError("parameter_invalid", "role is owner, manager or staff", param="role")
+    merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
+    token = secrets.token_urlsafe(32)
+    invitation = TeamInvitation.objects.create(
+        merchant=merchant, email=email, role=role, token_hash=_invite_token_hash(token),
+        invited_by=request.user if request.user.is_authenticated else None,
+        expires_at=timezone.now() + INVITATION_AGE)
+    _audit(request, merchant_id, "team.invited", f"invitation:{invitation.pk}", email=email, role=role)
+    url = accept_url(token)
+    inviter = request.user.get_username() if request.user.is_authenticated else "An owner"
+    transaction.on_commit(lambda: send_mail(
+        subject=f"You are invited to {merchant.name} on Spoke",
+        message=(f"{inviter} invited you to join the team of {merchant.name} on Spoke as {role}.\n\n"
+                 f"Open this link within 7 days to accept (sign in, or create an account):\n{url}\n\n"
+                 "If you did not expect this, ignore this message: nothing happens until you accept."),
+        from_email=None, recipient_list=[email], fail_silently=True))
+    return invitation, token
+
+
+def invitation_by_token(token: str) -> TeamInvitation | None:
+    """The open invitation of a link token (None when unknown, used, revoked or expired)."""
+    if not token or len(token) > 100:
+        return None
+    invitation = (TeamInvitation.objects.select_related("merchant")
+                  .filter(token_hash=_invite_token_hash(token)).first())
+    return invitation if invitation is not None and invitation.is_open(timezone.now()) else None
+
+
+@transaction.atomic
+def invitation_accept(request: HttpRequest, *, token: str, user: AbstractBaseUser) -> Membership:
+    """`user` accepts: a member with the invited role, once (the row is locked, then closed)."""
+    invitation = (TeamInvitation.objects.select_for_update()
+                  .filter(token_hash=_invite_token_hash(token)).first() if token and len(token) <= 100 else None)
+    if invitation is None or not invitation.is_open(timezone.now()):
+        raise PaymentsError("resource_missing", "this invitation is not valid any more")
+    if Membership.objects.filter(merchant_id=invitation.merchant_id, user_id=user.pk).exists():
+        raise PaymentsError("parameter_invalid", "you are already on this team")
+    membership = membership_set(merchant_id=invitation.merchant_id, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user  # type: ignore[assignment]
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(action="team.invitation_accepted", surface=DASHBOARD, actor=user,
+                 merchant_id=invitation.merchant_id, target=f"user:{user.pk}", request=request,
+                 detail={"invitation": invitation.pk, "role": invitation.role})
+    return membership
+
+
+@transaction.atomic
+def invitation_accept_new_account(request: HttpRequest, *, token: str, username: str,
+                                  password: str) -> Membership:
+    """Create the invitee's account with the password they chose, then accept."""
+    invitation = invitation_by_token(token)
+    if invitation is None:
+        raise PaymentsError("resource_missing", "this invitation is not valid any more")
     User = get_user_model()
-    Merchant.objects.select_for_update().get(pk=merchant_id)
-    user = User.objects.filter(username__iexact=username).first()
-    password = None
-    if user is None:
-        password = secrets.token_urlsafe(12)
-        user = User.objects.create_user(username=username, email=email, password=password)
-    elif Membership.objects.filter(merchant_id=merchant_id, user=user).exists():
-        raise PaymentsError("parameter_invalid", f"{username} is already on the team", param="username")
-    membership = membership_set(merchant_id=merchant_id, user=user, role=role)
-    _audit(request, merchant_id, "team.member_added", f"user:{user.pk}", username=user.get_username(),
-           role=role, new_user=password is not None)
-    return membership, password
+    if User.objects.filter(username__iexact=username).exists():
+        raise PaymentsError("parameter_invalid", "that username is taken; choose another", param="username")
+    user = User(username=username, email=invitation.email)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise PaymentsError("parameter_invalid", " ".join(exc.messages), param="password") from None
+    user.set_password(password)
+    user.save()
+    return invitation_accept(request, token=token, user=user)
+
+
+@transaction.atomic
+def invitation_revoke_by(request: HttpRequest, *, merchant_id: int, invitation_id: int) -> TeamInvitation:
+    invitation = TeamInvitation.objects.select_for_update().get(pk=invitation_id, merchant_id=merchant_id)
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        _audit(request, merchant_id, "team.invitation_revoked", f"invitation:{invitation.pk}",
+               email=invitation.email)
+    return invitation
 
 
 @transaction.atomic

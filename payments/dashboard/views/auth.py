@@ -44,6 +44,11 @@ def _next(request: HttpRequest) -> str:
     return reverse("payments:dashboard:home")
 
 
+def _accepting_invitation(request: HttpRequest) -> bool:
+    """Signing in to accept an invitation: an account on no team yet may sign in for that."""
+    return _next(request).startswith(reverse("payments:dashboard:invitation", args=["x"])[:-2])
+
+
 def _refused(request: HttpRequest, template: str, form: Any, retry_after: int) -> HttpResponse:
     wait = f"{retry_after} seconds" if retry_after < 120 else f"{retry_after // 60} minutes"
     form.add_error(None, f"Too many failed attempts. Try again in {wait}.")
@@ -91,7 +96,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if user is None:
             signin.signin_failure_record(username=username, ip=ip)
             form.add_error(None, "That username and password do not match.")
-        elif not memberships_of(user):
+        elif not memberships_of(user) and not _accepting_invitation(request):
             form.add_error(None, "This account is not on any merchant's team.")
         else:
             backend = getattr(user, "backend", "django.contrib.auth.backends.ModelBackend")
