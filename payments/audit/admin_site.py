@@ -1,5 +1,6 @@
 """The operator admin site: an index that leads with the hub's health (open alarms, hub reserve,
-global switches), and an audit row for every operator write.
+global switches), an audit row for every operator write, and the dashboard's protected sign-in
+(throttled, second factor, 12-hour sessions with an idle timeout) instead of the admin's own.
 
 Every ModelAdmin view goes through `admin_view`, so one wrapper here audits each successful POST
 (add, change, delete, and every admin action, including ones registered later) without each
@@ -10,10 +11,15 @@ from __future__ import annotations
 import logging
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +83,14 @@ class SpokeAdminSite(admin.AdminSite):
             return response
 
         return audited
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """No sign-in form of its own: operators sign in through the dashboard's sign-in, with its
+        throttling, its second factor (mandatory for staff accounts) and its session timeouts."""
+        target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            target = reverse("admin:index", current_app=self.name)
+        return redirect(f"{reverse('payments:dashboard:login')}?{urlencode({'next': target})}")
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         from payments.dashboard.ops import hub_overview

@@ -84,6 +84,9 @@ class SettlementRuleForm(forms.Form):
     threshold_wei = forms.CharField(max_length=80, required=False, label="Settle ETH when the balance reaches")
     threshold_token = forms.CharField(max_length=80, required=False, label="Settle SPD when the balance reaches")
     schedule = forms.ChoiceField(choices=Merchant.SettlementSchedule.choices)
+    reauth = forms.CharField(max_length=200, required=False, strip=False, label="Your password or a 6-digit code",
+                             help_text="Needed to change the payout address",
+                             widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class ApiKeyForm(forms.Form):

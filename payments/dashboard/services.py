@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from payments.apikeys.services import IssuedKey, api_key_create, api_key_revoke, api_key_roll
 from payments.audit.models import AuditLog
-from payments.audit.services import audit_record
+from payments.audit.services import audit_record, client_ip
 from payments.dashboard import signin
 from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice
 from payments.errors import PaymentsError
@@ -79,9 +79,28 @@ def settlement_request_by(request: HttpRequest, *, merchant_id: int, asset: str,
     return settlement
 
 
+def reauthenticate(request: HttpRequest, *, secret: str, merchant_id: int | None, purpose: str) -> bool:
+    """The signed-in user proves again who they are with their password or, when they have an
+    authenticator, a fresh code. Throttled and counted like a sign-in (it is a password oracle);
+    failures are audited."""
+    user: Any = request.user
+    username, ip = user.get_username(), client_ip(request)
+    if not signin.signin_throttle(username=username, ip=ip).allowed:
+        return False
+    secret = secret or ""
+    if secret and (user.check_password(secret) or (
+            signin.totp_enabled(user) and signin.totp_verify(user_id=user.pk, code=secret))):
+        return True
+    signin.signin_failure_record(username=username, ip=ip)
+    with transaction.atomic():
+        _audit(request, merchant_id, "security.reauth_failed", f"user:{user.pk}", purpose=purpose)
+    return False
+
+
 @transaction.atomic
 def settlement_rule_set_by(request: HttpRequest, *, merchant_id: int, threshold_wei: int | None,
                            threshold_token: int | None, schedule: str, payout_address: str) -> Merchant:
+    before = Merchant.objects.select_for_update().get(pk=merchant_id).payout_address
     merchant = merchant_settlement_rule_set(
         merchant_id=merchant_id, threshold_wei=threshold_wei, threshold_token=threshold_token,
         schedule=schedule, payout_address=payout_address or None)
@@ -89,7 +108,27 @@ def settlement_rule_set_by(request: HttpRequest, *, merchant_id: int, threshold_
            threshold_wei=None if threshold_wei is None else str(threshold_wei),
            threshold_token=None if threshold_token is None else str(threshold_token),
            schedule=schedule, payout_address=merchant.payout_address)
+    if merchant.payout_address != before:
+        payout_address_changed_notify(request, merchant=merchant, before=before)
     return merchant
+
+
+def payout_address_changed_notify(request: HttpRequest, *, merchant: Merchant, before: str) -> None:
+    """Every owner hears of a payout address change: an audit row (shown on every owner's
+    dashboard for a week) and, after commit, an email through the configured backend."""
+    _audit(request, merchant.pk, "settlement.payout_address_changed", f"merchant:{merchant.pk}",
+           before=before, after=merchant.payout_address)
+    who = request.user.get_username() if request.user.is_authenticated else "someone"
+    owners = list(Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER)
+                  .exclude(user__email="").values_list("user__email", flat=True))
+    if owners:
+        transaction.on_commit(lambda: send_mail(
+            subject=f"Payout address of {merchant.name} changed",
+            message=(f"{who} changed where settlements of {merchant.name} are paid.\n\n"
+                     f"Before: {before or '(none)'}\nNow:    {merchant.payout_address}\n\n"
+                     "If this was not your team, sign in, set the address back, and remove that "
+                     "member: settlements go to the new address from now on."),
+            from_email=None, recipient_list=owners, fail_silently=True))
 
 
 @transaction.atomic

@@ -165,7 +165,10 @@ def totp_enabled(user: Any) -> bool:
 
 
 def totp_required_for(user: Any) -> bool:
-    """True when any merchant the user belongs to requires a second factor."""
+    """True for operator (staff) accounts, which open the admin, and when any merchant the user
+    belongs to requires a second factor."""
+    if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
+        return True
     merchant_ids = Membership.objects.filter(user=user).values("merchant_id")
     return MerchantSecurity.objects.filter(merchant_id__in=merchant_ids, totp_required=True).exists()
 

@@ -49,6 +49,11 @@ def _accepting_invitation(request: HttpRequest) -> bool:
     return _next(request).startswith(reverse("payments:dashboard:invitation", args=["x"])[:-2])
 
 
+def _operator_to_admin(request: HttpRequest, user: Any) -> bool:
+    """Operators (staff accounts) sign in here on their way to the admin."""
+    return bool(user.is_staff) and _next(request).startswith(reverse("admin:index"))
+
+
 def _refused(request: HttpRequest, template: str, form: Any, retry_after: int) -> HttpResponse:
     wait = f"{retry_after} seconds" if retry_after < 120 else f"{retry_after // 60} minutes"
     form.add_error(None, f"Too many failed attempts. Try again in {wait}.")
@@ -96,7 +101,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if user is None:
             signin.signin_failure_record(username=username, ip=ip)
             form.add_error(None, "That username and password do not match.")
-        elif not memberships_of(user) and not _accepting_invitation(request):
+        elif not memberships_of(user) and not _accepting_invitation(request) and not _operator_to_admin(request, user):
             form.add_error(None, "This account is not on any merchant's team.")
         else:
             backend = getattr(user, "backend", "django.contrib.auth.backends.ModelBackend")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,9 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
+from payments.audit.models import AuditLog
 from payments.dashboard.once import form_token_lazy
 from payments.dashboard.selectors import last_event_id, membership_for, memberships_of
 from payments.merchants.models import Membership, Merchant
@@ -24,6 +27,7 @@ from payments.merchants.permissions import RESOURCES, Access
 SESSION_SIGNED_IN = "dashboard_signed_in"
 SESSION_MERCHANT = "dashboard_merchant_id"
 PAGE_SIZE = 50
+PAYOUT_NOTICE_AGE = timedelta(days=7)
 
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("Home", "payments:dashboard:home", "balance"),
@@ -109,8 +113,12 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
                     "active": request.resolver_match is not None
                     and request.resolver_match.view_name == "payments:dashboard:audit"})
     perm = {r: {"read": dash.can(r, "read"), "write": dash.can(r, "write")} for r in RESOURCES}
+    # owners see a recent payout address change on every page for a week (notified by email too)
+    payout_notice = (AuditLog.objects.filter(merchant_id=dash.merchant_id, action="settlement.payout_address_changed",
+                                             created_at__gte=timezone.now() - PAYOUT_NOTICE_AGE).first()
+                     if dash.is_owner else None)
     base = {"dash": dash, "nav": nav, "perm": perm, "last_event_id": last_event_id(dash.merchant_id),
-            "form_token": form_token_lazy(request)}
+            "form_token": form_token_lazy(request), "payout_notice": payout_notice}
     response = render(request, template, {**base, **(context or {})}, status=status)
     return response
 

@@ -15,6 +15,7 @@ from payments.dashboard.money import Money, parse_human
 from payments.dashboard.once import once_only
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
+from payments.merchants.services import normalize_address
 from payments.settlements.selectors import settlements_for_merchant
 from payments.units import ASSETS
 
@@ -74,7 +75,14 @@ def settlement_rule_view(request: HttpRequest) -> HttpResponse:
     form = forms.SettlementRuleForm(request.POST)
     if form.is_valid():
         d = form.cleaned_data
+        dash = dash_of(request)
         try:
+            new_address = d["payout_address"].strip()
+            if new_address and normalize_address(new_address, param="payout_address") != dash.merchant.payout_address \
+                    and not services.reauthenticate(request, secret=d["reauth"], merchant_id=dash.merchant_id,
+                                                    purpose="payout_address"):
+                raise PaymentsError("parameter_invalid", "Enter your password or a current code from your "
+                                    "authenticator to change the payout address.", param="reauth")
             services.settlement_rule_set_by(
                 request, merchant_id=dash_of(request).merchant_id,
                 threshold_wei=parse_human(d["threshold_wei"], "wei", param="threshold_wei") if d["threshold_wei"].strip() else None,
