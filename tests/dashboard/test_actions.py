@@ -87,9 +87,9 @@ def test_a_link_shows_its_url_and_qr_once_and_can_be_cancelled() -> None:
     assert secret not in client.get("/dashboard/links/").content.decode()
     post_form(client, "/dashboard/links/", f"/dashboard/links/{link.public_id}/cancel/")
     assert Link.objects.get(pk=link.pk).status == Link.Status.CANCELLED
-    again = client.post(f"/dashboard/links/{link.public_id}/cancel/")  # was a 500
+    again = post_form(client, "/dashboard/links/", f"/dashboard/links/{link.public_id}/cancel/")  # was a 500
     assert again.status_code == 400 and link.public_id in again.content.decode()
-    assert client.post("/dashboard/links/lnk_no_such_link/cancel/").status_code == 404
+    assert post_form(client, "/dashboard/links/", "/dashboard/links/lnk_no_such_link/cancel/").status_code == 404
     assert [a.action for a in AuditLog.objects.filter(merchant_id=team.merchant.pk, action__startswith="link.")
             .order_by("id")] == ["link.created", "link.cancelled"]
 
@@ -107,7 +107,7 @@ def test_staff_cannot_create_or_cancel_funded_links_and_see_no_form_but_a_manage
     manager = Client()
     sign_in(manager, team.users["manager"])
     assert b'id="link-form"' in manager.get("/dashboard/links/").content
-    assert manager.post("/dashboard/links/new/", form).status_code == 200
+    assert post_form(manager, "/dashboard/links/", "/dashboard/links/new/", form).status_code == 302
     link = Link.objects.get(merchant=team.merchant)
     assert b"Cancel link" not in staff.get("/dashboard/links/").content
     assert staff.post(f"/dashboard/links/{link.public_id}/cancel/").status_code == 403

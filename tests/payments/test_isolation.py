@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from linkpay.services import link_create_custodial
 from payments.apikeys.models import ApiKey
 from payments.apikeys.services import api_key_create, api_key_revoke
 from payments.dashboard import urls as dashboard_urls
+from payments.dashboard.models import TeamInvitation
 from payments.events.services import event_record
 from payments.invoices.models import Invoice, InvoicePayment
 from payments.invoices.services import invoice_apply_payment, invoice_create
@@ -32,7 +34,7 @@ from payments.refunds.models import Refund
 from payments.settlements.models import Settlement
 from payments.webhooks.models import WebhookDelivery, WebhookEndpoint
 from payments.webhooks.services import endpoint_create
-from tests.dashboard.helpers import make_payment, make_team, make_user, sign_in
+from tests.dashboard.helpers import form_token, make_payment, make_team, make_user, sign_in
 from tests.payments.conftest import Api, Shop
 
 ETH = 10**18
@@ -281,7 +283,7 @@ def route_url(name: str, ids: dict[str, Any]) -> str:
 # bodies that would succeed on the stranger's own objects
 POST_BODIES = {
     "member_role": {"role": "owner"}, "refund_create": {"amount": "", "reason": "requested_by_customer"},
-    "member_add": {"username": "someone", "role": "owner"},
+    "invite": {"email": "someone@example.com", "role": "owner"},
     "link_create": {"amount": "0.01", "asset": "wei", "expires_in_days": 1},
     "api_key_create": {"kind": "secret", "name": "x"},
 }
@@ -299,6 +301,9 @@ def test_every_dashboard_route_follows_the_role_table_and_refuses_another_mercha
         "key_id": owned.ids["api_keys"], "endpoint_id": owned.ids["webhook_endpoints"],
         "delivery_id": owned.ids["webhook_deliveries"],
         "membership_id": Membership.objects.get(merchant=team.merchant, role="staff").pk,
+        "invitation_id": TeamInvitation.objects.create(
+            merchant=team.merchant, email="invited@example.com", role="staff", token_hash="0" * 64,
+            expires_at=timezone.now() + timedelta(days=1)).pk,
     }
     memberships = dict(Membership.objects.filter(merchant=team.merchant).values_list("pk", "role"))
     before = owner_state(shop, owned)
@@ -329,7 +334,10 @@ def test_every_dashboard_route_follows_the_role_table_and_refuses_another_mercha
         if not pattern.pattern.converters:
             continue  # no object of ours in the URL: the stranger acts on its own merchant
         url = route_url(name, ids)
-        response = (stranger.post(url, POST_BODIES.get(name, {})) if access == "write" else stranger.get(url))
+        # with a valid once-only form token of the stranger's own (from their own dashboard)
+        response = (stranger.post(url, {**POST_BODIES.get(name, {}),
+                                        "form_token": form_token(stranger, "/dashboard/links/")})
+                    if access == "write" else stranger.get(url))
         assert response.status_code in (400, 403, 404), (name, response.status_code)
         body = response.content.decode()
         leaked = [i for i in [*owned.ids.values(), *owned.secrets] if i in body]
@@ -339,6 +347,8 @@ def test_every_dashboard_route_follows_the_role_table_and_refuses_another_mercha
     assert dict(Membership.objects.filter(merchant=team.merchant).values_list("pk", "role")) == memberships
     assert not Membership.objects.filter(merchant=team.merchant, user=stranger_team.owner).exists()
     assert not Membership.objects.filter(merchant=team.merchant, user__username="someone").exists()
+    assert not TeamInvitation.objects.filter(merchant=team.merchant, email="someone@example.com").exists()
+    assert TeamInvitation.objects.get(merchant=team.merchant).revoked_at is None
     assert owner_state(shop, owned) == before
 
 
