@@ -1,18 +1,25 @@
 """Nonce/signature authentication for the protocol API (the Connext v1 scheme).
 
-`GET nonce` (header `x-address`) returns a fresh random nonce bound to that address, replacing any
-earlier one; later requests carry `x-address`, `x-nonce` and `x-signature` (a personal-message
-signature over the nonce string). A nonce lives at most 2 hours. Verified signatures are cached
-for the nonce's life so the hot path does not repeat the ecrecover."""
+`GET nonce` (header `x-address`) returns a fresh random nonce bound to that address; later requests
+carry `x-address`, `x-nonce` and `x-signature` (a personal-message signature over the nonce string).
+
+`GET nonce` needs no authentication, so anyone can ask for a nonce for any address: it must not
+touch that address's sessions. Issued nonces therefore wait in a pending set of their own (per
+address: at most PENDING_NONCES_MAX, the oldest dropped first, each for PENDING_NONCE_TTL_SECONDS).
+The first request with a valid signature over a pending nonce consumes it and opens a session keyed
+by that nonce; the session lives 2 hours from the nonce's issue and ends no other session (a user
+may be signed in from several devices). Verified signatures are cached for the session's life so
+the hot path does not repeat the ecrecover."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import time
+from functools import lru_cache
 
 import coincurve
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from eth_utils.crypto import keccak
@@ -20,7 +27,9 @@ from eth_utils.crypto import keccak
 from hub.core.signing import SECP256K1_N, address_from_public_key
 from hub.core.state import parse_address
 
-NONCE_TTL_SECONDS = 2 * 60 * 60
+NONCE_TTL_SECONDS = 2 * 60 * 60  # a session's life, counted from its nonce's issue
+PENDING_NONCE_TTL_SECONDS = 5 * 60  # time to sign a fresh nonce and make the first request
+PENDING_NONCES_MAX = 16  # per address; more requests drop the oldest pending one, never a session
 _HALF_N = SECP256K1_N // 2
 
 
@@ -31,8 +40,18 @@ class AuthFailed(Exception):
         self.message = message
 
 
-def _nonce_key(address: str) -> str:
-    return f"hubauth:nonce:{address}"
+def _session_key(address: str, nonce: str) -> str:
+    digest = hashlib.sha256(nonce.encode()).hexdigest()
+    return f"hubauth:session:{address}:{digest}"
+
+
+def _pending_key(address: str) -> str:
+    return f"spoke:hubauth:pending:{address}"
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _verified_key(address: str, nonce: str, signature: str) -> str:
@@ -46,11 +65,39 @@ def now() -> float:
 
 
 def issue_nonce(address: str) -> str:
-    """A new nonce for `address`; any earlier nonce stops working."""
+    """A new pending nonce for `address`. Sessions already open are left alone; of the pending
+    nonces only the newest PENDING_NONCES_MAX survive."""
     user = parse_address(address, "x-address")
     nonce = secrets.token_hex(32)
-    cache.set(_nonce_key(user), f"{nonce}|{int(now())}", NONCE_TTL_SECONDS)
+    issued = now()
+    pipe = _redis(settings.REDIS_URL).pipeline()
+    key = _pending_key(user)
+    pipe.zadd(key, {nonce: issued})
+    pipe.zremrangebyscore(key, "-inf", issued - PENDING_NONCE_TTL_SECONDS)
+    pipe.zremrangebyrank(key, 0, -PENDING_NONCES_MAX - 1)
+    pipe.expire(key, PENDING_NONCE_TTL_SECONDS)
+    pipe.execute()
     return nonce
+
+
+def _open_session(user: str, nonce: str, signature: str) -> None:
+    """Turn a pending nonce signed by `user` into a session, or raise AuthFailed. Concurrent first
+    requests with the same nonce all succeed: the session is written before the nonce leaves the
+    pending set, and writing it twice writes the same value."""
+    pending = _redis(settings.REDIS_URL)
+    issued = pending.zscore(_pending_key(user), nonce)
+    if issued is None:
+        # a concurrent first request may have consumed it a moment ago
+        if cache.get(_session_key(user, nonce)) is not None:
+            return
+        raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or already replaced")
+    if now() - issued > PENDING_NONCE_TTL_SECONDS:
+        raise AuthFailed("nonce_expired", "the nonce was not used in time; ask for a new one")
+    if recover_text_signer(nonce, signature) != user:
+        raise AuthFailed("bad_signature", "x-signature was not made by x-address")
+    cache.set(_session_key(user, nonce), int(issued), NONCE_TTL_SECONDS)
+    cache.set(_verified_key(user, nonce, signature), 1, NONCE_TTL_SECONDS)
+    pending.zrem(_pending_key(user), nonce)
 
 
 def recover_text_signer(message: str, signature: str) -> str:
@@ -85,13 +132,15 @@ def authenticate(address: str | None, nonce: str | None, signature: str | None) 
         user = parse_address(address, "x-address")
     except Exception:
         raise AuthFailed("bad_address", "x-address is not an address") from None
-    ok_key = _verified_key(user, nonce, signature)
-    found = cache.get_many([_nonce_key(user), ok_key])  # one round trip on the hot path
-    stored = str(found.get(_nonce_key(user)) or "|0")
-    expected, _, issued_at = stored.partition("|")
-    if not expected or not hmac.compare_digest(expected, nonce):
-        raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or replaced")
-    if now() - int(issued_at or 0) > NONCE_TTL_SECONDS:
+    if len(nonce) > 128:
+        raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or already replaced")
+    session_key, ok_key = _session_key(user, nonce), _verified_key(user, nonce, signature)
+    found = cache.get_many([session_key, ok_key])  # one round trip on the hot path
+    issued_at = found.get(session_key)
+    if issued_at is None:
+        _open_session(user, nonce, signature)
+        return user
+    if now() - int(issued_at) > NONCE_TTL_SECONDS:
         raise AuthFailed("nonce_expired", "the nonce is older than 2 hours; ask for a new one")
     if found.get(ok_key):
         return user

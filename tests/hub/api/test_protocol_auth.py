@@ -1,5 +1,5 @@
-"""Authorization of the protocol API: owner checks on every `:user` route, nonce expiry and
-replacement, single-use deposit authorizations."""
+"""Authorization of the protocol API: owner checks on every `:user` route, nonces and sessions
+(an unauthenticated nonce request never ends a session), single-use deposit authorizations."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_defunct
 
 from hub import auth
 from hub.channels.models import ChannelUpdate, DepositAuthorization
@@ -59,25 +60,74 @@ def test_every_user_route_refuses_no_signature(hub_chain: ChainEnv, method: str,
     assert response.json()["code"] == "auth_required"
 
 
-def test_a_replaced_nonce_is_refused(hub_chain: ChainEnv) -> None:
+def test_a_nonce_asked_for_by_anyone_does_not_end_the_victims_session(hub_chain: ChainEnv) -> None:
+    victim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    victim.login()
+    path = f"channel/{victim.address}/sync?lastChanTx=0"
+    assert victim.get(path).status_code == 200
+    for _ in range(auth.PENDING_NONCES_MAX + 4):  # no authentication needed for this route
+        assert victim.client.get("/api/hub/nonce", headers={"x-address": victim.address}).status_code == 200
+    assert victim.get(path).status_code == 200
+
+
+def test_signing_in_again_leaves_the_earlier_session_open(hub_chain: ChainEnv) -> None:
     sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
     sim.login()
-    old_headers = dict(sim.headers)
+    first = dict(sim.headers)
     assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
-    sim.login()  # a new nonce replaces the old one
-    sim.headers, new_headers = old_headers, sim.headers
+    sim.login()
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+    sim.headers = first
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+
+
+def test_only_the_newest_pending_nonces_can_open_a_session(hub_chain: ChainEnv) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    sim.login()
+    oldest = dict(sim.headers)
+    for _ in range(auth.PENDING_NONCES_MAX - 1):
+        sim.login()
+    newest_but_one = dict(sim.headers)
+    sim.login()  # one more than the cap: the oldest pending nonce is dropped
+    sim.headers = oldest
     response = sim.get(f"channel/{sim.address}/sync?lastChanTx=0")
     assert response.status_code == 403
     assert response.json()["code"] == "nonce_invalid"
-    sim.headers = new_headers
+    sim.headers = newest_but_one
     assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
 
 
-def test_a_nonce_older_than_two_hours_is_refused(hub_chain: ChainEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_nonce_not_used_within_five_minutes_is_refused(hub_chain: ChainEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
     issued = auth.now()
     monkeypatch.setattr(auth, "now", lambda: issued)
     sim.login()
+    monkeypatch.setattr(auth, "now", lambda: issued + auth.PENDING_NONCE_TTL_SECONDS + 5)
+    response = sim.get(f"channel/{sim.address}/sync?lastChanTx=0")
+    assert response.status_code == 403
+    assert response.json()["code"] == "nonce_expired"
+
+
+def test_a_session_opened_by_another_key_signature_is_refused_and_the_nonce_still_works(hub_chain: ChainEnv) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    other = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    sim.login()
+    own_signature = sim.headers["x-signature"]
+    forged = Account.sign_message(encode_defunct(text=sim.headers["x-nonce"]), other.account.key).signature
+    sim.headers["x-signature"] = "0x" + bytes(forged).hex()
+    response = sim.get(f"channel/{sim.address}/sync?lastChanTx=0")
+    assert response.status_code == 403
+    assert response.json()["code"] == "bad_signature"
+    sim.headers["x-signature"] = own_signature
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+
+
+def test_a_session_older_than_two_hours_is_refused(hub_chain: ChainEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    issued = auth.now()
+    monkeypatch.setattr(auth, "now", lambda: issued)
+    sim.login()
+    assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
     monkeypatch.setattr(auth, "now", lambda: issued + 2 * 3600 - 5)
     assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
     monkeypatch.setattr(auth, "now", lambda: issued + 2 * 3600 + 5)
