@@ -8,12 +8,15 @@ from rest_framework.response import Response
 
 from payments.api.base import MerchantAPIView, body_or_error, query_choice
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
+from payments.apikeys.models import ApiKey
+from payments.apikeys.services import key_allows
 from payments.webhooks import selectors, services
 from payments.webhooks.models import WebhookDelivery
 from payments.webhooks.serializers import (
     RotateSecretSerializer,
     WebhookDeliverySerializer,
     WebhookEndpointCreateSerializer,
+    WebhookEndpointRetrieveSerializer,
     WebhookEndpointSerializer,
     WebhookEndpointUpdateSerializer,
     WebhookEndpointWithSecretSerializer,
@@ -49,9 +52,15 @@ class WebhookEndpointListView(MerchantAPIView):
 class WebhookEndpointDetailView(MerchantAPIView):
     resource = "webhooks"
 
-    @extend_schema(operation_id="webhook_endpoints_retrieve", responses=WebhookEndpointWithSecretSerializer)
+    @extend_schema(operation_id="webhook_endpoints_retrieve", responses=WebhookEndpointRetrieveSerializer,
+                   description="The signing secret is included only for keys with write access to "
+                               "webhooks: whoever holds it can sign events as this platform.")
     def get(self, request: Request, id: str) -> Response:
-        return Response(_with_secret(selectors.endpoints_for_merchant(self.merchant_id).get(public_id=id)))
+        endpoint = selectors.endpoints_for_merchant(self.merchant_id).get(public_id=id)
+        # As in the dashboard: a read-only or webhooks:read key must not be able to forge events.
+        if isinstance(request.auth, ApiKey) and key_allows(request.auth, "webhooks", "write"):
+            return Response(_with_secret(endpoint))
+        return Response(WebhookEndpointSerializer(endpoint).data)
 
     @extend_schema(operation_id="webhook_endpoints_update", request=WebhookEndpointUpdateSerializer,
                    responses=WebhookEndpointSerializer)

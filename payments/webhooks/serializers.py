@@ -28,6 +28,11 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="the signing secret (whsec_…)")
 
 
+class WebhookEndpointRetrieveSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(
+        required=False, help_text="the signing secret (whsec_…); only for keys with webhooks write access")
+
+
 @extend_schema_field({"type": "string", "maxLength": 2000,
                       "pattern": "^https?://([a-z0-9]+\\.)+[a-z]{2,10}(:[0-9]{1,4})?(/[A-Za-z0-9._~-]*)*$"})
 class WebhookUrl(serializers.URLField):

@@ -223,3 +223,25 @@ def test_rotating_the_secret_through_the_api_returns_the_new_secret(shop: Shop) 
     assert rotated.status_code == 200
     assert rotated.json()["secret"] != created.json()["secret"]
     assert rotated.json()["secret_rotation_ends_at"] is not None
+
+
+def test_only_keys_that_may_write_webhooks_read_an_endpoints_signing_secret(shop: Shop) -> None:
+    """Whoever holds the secret can sign `invoice.paid` as the platform: a read key must not see it."""
+    from payments.apikeys.services import api_key_create
+
+    endpoint = endpoint_create(merchant_id=shop.merchant.pk, url="https://example.test/h", event_types=["*"])
+    path = f"/api/v1/webhook_endpoints/{endpoint.public_id}"
+    read_only = api_key_create(merchant_id=shop.merchant.pk, kind="read_only").plaintext
+    webhooks_read = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                                   permissions={"webhooks": "read"}).plaintext
+    webhooks_write = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                                    permissions={"webhooks": "write"}).plaintext
+    for key in (read_only, webhooks_read):
+        response = shop.client(key).get(path)
+        assert response.status_code == 200
+        assert response.json()["id"] == endpoint.public_id
+        assert "secret" not in response.json()
+        assert endpoint.secret not in response.content.decode()
+    for key in (shop.key, webhooks_write):
+        response = shop.client(key).get(path)
+        assert response.status_code == 200 and response.json()["secret"] == endpoint.secret
