@@ -89,6 +89,7 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
     if not GlobalSwitches.current().withdrawals_enabled:
         raise ChannelError("withdrawals_disabled", "withdrawals are switched off", status=503)
     user = parse_address(user, "user")
+    _refuse_merchant_address(user)
     to = parse_address(recipient, "recipient")
     tokens = parse_uint(amount_token or "0", "amountToken")
     wei = parse_uint(amount_wei or "0", "amountWei")
@@ -126,6 +127,17 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
 
 
 custodial_withdraw = transaction.atomic(custodial_withdraw)  # not a decorator: mutmut skips decorated functions
+
+
+def _refuse_merchant_address(address: str) -> None:
+    """A merchant's custodial balance leaves only through settlements (payout address, team roles,
+    2FA): the key of a receiving address alone must not move it."""
+    from payments.merchants.models import ReceivingAddress
+
+    if ReceivingAddress.objects.filter(address=address).exists():
+        raise ChannelError("merchant_balance_settles_only",
+                           "this address receives for a merchant; its balance is paid out by settlements",
+                           status=403)
 
 
 def _enqueue_payout(withdrawal: CustodialWithdrawal) -> Any:

@@ -122,6 +122,27 @@ def test_custodial_payments_are_withdrawn_on_chain_as_eth_at_the_rate(hub_chain:
     assert [w["state"] for w in listed] == ["confirmed"]
 
 
+def test_a_merchants_receiving_address_key_cannot_withdraw_the_merchants_balance(hub_chain: ChainEnv) -> None:
+    """Merchant balances leave only through settlements (payout address, roles, 2FA)."""
+    from payments.merchants.services import merchant_create
+    from tests.hub.api.user_sim import UserSim
+
+    alice = funded_user(hub_chain, tokens=10 * TOKEN)
+    receiving = UserSim(hub_chain.new_user(eth=ETH // 100), hub_chain.deployment.channel_manager)
+    receiving.login()
+    merchant_create(name="Shop", addresses=[receiving.address], payout_address=hub_chain.new_user(eth=0).address)
+    response = alice.post("payments/purchase", {"meta": {}, "payments": [
+        pay_request(alice, receiving.address, token=4 * TOKEN, ptype="PT_CUSTODIAL")]})
+    assert response.status_code == 200, response.content
+    thief = hub_chain.new_user(eth=0).address
+    refused = receiving.post("custodial/withdrawals", {"recipient": thief, "amountToken": str(4 * TOKEN),
+                                                       "payoutAsset": "token"})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "merchant_balance_settles_only"
+    assert CustodialWithdrawal.objects.count() == 0
+    assert receiving.get(f"custodial/{receiving.address}/balance").json()["balanceToken"] == str(4 * TOKEN)
+
+
 def test_an_optimistic_payment_is_held_then_forwarded_when_collateral_arrives(hub_chain: ChainEnv) -> None:
     alice = funded_user(hub_chain, tokens=10 * TOKEN)
     bob = funded_user(hub_chain, wei=ETH // 10)
