@@ -33,6 +33,7 @@ from hub.core import (
 )
 from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.ledger.services import post
+from linkpay.secret import secrets_scrub
 from ops import clock
 from ops.rows import rows_insert
 from payments.custodial.services import custodial_credit
@@ -76,13 +77,28 @@ class PaymentRequest:
     thread_state: Mapping[str, Any] | None = None  # PT_THREAD only: the sender-signed state
 
 
-def parse_payments(raw: Any) -> list[PaymentRequest]:
+def _link_secrets(meta: Mapping[str, Any], raw: Any) -> list[str | None]:
+    """Per payment of the request, the link secret it names: its own `meta.secret`, else the
+    purchase's `meta.secret` (some wallets put it there)."""
+    shared = meta.get("secret")
+    found: list[str | None] = []
+    for item in raw if isinstance(raw, list) else []:
+        own = item.get("meta") if isinstance(item, Mapping) else None
+        secret = own.get("secret") if isinstance(own, Mapping) else None
+        secret = secret if secret is not None else shared
+        found.append(secret if isinstance(secret, str) else None)
+    return found
+
+
+def parse_payments(raw: Any, *, link_secrets: Sequence[str | None] = ()) -> list[PaymentRequest]:
+    """The payments of a purchase request. `raw` has been scrubbed of link secrets
+    (`secrets_scrub`); `link_secrets` holds them by position."""
     if not isinstance(raw, list) or not raw:
         raise UpdateRejected("bad_args", "payments must be a non-empty list")
     if len(raw) > MAX_PAYMENTS_PER_PURCHASE:
         raise UpdateRejected("bad_args", f"at most {MAX_PAYMENTS_PER_PURCHASE} payments per purchase")
     out = []
-    for item in raw:
+    for index, item in enumerate(raw):
         if not isinstance(item, Mapping):
             raise UpdateRejected("bad_args", "each payment must be an object")
         amount = item.get("amount") or {}
@@ -109,16 +125,15 @@ def parse_payments(raw: Any) -> list[PaymentRequest]:
         meta = item.get("meta") or {}
         if not isinstance(meta, Mapping):
             raise UpdateRejected("bad_args", "meta must be an object")
-        meta = dict(meta)
-        secret = meta.pop("secret", None)  # a link secret must never be stored or echoed
+        secret = link_secrets[index] if index < len(link_secrets) else None
         sig = update.get("sigUser")
         if not isinstance(sig, str):
             raise UpdateRejected("bad_signature", "each payment update needs sigUser")
         out.append(PaymentRequest(
             recipient=parse_address(item.get("recipient"), "recipient"), amount_wei=wei,
-            amount_token=token, type=str(ptype), meta=meta,
+            amount_token=token, type=str(ptype), meta=dict(meta),
             tx_count=parse_uint(update.get("txCount"), "txCount"), sig_user=sig.lower(),
-            secret=secret if isinstance(secret, str) else None,
+            secret=secret if ptype == "PT_LINK" else None,
         ))
     return out
 
@@ -138,7 +153,7 @@ def _parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
         raise UpdateRejected("bad_args", "a payment needs an amount")
     return PaymentRequest(recipient=parse_address(item.get("recipient"), "recipient"),
                           amount_wei=wei, amount_token=token, type="PT_THREAD",
-                          meta={k: v for k, v in meta.items() if k != "secret"}, tx_count=0,
+                          meta=dict(meta), tx_count=0,
                           sig_user="", thread_state=state)
 
 
@@ -178,7 +193,11 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
     sender = parse_address(sender, "sender")
     if not isinstance(meta, Mapping):
         raise UpdateRejected("bad_args", "meta must be an object")
-    requests = parse_payments(payments)
+    # The one entry of the purchase path: link secrets leave the request here, before anything is
+    # parsed, stored, logged or echoed; from now on only PaymentRequest.secret holds one.
+    link_secrets = _link_secrets(meta, payments)
+    (meta, payments), _ = secrets_scrub([meta, payments])
+    requests = parse_payments(payments, link_secrets=link_secrets)
     try:
         with transaction.atomic(), channels.channel_writes_batched():
             return _purchase_apply(sender, dict(meta), requests)

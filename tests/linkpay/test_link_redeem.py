@@ -20,6 +20,7 @@ from payments.purchases.models import Payment
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import confirm_from_chain, now_of, run_hub_transactions
 from tests.hub.api.user_sim import UserSim
+from tests.linkpay import secret_scan
 from tests.linkpay.helpers import buy_link, redeem
 from tests.linkpay.secret_scan import register
 from tests.purchases.helpers import accept_hub_updates, collateralize, funded_user
@@ -43,6 +44,51 @@ def test_a_link_purchase_holds_the_amount_and_keeps_only_the_secrets_hash(hub_ch
     assert link_held_total("token") == link_open_total("token") == 3 * TOKEN
     assert alice.latest.balance_token_user == 17 * TOKEN
     assert list(Event.objects.values_list("type", flat=True)) == ["link.created"]
+
+
+def test_a_secret_in_the_purchase_meta_makes_the_link_and_is_stored_and_echoed_nowhere(
+        hub_chain: ChainEnv) -> None:
+    """Some wallets put `secret` in the purchase's meta, not the payment's."""
+    from hub.core.state import ZERO_ADDRESS
+    from payments.purchases.models import Purchase
+    from tests.purchases.helpers import pay_request
+
+    alice = funded_user(hub_chain, tokens=20 * TOKEN)
+    secret = register(secret_new())
+    response = alice.post("payments/purchase", {"meta": {"secret": secret, "orderId": "o-7"}, "payments": [
+        pay_request(alice, ZERO_ADDRESS, token=2 * TOKEN, ptype="PT_LINK", meta={"note": "for you"})]})
+    assert response.status_code == 200, response.content
+    assert secret[2:] not in response.content.decode().lower()
+    purchase = Purchase.objects.get()
+    assert purchase.meta == {"orderId": "o-7"}
+    assert Payment.objects.get().meta == {"orderId": "o-7", "note": "for you"}
+    for path in (f"payments/history/{alice.address}", f"payments/purchase/{purchase.pk}"):
+        echoed = alice.get(path)
+        assert echoed.status_code == 200 and secret[2:] not in echoed.content.decode().lower()
+    assert secret_scan.scan_database([secret]) == []
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob)
+    assert redeem(bob, secret).json()["status"] == "completed"
+
+
+def test_a_secret_copied_anywhere_else_in_the_request_is_removed_before_it_is_stored(
+        hub_chain: ChainEnv) -> None:
+    from hub.core.state import ZERO_ADDRESS
+    from payments.purchases.models import Purchase
+    from tests.purchases.helpers import pay_request
+
+    alice = funded_user(hub_chain, tokens=20 * TOKEN)
+    secret = register(secret_new())
+    response = alice.post("payments/purchase", {
+        "meta": {"orderId": "o-8", "wallet": {"lastLink": {"Secret": secret.upper()}},
+                 "debug": f"made link {secret[2:]}", "tags": ["gift", secret]},
+        "payments": [pay_request(alice, ZERO_ADDRESS, token=TOKEN, ptype="PT_LINK",
+                                 meta={"secret": secret, "url": f"https://pay.example/l/x#{secret}"})]})
+    assert response.status_code == 200, response.content
+    assert Purchase.objects.get().meta == {"orderId": "o-8", "wallet": {"lastLink": {}}, "tags": ["gift"]}
+    assert Payment.objects.get().meta == {"orderId": "o-8", "wallet": {"lastLink": {}}, "tags": ["gift"]}
+    assert Link.objects.get().secret_hash != secret
+    assert secret_scan.scan_database([secret]) == []
 
 
 def test_a_weak_or_reused_secret_is_refused_and_nothing_is_paid(hub_chain: ChainEnv) -> None:
