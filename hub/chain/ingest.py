@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -374,6 +374,29 @@ def _deployment_block(address: str) -> int:
     except (OSError, ValueError, AttributeError, TypeError):
         pass
     return 0
+
+
+def ingested_head(address: str) -> int | None:
+    """The newest block up to which every event of `address` is ingested and handled: the
+    cursor, lowered below the first event still waiting for its handler (new or failed). None
+    before anything was ingested."""
+    contract = address.lower()
+    cursor = ChainCursor.objects.filter(contract=contract).values_list("block_number", flat=True).first()
+    if cursor is None:
+        return None
+    waiting = (ChainEvent.objects.filter(contract=contract, block_number__lte=cursor,
+                                         state__in=[EventState.NEW, EventState.FAILED])
+               .aggregate(first=Min("block_number"))["first"])
+    head = cursor if waiting is None else min(cursor, waiting - 1)
+    return head if head >= 0 else None
+
+
+def ingested_head_time(address: str) -> int | None:
+    """The timestamp of `ingested_head(address)`, or None before anything was ingested."""
+    head = ingested_head(address)
+    if head is None:
+        return None
+    return int(get_web3().eth.get_block(head)["timestamp"])
 
 
 def events_poll() -> IngestResult | None:

@@ -93,11 +93,22 @@ def channel_state(channel: Channel | None, user: str) -> ChannelState:
 
 
 def block_time() -> int:
-    """The timestamp the hub judges timeouts by: the newest block whose events are ingested
-    (so a deposit mined before a timeout is always seen before the timeout is acted on)."""
+    """The latest block's timestamp: the clock new timeouts are set and checked against (the
+    contract compares a timeout with the block that executes it). Never used to decide that a
+    timeout has passed: see `ingested_block_time`."""
     from hub.chain.market import latest_block_time
 
     return latest_block_time()
+
+
+def ingested_block_time() -> int:
+    """The timestamp the hub judges passed timeouts by: the newest block whose events are
+    ingested and handled. With CONFIRMATIONS > 0 the latest block runs ahead of the ingester, so
+    a deposit mined before its timeout would otherwise be invalidated before its event is seen.
+    0 before anything was ingested: then no timeout has passed."""
+    from hub.chain.ingest import ingested_head_time
+
+    return ingested_head_time(contract_address()) or 0
 
 
 # --- writing primitives -------------------------------------------------------------------
@@ -515,7 +526,7 @@ def _user_invalidation(channel: Channel, prev: ChannelState, raw_args: Any,
                        sig_user: Any) -> ChannelUpdate | None:
     args = parse_args("Invalidation", raw_args)
     assert isinstance(args, InvalidationArgs)
-    now = block_time()
+    now = ingested_block_time()
     withdrawal = _invalidated_withdrawal(channel, prev)
     expected = apply_update(prev, "Invalidation", args, now=now, invalidated_withdrawal=withdrawal)
     if not isinstance(sig_user, str):
@@ -574,7 +585,7 @@ def channel_invalidate(*, user: str, reason: str, message: str = "",
         withdrawal = _restoring_withdrawal_args(channel, pending_row)
     args = InvalidationArgs(invalid_tx_count=target, reason=reason, message=message or None,
                             withdrawal=withdrawal if prev.has_pending_withdrawals else None)
-    new = apply_update(prev, "Invalidation", args, now=block_time(),
+    new = apply_update(prev, "Invalidation", args, now=ingested_block_time(),
                        invalidated_withdrawal=withdrawal)
     row = record_state(channel, prev, new, reason="Invalidation", args=args.to_json(),
                   originator=hub_address()).update
@@ -687,12 +698,13 @@ STATUS_NAMES = {
 
 
 def channels_invalidate_timed_out(*, limit: int = 100) -> int:
-    """Invalidate pending states whose timeout has passed by block time and whose operation did
-    not happen on-chain. A state with a hub transaction still in flight is left to the outbox
-    (its failure invalidates it through the completion callback). Returns how many."""
+    """Invalidate pending states whose timeout has passed by the ingested block time (so their
+    operation did not happen on-chain before it). A state with a hub transaction still in
+    flight is left to the outbox (its failure invalidates it through the completion callback).
+    Returns how many."""
     from hub.chain.models import ChainTransaction
 
-    now = block_time()
+    now = ingested_block_time()
     candidates = (
         ChannelUpdate.objects.filter(channel__latest_update=F("pk"), timeout__gt=0,
                                      timeout__lt=now, invalid__isnull=True)

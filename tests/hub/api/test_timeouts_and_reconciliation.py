@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from hub.chain.deploy import contract_at
+from hub.chain.channel_manager import authorized_update_args
+from hub.chain.deploy import contract_at, send_transaction
+from hub.chain.models import ChainEvent
 from hub.channels.models import ChannelUpdate
 from hub.channels.reconciliation import reconcile_channels
 from hub.channels.services import channels_invalidate_timed_out
@@ -27,6 +29,7 @@ from tests.chain_env import (
 )
 from tests.hub.api.test_channel_flows import (
     confirm_from_chain,
+    ingest_all,
     last_item,
     now_of,
     run_hub_transactions,
@@ -63,7 +66,8 @@ def test_a_timed_out_deposit_is_invalidated_and_the_channel_keeps_working(own_ch
     # The user never sends the deposit. Before the timeout nothing happens...
     assert channels_invalidate_timed_out() == 0
     env.mine(seconds=301)
-    # ...after it, by block time, the hub invalidates the pending deposit.
+    ingest_all()
+    # ...after it, by the ingested block's time, the hub invalidates the pending deposit.
     assert channels_invalidate_timed_out() == 1
     assert channels_invalidate_timed_out() == 0
     item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
@@ -77,6 +81,71 @@ def test_a_timed_out_deposit_is_invalidated_and_the_channel_keeps_working(own_ch
     user_deposit(env, sim, wei=ETH)
     assert sim.latest.balance_wei_user == ETH
     assert reconcile_channels().ok
+
+
+def _propose_deposit(env: ChainEnv, sim: UserSim, wei: int) -> dict[str, object]:
+    """The hub-signed pending deposit (countersigned), not yet sent on-chain; its sync item."""
+    sig = sim.signer.sign_deposit_request(0, wei)
+    item = last_item(sim.post(f"channel/{sim.address}/request-deposit", {
+        "depositWei": str(wei), "depositToken": "0", "sigUser": sig,
+        "lastChanTx": sim.latest.tx_count_global, "lastThreadUpdateId": 0}))
+    request = sim.accept(item, now=now_of(env))
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    return item
+
+
+def test_a_deposit_mined_before_its_timeout_is_confirmed_not_invalidated_while_its_event_awaits_confirmations(
+        own_chain: ChainEnv, settings: object) -> None:
+    """CONFIRMATIONS=3: the latest block runs ahead of the ingester. The deposit is mined just
+    before its timeout; the next block passes the timeout. Judged by the latest block the hub
+    would invalidate a deposit that happened; judged by the ingested head it waits for the event."""
+    env = own_chain
+    settings.CONFIRMATIONS = 3  # type: ignore[attr-defined]
+    sim = UserSim(env.new_user(eth=5 * ETH), env.deployment.channel_manager)
+    sim.login()
+    _propose_deposit(env, sim, ETH)
+    state = sim.state
+    assert state is not None and state.timeout > 0
+    manager = contract_at(env.w3, "ChannelManager", env.deployment.channel_manager)
+    env.w3.provider.make_request("evm_setNextBlockTimestamp", [state.timeout - 1])  # type: ignore[arg-type]
+    receipt = send_transaction(env.w3, sim.account, manager.functions.userAuthorizedUpdate(
+        Web3.to_checksum_address(state.recipient), *authorized_update_args(state)[2:], state.sig_hub,
+    ).build_transaction({"from": sim.account.address, "value": ETH}))
+    assert env.w3.eth.get_block(receipt["blockNumber"])["timestamp"] < state.timeout
+    env.mine(seconds=301)
+    assert now_of(env) > state.timeout
+    ingest_all()  # reads up to head - 3: the deposit's block is not ingested yet
+    assert not ChainEvent.objects.filter(name="DidUpdateChannel").exists()
+    assert channels_invalidate_timed_out() == 0
+    assert not ChannelUpdate.objects.filter(channel__user=sim.address, reason="Invalidation").exists()
+    for _ in range(3):
+        env.mine()
+    ingest_all()
+    assert channels_invalidate_timed_out() == 0
+    reasons = list(ChannelUpdate.objects.filter(channel__user=sim.address)
+                   .order_by("tx_count_global").values_list("reason", "invalid"))
+    assert reasons == [("ProposePendingDeposit", None), ("ConfirmPending", None)]
+    confirmed = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    sim.accept(confirmed, now=now_of(env))
+    assert sim.latest.balance_wei_user == ETH and not sim.latest.has_pending_ops
+
+
+def test_with_confirmations_a_deposit_never_sent_is_invalidated_once_the_ingested_head_passes_its_timeout(
+        own_chain: ChainEnv, settings: object) -> None:
+    env = own_chain
+    settings.CONFIRMATIONS = 3  # type: ignore[attr-defined]
+    sim = UserSim(env.new_user(eth=5 * ETH), env.deployment.channel_manager)
+    sim.login()
+    _propose_deposit(env, sim, ETH)
+    env.mine(seconds=301)
+    ingest_all()
+    assert channels_invalidate_timed_out() == 0  # the block past the timeout is not ingested yet
+    for _ in range(3):
+        env.mine()
+    ingest_all()
+    assert channels_invalidate_timed_out() == 1
+    item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    assert item["update"]["args"]["reason"] == "CU_INVALID_TIMEOUT"
 
 
 def test_a_user_can_withdraw_tokens(own_chain: ChainEnv) -> None:
@@ -150,6 +219,7 @@ def test_a_failed_withdrawal_gives_everyone_back_exactly_what_they_had(own_chain
     # Until the timeout passes the state could still be executed: nothing is undone yet.
     assert channels_invalidate_timed_out() == 0
     env.mine(seconds=301)
+    ingest_all()
     assert channels_invalidate_timed_out() == 1
     item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
     assert item["update"]["reason"] == "Invalidation"
