@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -36,6 +38,18 @@ class AlarmAdmin(admin.ModelAdmin):
 @admin.register(GlobalSwitches)
 class GlobalSwitchesAdmin(admin.ModelAdmin):
     list_display = ("payments_enabled", "withdrawals_enabled", "threads_enabled", "updated_at")
+    SWITCHES = ("payments_enabled", "withdrawals_enabled", "threads_enabled")
+
+    def save_model(self, request: HttpRequest, obj: GlobalSwitches, form: Any, change: bool) -> None:
+        """Leave the old and new value of every switch that changed for the admin's audit row
+        (`request.audit_changes`, read by the admin site's audit wrapper)."""
+        before = GlobalSwitches.objects.filter(pk=obj.pk).values(*self.SWITCHES).first() if change else None
+        super().save_model(request, obj, form, change)
+        request.audit_changes = {  # type: ignore[attr-defined]
+            name: {"old": before[name] if before else None, "new": getattr(obj, name)}
+            for name in self.SWITCHES
+            if before is None or before[name] != getattr(obj, name)
+        }
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not GlobalSwitches.objects.exists()

@@ -56,6 +56,10 @@ def _audit_post(request: HttpRequest) -> None:
     if action in ("admin.add", "admin.change"):
         # field names only: values can be secrets (webhook secrets, keys)
         detail["fields"] = sorted(k for k in request.POST if not k.startswith(("csrfmiddleware", "_")))[:100]
+    changes = getattr(request, "audit_changes", None)
+    if changes is not None:
+        # a ModelAdmin whose values are safe to keep (no secrets) names old and new values
+        detail["changes"] = changes
     audit_record(action=action, surface=AuditLog.Surface.ADMIN, actor=request.user,
                  target=target, request=request, detail=detail)
 

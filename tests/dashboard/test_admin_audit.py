@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from ops.models import Alarm
+from ops.models import Alarm, GlobalSwitches
 from payments.apikeys.models import ApiKey
 from payments.apikeys.services import api_key_create
 from payments.audit.models import AuditLog
@@ -52,3 +52,17 @@ def test_audit_rows_cannot_be_changed_from_the_admin(operator: Client) -> None:
     row = AuditLog.objects.create(action="test", surface="system")
     assert operator.post(f"/admin/payments/auditlog/{row.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditLog.objects.filter(pk=row.pk).exists()
+
+
+def test_a_global_switch_change_is_audited_with_its_old_and_new_values(operator: Client) -> None:
+    switches = GlobalSwitches.current()
+    assert switches.payments_enabled and switches.withdrawals_enabled
+    response = operator.post(f"/admin/ops/globalswitches/{switches.pk}/change/", {
+        "payments_enabled": "on", "threads_enabled": "on"})  # withdrawals off, threads on
+    assert response.status_code == 302
+    switches.refresh_from_db()
+    assert (switches.payments_enabled, switches.withdrawals_enabled, switches.threads_enabled) == (True, False, True)
+    row = AuditLog.objects.get(action="admin.change")
+    assert row.target == f"ops_globalswitches:{switches.pk}"
+    assert row.detail["changes"] == {"withdrawals_enabled": {"old": True, "new": False},
+                                     "threads_enabled": {"old": False, "new": True}}
