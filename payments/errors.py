@@ -25,6 +25,7 @@ CODES: dict[str, ErrorCode] = {
     # request shape
     "parameter_invalid": ErrorCode(400, INVALID),
     "parameter_missing": ErrorCode(400, INVALID),
+    "permission_unknown": ErrorCode(400, INVALID),  # a restricted key names no such resource
     "parse_error": ErrorCode(400, INVALID),
     "metadata_invalid": ErrorCode(400, INVALID),
     "amount_invalid": ErrorCode(400, INVALID),

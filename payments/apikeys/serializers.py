@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from payments.apikeys.models import ApiKey
+from payments.errors import PaymentsError
 from payments.merchants.permissions import ACCESS_LEVELS, RESOURCES
 from payments.serialization import Timestamp
 
@@ -29,7 +30,24 @@ class ApiKeyWithSecretSerializer(ApiKeySerializer):
     secret = serializers.CharField(help_text="the full key: shown once, never again")
 
 
-PermissionsSerializer = type("PermissionsSerializer", (serializers.Serializer,), {
+class _PermissionsBase(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF drops unknown fields; a misspelt resource would silently grant nothing
+        if isinstance(data, dict):
+            unknown_permissions_refuse(data)
+        return super().to_internal_value(data)
+
+
+def unknown_permissions_refuse(permissions: Any) -> None:
+    """PaymentsError `permission_unknown` when `permissions` names a resource that does not exist."""
+    unknown = sorted(str(name) for name in permissions if name not in RESOURCES)
+    if unknown:
+        raise PaymentsError("permission_unknown",
+                            f"unknown permission {unknown[0]!r}; resources are {', '.join(RESOURCES)}",
+                            param=f"permissions[{unknown[0]}]"[:200])
+
+
+PermissionsSerializer = type("PermissionsSerializer", (_PermissionsBase,), {
     resource: serializers.ChoiceField(choices=ACCESS_LEVELS, required=False) for resource in RESOURCES
 })
 

@@ -68,7 +68,11 @@ def _clean_permissions(permissions: dict[str, str] | None) -> dict[str, str]:
         raise PaymentsError("parameter_invalid", "restricted keys list resources with read or write",
                             param="permissions")
     for resource, access in permissions.items():
-        if resource not in RESOURCES or access not in ACCESS_LEVELS:
+        if resource not in RESOURCES:
+            raise PaymentsError("permission_unknown",
+                                f"unknown permission {str(resource)[:64]!r}; resources are {', '.join(RESOURCES)}",
+                                param="permissions")
+        if access not in ACCESS_LEVELS:
             raise PaymentsError(
                 "parameter_invalid",
                 f"permissions map resources ({', '.join(RESOURCES)}) to read or write",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 
 from payments.apikeys.models import ApiKey
 from payments.apikeys.services import api_key_authenticate, api_key_create, api_key_roll
+from payments.errors import PaymentsError
 from tests.payments.conftest import Api, Shop
 
 
@@ -69,6 +71,21 @@ def test_restricted_keys_reach_only_their_resources(shop: Shop) -> None:
     assert key.get("/api/v1/settlements").status_code == 403
     assert key.post("/api/v1/webhook_endpoints", {"url": "http://x.test/h",
                                                   "enabled_events": ["*"]}).status_code == 403
+
+
+def test_a_restricted_key_naming_an_unknown_permission_is_refused_not_trimmed(shop: Shop) -> None:
+    api = shop.client()
+    before = ApiKey.objects.count()
+    response = api.post("/api/v1/api_keys", {"kind": "restricted",
+                                             "permissions": {"invoices": "write", "invoice": "read"}})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "permission_unknown"
+    assert response.json()["error"]["param"] == "permissions[invoice]"
+    assert ApiKey.objects.count() == before
+    with pytest.raises(PaymentsError) as refused:  # the service (the dashboard's path) refuses too
+        api_key_create(merchant_id=shop.merchant.pk, kind="restricted", permissions={"webhook": "read"})
+    assert refused.value.code == "permission_unknown"
+    assert ApiKey.objects.count() == before
 
 
 def test_a_restricted_key_cannot_mint_a_more_powerful_key(shop: Shop) -> None:
