@@ -46,6 +46,7 @@ def check_transaction(tx_id: int) -> None:
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=60_000)
 def sweep_transactions() -> None:
     chain.transactions_sweep()
+    chain.transactions_recheck_confirmed()
 
 
 # --- chain: event ingestion -------------------------------------------------------------------

@@ -10,6 +10,11 @@ Guarantees (threats K2, L1, L2):
 - A transaction is FAILED only when it reverted, when its cancellation was mined, or when its
   nonce was used by another mined transaction; never because a mempool timed out.
 - `on_complete` runs exactly once: inside the DB transaction that records the outcome.
+- A CONFIRMED transaction whose block a reorg removed (within REORG_WINDOW_BLOCKS of the head) is
+  found again by `transactions_recheck_confirmed`: its signed bytes are re-broadcast (same nonce,
+  so it can execute at most once) and an alarm is raised; once it is mined again its new block is
+  recorded. It stays CONFIRMED (its callback ran); if it cannot be mined again the alarm is
+  critical, for an operator.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from eth_typing import ChecksumAddress, HexStr
 from eth_utils.address import is_address
 from web3 import Web3
 from web3.exceptions import (
+    BlockNotFound,
     ContractCustomError,
     ContractLogicError,
     TransactionNotFound,
@@ -59,6 +65,9 @@ GAS_LIMIT_MARGIN_NUMERATOR, GAS_LIMIT_MARGIN_DENOMINATOR = 6, 5
 CANCEL_GAS_LIMIT = 21_000
 # The sweep leaves freshly written rows to the message sent on commit for this long.
 SWEEP_GRACE_SECONDS = float(os.environ.get("SPOKE_TX_SWEEP_GRACE_SECONDS", "5"))
+# Confirmed transactions are re-checked while their block is this close to the head: a reorg
+# deeper than CONFIRMATIONS can still remove it (the ingester rewinds as far for events).
+REORG_WINDOW_BLOCKS = 64
 
 
 class TransactionSendError(RuntimeError):
@@ -566,3 +575,81 @@ def transactions_sweep(*, limit: int = 500, grace_seconds: float | None = None) 
         else:
             _send_check(tx_id)
     return len(rows)
+
+
+# --- reorg re-check ---------------------------------------------------------------------------
+
+
+def _canonical_hash(w3: Web3, number: int) -> str | None:
+    try:
+        block = w3.eth.get_block(number)
+    except BlockNotFound:
+        return None
+    return "0x" + bytes(block["hash"]).hex()
+
+
+def _canonical_receipt(w3: Web3, tx: ChainTransaction) -> tuple[ChainTransactionAttempt, Any] | None:
+    """The receipt of whichever attempt of `tx` is mined in the canonical chain, if any."""
+    for attempt in tx.attempts.order_by("-id"):
+        try:
+            receipt = w3.eth.get_transaction_receipt(attempt.tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            continue
+        if _canonical_hash(w3, receipt["blockNumber"]) == "0x" + bytes(receipt["blockHash"]).hex():
+            return attempt, receipt
+    return None
+
+
+def transactions_recheck_confirmed(*, window_blocks: int = REORG_WINDOW_BLOCKS, limit: int = 200) -> int:
+    """Re-check the CONFIRMED transactions mined in the last `window_blocks` blocks against the
+    canonical chain. One that a reorg moved to another block gets its new block recorded; one that
+    a reorg removed is re-broadcast (its mined attempt's signed bytes) with an alarm; one that was
+    mined again but reverted, or whose nonce another transaction took, raises a critical alarm.
+    Returns how many were no longer where they were recorded. Safe to run at any time."""
+    from ops.services import alarm_raise
+
+    w3 = get_web3()
+    head = w3.eth.block_number
+    rows = list(
+        ChainTransaction.objects.filter(state=State.CONFIRMED, block_number__gte=max(head - window_blocks, 0))
+        .exclude(block_hash="").order_by("block_number", "id")[:limit]
+    )
+    moved = 0
+    for tx in rows:
+        assert tx.block_number is not None
+        if _canonical_hash(w3, tx.block_number) == tx.block_hash:
+            continue
+        moved += 1
+        found = _canonical_receipt(w3, tx)
+        if found is not None:
+            attempt, receipt = found
+            block_hash = "0x" + bytes(receipt["blockHash"]).hex()
+            with transaction.atomic():
+                ChainTransaction.objects.filter(pk=tx.pk, state=State.CONFIRMED).update(
+                    tx_hash=attempt.tx_hash, block_number=receipt["blockNumber"], block_hash=block_hash,
+                    receipt_status=receipt["status"], gas_used=receipt["gasUsed"], updated_at=timezone.now())
+                if receipt["status"] != 1:
+                    alarm_raise(kind="tx_reorged", key=f"tx:{tx.pk}", severity="critical",
+                                message=f"confirmed transaction {tx.pk} ({tx.purpose}) reverted when a "
+                                        f"reorg mined it again in block {receipt['blockNumber']}",
+                                detail={"tx_id": tx.pk, "tx_hash": attempt.tx_hash})
+            logger.warning("tx %s: reorg moved it to block %s", tx.pk, receipt["blockNumber"])
+            continue
+        attempt = tx.attempts.filter(tx_hash=tx.tx_hash).first() or tx.attempts.order_by("-id").first()
+        outcome = "no attempt"
+        if attempt is not None:
+            try:
+                outcome = _broadcast(w3, tx.pk, attempt)
+            except TransactionSendError as exc:
+                outcome = f"refused: {exc}"[:300]
+        lost = outcome not in ("sent", "known")
+        alarm_raise(
+            kind="tx_reorged", key=f"tx:{tx.pk}", severity="critical" if lost else "warning",
+            message=(f"confirmed transaction {tx.pk} ({tx.purpose}) left the canonical chain in a reorg "
+                     f"of block {tx.block_number}; "
+                     + ("re-broadcast, waiting to be mined again" if not lost
+                        else f"it cannot be re-broadcast ({outcome}): its outcome did not happen")),
+            detail={"tx_id": tx.pk, "tx_hash": tx.tx_hash, "block_number": tx.block_number,
+                    "rebroadcast": outcome},
+        )
+    return moved

@@ -28,6 +28,7 @@ from hub.chain.outbox import (
     transaction_check,
     transaction_enqueue,
     transaction_submit,
+    transactions_recheck_confirmed,
     transactions_sweep,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "transaction_check",
     "transaction_enqueue",
     "transaction_submit",
+    "transactions_recheck_confirmed",
     "transactions_sweep",
     "unregister_event_handler",
 ]

@@ -271,3 +271,59 @@ def _queued(broker: Any, queue: str) -> list[Any]:
 
     q = broker.queues[queue]
     return [Message.decode(raw) for raw in list(q.queue)]
+
+
+def _reorg(w3: Web3, depth: int) -> None:
+    """Replace the newest `depth` blocks with empty ones (anvil's reorg: their transactions are gone)."""
+    w3.provider.make_request("anvil_reorg", [depth, []])  # type: ignore[arg-type]
+
+
+def test_a_confirmed_transaction_that_a_reorg_removed_is_rebroadcast_with_an_alarm(
+    w3: Web3, settings: Any,
+) -> None:
+    from ops.models import Alarm
+
+    settings.CONFIRMATIONS = 2
+    recipient = random_address()
+    tx = outbox.transaction_submit(tx_id=enqueue(recipient, value=777).pk)
+    mine(w3, 2)
+    tx = outbox.transaction_check(tx_id=tx.pk)
+    assert tx.state == State.CONFIRMED and w3.eth.get_balance(recipient) == 777
+    assert outbox.transactions_recheck_confirmed() == 0
+    old_block = tx.block_number
+    assert old_block is not None
+
+    _reorg(w3, 3)  # deeper than CONFIRMATIONS: the confirmed transaction's block is gone
+    assert w3.eth.get_balance(recipient) == 0
+    assert outbox.transactions_recheck_confirmed() == 1
+    alarm = Alarm.objects.get(kind="tx_reorged", key=f"tx:{tx.pk}")
+    assert alarm.severity == "warning" and alarm.detail["rebroadcast"] == "sent"
+    assert w3.eth.get_balance(recipient) == 777  # the same signed bytes, mined again
+
+    assert outbox.transactions_recheck_confirmed() == 1  # found in its new block: recorded
+    tx.refresh_from_db()
+    assert tx.state == State.CONFIRMED and tx.block_number is not None and tx.block_number > old_block
+    assert tx.block_hash == "0x" + bytes(w3.eth.get_block(tx.block_number)["hash"]).hex()
+    assert outbox.transactions_recheck_confirmed() == 0
+    assert COMPLETED == [(tx.pk, State.CONFIRMED)]  # its callback ran once, never again
+
+
+def test_a_reorged_transaction_whose_nonce_another_transaction_took_raises_a_critical_alarm(
+    w3: Web3, settings: Any,
+) -> None:
+    from hub.chain.deploy import send_transaction
+    from ops.models import Alarm
+
+    settings.CONFIRMATIONS = 1
+    tx = outbox.transaction_submit(tx_id=enqueue(random_address(), value=5).pk)
+    mine(w3, 1)
+    tx = outbox.transaction_check(tx_id=tx.pk)
+    assert tx.state == State.CONFIRMED
+    _reorg(w3, 2)
+    # the hub key signs something else with the freed nonce before the hub notices
+    send_transaction(w3, Account.from_key(HUB_KEY), {"to": random_address(), "value": 1, "nonce": tx.nonce})
+    assert outbox.transactions_recheck_confirmed() == 1
+    alarm = Alarm.objects.get(kind="tx_reorged", key=f"tx:{tx.pk}")
+    assert alarm.severity == "critical" and alarm.detail["rebroadcast"] == "nonce_used"
+    tx.refresh_from_db()
+    assert tx.state == State.CONFIRMED and COMPLETED == [(tx.pk, State.CONFIRMED)]
