@@ -635,11 +635,11 @@ def transactions_recheck_confirmed(*, window_blocks: int = REORG_WINDOW_BLOCKS, 
                                 detail={"tx_id": tx.pk, "tx_hash": attempt.tx_hash})
             logger.warning("tx %s: reorg moved it to block %s", tx.pk, receipt["blockNumber"])
             continue
-        attempt = tx.attempts.filter(tx_hash=tx.tx_hash).first() or tx.attempts.order_by("-id").first()
+        mined = tx.attempts.filter(tx_hash=tx.tx_hash).first() or tx.attempts.order_by("-id").first()
         outcome = "no attempt"
-        if attempt is not None:
+        if mined is not None:
             try:
-                outcome = _broadcast(w3, tx.pk, attempt)
+                outcome = _broadcast(w3, tx.pk, mined)
             except TransactionSendError as exc:
                 outcome = f"refused: {exc}"[:300]
         lost = outcome not in ("sent", "known")
