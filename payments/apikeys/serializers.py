@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments.apikeys.models import ApiKey
@@ -30,32 +31,41 @@ class ApiKeyWithSecretSerializer(ApiKeySerializer):
     secret = serializers.CharField(help_text="the full key: shown once, never again")
 
 
-class _PermissionsBase(serializers.Serializer):
-    def to_internal_value(self, data: Any) -> Any:
-        # DRF drops unknown fields; a misspelt resource would silently grant nothing
-        if isinstance(data, dict):
-            unknown_permissions_refuse(data)
-        return super().to_internal_value(data)
-
-
 def unknown_permissions_refuse(permissions: Any) -> None:
     """PaymentsError `permission_unknown` when `permissions` names a resource that does not exist."""
     unknown = sorted(str(name) for name in permissions if name not in RESOURCES)
     if unknown:
         raise PaymentsError("permission_unknown",
-                            f"unknown permission {unknown[0]!r}; resources are {', '.join(RESOURCES)}",
-                            param=f"permissions[{unknown[0]}]"[:200])
+                            f"unknown permission {unknown[0][:64]!r}; resources are {', '.join(RESOURCES)}",
+                            param=f"permissions[{unknown[0][:64]}]")
 
 
-PermissionsSerializer = type("PermissionsSerializer", (_PermissionsBase,), {
-    resource: serializers.ChoiceField(choices=ACCESS_LEVELS, required=False) for resource in RESOURCES
+@extend_schema_field({
+    "type": "object", "additionalProperties": False,
+    "properties": {resource: {"type": "string", "enum": list(ACCESS_LEVELS)} for resource in RESOURCES},
+    "example": {"invoices": "write", "events": "read"},
 })
+class PermissionsField(serializers.Field):
+    """resource → read | write. A resource that does not exist is refused (`permission_unknown`),
+    never dropped: a misspelt name would silently grant nothing."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("permissions is an object: resource → read | write")
+        unknown_permissions_refuse(data)
+        for resource, access in data.items():
+            if access not in ACCESS_LEVELS:
+                raise serializers.ValidationError({resource: "read or write"})
+        return dict(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ApiKey.Kind.values)
     name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    permissions = PermissionsSerializer(
+    permissions = PermissionsField(
         required=False, help_text="restricted keys: resource → read | write (others: none)",
     )
 
