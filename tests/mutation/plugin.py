@@ -87,35 +87,42 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
                 reached.discard(function)
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(request: pytest.FixtureRequest, django_test_environment: None,
-                    django_db_blocker: Any) -> Iterator[None]:
-    """The migrated test database is kept between runs (mutmut's own runs share it); a mutant's
-    run works on a clone of it that is dropped afterwards."""
-    from django.conf import settings
-    from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
+def pytest_configure(config: pytest.Config) -> None:
+    # registered now, after pytest-django: a plugin's fixture overrides only those registered
+    # before it (with -p alone, pytest-django's own django_db_setup would win)
+    config.pluginmanager.register(CloneDatabase(), "spoke-mutation-clone-db")
 
-    with django_db_blocker.unblock():
-        if not in_mutant_child():
-            old_config = setup_databases(verbosity=0, interactive=False, keepdb=True)
-            yield
-            # keep it, and close every connection to it: a child clones it as a template
-            teardown_databases(old_config, verbosity=0, keepdb=True)
-            connections.close_all()
-            return
-        connection = connections["default"]
-        original = dict(connection.settings_dict)
-        suffix = f"m{os.getpid()}"
-        connection.settings_dict["NAME"] = connection.creation._get_test_db_name()
-        connection.creation.clone_test_db(suffix=suffix, verbosity=0, keepdb=False)
-        clone = connection.creation.get_test_db_clone_settings(suffix)
-        connection.close()
-        connection.settings_dict.update(clone)
-        settings.DATABASES["default"]["NAME"] = clone["NAME"]
-        try:
-            yield
-        finally:
-            connections.close_all()
-            connection.creation._destroy_test_db(clone["NAME"], verbosity=0)
-            connection.settings_dict.update(original)
+
+class CloneDatabase:
+    @pytest.fixture(scope="session")
+    def django_db_setup(self, request: pytest.FixtureRequest, django_test_environment: None,
+                        django_db_blocker: Any) -> Iterator[None]:
+        """The migrated test database is kept between runs (mutmut's own runs share it); a
+        mutant's run works on a clone of it that is dropped afterwards."""
+        from django.conf import settings
+        from django.db import connections
+        from django.test.utils import setup_databases, teardown_databases
+
+        with django_db_blocker.unblock():
+            if not in_mutant_child():
+                old_config = setup_databases(verbosity=0, interactive=False, keepdb=True)
+                yield
+                # keep it, and close every connection to it: a child clones it as a template
+                teardown_databases(old_config, verbosity=0, keepdb=True)
+                connections.close_all()
+                return
+            connection = connections["default"]
+            original = dict(connection.settings_dict)
+            suffix = f"m{os.getpid()}"
+            connection.settings_dict["NAME"] = connection.creation._get_test_db_name()
+            connection.creation.clone_test_db(suffix=suffix, verbosity=0, keepdb=False)
+            clone = connection.creation.get_test_db_clone_settings(suffix)
+            connection.close()
+            connection.settings_dict.update(clone)
+            settings.DATABASES["default"]["NAME"] = clone["NAME"]
+            try:
+                yield
+            finally:
+                connections.close_all()
+                connection.creation._destroy_test_db(clone["NAME"], verbosity=0)
+                connection.settings_dict.update(original)
