@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stack.ports import free_port, wait_for_port
+from stack.procs import OWNED
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ANVIL_BIN = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -46,9 +47,37 @@ class ChildServer:
             list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, **kwargs,
         )
+        OWNED.add(self.proc.pid)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    # --- the supervisor's view (stack.supervise.Unit) ---
+    def returncode(self) -> int | None:
+        return -1 if self.proc is None else self.proc.poll()
+
+    def current_pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def start(self) -> ChildServer:
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """Start again on the same port (the other children were given this address)."""
+        proc = self.proc
+        if proc is not None:
+            if proc.poll() is None:
+                self.stop()
+            OWNED.discard(proc.pid)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # e.g. backends of a killed postmaster
+            except (ProcessLookupError, PermissionError):
+                pass
+        log = getattr(self, "_log", None)
+        if log is not None:
+            log.close()
+        self.proc = None
+        self.start()
 
     def stop(self, timeout: float = 20.0) -> None:
         proc = self.proc
@@ -228,7 +257,8 @@ class Anvil(ChildServer):
     def start(self, timeout: float = 30.0) -> Anvil:
         if not ANVIL_BIN.exists():
             raise ServerError(f"anvil not found at {ANVIL_BIN}; run npm ci first")
-        argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", "0",
+        # Port 0 on the first start; a restart keeps the port the other processes were given.
+        argv = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(self.port),
                 "--chain-id", str(self.CHAIN_ID), *self.extra_args]
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -237,6 +267,7 @@ class Anvil(ChildServer):
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        OWNED.add(self.proc.pid)
         assert self.proc.stdout is not None
         found: list[int] = []
         ready = threading.Event()

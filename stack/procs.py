@@ -23,14 +23,36 @@ def become_subreaper() -> None:
         pass
 
 
+def kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left of a dead leader's process group (forked workers, backends)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    reap_orphans()
+
+
+# Children whose exit status a Popen object will collect: reap_orphans must leave them alone, or
+# Popen.poll() finds nothing to wait for and reports status 0 for a process that was killed.
+OWNED: set[int] = set()
+
+
 def reap_orphans() -> None:
-    while True:
+    """Reap dead processes that were re-parented to us (we are a subreaper), but none of ours."""
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in OWNED:
+            continue
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] == "Z" and int(fields[1]) == me:
+            try:
+                os.waitpid(int(entry.name), os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 class Service:
@@ -54,6 +76,7 @@ class Service:
             self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
             stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True,
         )
+        OWNED.add(self.proc.pid)
         if out is not None:
             out.close()
         return self
@@ -65,6 +88,21 @@ class Service:
 
     def exited(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
+
+    # --- the supervisor's view (stack.supervise.Unit) ---
+    def returncode(self) -> int | None:
+        return -1 if self.proc is None else self.proc.poll()
+
+    def current_pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def restart(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.stop()
+            OWNED.discard(self.proc.pid)
+            kill_group(self.proc.pid)
+        self.start()
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.proc is None:

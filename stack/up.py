@@ -2,6 +2,8 @@
 
 Embedded PostgreSQL, Valkey and anvil keep their data in .devdata/ (git-ignored) so a second run
 reuses it. Setting DATABASE_URL, REDIS_URL or ETH_RPC_URL replaces the matching embedded part.
+A child that dies is started again after a capped, growing delay (stack.supervise), and each
+death is logged and raised as an operator alarm (`manage.py raise_alarm`, shown in the admin).
 Ctrl-C or SIGTERM stops and reaps everything that was started."""
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from stack.embedded import Anvil, ChildServer, EmbeddedPostgres, EmbeddedValkey
 from stack.ports import free_port, port_is_free, wait_for_port
 from stack.procs import Service, become_subreaper, reap_orphans
+from stack.supervise import Backoff, Death, Restarted, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -36,6 +39,13 @@ class Stack:
         self.stopping = False
         self.env: dict[str, str] = {}
         self.http_port = 0
+        self.supervisor = Supervisor(Backoff(
+            base=float(os.environ.get("SPOKE_RESTART_BASE_SECONDS", "0.5")),
+            cap=float(os.environ.get("SPOKE_RESTART_CAP_SECONDS", "30")),
+        ), on_death=self.on_death, on_restart=self.on_restart)
+        self.alarms: list[list[str]] = []  # raise_alarm argument lists not yet recorded
+        self.alarm_proc: subprocess.Popen[bytes] | None = None
+        self.alarm_retry_at = 0.0
 
     # --- embedded servers ----------------------------------------------------------------
     def start_servers(self) -> dict[str, str]:
@@ -177,11 +187,81 @@ class Stack:
         lines += [f"  logs             {self.devdata / 'logs'}", "Press Ctrl-C to stop.", ""]
         print("\n".join(lines), flush=True)
 
+    # --- keeping the children up ---------------------------------------------------------
+    def log_dir_of(self, name: str) -> str:
+        if name in {service.name for service in self.services}:
+            return f"{self.devdata}/logs/{name}.log"
+        return f"{self.devdata}/{name}/"
+
+    def on_death(self, death: Death) -> None:
+        pid = f" (pid {death.pid})" if death.pid else ""
+        say(f"{death.name}{pid} {death.how}; restarting in {death.delay:g} s "
+            f"({death.deaths_in_a_row} in a row; see {self.log_dir_of(death.name)})")
+        if death.data_server:
+            what = {
+                "postgres": "PostgreSQL recovers from its write-ahead log; requests failed meanwhile",
+                "valkey": "Valkey reloads its append-only file; queued jobs written in the last "
+                          "second may be lost and pushes were dropped meanwhile",
+                "anvil": "anvil reloads .devdata/anvil/state.json, which is saved every 5 s: "
+                         "blocks mined since then are gone and the hub sees them as reorged",
+            }.get(death.name, "")
+            say(f"WARNING: embedded {death.name} died; {what}")
+
+    def on_restart(self, restarted: Restarted) -> None:
+        death = restarted.death
+        say(f"{death.name} restarted (pid {restarted.pid})")
+        critical = death.data_server or death.deaths_in_a_row >= 3
+        self.alarms.append([
+            "--kind", "process_restarted", "--key", death.name,
+            "--severity", "critical" if critical else "warning",
+            "--message", f"{death.name} {death.how} and was restarted after {death.delay:g} s "
+                         f"({death.deaths_in_a_row} in a row)",
+            "--detail", json.dumps({"pid": death.pid, "returncode": death.returncode,
+                                    "new_pid": restarted.pid,
+                                    "deaths_in_a_row": death.deaths_in_a_row}),
+        ])
+
+    def record_alarms(self) -> None:
+        """Record queued alarms one `manage.py raise_alarm` at a time, without blocking the
+        loop; if the database is down (it may be what died) retry a little later."""
+        now = time.monotonic()
+        if self.alarm_proc is not None:
+            code = self.alarm_proc.poll()
+            if code is None:
+                return
+            self.alarm_proc = None
+            if code == 0:
+                self.alarms.pop(0)
+            else:
+                say(f"could not record the alarm yet (raise_alarm exited with {code}); retrying")
+                self.alarm_retry_at = now + 5
+        if self.alarms and now >= self.alarm_retry_at:
+            self.alarm_proc = subprocess.Popen(  # noqa: S603 - our own argv
+                [PY, "manage.py", "raise_alarm", *self.alarms[0]], cwd=ROOT, env=self.env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+
+    def supervise(self) -> NoReturn:
+        for server in self.servers:
+            self.supervisor.watch(server, data_server=True)
+        for service in self.services:
+            self.supervisor.watch(service)
+        while True:
+            time.sleep(0.5)
+            reap_orphans()
+            self.supervisor.poll()
+            self.record_alarms()
+
     def stop(self) -> None:
         if self.stopping:
             return
         self.stopping = True
         say("stopping")
+        if self.alarm_proc is not None and self.alarm_proc.poll() is None:
+            self.alarm_proc.kill()
+            self.alarm_proc.wait()
+        if self.alarms:
+            say(f"{len(self.alarms)} alarm(s) not recorded: {self.alarms}")
         for service in reversed(self.services):
             service.stop()
         for server in reversed(self.servers):
@@ -205,18 +285,7 @@ class Stack:
             port = self.start_services()
             self.banner(port)
             say(f"ready in {time.monotonic() - started:.1f} s")
-            while True:
-                time.sleep(0.5)
-                reap_orphans()
-                for service in self.services:
-                    code = service.exited()
-                    if code is not None:
-                        say(f"{service.name} exited with {code}; see {self.devdata}/logs/{service.name}.log")
-                        return 1
-                for server in self.servers:
-                    if not server.alive():
-                        say(f"embedded {server.name} stopped unexpectedly")
-                        return 1
+            self.supervise()
         except KeyboardInterrupt:
             return 0
         finally:
