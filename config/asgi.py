@@ -18,7 +18,7 @@ django_asgi_app = get_asgi_application()
 
 from django.conf import settings  # noqa: E402
 
-if settings.DEBUG:  # development (`./spoke up`): daphne serves the dashboard's and admin's static files
+if settings.SERVE_STATIC:  # development (`./spoke up`): daphne serves the static files
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from csp.constants import NONCE, NONE, SELF
+
 from config.env import ConfigError, Env, database_config, read_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -144,11 +146,13 @@ INSTALLED_APPS = [
     "payments.purchases",
     "payments.custodial",
     "linkpay",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -191,6 +195,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".devdata" / "static" if DEBUG else env.path("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+# daphne serves /static/ itself in development; in production a proxy normally does, unless this
+# is set (a single-host deployment, or the DEBUG=false tests in tests/config/test_production.py).
+SERVE_STATIC = env.boolean("SERVE_STATIC", DEBUG)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # protocol and merchant bodies are small; refuse big ones
 
@@ -206,6 +213,24 @@ SESSION_ABSOLUTE_TIMEOUT = 12 * 3600
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT  # Django's default is two weeks
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Content-Security-Policy (django-csp) in development too, so that the browser tests run under the
+# production policy: no inline script or style anywhere, everything from our own origin. The one
+# inline <style> Django's admin emits (change_list.html, overridden in templates/admin/) carries
+# the per-request nonce. 'self' also covers the dashboard's same-origin WebSocket.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -4,6 +4,7 @@ test database, for the browser tests; and a Chromium page that records console e
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -32,9 +33,12 @@ def database_url() -> str:
 
 
 @contextmanager
-def daphne_server(log_dir: Path, chain: Any = None) -> Iterator[str]:
+def daphne_server(log_dir: Path, chain: Any = None, production: dict[str, str] | None = None,
+                  ) -> Iterator[str]:
     """daphne on a free port; `chain` (a tests.chain_env.ChainEnv) gives it the hub's chain
-    settings (settlements need the hub key and contracts)."""
+    settings (settlements need the hub key and contracts). With `production` (extra settings,
+    possibly none) it runs with DEBUG=false and what production requires, serving its own static
+    files."""
     port = free_port()
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "true",
@@ -49,13 +53,20 @@ def daphne_server(log_dir: Path, chain: Any = None) -> Iterator[str]:
         env.update({"ETH_RPC_URL": chain.rpc_url, "CHAIN_ID": str(Anvil.CHAIN_ID), "CONFIRMATIONS": "0",
                     "CHANNEL_MANAGER_ADDRESS": chain.deployment.channel_manager,
                     "TOKEN_ADDRESS": chain.deployment.token, "HUB_PRIVATE_KEY_FILE": str(chain.key_file)})
+    if production is not None:
+        key_file = log_dir / "hub.key"
+        if "HUB_PRIVATE_KEY_FILE" not in env:
+            key_file.write_text("0x" + secrets.token_hex(32) + "\n")
+            env["HUB_PRIVATE_KEY_FILE"] = str(key_file)
+        env.update({"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(48),
+                    "ALLOWED_HOSTS": "localhost,127.0.0.1", "SERVE_STATIC": "true", **production})
     log_path = log_dir / f"daphne-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # Django start-up on a busy 2-core machine
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
