@@ -43,7 +43,8 @@ class Stack:
             base=float(os.environ.get("SPOKE_RESTART_BASE_SECONDS", "0.5")),
             cap=float(os.environ.get("SPOKE_RESTART_CAP_SECONDS", "30")),
         ), on_death=self.on_death, on_restart=self.on_restart)
-        self.alarms: list[list[str]] = []  # raise_alarm argument lists not yet recorded
+        self.alarms: list[dict[str, Any]] = []  # not yet recorded (raise_alarm --many)
+        self.alarms_sent = 0
         self.alarm_proc: subprocess.Popen[bytes] | None = None
         self.alarm_retry_at = 0.0
 
@@ -211,19 +212,18 @@ class Stack:
         death = restarted.death
         say(f"{death.name} restarted (pid {restarted.pid})")
         critical = death.data_server or death.deaths_in_a_row >= 3
-        self.alarms.append([
-            "--kind", "process_restarted", "--key", death.name,
-            "--severity", "critical" if critical else "warning",
-            "--message", f"{death.name} {death.how} and was restarted after {death.delay:g} s "
-                         f"({death.deaths_in_a_row} in a row)",
-            "--detail", json.dumps({"pid": death.pid, "returncode": death.returncode,
-                                    "new_pid": restarted.pid,
-                                    "deaths_in_a_row": death.deaths_in_a_row}),
-        ])
+        self.alarms.append({
+            "kind": "process_restarted", "key": death.name,
+            "severity": "critical" if critical else "warning",
+            "message": f"{death.name} {death.how} and was restarted after {death.delay:g} s "
+                       f"({death.deaths_in_a_row} in a row)",
+            "detail": {"pid": death.pid, "returncode": death.returncode, "new_pid": restarted.pid,
+                       "deaths_in_a_row": death.deaths_in_a_row},
+        })
 
     def record_alarms(self) -> None:
-        """Record queued alarms one `manage.py raise_alarm` at a time, without blocking the
-        loop; if the database is down (it may be what died) retry a little later."""
+        """Record queued alarms with `manage.py raise_alarm` (all that are queued in one start-up)
+        without blocking the loop; if the database is down (it may be what died), retry later."""
         now = time.monotonic()
         if self.alarm_proc is not None:
             code = self.alarm_proc.poll()
@@ -231,14 +231,16 @@ class Stack:
                 return
             self.alarm_proc = None
             if code == 0:
-                self.alarms.pop(0)
+                del self.alarms[:self.alarms_sent]
             else:
                 say(f"could not record the alarm yet (raise_alarm exited with {code}); retrying")
                 self.alarm_retry_at = now + 5
         if self.alarms and now >= self.alarm_retry_at:
+            self.alarms_sent = len(self.alarms)
             self.alarm_proc = subprocess.Popen(  # noqa: S603 - our own argv
-                [PY, "manage.py", "raise_alarm", *self.alarms[0]], cwd=ROOT, env=self.env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [PY, "manage.py", "raise_alarm", "--many", json.dumps(self.alarms)], cwd=ROOT,
+                env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
 
     def supervise(self) -> NoReturn:

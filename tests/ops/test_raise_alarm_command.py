@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -24,3 +26,15 @@ def test_a_detail_that_is_not_a_json_object_is_refused_and_nothing_is_raised(det
     with pytest.raises(CommandError):
         call_command("raise_alarm", "--kind", "process_restarted", "--message", "x", "--detail", detail)
     assert not Alarm.objects.exists()
+
+
+def test_many_alarms_are_raised_in_one_call_or_none_when_one_is_invalid() -> None:
+    good = {"kind": "process_restarted", "key": "postgres", "severity": "critical",
+            "message": "postgres was killed", "detail": {"pid": 7}}
+    with pytest.raises(CommandError):
+        call_command("raise_alarm", "--many", json.dumps([good, {**good, "severity": "loud"}]))
+    assert not Alarm.objects.exists()
+
+    call_command("raise_alarm", "--many", json.dumps([good, {**good, "key": "anvil"}]))
+    assert sorted(Alarm.objects.values_list("key", "severity")) == [
+        ("anvil", "critical"), ("postgres", "critical")]
