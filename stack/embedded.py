@@ -176,6 +176,15 @@ class EmbeddedPostgres(ChildServer):
         self._wait_ready()
         return self
 
+    def restart(self) -> None:
+        # Never initdb over a cluster that vanished under a running stack: an empty database
+        # would look healthy and lose everything. Refusing counts as a failed start (alarmed,
+        # retried with back-off) until the operator restores the data or restarts the stack.
+        if not (self.pgdata / "PG_VERSION").exists():
+            raise ServerError(f"the PostgreSQL data directory {self.pgdata} is gone; not "
+                              "creating an empty one in its place")
+        super().restart()
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

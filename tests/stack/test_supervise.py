@@ -5,6 +5,7 @@ again from the base delay. The clock is ours, so the delays are checked exactly.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -144,3 +145,23 @@ def test_reaping_orphans_leaves_the_exit_status_of_our_own_children(
     wait_until(lambda: Path(f"/proc/{svc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
     reap_orphans()
     assert svc.returncode() == -signal.SIGKILL
+
+
+def test_postgres_is_restarted_on_its_port_but_never_recreated_empty(tmp_path: Path) -> None:
+    from stack.embedded import EmbeddedPostgres, ServerError
+
+    pg = EmbeddedPostgres(tmp_path / "pg", fsync=False).start()
+    try:
+        port, first = pg.port, pg.current_pid()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: pg.returncode() is not None)
+        pg.restart()  # crash recovery from the WAL, same port for the processes that use it
+        assert pg.port == port and pg.current_pid() not in (None, first) and pg.returncode() is None
+        pg.stop()
+        shutil.rmtree(pg.pgdata)
+        with pytest.raises(ServerError, match="is gone"):
+            pg.restart()
+        assert not pg.pgdata.exists()
+    finally:
+        pg.stop()
