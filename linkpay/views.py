@@ -64,7 +64,7 @@ def _found(public_id: str) -> Link:
 
 @never_cache
 @require_GET
-@csp(LINK_PAGE_CSP)
+@csp(LINK_PAGE_CSP)  # type: ignore[arg-type]  # django-csp types views as (request) -> response only
 def page(request: HttpRequest, public_id: str) -> HttpResponse:
     link = _found(public_id)
     response = render(request, "linkpay/link.html", {
