@@ -22,9 +22,9 @@ from stack.ports import free_port
 from tests.stack.test_start_command import descendants, health, running
 
 ROOT = Path(__file__).resolve().parents[2]
-# The deadlines add up to less than pytest's timeout: 360 + 7 x 120 + 60 (alarms) + 120 (stop).
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
-START_DEADLINE = 360.0  # first start: migrations, contracts, demo data on a busy 2-core machine
+# The deadlines add up to less than pytest's timeout: 600 + 7 x 120 + 60 (alarms) + 120 (stop).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+START_DEADLINE = 600.0  # first start: migrations, contracts, demo data on a busy 2-core machine
 RECOVERY_DEADLINE = 120.0  # per killed process: usually seconds; Django's start-up under load
 ALARM_DEADLINE = 60.0
 

@@ -21,8 +21,8 @@ from stack.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # Two runs, each at most START_DEADLINE + 30 s (banner) + 90 s (stop): below pytest's timeout.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
-START_DEADLINE = 420.0  # the first run creates .venv and node_modules in the fresh copy
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+START_DEADLINE = 600.0  # the first run creates .venv and node_modules in the fresh copy
 
 
 def fresh_copy(dest: Path) -> Path:
