@@ -8,6 +8,7 @@ receives its own events. `event_record` sends to the group after commit."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -19,10 +20,13 @@ from payments.events.services import dashboard_group
 @database_sync_to_async
 def _merchant_of(scope: dict[str, Any]) -> int | None:
     from payments.dashboard.selectors import membership_for
+    from payments.dashboard.sessions import session_expired
     from payments.dashboard.views.base import SESSION_MERCHANT, SESSION_SIGNED_IN
 
     user, session = scope.get("user"), scope.get("session")
     if user is None or not user.is_authenticated or session is None or not session.get(SESSION_SIGNED_IN):
+        return None
+    if session_expired(session, time.time()):  # idle or too old: no live updates either
         return None
     membership = membership_for(user, session.get(SESSION_MERCHANT))
     if membership is None or not membership.allows("balance", "read"):

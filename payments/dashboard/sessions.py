@@ -31,9 +31,16 @@ def session_expired(session: object, now: float) -> bool:
             or now - float(last_seen) > settings.SESSION_IDLE_TIMEOUT)
 
 
+def _passive(request: HttpRequest) -> bool:
+    """Requests the page makes by itself: the live-update poll, and the in-place refreshes htmx
+    fetches when an event arrives (GETs carrying HX-Request). Neither is the person's activity."""
+    return bool(getattr(request, "session_passive", False)
+                or (request.method == "GET" and request.headers.get("HX-Request") == "true"))
+
+
 class SessionTimeoutMiddleware:
     """Signs out a session idle for SESSION_IDLE_TIMEOUT or older than SESSION_ABSOLUTE_TIMEOUT.
-    Background polling (views that set `request.session_passive`) does not count as activity."""
+    Background requests (`_passive`) do not count as activity."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -45,7 +52,7 @@ class SessionTimeoutMiddleware:
             request.session_timed_out = True  # type: ignore[attr-defined]
         response = self.get_response(request)
         session = request.session
-        if (session.get(SESSION_SIGNED_IN_AT) is not None and not getattr(request, "session_passive", False)
+        if (session.get(SESSION_SIGNED_IN_AT) is not None and not _passive(request)
                 and now - float(session.get(SESSION_LAST_SEEN, 0)) >= LAST_SEEN_GRANULARITY):
             session[SESSION_LAST_SEEN] = now
         return response

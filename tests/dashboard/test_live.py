@@ -107,3 +107,23 @@ def test_the_polling_fallback_returns_only_the_merchants_events_after_the_cursor
     record(alice, "invoice.paid", "a2")
     second = client.get("/dashboard/events.json", {"after": first["cursor"]}).json()
     assert [e["event"]["data"]["marker"] for e in second["events"]] == ["a2"]
+
+
+def _idle_cookie(team: Any) -> str:
+    import time
+
+    from payments.dashboard.sessions import SESSION_LAST_SEEN
+
+    client = Client()
+    sign_in(client, team.owner)
+    session = client.session
+    session[SESSION_LAST_SEEN] = time.time() - 31 * 60
+    session.save()
+    return client.cookies["sessionid"].value
+
+
+async def test_a_socket_of_a_session_idle_past_the_timeout_is_refused() -> None:
+    team = await sync_to_async(make_team)("Idle")
+    s = socket(await sync_to_async(_idle_cookie)(team))
+    connected, _ = await s.connect()
+    assert not connected or (await s.receive_output())["type"] == "websocket.close"

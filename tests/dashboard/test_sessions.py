@@ -65,3 +65,12 @@ def test_the_session_cookie_lasts_twelve_hours_not_two_weeks() -> None:
     client = signed_in_client()
     assert settings.SESSION_COOKIE_AGE == 12 * 3600
     assert client.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 12 * 3600
+
+
+def test_in_place_refreshes_after_live_events_are_not_activity() -> None:
+    client = signed_in_client()
+    backdate(client, **{SESSION_LAST_SEEN: 20 * 60})
+    assert client.get("/dashboard/", HTTP_HX_REQUEST="true").status_code == 200
+    assert time.time() - client.session[SESSION_LAST_SEEN] > 19 * 60
+    assert client.get("/dashboard/").status_code == 200  # a click is
+    assert time.time() - client.session[SESSION_LAST_SEEN] < 60

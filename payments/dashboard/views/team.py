@@ -18,6 +18,7 @@ from payments.dashboard import forms, services
 from payments.dashboard.models import TeamInvitation, TotpDevice
 from payments.dashboard.once import once_only, show_once_pop, show_once_stash
 from payments.dashboard.views.base import (
+    SESSION_MERCHANT,
     SESSION_SIGNED_IN,
     dash_of,
     dashboard_view,
@@ -103,7 +104,7 @@ def invitation_view(request: HttpRequest, token: str) -> HttpResponse:
         try:
             if signed_in:
                 membership = services.invitation_accept(request, token=token, user=request.user)  # type: ignore[arg-type]
-                request.session["dashboard_merchant_id"] = membership.merchant_id
+                request.session[SESSION_MERCHANT] = membership.merchant_id
                 messages.success(request, f"You joined {invitation.merchant.name}.")
                 return redirect("payments:dashboard:home")
             if form.is_valid():
