@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from core_factories import CONTRACT, HUB, OTHER, USER, signed, state
 
-from hub.core import ChannelState, ConfirmPendingArgs, EmptyChannelArgs, UpdateRejected, zero_state
+from hub.core import (
+    ChannelState,
+    ConfirmPendingArgs,
+    EmptyChannelArgs,
+    ThreadState,
+    UpdateRejected,
+    zero_state,
+)
 from hub.core.signing import assert_channel_signer, assert_deposit_request_signer
 
 GOOD = signed(state(balance_wei_hub=3, balance_token_user=4)).to_json()
@@ -90,3 +97,17 @@ def test_a_wrong_or_missing_signature_names_the_party_that_should_have_signed() 
     err = rejection(lambda: assert_deposit_request_signer(1, 2, OTHER.sign_deposit_request(1, 2), USER.address))
     assert err.message == f"user signature does not recover to {USER.address.lower()}"
     assert_deposit_request_signer(1, 2, USER.sign_deposit_request(1, 2), USER.address)
+
+
+THREAD = USER.sign_thread_state(ThreadState(contract_address=CONTRACT, sender=USER.address,
+                                            receiver=OTHER.address, thread_id=1,
+                                            balance_wei_sender=0, balance_token_sender=10)).to_json()
+
+
+@pytest.mark.parametrize("key", [k for k in THREAD if k != "sigA"])
+def test_a_malformed_thread_state_field_is_rejected_naming_that_field(key: str) -> None:
+    assert ThreadState.from_json(THREAD).to_json() == THREAD
+    err = rejection(ThreadState.from_json, {**THREAD, key: "0xnope"})
+    assert err.code == "bad_args" and err.message.startswith(f"{key} is not ")
+    err = rejection(ThreadState.from_json, {k: v for k, v in THREAD.items() if k != key})
+    assert (err.code, err.message) == ("bad_args", f"missing field {key}")
