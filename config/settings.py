@@ -321,7 +321,8 @@ COLLATERAL_SWEEP_SECONDS = env.integer("COLLATERAL_SWEEP_SECONDS", 30, minimum=1
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The one JSON decoder with size and depth limits (ops/jsonbody.py); never DRF's JSONParser.
+    "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.JSONBodyParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

@@ -4,7 +4,6 @@ browsers never send to a server, so it never reaches access logs; the page's scr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from csp.constants import NONE, SELF
@@ -24,6 +23,7 @@ from linkpay.models import Link
 from linkpay.protocol import client_ip, rate_limited
 from linkpay.qr import qr_svg
 from linkpay.selectors import link_public
+from ops import jsonbody
 from payments.units import SYMBOLS, human_amount
 
 STATUS_TEXT = {
@@ -80,12 +80,20 @@ def status(request: HttpRequest, public_id: str) -> JsonResponse:
     return JsonResponse(_status(_found(public_id)))
 
 
+class _BadBody(Exception):
+    def __init__(self, response: JsonResponse) -> None:
+        self.response = response
+
+
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The JSON object body; a body that is not one is refused (400/413 in the hub's shape)."""
     try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    return data if isinstance(data, dict) else {}
+        data = jsonbody.request_json(request, empty={})
+    except jsonbody.JsonBodyError as exc:
+        raise _BadBody(error_response(exc.status, exc.code, exc.message)) from None
+    if not isinstance(data, dict):
+        raise _BadBody(error_response(400, "malformed_json", "the request body must be a JSON object"))
+    return data
 
 
 @csrf_exempt  # no cookies are involved: the secret in the body is the authority
@@ -93,10 +101,12 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 @require_POST
 def claim(request: HttpRequest, public_id: str) -> JsonResponse:
     """`{secret, address}`: pay the link to `address` on-chain."""
-    body = _body(request)
     try:
+        body = _body(request)
         link = services.link_claim_onchain(link_public_id=public_id, secret=body.get("secret"),
                                            to=body.get("address"), ip=client_ip(request))
+    except _BadBody as exc:
+        return exc.response
     except LinkRateLimited as exc:
         return rate_limited(exc)
     except ChannelError as exc:
@@ -113,7 +123,10 @@ def qr(request: HttpRequest, public_id: str) -> HttpResponse:
     """An SVG QR code of this link's full URL (for handing it to a phone wallet). The secret
     comes in the body and is only encoded into the image."""
     _found(public_id)
-    secret = _body(request).get("secret")
+    try:
+        secret = _body(request).get("secret")
+    except _BadBody as exc:
+        return exc.response
     if not isinstance(secret, str) or not 1 <= len(secret) <= 256:
         return error_response(400, "bad_args", "secret is required")
     url = request.build_absolute_uri(request.path.removesuffix("/qr")) + "#" + secret

@@ -5,18 +5,17 @@ the stable code). Views stay thin: parse, call one service, render."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.auth import AuthFailed, authenticate, is_operator
 from hub.channels.errors import ChannelError
 from hub.core import InvariantViolation, UpdateRejected
+from ops import jsonbody
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +33,12 @@ def error_response(status: int, code: str, message: str) -> JsonResponse:
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty), decoded by ops.jsonbody (size and depth
+    limits)."""
     try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise ApiError(413, "body_too_large", "the request body is too large") from None
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
+        data = jsonbody.request_json(request, empty={})
+    except jsonbody.JsonBodyError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "the request body must be a JSON object")
     return data

@@ -8,14 +8,15 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops import jsonbody
 from payments.api.auth import ApiKeyAuthentication, ApiKeyPrincipal, ResourceAccess
 from payments.api.errors import exception_handler
+from payments.api.parsers import JSONBodyParser, body_error
 from payments.api.ratelimit import ApiKeyRateThrottle
 from payments.errors import PaymentsError
 from payments.idempotency.models import IdempotencyRecord
@@ -56,7 +57,7 @@ class MerchantAPIView(APIView):
     permission_classes = [ResourceAccess]
     throttle_classes = [ApiKeyRateThrottle]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
     content_negotiation_class = JSONOnly
 
     _atomic: Any = None
@@ -81,7 +82,11 @@ class MerchantAPIView(APIView):
         key = request.headers.get(IDEMPOTENCY_HEADER)
         record = None
         if key is not None:
-            fingerprint = request_fingerprint(request.method, request.path, request.body)
+            try:
+                raw = jsonbody.request_body(request)
+            except jsonbody.JsonBodyError as exc:
+                raise body_error(exc) from None
+            fingerprint = request_fingerprint(request.method, request.path, raw)
             outcome = idempotency_begin(api_key_id=request.auth.pk, key=key, fingerprint=fingerprint)
             if isinstance(outcome, Replay):
                 raise _ReplayResponse(outcome)

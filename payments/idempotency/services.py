@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ops import jsonbody
 from payments import conf
 from payments.errors import PaymentsError
 from payments.idempotency.models import IdempotencyRecord
@@ -38,9 +39,10 @@ class Replay:
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
     try:  # the same JSON with other whitespace or key order is the same request
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        canonical = body
+        decoded = jsonbody.loads(body) if body.strip() else None
+        canonical = json.dumps(decoded, sort_keys=True, separators=(",", ":")).encode()
+    except jsonbody.JsonBodyError:
+        canonical = body  # refused later by the parser; the raw bytes still name the request
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 

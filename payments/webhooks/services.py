@@ -274,7 +274,8 @@ def _excerpt(response: httpx.Response) -> str:
         head += chunk
         if len(head) >= RESPONSE_EXCERPT_CHARS * 4:
             break
-    return head.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
+    # NUL cannot be stored in text: a receiver that answers with one must not wedge the delivery
+    return head.decode("utf-8", "replace").replace("\x00", "\ufffd")[:RESPONSE_EXCERPT_CHARS]
 
 
 def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
