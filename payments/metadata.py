@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ops.jsonbody import unstorable_text
 from payments.errors import PaymentsError
 
 MAX_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH = 50, 40, 500
+
+
+def _printable(key: str) -> str:
+    # the key goes back in the error body: JSON cannot carry a lone surrogate either
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def metadata_clean(value: Any) -> dict[str, str]:
@@ -19,12 +25,12 @@ def metadata_clean(value: Any) -> dict[str, str]:
         raise PaymentsError("metadata_invalid", f"metadata has at most {MAX_KEYS} keys", param="metadata")
     for key, item in value.items():
         if (not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH or "[" in key or "]" in key
-                or "\x00" in key):
+                or unstorable_text(key) is not None):
             raise PaymentsError("metadata_invalid",
                                 f"metadata keys are 1..{MAX_KEY_LENGTH} characters without brackets",
-                                param=f"metadata[{str(key)[:MAX_KEY_LENGTH]}]")
-        if not isinstance(item, str) or len(item) > MAX_VALUE_LENGTH or "\x00" in item:
+                                param=f"metadata[{_printable(str(key)[:MAX_KEY_LENGTH])}]")
+        if not isinstance(item, str) or len(item) > MAX_VALUE_LENGTH or unstorable_text(item) is not None:
             raise PaymentsError("metadata_invalid",
                                 f"metadata values are strings of at most {MAX_VALUE_LENGTH} characters",
-                                param=f"metadata[{key}]")
+                                param=f"metadata[{_printable(key)}]")
     return dict(value)

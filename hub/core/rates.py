@@ -16,13 +16,15 @@ WAD = 10**18
 RATE_MAX_AGE_SECONDS = 24 * 60 * 60
 RATE_BAND_PERCENT = 2
 
-_RATE_RE = re.compile(r"^(?:[0-9]+(?:\.[0-9]{0,18})?|\.[0-9]{1,18})$")
+# At most 59 whole digits: the 18-decimal fixed-point rate stays below 2**256 (and int() is never
+# asked for a number past its 4300-digit limit).
+_RATE_RE = re.compile(r"^(?:[0-9]{1,59}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})$")
 
 
 def rate_to_wad(rate: str) -> int:
     """`parseEther(rate)`: the rate as an integer with 18 decimals. Must be positive."""
     if not isinstance(rate, str) or not _RATE_RE.match(rate):
-        raise UpdateRejected(RejectCode.BAD_ARGS, f"exchange rate is not a decimal: {rate!r}")
+        raise UpdateRejected(RejectCode.BAD_ARGS, f"exchange rate is not a decimal: {str(rate)[:80]!r}")
     whole, _, frac = rate.partition(".")
     wad = int(whole or "0") * WAD + int((frac or "0").ljust(18, "0"))
     if wad <= 0:

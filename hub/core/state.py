@@ -23,7 +23,8 @@ ZERO_ROOT = "0x" + "00" * 32
 
 _ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _BYTES32_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_DECIMAL_RE = re.compile(r"^[0-9]+$")
+# At most 78 digits (uint256): int() of a longer string is slow, and past 4300 digits it raises.
+_DECIMAL_RE = re.compile(r"^[0-9]{1,78}$")
 
 
 def _reject(message: str) -> UpdateRejected:

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from django.db.models import DecimalField, OuterRef, Subquery
 from django.db.models.functions import Cast
 
 from hub.rates.models import ExchangeRate
 from payments.errors import PaymentsError
-from payments.units import DECIMALS, SYMBOLS, human_amount
+from payments.units import DECIMALS, SYMBOLS, exact_decimal, human_amount
 
 FIAT_SYMBOL = "$"
 CENT = Decimal("0.01")
+# Room for any uint256 amount times any rate (the default context's 28 digits are not: quantize
+# raised InvalidOperation on a 77-digit invoice, a 500 on the dashboard).
+WIDE = Context(prec=200, rounding=ROUND_HALF_UP)
+
+
+def _div_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half away from zero, in integers (denominator > 0)."""
+    sign = -1 if numerator < 0 else 1
+    return sign * ((2 * abs(numerator) + denominator) // (2 * denominator))
 
 
 @dataclass(frozen=True)
@@ -42,12 +51,14 @@ class Money:
 
     @property
     def fiat(self) -> Decimal | None:
-        units = Decimal(self.amount).scaleb(-DECIMALS[self.asset])
+        """Dollars to the cent, exact for every amount (integer arithmetic, then a Decimal)."""
+        scale = 10 ** DECIMALS[self.asset]
         if self.asset == "token":
-            return units.quantize(CENT, ROUND_HALF_UP)
-        if self.rate is None:
+            return exact_decimal(_div_half_up(self.amount * 100, scale), 2)
+        if self.rate is None or not self.rate.is_finite():
             return None
-        return (units * self.rate).quantize(CENT, ROUND_HALF_UP)
+        numerator, denominator = self.rate.as_integer_ratio()
+        return exact_decimal(_div_half_up(self.amount * numerator * 100, scale * denominator), 2)
 
     @property
     def fiat_label(self) -> str:
@@ -65,7 +76,9 @@ class Money:
 
 
 def fiat_label(value: Decimal | None) -> str:
-    return "—" if value is None else f"{FIAT_SYMBOL}{value.quantize(CENT, ROUND_HALF_UP):,.2f}"
+    if value is None:
+        return "—"
+    return f"{FIAT_SYMBOL}{value.quantize(CENT, rounding=ROUND_HALF_UP, context=WIDE):,.2f}"
 
 
 def rate_then(time_field: str) -> Subquery:

@@ -35,6 +35,7 @@ from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.ledger.services import post
 from linkpay.secret import secrets_scrub
 from ops import clock
+from ops.jsonbody import unstorable_text
 from ops.rows import rows_insert
 from payments.custodial.services import custodial_credit
 from payments.purchases.models import Payment, Purchase
@@ -75,6 +76,20 @@ class PaymentRequest:
     sig_user: str
     secret: str | None = None  # PT_LINK only; never stored
     thread_state: Mapping[str, Any] | None = None  # PT_THREAD only: the sender-signed state
+
+
+def meta_clean(meta: Any, where: str = "meta") -> dict[str, Any]:
+    """A payer's meta, refused before anything is written when it cannot be stored (NUL, lone
+    surrogates) or names an invoice with something other than a string."""
+    if not isinstance(meta, Mapping):
+        raise UpdateRejected("bad_args", f"{where} must be an object")
+    problem = unstorable_text(meta)
+    if problem is not None:
+        raise UpdateRejected("bad_args", f"{where}: {problem}")
+    for key in ("invoiceId", "invoice_id"):
+        if key in meta and meta[key] is not None and not isinstance(meta[key], str):
+            raise UpdateRejected("bad_args", f"{where}.{key} must be a string")
+    return dict(meta)
 
 
 def _link_secrets(meta: Mapping[str, Any], raw: Any) -> list[str | None]:
@@ -122,9 +137,7 @@ def parse_payments(raw: Any, *, link_secrets: Sequence[str | None] = ()) -> list
             raise UpdateRejected("bad_args", "the update must pay the hub exactly the amount")
         if wei == 0 and token == 0:
             raise UpdateRejected("bad_args", "a payment needs an amount")
-        meta = item.get("meta") or {}
-        if not isinstance(meta, Mapping):
-            raise UpdateRejected("bad_args", "meta must be an object")
+        meta = meta_clean(item.get("meta") or {}, "payments[].meta")
         secret = link_secrets[index] if index < len(link_secrets) else None
         sig = update.get("sigUser")
         if not isinstance(sig, str):
@@ -144,9 +157,7 @@ def _parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
     state = update.get("state")
     if not isinstance(state, Mapping):
         raise UpdateRejected("bad_args", "a thread payment carries update.state")
-    meta = item.get("meta") or {}
-    if not isinstance(meta, Mapping):
-        raise UpdateRejected("bad_args", "meta must be an object")
+    meta = meta_clean(item.get("meta") or {}, "payments[].meta")
     wei = parse_uint(amount.get("amountWei", "0"), "amountWei")
     token = parse_uint(amount.get("amountToken", "0"), "amountToken")
     if wei == 0 and token == 0:
@@ -197,10 +208,11 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
     # parsed, stored, logged or echoed; from now on only PaymentRequest.secret holds one.
     link_secrets = _link_secrets(meta, payments)
     (meta, payments), _ = secrets_scrub([meta, payments])
+    meta = meta_clean(meta)
     requests = parse_payments(payments, link_secrets=link_secrets)
     try:
         with transaction.atomic(), channels.channel_writes_batched():
-            return _purchase_apply(sender, dict(meta), requests)
+            return _purchase_apply(sender, meta, requests)
     except InsufficientCollateral as short:
         _request_collateral_after_failure(short.recipient, short.amount_token)
         raise

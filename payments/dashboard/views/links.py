@@ -7,8 +7,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from hub.channels.errors import ChannelError
 from linkpay import conf as link_conf
-from linkpay.errors import LinkError
 from linkpay.models import Link
 from linkpay.selectors import links_for_merchant
 from linkpay.serializers import link_path
@@ -83,9 +83,10 @@ def link_created_view(request: HttpRequest) -> HttpResponse:
 def link_cancel_view(request: HttpRequest, link_id: str) -> HttpResponse:
     try:
         services.link_cancel_by(request, merchant_id=dash_of(request).merchant_id, link_id=link_id)
-    except LinkError as exc:
+    except (ChannelError, PaymentsError) as exc:  # LinkError is a ChannelError
         # (an unbound form cannot carry an error: this used to be a 500)
         if exc.status == 404:
             raise Http404("no such link") from None
-        return _list(request, forms.LinkCreateForm(), status=400, error=f"{link_id}: {exc.message}")
+        status = exc.status if 400 <= exc.status < 500 else 409
+        return _list(request, forms.LinkCreateForm(), status=status, error=f"{link_id}: {exc.message}")
     return redirect("payments:dashboard:links")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ from payments.dashboard.selectors import (
 )
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
+from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 
 
@@ -53,6 +55,17 @@ def _payment_or_404(request: HttpRequest, payment_id: int) -> Any:
     return payment
 
 
+# What an invoice's public id can be (payments/ids.py makes `inv_` + 24 hex characters).
+INVOICE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def _invoice_id(payment: Payment) -> str | None:
+    """The invoice the payer named, if it looks like one: meta is the payer's to write, and the
+    page links to it (a value the URL cannot hold must not break the page)."""
+    value = payment.meta.get("invoiceId") or payment.meta.get("invoice_id")
+    return value if isinstance(value, str) and INVOICE_ID.fullmatch(value) else None
+
+
 @never_cache
 @dashboard_view("payments")
 def payment_detail_view(request: HttpRequest, payment_id: int) -> HttpResponse:
@@ -64,7 +77,7 @@ def payment_detail_view(request: HttpRequest, payment_id: int) -> HttpResponse:
     return page(request, "dashboard/payment_detail.html", {
         "payment": payment, "money": money, "receipts": payment_receipts(payment),
         "refunds": refunds, "refund_form": forms.RefundForm(), "asset": payment_asset(payment),
-        "invoice_id": payment.meta.get("invoiceId") or payment.meta.get("invoice_id"),
+        "invoice_id": _invoice_id(payment),
         "can_refund": dash_of(request).can("refunds", "write"),
     })
 
