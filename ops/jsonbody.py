@@ -1,6 +1,8 @@
 """The one JSON decoder for request bodies (protocol API, link pages, merchant API, idempotency
 fingerprints, anything else a client sends): a size limit, a nesting limit checked *before*
-`json.loads` runs, UTF-8 only, no NaN/Infinity, and no text PostgreSQL cannot store.
+`json.loads` runs, UTF-8 only, no NaN/Infinity. Text PostgreSQL cannot store (NUL, lone
+surrogates) is legal JSON and harmless in a field nobody reads: whatever stores a client's text
+checks it with `unstorable_text` (DRF's CharField does so on its own).
 
 Why the nesting check comes first: `json.loads` recurses in C once per `[` or `{`, and py_ecc
 raises Python's recursion limit to 100 000 when it is imported, so a 200 KB body of brackets
@@ -32,8 +34,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JsonBodyError(ValueError):
-    """`status` 400 (`malformed_json`, `json_too_deep`, `text_not_storable`) or 413
-    (`body_too_large`)."""
+    """`status` 400 (`malformed_json`, `json_too_deep`) or 413 (`body_too_large`)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -113,9 +114,6 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH, max_bytes: int | None
         raise
     except (ValueError, RecursionError):  # RecursionError: unreachable after the depth check
         raise JsonBodyError(400, "malformed_json", "the request body is not valid JSON") from None
-    problem = unstorable_text(data) if "\\u" in text else None
-    if problem is not None:
-        raise JsonBodyError(400, "text_not_storable", problem)
     return data
 
 

@@ -14,7 +14,7 @@ from payments.errors import PaymentsError
 
 # A JSON body that breaks a limit, as the API's error codes.
 _CODES = {"body_too_large": "body_too_large", "json_too_deep": "parse_error",
-          "malformed_json": "parse_error", "text_not_storable": "parameter_invalid"}
+          "malformed_json": "parse_error"}
 
 
 def body_error(exc: jsonbody.JsonBodyError) -> PaymentsError:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from ops.forms import JSONFormField
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,18 @@ def _what(request: HttpRequest) -> tuple[str, str]:
             target = f"{model}:{kwargs['object_id']}" if "object_id" in kwargs else model
             return f"admin.{suffix}", target
     return "admin.post", name or request.path
+
+
+def _storable(value: Any) -> Any:
+    """The detail with NUL and lone surrogates replaced: the operator typed them, the audit row
+    must still be written (jsonb refuses both)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def _audit_post(request: HttpRequest) -> None:
@@ -61,13 +75,20 @@ def _audit_post(request: HttpRequest) -> None:
         # a ModelAdmin whose values are safe to keep (no secrets) names old and new values
         detail["changes"] = changes
     audit_record(action=action, surface=AuditLog.Surface.ADMIN, actor=request.user,
-                 target=target, request=request, detail=detail)
+                 target=target, request=request, detail=_storable(detail))
 
 
 class SpokeAdminSite(admin.AdminSite):
     site_header = "Spoke operations"
     site_title = "Spoke operations"
     index_title = "Hub operations"
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        super().register(model_or_iterable, admin_class, **options)
+        # Every JSON form field decodes through ops.jsonbody (Django's own can raise a 500).
+        for model_admin in self._registry.values():
+            overrides = cast(dict[Any, dict[str, Any]], model_admin.formfield_overrides)
+            overrides.setdefault(models.JSONField, {}).setdefault("form_class", JSONFormField)
 
     def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         inner = super().admin_view(view, cacheable)
