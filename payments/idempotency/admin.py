@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from hub.chain.admin import ReadOnlyAdmin
 from payments.idempotency.models import IdempotencyRecord
@@ -15,6 +14,3 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     exclude = ["response_body"]
     readonly_fields = ["api_key", "key", "request_fingerprint", "state", "locked_at",
                        "response_status", "response_content_type", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # records are the merchant API's own: made by requests, not by hand
