@@ -17,9 +17,15 @@ from payments.errors import CODES, PaymentsError
 logger = logging.getLogger(__name__)
 
 
+def _utf8(text: str | None) -> str | None:
+    # A message may quote the client's input, which can hold a lone surrogate (legal in JSON
+    # text, not encodable as UTF-8): the error must still render.
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
+
+
 def error_body(request: Any, code: str, message: str, param: str | None = None) -> dict[str, Any]:
     return {"error": {
-        "type": CODES[code].type, "code": code, "message": message, "param": param,
+        "type": CODES[code].type, "code": code, "message": _utf8(message), "param": _utf8(param),
         "request_id": getattr(request, "request_id", None),
     }}
 

@@ -87,6 +87,5 @@ def link_cancel_view(request: HttpRequest, link_id: str) -> HttpResponse:
         # (an unbound form cannot carry an error: this used to be a 500)
         if exc.status == 404:
             raise Http404("no such link") from None
-        status = exc.status if 400 <= exc.status < 500 else 409
-        return _list(request, forms.LinkCreateForm(), status=status, error=f"{link_id}: {exc.message}")
+        return _list(request, forms.LinkCreateForm(), status=400, error=f"{link_id}: {exc.message}")
     return redirect("payments:dashboard:links")
