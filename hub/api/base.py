@@ -81,7 +81,7 @@ def protocol_view(*, methods: tuple[str, ...], auth: bool = True,
                 return error_response(500, "internal_error", "internal error")
 
         wrapper.protocol_methods = methods  # type: ignore[attr-defined]
-        wrapper.protocol_auth = auth  # type: ignore[attr-defined]  (read by tests and the schema)
+        wrapper.protocol_auth = auth  # type: ignore[attr-defined]  # read by tests and the schema
         return wrapper
 
     return decorate
