@@ -37,6 +37,7 @@ def hub_state(sim: UserSim, client: Client) -> ChannelState:
 
 def try_pay(sim: UserSim, client: Client, recipient: str, amount: int, ptype: str) -> tuple[str, str]:
     """Pay once, re-signing on the hub's latest state after a txCount race. (outcome, detail).
+    Every attempt reaches the hub: "insufficient" is the hub's answer, never our own guess.
 
     A payer that many others pay (its channel moves with every payment it receives) can lose the
     race many times in a row; like a real client it backs off a little and tries again."""
@@ -44,10 +45,15 @@ def try_pay(sim: UserSim, client: Client, recipient: str, amount: int, ptype: st
         if attempt:
             time.sleep(random.random() * min(0.05, 0.002 * attempt))
         prev = hub_state(sim, client)
-        if prev.balance_token_user < amount:
-            return "insufficient", ""
         args = PaymentArgs(recipient="hub", amount_wei=0, amount_token=amount)
-        signed = sim.signer.sign_channel_state(apply_update(prev, "Payment", args, now=0), as_party="user")
+        if prev.balance_token_user >= amount:
+            signed = sim.signer.sign_channel_state(apply_update(prev, "Payment", args, now=0),
+                                                   as_party="user")
+        else:
+            # An overdraft has no valid state to sign (a balance would be negative): sign the head
+            # renumbered, as a client that ignores its balance would. The hub refuses on the amount.
+            signed = sim.signer.sign_channel_state(
+                prev.replace(tx_count_global=prev.tx_count_global + 1, sig_hub=None), as_party="user")
         body = {"meta": {}, "payments": [{
             "recipient": recipient, "type": ptype, "meta": {},
             "amount": {"amountWei": "0", "amountToken": str(amount)},
@@ -93,6 +99,7 @@ def test_a_hundred_concurrent_payments_from_a_channel_funded_for_k_succeed_k_tim
         outcomes = list(pool.map(attempt, range(100)))
     counted = Counter(outcome for outcome, _ in outcomes)
     assert counted["paid"] == k, counted
+    assert counted["insufficient"] == 100 - k, counted  # each one refused by the hub
     assert counted["error"] == 0, [d for o, d in outcomes if o == "error"]
     assert Payment.objects.count() == k == len({d for o, d in outcomes if o == "paid"})
     from hub.ledger.services import account_balance

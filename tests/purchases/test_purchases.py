@@ -59,7 +59,7 @@ def test_a_first_payment_without_collateral_fails_and_requests_exactly_one_top_u
     # bob's client countersigns the top-up; once it is confirmed the payment goes through
     reasons = bob.get(f"channel/{bob.address}/sync?lastChanTx={bob.latest.tx_count_global}").json()
     assert reasons["updates"][-1]["update"]["reason"] == "ProposePendingDeposit"
-    from tests.hub.api.test_channel_flows import confirm_from_chain, last_item, now_of
+    from tests.hub.api.test_channel_flows import confirm_from_chain, now_of
 
     item = reasons["updates"][-1]
     request = bob.accept(item, now=now_of(hub_chain))
@@ -70,7 +70,11 @@ def test_a_first_payment_without_collateral_fails_and_requests_exactly_one_top_u
     response = alice.post("payments/purchase", {"meta": {}, "payments": [
         pay_request(alice, bob.address, token=2 * TOKEN, ptype="PT_CHANNEL")]})
     assert response.status_code == 200, response.content
-    assert last_item is not None
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount_token, payment.recipient) == ("completed", 2 * TOKEN, bob.address)
+    assert accept_hub_updates(hub_chain, bob) == ["Payment"]  # the hub paid bob from the top-up
+    assert bob.latest.balance_token_user == 2 * TOKEN
+    assert reconcile_channels().ok
 
 
 def test_a_purchase_is_all_or_nothing(hub_chain: ChainEnv) -> None:
