@@ -37,6 +37,11 @@ TOTP_DRIFT_STEPS = 1  # accept the previous and next 30 s step (clock skew)
 ISSUER = "Spoke"
 
 
+def clock() -> float:
+    """The clock back-off delays and codes are judged by (tests replace it)."""
+    return time.time()
+
+
 # --- throttling ---------------------------------------------------------------------------------
 
 def _account_key(username: str) -> str:
@@ -72,7 +77,7 @@ def signin_throttle(*, username: str, ip: str | None, now: float | None = None,
     the account or address is in back-off, this attempt takes the one slot of the current delay
     for its `stage` (password or code; atomically, in Redis), so a burst of concurrent guesses
     gets one evaluation, not many."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     waits = []
     claims = []
     for key, free, cap in ((_account_key(username), ACCOUNT_FREE_FAILURES, ACCOUNT_MAX_DELAY),
@@ -91,7 +96,7 @@ def signin_throttle(*, username: str, ip: str | None, now: float | None = None,
 
 
 def signin_failure_record(*, username: str, ip: str | None, now: float | None = None) -> None:
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     for key in (_account_key(username), _ip_key(ip)):
         cache.add(f"{key}:n", 0, timeout=STATE_TTL)
         try:
@@ -139,7 +144,7 @@ def totp_verify(*, user_id: int, code: str, now: float | None = None) -> bool:
     device = TotpDevice.objects.select_for_update().filter(user_id=user_id).first()
     if device is None:
         return False
-    step = _matching_step(device.secret, code, time.time() if now is None else now,
+    step = _matching_step(device.secret, code, clock() if now is None else now,
                           device.last_used_step)
     if step is None:
         return False
@@ -152,7 +157,7 @@ def totp_verify(*, user_id: int, code: str, now: float | None = None) -> bool:
 def totp_enroll(*, user: Any, secret: str, code: str, now: float | None = None) -> TotpDevice | None:
     """Confirm a new authenticator with its first code (which is then used up); replaces an
     existing one. None when the code does not match."""
-    step = _matching_step(secret, code, time.time() if now is None else now, after_step=0)
+    step = _matching_step(secret, code, clock() if now is None else now, after_step=0)
     if step is None:
         return None
     device, _ = TotpDevice.objects.update_or_create(
