@@ -12,6 +12,7 @@ PREFIXES = {
     "webhook_endpoint": "we",
     "webhook_delivery": "whd",
     "api_key": "key",
+    "payment": "pay",
 }
 
 
@@ -45,3 +46,7 @@ def new_webhook_delivery_id() -> str:
 
 def new_api_key_id() -> str:
     return new_id("api_key")
+
+
+def new_payment_id() -> str:
+    return new_id("payment")

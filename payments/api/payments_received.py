@@ -22,7 +22,7 @@ from payments.serialization import AmountString, Timestamp
 
 
 class PaymentSerializer(serializers.Serializer):
-    id = serializers.SerializerMethodField()
+    id = serializers.CharField(source="public_id", help_text="pay_ and 24 random hex characters")
     object = serializers.SerializerMethodField()
     purchase = serializers.CharField(source="purchase_id", allow_null=True)
     sender = serializers.CharField()
@@ -34,9 +34,6 @@ class PaymentSerializer(serializers.Serializer):
     meta = serializers.DictField(allow_null=True)
     created = Timestamp(source="created_at")
 
-    def get_id(self, obj: Any) -> str:
-        return f"{PAYMENT_ID_PREFIX}{obj.pk}"
-
     def get_object(self, obj: Any) -> str:
         return "payment"
 
@@ -45,16 +42,7 @@ def payments_for_merchant(merchant_id: int) -> QuerySet[Any] | None:
     return Payment.objects.filter(recipient__in=merchant_addresses(merchant_id)).order_by("-pk")
 
 
-PAYMENT_ID_PREFIX = "pay_"
 UNIX_SECONDS = {"type": "integer", "minimum": 0, "maximum": 99_999_999_999}
-
-
-def payment_pk(value: str) -> int | None:
-    """`pay_123` → 123 (the id format of the payment.succeeded events)."""
-    digits = value.removeprefix(PAYMENT_ID_PREFIX)
-    if value.startswith(PAYMENT_ID_PREFIX) and digits.isdigit() and digits.isascii() and len(digits) <= 18:
-        return int(digits)
-    return None
 
 
 class PaymentListView(MerchantAPIView):
@@ -82,7 +70,7 @@ class PaymentListView(MerchantAPIView):
                 if not raw.isdigit() or not raw.isascii() or len(raw) > 11:
                     raise PaymentsError("parameter_invalid", f"{name} is Unix seconds", param=name)
                 rows = rows.filter(**{lookup: datetime.fromtimestamp(int(raw), tz=UTC)})
-        return Response(paginate(request, rows, PaymentSerializer, cursor=payment_pk))
+        return Response(paginate(request, rows, PaymentSerializer))
 
 
 class PaymentDetailView(MerchantAPIView):
@@ -91,7 +79,6 @@ class PaymentDetailView(MerchantAPIView):
     @extend_schema(operation_id="payments_retrieve", responses=PaymentSerializer)
     def get(self, request: Request, id: str) -> Response:
         rows = payments_for_merchant(self.merchant_id)
-        pk = payment_pk(id)
-        if rows is None or pk is None:
+        if rows is None:
             raise PaymentsError("resource_missing", "no such payment")
-        return Response(PaymentSerializer(rows.get(pk=pk)).data)
+        return Response(PaymentSerializer(rows.get(public_id=id)).data)

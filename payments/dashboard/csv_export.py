@@ -51,7 +51,7 @@ def payment_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]
     rows = payments_for_merchant(merchant_id, PaymentFilters(start=start, end=end)).order_by("created_at", "id")
     for p in rows.iterator(chunk_size=1000):
         money: Money = payment_money(p)
-        yield [f"pay_{p.pk}", p.created_at, p.type, p.status, p.sender, p.recipient, money.symbol,
+        yield [p.public_id, p.created_at, p.type, p.status, p.sender, p.recipient, money.symbol,
                money.human, money.amount, _fiat(money.fiat), "" if money.rate is None else f"{money.rate.normalize():f}",
                money.rate_at, p.purchase_id, p.meta.get("invoiceId") or p.meta.get("invoice_id") or ""]
 

@@ -84,18 +84,19 @@ def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = Non
     if f.q:
         q = f.q.strip()
         match = Q(sender__icontains=q.lower()) | Q(purchase_id=q) | Q(meta__invoiceId=q)
-        if q.removeprefix("pay_").isdigit():
-            match |= Q(pk=int(q.removeprefix("pay_")))
+        if q.startswith("pay_"):
+            match |= Q(public_id=q)
         rows = rows.filter(match)
     return rows.annotate(rate_then=rate_then("created_at"),
                          rate_time_then=rate_time_then("created_at")).order_by("-created_at", "-id")
 
 
-def payment_for_merchant(merchant_id: int, payment_id: int) -> Payment | None:
+def payment_for_merchant(merchant_id: int, payment_id: str) -> Payment | None:
+    """The merchant's payment with this public id (`pay_…`), or None."""
     return (
         payments_for_merchant(merchant_id)
         .select_related("payer_update__channel", "disbursement__channel", "refund_update__channel")
-        .filter(pk=payment_id).first()
+        .filter(public_id=payment_id).first()
     )
 
 
@@ -307,7 +308,10 @@ def invoice_money(invoice: Invoice, amount: int | None = None) -> Money:
 
 
 def refunds_for_merchant(merchant_id: int) -> QuerySet[Refund]:
-    return Refund.objects.filter(merchant_id=merchant_id).order_by("-id")
+    from payments.purchases.selectors import payment_public_id_of
+
+    return (Refund.objects.filter(merchant_id=merchant_id)
+            .annotate(payment_public_id=payment_public_id_of()).order_by("-id"))
 
 
 def events_after(merchant_id: int, after_id: int, *, limit: int = 50) -> list[Event]:

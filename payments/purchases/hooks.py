@@ -33,7 +33,7 @@ def payments_created(payments: Iterable[Payment]) -> None:
 
 def payment_event_data(payment: Payment) -> dict[str, object]:
     return {
-        "id": f"pay_{payment.pk}", "purchase_id": payment.purchase_id, "type": payment.type,
+        "id": payment.public_id, "purchase_id": payment.purchase_id, "type": payment.type,
         "sender": payment.sender, "recipient": payment.recipient,
         "amount_wei": str(payment.amount_wei), "amount_token": str(payment.amount_token),
         "meta": payment.meta, "created_at": payment.created_at.isoformat(),

@@ -6,6 +6,7 @@ from django.db import models
 
 from hub.chain.fields import AmountField
 from ops.rows import fast_insert
+from payments.ids import new_payment_id
 
 
 @fast_insert
@@ -34,6 +35,9 @@ class Payment(models.Model):
         PENDING = "pending"  # optimistic: held by the hub until collateral exists
         REFUNDED = "refunded"  # optimistic: expired and returned to the payer
 
+    # What merchants, webhooks, CSV files and URLs see; the integer key stays internal (it is
+    # sequential across the platform and would reveal its volume).
+    public_id = models.CharField(max_length=40, unique=True, default=new_payment_id)
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="payments")
     sender = models.CharField(max_length=42, db_index=True)
     recipient = models.CharField(max_length=42, db_index=True)

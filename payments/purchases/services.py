@@ -438,7 +438,7 @@ def optimistic_sweep(*, limit: int = 200) -> tuple[int, int]:
 
 def payment_json(p: Payment) -> dict[str, Any]:
     return {
-        "id": p.pk, "purchaseId": p.purchase_id, "sender": p.sender, "recipient": p.recipient,
+        "id": p.public_id, "purchaseId": p.purchase_id, "sender": p.sender, "recipient": p.recipient,
         "amount": {"amountWei": str(p.amount_wei), "amountToken": str(p.amount_token)},
         "type": p.type, "status": p.status, "meta": p.meta,
         "createdOn": p.created_at.isoformat(),

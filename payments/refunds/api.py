@@ -13,7 +13,10 @@ from payments.refunds.serializers import RefundCreateSerializer, RefundSerialize
 
 
 def _refunds(merchant_id: int) -> QuerySet[Refund]:
-    return Refund.objects.filter(merchant_id=merchant_id).order_by("-id")
+    from payments.purchases.selectors import payment_public_id_of
+
+    return (Refund.objects.filter(merchant_id=merchant_id)
+            .annotate(payment_public_id=payment_public_id_of()).order_by("-id"))
 
 
 class RefundListView(MerchantAPIView):
@@ -22,7 +25,7 @@ class RefundListView(MerchantAPIView):
     @extend_schema(operation_id="refunds_list", responses=list_serializer(RefundSerializer),
                    parameters=[*PAGINATION_PARAMETERS,
                                OpenApiParameter("status", enum=Refund.State.values),
-                               OpenApiParameter("payment", str, pattern=r"^[0-9]{1,18}$")])
+                               OpenApiParameter("payment", str, pattern=r"^pay_[0-9a-f]{24}$")])
     def get(self, request: Request) -> Response:
         rows = _refunds(self.merchant_id)
         status = query_choice(request, "status", Refund.State.values)
@@ -30,18 +33,26 @@ class RefundListView(MerchantAPIView):
             rows = rows.filter(state=status)
         payment = request.query_params.get("payment")
         if payment is not None:
-            payment = payment.removeprefix("pay_")
-            if not payment.isdigit() or not payment.isascii() or len(payment) > 18:
+            from payments.purchases.selectors import payment_pk
+
+            pk = payment_pk(payment)
+            if pk is None:
                 return Response(paginate(request, rows.none(), RefundSerializer))
-            rows = rows.filter(payment_id=int(payment))
+            rows = rows.filter(payment_id=pk)
         return Response(paginate(request, rows, RefundSerializer))
 
     @extend_schema(operation_id="refunds_create", request=RefundCreateSerializer,
                    responses={201: RefundSerializer})
     def post(self, request: Request) -> Response:
+        from payments.errors import PaymentsError
+        from payments.purchases.selectors import payment_pk
+
         data = body_or_error(RefundCreateSerializer, request)
+        pk = payment_pk(data["payment"])
+        if pk is None:
+            raise PaymentsError("resource_missing", "no such payment", param="payment")
         refund = services.refund_create(
-            merchant_id=self.merchant_id, payment_id=int(data["payment"].removeprefix("pay_")),
+            merchant_id=self.merchant_id, payment_id=pk,
             amount=data.get("amount"),
             reason=data["reason"], metadata=data.get("metadata"),
         )

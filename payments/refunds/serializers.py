@@ -20,8 +20,11 @@ class RefundSerializer(serializers.Serializer):
     object = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
 
-    def get_payment(self, obj: Refund) -> str:
-        return f"pay_{obj.payment_id}"
+    def get_payment(self, obj: Refund) -> str | None:
+        from payments.purchases.selectors import payment_public_id
+
+        annotated = getattr(obj, "payment_public_id", None)  # lists annotate it: no query per row
+        return annotated if annotated is not None else payment_public_id(obj.payment_id)
     recipient = serializers.CharField()
     amount = AmountString()
     asset = serializers.ChoiceField(choices=ASSET_CHOICES)
@@ -37,7 +40,7 @@ class RefundSerializer(serializers.Serializer):
 
 
 class RefundCreateSerializer(serializers.Serializer):
-    payment = serializers.RegexField(r"^pay_[0-9]{1,18}$", help_text="the payment's id (pay_…)")
+    payment = serializers.RegexField(r"^pay_[0-9a-f]{24}$", help_text="the payment's id (pay_…)")
     amount = PositiveAmountString(required=False, help_text="default: what is left of the payment")
     reason = serializers.ChoiceField(choices=Refund.Reason.values, required=False,
                                      default=Refund.Reason.REQUESTED_BY_CUSTOMER)

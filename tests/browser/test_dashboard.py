@@ -83,7 +83,7 @@ def test_a_merchant_signs_in_with_totp_sees_a_connext_payment_live_links_settles
         driver.buy([{"recipient": address, "amountWei": str(ETH // 20), "type": "PT_CUSTODIAL"}])
         payment = Payment.objects.get(recipient=address)
 
-        row = page.locator(f'#latest-payments tr[data-payment-id="{payment.pk}"]')
+        row = page.locator(f'#latest-payments tr[data-payment-id="{payment.public_id}"]')
         row.wait_for(timeout=15_000)  # pushed over the socket, refreshed in place
         assert page.evaluate("window.__notReloaded") is True
         assert "0.05 ETH" in row.inner_text() and "$10.00" in row.inner_text()
@@ -92,7 +92,7 @@ def test_a_merchant_signs_in_with_totp_sees_a_connext_payment_live_links_settles
         screenshot(page, "02-home-live-payment")
 
         # the receipt: the payer's state signed by the Connext client and the hub, verified
-        page.goto(f"{base}/dashboard/payments/{payment.pk}/")
+        page.goto(f"{base}/dashboard/payments/{payment.public_id}/")
         assert page.locator(".receipt").first.get_attribute("data-verified") == "true"
         screenshot(page, "03-payment-receipt")
 
@@ -123,7 +123,7 @@ def test_a_merchant_signs_in_with_totp_sees_a_connext_payment_live_links_settles
             page.get_by_role("button", name="Download CSV").click()
         rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
         expected = list(Payment.objects.filter(recipient=address).order_by("created_at", "id"))
-        assert [r["id"] for r in rows] == [f"pay_{p.pk}" for p in expected]
+        assert [r["id"] for r in rows] == [p.public_id for p in expected]
         assert [(r["sender"], int(r["amount_base_units"]), r["fiat_usd"]) for r in rows] == [
             (p.sender, int(p.amount_wei), "10.00") for p in expected]
 

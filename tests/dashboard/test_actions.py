@@ -134,7 +134,7 @@ def test_a_link_above_the_balance_is_refused_with_a_message() -> None:
 def test_a_refund_is_requested_from_the_payment_page() -> None:
     team = make_team("Refund shop")
     payment = make_payment(team.address, wei=ETH)
-    post_form(owner_client(team), f"/dashboard/payments/{payment.pk}/", f"/dashboard/payments/{payment.pk}/refund/",
+    post_form(owner_client(team), f"/dashboard/payments/{payment.public_id}/", f"/dashboard/payments/{payment.public_id}/refund/",
               {"amount": "0.4", "reason": "duplicate"})
     refund = Refund.objects.get(payment_id=payment.pk)
     assert (refund.amount, refund.reason, refund.recipient) == (4 * ETH // 10, "duplicate", payment.sender)

@@ -79,11 +79,11 @@ def test_a_refund_form_sent_twice_refunds_once() -> None:
     payment = make_payment(team.address, wei=ETH)
     client = owner_client(team)
     data = {"amount": "0.1", "reason": "duplicate",
-            "form_token": form_token(client, f"/dashboard/payments/{payment.pk}/")}
-    first = client.post(f"/dashboard/payments/{payment.pk}/refund/", data)
-    second = client.post(f"/dashboard/payments/{payment.pk}/refund/", data)
+            "form_token": form_token(client, f"/dashboard/payments/{payment.public_id}/")}
+    first = client.post(f"/dashboard/payments/{payment.public_id}/refund/", data)
+    second = client.post(f"/dashboard/payments/{payment.public_id}/refund/", data)
     assert first.status_code == second.status_code == 302
-    assert first["Location"] == second["Location"] == f"/dashboard/payments/{payment.pk}/"
+    assert first["Location"] == second["Location"] == f"/dashboard/payments/{payment.public_id}/"
     assert Refund.objects.filter(payment_id=payment.pk).count() == 1
 
 

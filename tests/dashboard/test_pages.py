@@ -90,7 +90,7 @@ def test_filters_and_search_narrow_the_payments(shop) -> None:  # type: ignore[n
     old, token = shop.payments[0], shop.payments[2]
     rows = client.get("/dashboard/payments/", {"asset": "token"}).context["page_obj"].object_list
     assert [p.pk for p in rows] == [token.pk]
-    rows = client.get("/dashboard/payments/", {"q": f"pay_{old.pk}"}).context["page_obj"].object_list
+    rows = client.get("/dashboard/payments/", {"q": old.public_id}).context["page_obj"].object_list
     assert [p.pk for p in rows] == [old.pk]
     day = timezone.localdate(old.created_at).isoformat()
     rows = client.get("/dashboard/payments/", {"start": day, "end": day}).context["page_obj"].object_list
@@ -99,14 +99,14 @@ def test_filters_and_search_narrow_the_payments(shop) -> None:  # type: ignore[n
 
 def test_the_payment_page_shows_a_verified_receipt_of_the_signed_state(shop) -> None:  # type: ignore[no-untyped-def]
     old = shop.payments[0]
-    response = client_for(shop.owner).get(f"/dashboard/payments/{old.pk}/")
+    response = client_for(shop.owner).get(f"/dashboard/payments/{old.public_id}/")
     receipt = response.context["receipts"][0]
     assert receipt.verified
     assert receipt.hub_address is not None and receipt.hub_signer == receipt.hub_address
     assert receipt.user_signer == old.sender
     assert receipt.state_hash == old.payer_update.state_hash
     assert b'data-verified="true"' in response.content
-    body = client_for(shop.owner).get(f"/dashboard/payments/{old.pk}/receipt.json").json()
+    body = client_for(shop.owner).get(f"/dashboard/payments/{old.public_id}/receipt.json").json()
     assert body["signedStates"][0]["sigUser"] == old.payer_update.sig_user
 
 
@@ -128,7 +128,7 @@ def test_a_receipt_countersigned_by_another_key_than_the_hubs_is_not_verified(sh
 
     impostor = Signer(secrets.token_bytes(32))
     forged = make_payment(shop.address, wei=ETH, hub_signer=impostor)
-    response = client_for(shop.owner).get(f"/dashboard/payments/{forged.pk}/")
+    response = client_for(shop.owner).get(f"/dashboard/payments/{forged.public_id}/")
     receipt = response.context["receipts"][0]
     assert receipt.hash_ok and receipt.user_signer == forged.sender  # everything else is genuine
     assert receipt.hub_signer == impostor.address.lower() != receipt.hub_address
@@ -144,7 +144,7 @@ def test_a_receipt_says_it_cannot_verify_the_hub_signature_when_no_hub_key_is_co
 
     settings.HUB_PRIVATE_KEY_FILE = None
     clear_chain_caches()
-    response = client_for(shop.owner).get(f"/dashboard/payments/{shop.payments[0].pk}/")
+    response = client_for(shop.owner).get(f"/dashboard/payments/{shop.payments[0].public_id}/")
     receipt = response.context["receipts"][0]
     assert receipt.hub_address is None
     assert all(ok for _, ok in receipt.checks)  # the hash and the payer's signature still check
@@ -156,8 +156,8 @@ def test_a_receipt_says_it_cannot_verify_the_hub_signature_when_no_hub_key_is_co
 def test_a_merchant_never_sees_another_merchants_payment(shop) -> None:  # type: ignore[no-untyped-def]
     other = make_team("Other shop")
     client = client_for(other.owner)
-    assert client.get(f"/dashboard/payments/{shop.payments[0].pk}/").status_code == 404
-    assert client.get(f"/dashboard/payments/{shop.payments[0].pk}/receipt.json").status_code == 404
+    assert client.get(f"/dashboard/payments/{shop.payments[0].public_id}/").status_code == 404
+    assert client.get(f"/dashboard/payments/{shop.payments[0].public_id}/receipt.json").status_code == 404
     assert client.get("/dashboard/payments/").context["page_obj"].paginator.count == 0
     assert client.get("/dashboard/events.json").json()["events"] == []
 
@@ -170,7 +170,7 @@ def test_the_payments_csv_matches_the_database_and_is_audited(shop) -> None:  # 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     expected = Payment.objects.filter(recipient=shop.address).order_by("created_at", "id")
-    assert [r["id"] for r in rows] == [f"pay_{p.pk}" for p in expected]
+    assert [r["id"] for r in rows] == [p.public_id for p in expected]
     for row, p in zip(rows, expected, strict=True):
         assert int(row["amount_base_units"]) == int(p.amount_wei or p.amount_token)
         assert row["sender"] == p.sender
@@ -185,3 +185,27 @@ def test_csv_cells_that_look_like_formulas_are_defused(shop) -> None:  # type: i
     response = client_for(shop.owner).get("/dashboard/export/", {"kind": "invoices"})
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0]["description"].startswith("'=")
+
+
+def test_payment_ids_are_random_public_ids_everywhere_not_the_sequential_key(shop) -> None:  # type: ignore[no-untyped-def]
+    """pay_7, pay_10 revealed the platform's volume to every merchant."""
+    import re
+
+    from payments.apikeys.services import api_key_create
+    from payments.purchases.hooks import payment_event_data
+    from tests.payments.conftest import Api
+
+    ids = [p.public_id for p in shop.payments]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"pay_[0-9a-f]{24}", i) for i in ids)
+    old = shop.payments[0]
+    client = client_for(shop.owner)
+    assert client.get(f"/dashboard/payments/{old.public_id}/").status_code == 200
+    assert client.get(f"/dashboard/payments/{old.pk}/").status_code == 404
+    assert client.get(f"/dashboard/payments/pay_{old.pk}/").status_code == 404
+    assert payment_event_data(old)["id"] == old.public_id
+    api = Api(api_key_create(merchant_id=shop.merchant.pk, kind="read_only").plaintext)
+    listed = [row["id"] for row in api.get("/api/v1/payments", {"limit": 100}).json()["data"]]
+    assert sorted(listed) == sorted(ids)
+    assert api.get(f"/api/v1/payments/{old.public_id}").json()["amount_wei"] == str(old.amount_wei)
+    assert api.get(f"/api/v1/payments/pay_{old.pk}").status_code == 404

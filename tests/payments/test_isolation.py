@@ -363,4 +363,4 @@ def test_a_user_of_another_merchant_cannot_switch_into_this_one(db: Any) -> None
     client.post("/dashboard/switch/", {"merchant": team.merchant.pk})
     page = client.get("/dashboard/payments/")
     assert page.status_code == 200 and team.address not in page.content.decode()
-    assert client.get(f"/dashboard/payments/{Payment.objects.get().pk}/").status_code == 404
+    assert client.get(f"/dashboard/payments/{Payment.objects.get().public_id}/").status_code == 404

@@ -32,6 +32,7 @@ from hub.core import UpdateRejected
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
 from payments.custodial.services import custodial_withdraw
+from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 from tests.chain_env import TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import run_hub_transactions
@@ -162,12 +163,10 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def no_payment_is_refunded_beyond_its_amount(self) -> None:
         for api_id, amount in self.refunded.items():
-            stored = Refund.objects.filter(payment_id=int(api_id.removeprefix("pay_"))).exclude(
+            stored = Refund.objects.filter(payment_id=Payment.objects.get(public_id=api_id).pk).exclude(
                 state=Refund.State.FAILED).aggregate(t=Sum("amount"))["t"]
             assert int(stored or 0) == amount
         # and for every payment the database knows, against the payment itself
-        from payments.purchases.models import Payment
-
         for payment in Payment.objects.filter(recipient=self.world.shop.address):
             refunded = Refund.objects.filter(payment_id=payment.pk).exclude(
                 state=Refund.State.FAILED).aggregate(t=Sum("amount"))["t"]

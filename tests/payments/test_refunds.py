@@ -48,7 +48,7 @@ def pay_shop(env: ChainEnv, shop: Shop, *, tokens: int, payer: UserSim | None = 
 
 
 def payment_pk(api_id: str) -> int:
-    return Payment.objects.get(pk=int(api_id.removeprefix("pay_"))).pk
+    return Payment.objects.get(public_id=api_id).pk
 
 
 def drain_hub_balance(env: ChainEnv, payer: UserSim) -> None:

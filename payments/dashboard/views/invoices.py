@@ -36,7 +36,9 @@ def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     invoice = invoices_for_merchant(dash_of(request).merchant_id).filter(public_id=invoice_id).first()
     if invoice is None:
         raise Http404("no such invoice")
-    applied = list(invoice.payments.all())
+    from payments.purchases.selectors import payment_public_id_of
+
+    applied = list(invoice.payments.annotate(payment_public_id=payment_public_id_of()))
     for a in applied:
         a.money = invoice_money(invoice, int(a.amount))  # type: ignore[attr-defined]
     return page(request, "dashboard/invoice_detail.html", {

@@ -48,7 +48,7 @@ def payments_view(request: HttpRequest) -> HttpResponse:
     return page(request, "dashboard/payments.html", {"form": form, "page_obj": page_obj, "query": query})
 
 
-def _payment_or_404(request: HttpRequest, payment_id: int) -> Any:
+def _payment_or_404(request: HttpRequest, payment_id: str) -> Any:
     payment = payment_for_merchant(dash_of(request).merchant_id, payment_id)
     if payment is None:
         raise Http404("no such payment")
@@ -68,7 +68,7 @@ def _invoice_id(payment: Payment) -> str | None:
 
 @never_cache
 @dashboard_view("payments")
-def payment_detail_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+def payment_detail_view(request: HttpRequest, payment_id: str) -> HttpResponse:
     payment = _payment_or_404(request, payment_id)
     money = payment_money(payment)
     refunds = list(Refund.objects.filter(merchant_id=dash_of(request).merchant_id, payment_id=payment.pk))
@@ -84,11 +84,11 @@ def payment_detail_view(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 @never_cache
 @dashboard_view("payments")
-def payment_receipt_json_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+def payment_receipt_json_view(request: HttpRequest, payment_id: str) -> HttpResponse:
     """The receipt to verify offline: every signed field, the hash and both signatures."""
     payment = _payment_or_404(request, payment_id)
     body = {
-        "payment": f"pay_{payment.pk}", "type": payment.type, "sender": payment.sender,
+        "payment": payment.public_id, "type": payment.type, "sender": payment.sender,
         "recipient": payment.recipient, "amountWei": str(payment.amount_wei),
         "amountToken": str(payment.amount_token), "createdAt": payment.created_at.isoformat(),
         "signedStates": [r.as_json() for r in payment_receipts(payment)],
@@ -100,14 +100,14 @@ def payment_receipt_json_view(request: HttpRequest, payment_id: int) -> HttpResp
                   "with sigUser is the user",
     }
     response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="receipt-pay_{payment.pk}.json"'
+    response["Content-Disposition"] = f'attachment; filename="receipt-{payment.public_id}.json"'
     return response
 
 
 @require_POST
 @dashboard_view("refunds", "write")
 @once_only("payments:dashboard:payment")
-def refund_create_view(request: HttpRequest, payment_id: int) -> HttpResponse:
+def refund_create_view(request: HttpRequest, payment_id: str) -> HttpResponse:
     dash = dash_of(request)
     payment = _payment_or_404(request, payment_id)
     form = forms.RefundForm(request.POST)
@@ -118,7 +118,7 @@ def refund_create_view(request: HttpRequest, payment_id: int) -> HttpResponse:
             amount = parse_human(text, payment_asset(payment)) if text else None
             services.refund_create_by(request, merchant_id=dash.merchant_id, payment_id=payment.pk,
                                       amount=amount, reason=form.cleaned_data["reason"])
-            return redirect("payments:dashboard:payment", payment_id=payment.pk)
+            return redirect("payments:dashboard:payment", payment_id=payment.public_id)
         except PaymentsError as exc:
             error = exc.message
     money = payment_money(payment)

@@ -1,0 +1,26 @@
+"""Reads of payments for the rest of the merchant platform."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+
+from payments.purchases.models import Payment
+
+
+def payment_public_id_of(column: str = "payment_id") -> Subquery:
+    """Annotation: the public id of the payment whose primary key is in `column` (refunds and
+    invoice payments keep the internal key)."""
+    return Subquery(Payment.objects.filter(pk=OuterRef(column)).values("public_id")[:1])
+
+
+def payment_public_id(pk: int | None) -> str | None:
+    if pk is None:
+        return None
+    return Payment.objects.filter(pk=pk).values_list("public_id", flat=True).first()
+
+
+def payment_pk(public_id: object) -> int | None:
+    """The internal key of the payment with this public id, or None."""
+    if not isinstance(public_id, str) or not public_id.startswith("pay_") or len(public_id) > 40:
+        return None
+    return Payment.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
