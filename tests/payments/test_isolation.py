@@ -297,7 +297,7 @@ def test_every_dashboard_route_follows_the_role_table_and_refuses_another_mercha
     # the stranger is also staff elsewhere: a membership of a third merchant opens nothing here
     membership_set(merchant_id=make_team("Third shop").merchant.pk, user=stranger_team.owner, role="staff")
     ids = {
-        "payment_id": owned.payment_pk, "invoice_id": owned.ids["invoices"], "link_id": owned.ids["links"],
+        "payment_id": Payment.objects.get(pk=owned.payment_pk).public_id, "invoice_id": owned.ids["invoices"], "link_id": owned.ids["links"],
         "key_id": owned.ids["api_keys"], "endpoint_id": owned.ids["webhook_endpoints"],
         "delivery_id": owned.ids["webhook_deliveries"],
         "membership_id": Membership.objects.get(merchant=team.merchant, role="staff").pk,
