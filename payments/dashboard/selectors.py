@@ -3,6 +3,7 @@ annotated with the rate of the time, no N+1."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -91,8 +92,13 @@ def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = Non
                          rate_time_then=rate_time_then("created_at")).order_by("-created_at", "-id")
 
 
+PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
+
+
 def payment_for_merchant(merchant_id: int, payment_id: str) -> Payment | None:
     """The merchant's payment with this public id (`pay_…`), or None."""
+    if not PAYMENT_ID.fullmatch(payment_id):
+        return None  # whatever the URL held (NUL, surrogates) never reaches the database
     return (
         payments_for_merchant(merchant_id)
         .select_related("payer_update__channel", "disbursement__channel", "refund_update__channel")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import OuterRef, Subquery
 
 from payments.purchases.models import Payment
@@ -21,6 +23,6 @@ def payment_public_id(pk: int | None) -> str | None:
 
 def payment_pk(public_id: object) -> int | None:
     """The internal key of the payment with this public id, or None."""
-    if not isinstance(public_id, str) or not public_id.startswith("pay_") or len(public_id) > 40:
+    if not isinstance(public_id, str) or not re.fullmatch(r"pay_[0-9a-f]{24}", public_id):
         return None
     return Payment.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
