@@ -16,6 +16,7 @@ urlpatterns = [
     path("gasPrice/estimate", public.gas_estimate),
     path("featureFlags", public.feature_flags),
     path("featureflags", public.feature_flags),
+    path("schema/", public.schema),
     re_path(rf"^channel/{USER}$", channels.channel_detail),
     re_path(rf"^channel/{USER}/sync$", channels.channel_sync),
     re_path(rf"^channel/{USER}/latest-update$", channels.latest_update),
@@ -42,5 +43,5 @@ urlpatterns = [
             threads.thread_between),
     re_path(r"^thread/(?P<sender>0x[0-9a-fA-F]{40})/to/(?P<receiver>0x[0-9a-fA-F]{40})/update$",
             threads.thread_update),
-    re_path(r"^.*$", public.not_found),  # JSON 404 (with a code) for everything else
+    re_path(r"^[\s\S]*$", public.not_found),  # JSON 404 (with a code) for everything, newlines too
 ]

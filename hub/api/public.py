@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hub.api.base import ApiError, protocol_view
 from hub.auth import issue_nonce
@@ -80,3 +84,21 @@ def feature_flags(request: HttpRequest) -> JsonResponse:
 @protocol_view(methods=("GET", "POST", "PUT", "PATCH", "DELETE"), auth=False)
 def not_found(request: HttpRequest) -> JsonResponse:
     raise ApiError(404, "not_found", f"no such route: {request.path}")
+
+
+@lru_cache(maxsize=1)
+def _openapi_document() -> tuple[str, dict[str, Any]]:
+    import yaml
+
+    text = (Path(__file__).parent / "openapi.yaml").read_text()
+    return text, yaml.safe_load(text)
+
+
+@protocol_view(methods=("GET",), auth=False)
+def schema(request: HttpRequest) -> HttpResponse:
+    """The OpenAPI document of these routes (hand-written: hub/api/openapi.yaml); YAML, or JSON
+    with `?format=json`."""
+    text, document = _openapi_document()
+    if request.GET.get("format") == "json":
+        return JsonResponse(document)
+    return HttpResponse(text, content_type="application/yaml; charset=utf-8")
