@@ -63,9 +63,9 @@ def children(pid: int) -> dict[int, str]:
 
 SERVICES = {  # name in the launcher -> how its process's command line reads
     "web": r"/daphne ",
-    "http": r"/gunicorn ",
+    "http": r"gunicorn",
     "worker": r"dramatiq",
-    "scheduler": r"manage\.py crontab",
+    "scheduler": r"manage\.py crontab",  # the worker's command line names dramatiq_crontab
     "valkey": r"valkey-server",
     "postgres": r"/postgres -D",
     "anvil": r"/anvil ",
