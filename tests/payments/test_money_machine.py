@@ -1,8 +1,12 @@
 """A Hypothesis state machine over random sequences of purchases, refunds, custodial withdrawals
 and settlements against the real database, the real hub on anvil and the merchant API. After
-every step: the ledger balances (per posting and per asset), the merchant's custodial balance is
-what the model says, no custodial account is negative, no payment is refunded beyond its amount,
-and every payer's channel holds what it paid minus what came back.
+every step: the ledger balances (per posting and per asset), the merchant's and a plain holder's
+custodial balances are what the model says, no custodial account is negative, no payment is
+refunded beyond its amount, and every payer's channel holds what it paid minus what came back.
+
+Custodial withdrawals come out of the holder's balance (an address with no channel that is no
+merchant's receiving address, paid by PT_CUSTODIAL payments); a withdrawal from the shop's
+receiving address is refused (its balance leaves only through settlements) and changes nothing.
 
 Each example continues on the same database and chain (setting up funded channels costs seconds),
 so the model starts from what the database holds when the example begins."""
@@ -23,15 +27,16 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
     multiple,
-    precondition,
     rule,
     run_state_machine_as_test,
 )
 
+from hub.channels.errors import ChannelError
 from hub.core import UpdateRejected
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
-from payments.custodial.services import custodial_withdraw
+from payments.custodial.models import CustodialWithdrawal
+from payments.custodial.services import custodial_account, custodial_withdraw
 from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 from tests.chain_env import TOKEN, ChainEnv
@@ -51,6 +56,7 @@ class World:
     env: ChainEnv
     shop: Shop
     payers: list[UserSim]
+    holder: str  # no channel, no merchant's receiving address: a plain custodial balance
     paid_in_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # net, per payer
 
 
@@ -61,8 +67,20 @@ class PaymentSeen:
     amount: int
 
 
-def custodial(shop: Shop) -> int:
-    return account_balance(f"custodial:{shop.address}", "token")
+def custodial(address: str) -> int:
+    return account_balance(custodial_account(address), "token")
+
+
+def pay_the_holder(world: World, sim: UserSim, amount: int) -> bool:
+    """A PT_CUSTODIAL payment from a payer's channel to the holder; False if it cannot afford it."""
+    accept_hub_updates(world.env, sim)
+    if sim.latest.balance_token_user < amount:
+        return False
+    response = sim.post("payments/purchase", {"meta": {}, "payments": [
+        pay_request(sim, world.holder, token=amount, ptype="PT_CUSTODIAL")]})
+    assert response.status_code == 200, response.content
+    world.paid_in_channel[sim.address] += amount
+    return True
 
 
 class MoneyMachine(RuleBasedStateMachine):
@@ -72,7 +90,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.balance = custodial(self.world.shop)  # the model's custodial balance
+        self.balance = custodial(self.world.shop.address)  # the model's custodial balances
+        self.held = custodial(self.world.holder)
         self.refunded: dict[str, int] = defaultdict(int)
 
     # --- steps ----------------------------------------------------------------------------
@@ -111,20 +130,34 @@ class MoneyMachine(RuleBasedStateMachine):
             self.balance -= wanted
             self.world.paid_in_channel[self.world.payers[payment.payer].address] -= wanted
 
-    @precondition(lambda self: self.balance >= UNIT)
+    @rule(payer=st.integers(0, 1), units=st.integers(1, 6))
+    def pay_the_holder(self, payer: int, units: int) -> None:
+        if pay_the_holder(self.world, self.world.payers[payer], units * UNIT):
+            self.held += units * UNIT
+
     @rule(units=st.integers(1, 8))
     def withdraw(self, units: int) -> None:
         amount = units * UNIT
         try:
             with transaction.atomic():
-                custodial_withdraw(user=self.world.shop.address, recipient=random_address(),
+                custodial_withdraw(user=self.world.holder, recipient=random_address(),
                                    amount_token=str(amount), payout_asset="token")
         except UpdateRejected as refused:
-            assert amount > self.balance and refused.code == "insufficient_balance"
+            assert amount > self.held and refused.code == "insufficient_balance"
             return
-        assert amount <= self.balance
-        self.balance -= amount
+        assert amount <= self.held
+        self.held -= amount
         run_hub_transactions()
+
+    @rule(units=st.integers(1, 8))
+    def withdraw_from_the_shop_is_refused(self, units: int) -> None:
+        withdrawals, entries = CustodialWithdrawal.objects.count(), LedgerEntry.objects.count()
+        with pytest.raises(ChannelError) as refused, transaction.atomic():
+            custodial_withdraw(user=self.world.shop.address, recipient=random_address(),
+                               amount_token=str(units * UNIT), payout_asset="token")
+        assert refused.value.code == "merchant_balance_settles_only"
+        assert CustodialWithdrawal.objects.count() == withdrawals
+        assert LedgerEntry.objects.count() == entries  # the balance invariant checks the amount
 
     @rule(units=st.one_of(st.none(), st.integers(1, 8)))
     def settle(self, units: int | None) -> None:
@@ -155,7 +188,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def custodial_balances_are_what_the_model_says_and_never_negative(self) -> None:
-        assert custodial(self.world.shop) == self.balance
+        assert custodial(self.world.shop.address) == self.balance
+        assert custodial(self.world.holder) == self.held
         negative = (LedgerEntry.objects.filter(account__startswith="custodial:")
                     .values("account", "asset").annotate(total=Sum("amount")).filter(total__lt=0))
         assert not negative.exists(), list(negative)
@@ -183,9 +217,11 @@ class MoneyMachine(RuleBasedStateMachine):
 
 def test_random_purchases_refunds_withdrawals_and_settlements_conserve_money(
         hub_chain: ChainEnv, make_shop: Any) -> None:
-    MoneyMachine.world = World(
+    MoneyMachine.world = world = World(
         env=hub_chain, shop=make_shop("machine shop", payout_address=random_address()),
-        payers=[funded_user(hub_chain, tokens=DEPOSIT) for _ in range(2)])
+        payers=[funded_user(hub_chain, tokens=DEPOSIT) for _ in range(2)], holder=random_address())
+    for sim in world.payers:  # so that early withdrawals from the holder have something to take
+        assert pay_the_holder(world, sim, 10 * UNIT)
     # No shrinking and no example database: the database and the chain carry on from example to
     # example, so a replayed example would not meet the same world.
     run_state_machine_as_test(MoneyMachine, settings=settings(
