@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -112,6 +113,10 @@ class SpokeAdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """No sign-in form of its own: operators sign in through the dashboard's sign-in, with its
         throttling, its second factor (mandatory for staff accounts) and its session timeouts."""
+        if request.user.is_authenticated and not self.has_permission(request):
+            # Signed in, but not as an operator (a merchant's user): sending them to the sign-in
+            # would bounce straight back here, forever. Say no instead.
+            raise PermissionDenied("this account has no access to the operator admin")
         target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
             target = reverse("admin:index", current_app=self.name)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -25,6 +26,7 @@ from playwright.sync_api import expect
 
 from linkpay.models import Link
 from payments.apikeys.services import api_key_create
+from payments.dashboard.models import TotpDevice
 from payments.merchants.services import membership_set, merchant_create
 from tests.browser.dashboard_server import chromium_page, daphne_server
 from tests.dashboard.helpers import PASSWORD, make_user, random_address
@@ -90,9 +92,11 @@ def content(db: Any) -> dict[str, str]:
                                       "note": "for you"}).json()
     staff = make_user("posture-staff")
     membership_set(merchant_id=merchant.pk, user=staff, role="staff")
-    get_user_model().objects.create_superuser("posture-operator", "op@example.com", PASSWORD)
+    operator = get_user_model().objects.create_superuser("posture-operator", "op@example.com", PASSWORD)
+    totp_secret = pyotp.random_base32()
+    TotpDevice.objects.create(user=operator, secret=totp_secret)  # operators need a second factor
     return {"invoice": invoice["id"], "link": link["id"], "secret": register(link["secret"]),
-            "staff": staff.username}
+            "staff": staff.username, "operator_totp": totp_secret}
 
 
 @pytest.fixture
@@ -134,8 +138,10 @@ def test_errors_are_the_projects_own_pages_with_no_debug_output(
 def test_pages_carry_a_strict_policy_hsts_and_secure_cookies(
     production: str, content: dict[str, str]
 ) -> None:
-    for path in ("/dashboard/login/", f"/pay/{content['invoice']}", f"/l/{content['link']}",
-                 "/admin/login/"):
+    # the admin has no sign-in form of its own: it sends operators to the dashboard's
+    status, headers, _, _ = fetch(production + "/admin/login/", headers=HTTPS)
+    assert status == 302 and headers["Location"].startswith("/dashboard/login/?next=")
+    for path in ("/dashboard/login/", f"/pay/{content['invoice']}", f"/l/{content['link']}"):
         status, headers, body, cookies = fetch(production + path, headers=HTTPS)
         assert status == 200, (path, body[:1000])
         assert_strict_csp(headers)
@@ -208,10 +214,22 @@ def test_dashboard_checkout_link_page_and_admin_run_in_chromium_without_a_policy
         page.goto(f"{base}/l/{content['link']}")
         page.locator("#no-secret").wait_for()  # link.js: the missing secret is explained
 
-        page.goto(f"{base}/admin/login/")
+        # a merchant's user is told no by the admin, not bounced between two sign-ins forever
+        seen = len(console_errors)
+        refused = page.goto(f"{base}/admin/login/")
+        assert refused is not None and refused.status == 403
+        # Chromium logs the 403 document itself as a failed load: that one is expected
+        assert console_errors[seen:] == [
+            "Failed to load resource: the server responded with a status of 403 (Forbidden)"]
+        del console_errors[seen:]
+        page.context.clear_cookies()
+        page.goto(f"{base}/admin/")
+        page.wait_for_url(f"{base}/dashboard/login/?next=%2Fadmin%2F")
         page.get_by_label("Username").fill("posture-operator")
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("6-digit code").fill(pyotp.TOTP(content["operator_totp"]).now())
+        page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{base}/admin/")
         assert page.locator("#hub-overview").is_visible()
         for path in ("ops/alarm/", "linkpay/link/", "auth/user/add/"):

@@ -213,7 +213,7 @@ def test_a_payers_invoice_id_of_any_shape_does_not_break_the_payment_page(invoic
     payment = make_payment(team.address, wei=ETH, meta={"invoiceId": invoice_id})
     client = Client()
     sign_in(client, team.owner)
-    response = client.get(f"/dashboard/payments/{payment.pk}/")
+    response = client.get(f"/dashboard/payments/{payment.public_id}/")
     assert response.status_code == 200
     assert b"<dt>Invoice</dt>" not in response.content
 
@@ -224,7 +224,7 @@ def test_a_payers_well_formed_invoice_id_is_still_linked() -> None:
     payment = make_payment(team.address, wei=ETH, meta={"invoiceId": "inv_" + "ab" * 12})
     client = Client()
     sign_in(client, team.owner)
-    response = client.get(f"/dashboard/payments/{payment.pk}/")
+    response = client.get(f"/dashboard/payments/{payment.public_id}/")
     assert f'href="/dashboard/invoices/inv_{"ab" * 12}/"'.encode() in response.content
 
 

@@ -17,7 +17,7 @@ from payments.events.services import event_record
 from payments.webhooks import destinations
 from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from payments.webhooks.services import RESPONSE_EXCERPT_CHARS, delivery_attempt, endpoint_create
-from tests.dashboard.helpers import make_team, sign_in
+from tests.dashboard.helpers import make_team, post_form, sign_in
 from tests.payments.conftest import Shop
 from tests.payments.test_webhooks import Receiver, free_port
 
@@ -87,7 +87,8 @@ def test_the_dashboard_form_refuses_a_loopback_endpoint(db: Any) -> None:
     team = make_team("Hook shop")
     client = Client()
     sign_in(client, team.owner)
-    response = client.post("/dashboard/webhooks/new/", {"url": "http://127.0.0.1:8545/", "event_types": "*"})
+    response = post_form(client, "/dashboard/webhooks/", "/dashboard/webhooks/new/",
+                         {"url": "http://127.0.0.1:8545/", "event_types": "*"})
     assert response.status_code == 400
     assert "not a public internet address" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
