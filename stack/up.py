@@ -179,7 +179,8 @@ class Stack:
         ]
         operator = creds.get("operator")
         if operator:
-            lines.append(f"  operator login   {operator['username']} / {operator['password']}")
+            lines.append(f"  operator login   {operator['username']} / {operator['password']}"
+                         " (first sign-in sets up an authenticator app: operators need a second factor)")
         merchant = creds.get("merchant")
         if merchant:
             lines.append(f"  merchant login   {merchant['username']} / {merchant['password']}  "
