@@ -9,7 +9,11 @@ from hub.channels import selectors, services
 from hub.channels.collateral import channel_request_collateral
 
 
-def _sync(user: str, body: dict[str, object] | None = None, request: HttpRequest | None = None) -> dict[str, object]:
+def _sync_params(body: dict[str, object] | None = None,
+                 request: HttpRequest | None = None) -> tuple[int, int | None]:
+    """(lastChanTx, lastThreadUpdateId) from a POST body or a GET query; 400 when malformed.
+    Write routes call it before they write: a request refused for a bad parameter must change
+    nothing."""
     last = 0
     last_thread: int | None = None
     if body is not None:
@@ -19,6 +23,11 @@ def _sync(user: str, body: dict[str, object] | None = None, request: HttpRequest
     elif request is not None:
         last = parse_int_param(request.GET.get("lastChanTx"), "lastChanTx")
         last_thread = parse_int_param(request.GET.get("lastThreadUpdateId"), "lastThreadUpdateId")
+    return last, last_thread
+
+
+def _sync(user: str, params: tuple[int, int | None]) -> dict[str, object]:
+    last, last_thread = params
     return services.channel_sync(user=user, last_chan_tx=last, last_thread_update_id=last_thread)
 
 
@@ -32,7 +41,7 @@ def channel_detail(request: HttpRequest, user: str) -> JsonResponse:
 
 @protocol_view(methods=("GET",), owner_param="user")
 def channel_sync(request: HttpRequest, user: str) -> JsonResponse:
-    return JsonResponse(_sync(user, request=request))
+    return JsonResponse(_sync(user, _sync_params(request=request)))
 
 
 @protocol_view(methods=("GET",), owner_param="user")
@@ -62,32 +71,36 @@ def update_at(request: HttpRequest, user: str, tx_count: str) -> JsonResponse:
 @protocol_view(methods=("POST",), owner_param="user")
 def request_deposit(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
+    params = _sync_params(body)
     services.channel_request_deposit(user=user, deposit_wei=body.get("depositWei", "0"),
                                      deposit_token=body.get("depositToken", "0"),
                                      sig_user=body.get("sigUser"))
-    return JsonResponse(_sync(user, body))
+    return JsonResponse(_sync(user, params))
 
 
 @protocol_view(methods=("POST",), owner_param="user")
 def request_collateralization(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
+    params = _sync_params(body)
     channel_request_collateral(user=user)
-    return JsonResponse(_sync(user, body))
+    return JsonResponse(_sync(user, params))
 
 
 @protocol_view(methods=("POST",), owner_param="user")
 def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
+    params = _sync_params(body)
     services.channel_request_exchange(user=user, wei_to_sell=body.get("weiToSell", "0"),
                                       tokens_to_sell=body.get("tokensToSell", "0"))
-    return JsonResponse(_sync(user, body))
+    return JsonResponse(_sync(user, params))
 
 
 @protocol_view(methods=("POST",), owner_param="user")
 def request_withdrawal(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
+    params = _sync_params(body)
     services.channel_request_withdrawal(user=user, params=body)
-    return JsonResponse(_sync(user, body))
+    return JsonResponse(_sync(user, params))
 
 
 @protocol_view(methods=("POST",), owner_param="user")
@@ -110,6 +123,7 @@ def update(request: HttpRequest, user: str) -> JsonResponse:
 
     ordered = sorted(updates, key=tx_count_of)
     first = tx_count_of(ordered[0])
+    _, last_thread = _sync_params({"lastThreadUpdateId": body.get("lastThreadUpdateId")})  # before any write
     error: dict[str, str] | None = None
     from hub.channels.errors import ChannelError
     from hub.core import UpdateRejected
@@ -123,11 +137,7 @@ def update(request: HttpRequest, user: str) -> JsonResponse:
             error = {"code": exc.code, "message": exc.message}
         if error is not None:
             break
-    last_thread = body.get("lastThreadUpdateId")
-    sync = services.channel_sync(
-        user=user, last_chan_tx=max(first - 1, 0),
-        last_thread_update_id=(parse_int_param(str(last_thread), "lastThreadUpdateId")
-                               if last_thread is not None else None))
+    sync = services.channel_sync(user=user, last_chan_tx=max(first - 1, 0), last_thread_update_id=last_thread)
     payload: dict[str, object] = {"updates": sync}
     if error is not None:
         payload["error"] = error["message"]

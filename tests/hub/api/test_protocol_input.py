@@ -47,6 +47,11 @@ def deposit_body(sim: UserSim, **overrides: Any) -> dict[str, Any]:
         ("request-deposit", {"sigUser": "0x1234"}, 400, "bad_signature"),
         ("request-deposit", {"sigUser": "0x" + "zz" * 65}, 400, "bad_signature"),
         ("request-deposit", {"sigUser": None}, 400, "bad_signature"),
+        # a valid request with a malformed sync parameter is refused before anything is written
+        ("request-deposit", {"lastChanTx": "a\u0000b"}, 400, "bad_args"),
+        ("request-deposit", {"lastThreadUpdateId": "-1"}, 400, "bad_args"),
+        ("request-collateralization", {"lastChanTx": "a\u0000b"}, 400, "bad_args"),
+        ("request-collateralization", {"lastThreadUpdateId": "x"}, 400, "bad_args"),
         ("request-exchange", {"weiToSell": "-5", "tokensToSell": "0"}, 400, "bad_args"),
         ("request-exchange", {"weiToSell": "1", "tokensToSell": "1"}, 400, "bad_args"),
         ("request-withdrawal", {"recipient": "0x123", "withdrawalWeiUser": "1"}, 400, "bad_args"),
