@@ -87,6 +87,11 @@ def make_world(hub_chain: ChainEnv) -> World:
     key = api_key_create(merchant_id=team.merchant.pk, kind="secret", name="hostile")
     hub_user = UserSim(Account.create(), hub_chain.deployment.channel_manager)
     hub_user.login()
+    # The collateral route reads no body field but the optional sync parameters, so a body whose
+    # fields are all null is a valid request for collateral, which proposes a deposit. Propose it
+    # now: while a proposal is open, a further request changes nothing.
+    proposed = hub_user.post(f"channel/{hub_user.address}/request-collateralization", {})
+    assert proposed.status_code == 200 and proposed.json()["updates"], proposed.content
     payment = make_payment(team.address, wei=10**18, meta={"invoiceId": "inv_" + "0" * 24})
     invoice = invoice_create(merchant_id=team.merchant.pk, amount=10**77 - 1, asset="wei")
     endpoint = endpoint_create(merchant_id=team.merchant.pk, url="https://example.com/hook",
