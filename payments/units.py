@@ -1,4 +1,6 @@
-"""Base units → human units, for display only (amounts are ints everywhere else).
+"""Base units → human units (amounts are ints everywhere else). The formatter itself lives in
+ops/amounts.py so that every layer (the hub's admin too) shows amounts the same way; this module
+keeps the names the merchant platform imports.
 
 Exact integer arithmetic: an amount may have 78 digits (uint256), past what a Decimal context
 (28 digits by default) holds without rounding or raising."""
@@ -7,24 +9,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-DECIMALS = {"wei": 18, "token": 18}
-SYMBOLS = {"wei": "ETH", "token": "SPD"}
-ASSETS = ("wei", "token")
+from ops.amounts import ASSETS, DECIMALS, SYMBOLS, decimal_text, exact_amount, format_amount
+
+__all__ = ["ASSETS", "DECIMALS", "SYMBOLS", "decimal_text", "exact_amount", "exact_decimal",
+           "format_amount", "human_amount", "human_label"]
 
 
 def human_amount(amount: int, asset: str) -> str:
-    """`1500000000000000000, "wei"` → `"1.5"` (no float on the way)."""
+    """`1500000000000000000, "wei"` → `"1.5"`, every digit (form values, CSV)."""
     return decimal_text(amount, DECIMALS[asset])
-
-
-def decimal_text(units: int, decimals: int, *, keep: int = 0) -> str:
-    """`units` / 10**decimals written out exactly, trailing zeros dropped down to `keep`
-    decimals: `decimal_text(150, 2)` → `"1.5"`, `decimal_text(150, 2, keep=2)` → `"1.50"`."""
-    sign = "-" if units < 0 else ""
-    whole, fraction = divmod(abs(units), 10**decimals)
-    digits = str(fraction).rjust(decimals, "0") if decimals else ""
-    digits = digits.rstrip("0").ljust(keep, "0")
-    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
 
 
 def exact_decimal(units: int, decimals: int) -> Decimal:
@@ -33,4 +26,5 @@ def exact_decimal(units: int, decimals: int) -> Decimal:
 
 
 def human_label(amount: int, asset: str) -> str:
-    return f"{human_amount(amount, asset)} {SYMBOLS[asset]}"
+    """What a person reads ("0.122 ETH", "≈ 0.1235 ETH", "< 0.000001 ETH"): ops.amounts."""
+    return format_amount(amount, asset)

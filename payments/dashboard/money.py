@@ -14,6 +14,7 @@ from django.db.models import DecimalField, OuterRef, Subquery
 from django.db.models.functions import Cast
 
 from hub.rates.models import ExchangeRate
+from ops.amounts import as_fraction, exact_amount, fiat_value, format_amount, format_fiat
 from payments.errors import PaymentsError
 from payments.units import DECIMALS, SYMBOLS, exact_decimal, human_amount
 
@@ -47,7 +48,12 @@ class Money:
 
     @property
     def label(self) -> str:
-        return f"{self.human} {self.symbol}"
+        """What a person reads (ops.amounts.format_amount): "0.122 ETH", "< 0.000001 ETH"."""
+        return format_amount(self.amount, self.asset)
+
+    @property
+    def exact_label(self) -> str:
+        return exact_amount(self.amount, self.asset)
 
     @property
     def fiat(self) -> Decimal | None:
@@ -62,8 +68,8 @@ class Money:
 
     @property
     def fiat_label(self) -> str:
-        value = self.fiat
-        return "—" if value is None else f"{FIAT_SYMBOL}{value:,.2f}"
+        """"$24.40"; "< $0.01" for dust (never "$0.00" for a non-zero amount); "—" without a rate."""
+        return format_fiat(fiat_value(self.amount, self.asset, as_fraction(self.rate)))
 
     @property
     def rate_note(self) -> str:
@@ -76,9 +82,7 @@ class Money:
 
 
 def fiat_label(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return f"{FIAT_SYMBOL}{value.quantize(CENT, rounding=ROUND_HALF_UP, context=WIDE):,.2f}"
+    return format_fiat(None if value is None else as_fraction(value))
 
 
 def rate_then(time_field: str) -> Subquery:
