@@ -310,6 +310,9 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 WORKER_HEARTBEAT_SECONDS = env.integer("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 WORKER_HEARTBEAT_STALE_SECONDS = env.integer("WORKER_HEARTBEAT_STALE_SECONDS", 60, minimum=5)
+# The public status page (/status/): computed at most this often; chain ingestion "lagging" after.
+STATUS_CACHE_SECONDS = env.integer("STATUS_CACHE_SECONDS", 10, minimum=0)
+STATUS_CHAIN_LAG_SECONDS = env.integer("STATUS_CHAIN_LAG_SECONDS", 300, minimum=1)
 # How often the scheduler runs the periodic money jobs (the automatic settlements' interval is
 # SPOKE_AUTO_SETTLEMENT_INTERVAL_SECONDS). Each job is safe to run twice at once; tests shorten them.
 TX_SWEEP_SECONDS = env.integer("TX_SWEEP_SECONDS", 5, minimum=1)

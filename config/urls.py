@@ -3,11 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from config.status.views import status_json, status_page
 from ops.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
+    path("status/", status_page, name="status"),
+    path("status.json", status_json, name="status_json"),
     path("admin/", admin.site.urls),
     path("api/hub/", include("hub.urls")),
     path("", include("payments.urls")),
