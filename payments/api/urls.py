@@ -30,6 +30,8 @@ v1 = [
          name="webhook_endpoint"),
     path("webhook_endpoints/<str:id>/rotate_secret", webhooks.WebhookEndpointRotateSecretView.as_view(),
          name="webhook_endpoint_rotate_secret"),
+    path("webhook_endpoints/<str:id>/test", webhooks.WebhookEndpointTestView.as_view(),
+         name="webhook_endpoint_test"),
     path("webhook_deliveries", webhooks.WebhookDeliveryListView.as_view(), name="webhook_deliveries"),
     path("webhook_deliveries/<str:id>", webhooks.WebhookDeliveryDetailView.as_view(),
          name="webhook_delivery"),

@@ -94,14 +94,29 @@ class ApiKeyForm(forms.Form):
     kind = forms.ChoiceField(choices=[("secret", "Secret (full access)"), ("read_only", "Read-only")])
 
 
+def _event_type_choices() -> list[tuple[str, str]]:
+    from payments.events.catalogue import all_types
+
+    return [("*", "All events"), *((t.type, t.type) for t in all_types())]
+
+
 class WebhookEndpointForm(forms.Form):
+    """The event picker offers the catalogue's types as checkboxes (or all events)."""
+
     url = forms.URLField(max_length=2000, label="Endpoint URL", assume_scheme="https")
-    event_types = forms.CharField(max_length=1000, initial="*", label="Events",
-                                  help_text="Comma-separated, e.g. payment.succeeded, invoice.paid; * for all")
+    event_types = forms.MultipleChoiceField(choices=_event_type_choices, initial=["*"], label="Events",
+                                            widget=forms.CheckboxSelectMultiple,
+                                            help_text="Pick the events to send, or all events")
     description = forms.CharField(max_length=500, required=False)
 
     def clean_event_types(self) -> list[str]:
-        return [t.strip() for t in self.cleaned_data["event_types"].split(",") if t.strip()]
+        chosen = list(self.cleaned_data["event_types"])
+        return ["*"] if "*" in chosen else chosen
+
+
+class WebhookEndpointEditForm(WebhookEndpointForm):
+    enabled = forms.BooleanField(required=False, label="Enabled",
+                                 help_text="A disabled endpoint gets no deliveries; pending ones are cancelled")
 
 
 class InviteForm(forms.Form):

@@ -32,7 +32,14 @@ from payments.refunds.services import refund_create
 from payments.settlements.models import Settlement
 from payments.settlements.services import settlement_execute
 from payments.webhooks.models import WebhookDelivery, WebhookEndpoint
-from payments.webhooks.services import delivery_redeliver, endpoint_create
+from payments.webhooks.services import (
+    delivery_redeliver,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_send_test,
+    endpoint_update,
+)
 
 DASHBOARD = AuditLog.Surface.DASHBOARD
 
@@ -173,6 +180,42 @@ def webhook_endpoint_create_by(request: HttpRequest, *, merchant_id: int, url: s
     _audit(request, merchant_id, "webhook_endpoint.created", f"webhook_endpoint:{endpoint.public_id}",
            url=endpoint.url, event_types=endpoint.event_types)
     return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_update_by(request: HttpRequest, *, merchant_id: int, endpoint_id: str, url: str,
+                               event_types: list[str], description: str,
+                               enabled: bool) -> WebhookEndpoint:
+    endpoint = endpoint_update(merchant_id=merchant_id, endpoint_id=endpoint_id, url=url,
+                               event_types=event_types, description=description, enabled=enabled)
+    _audit(request, merchant_id, "webhook_endpoint.updated", f"webhook_endpoint:{endpoint_id}",
+           url=endpoint.url, event_types=endpoint.event_types, enabled=endpoint.enabled)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete_by(request: HttpRequest, *, merchant_id: int, endpoint_id: str) -> None:
+    endpoint_delete(merchant_id=merchant_id, endpoint_id=endpoint_id)
+    _audit(request, merchant_id, "webhook_endpoint.deleted", f"webhook_endpoint:{endpoint_id}")
+
+
+@transaction.atomic
+def webhook_endpoint_rotate_secret_by(request: HttpRequest, *, merchant_id: int,
+                                      endpoint_id: str) -> WebhookEndpoint:
+    endpoint = endpoint_rotate_secret(merchant_id=merchant_id, endpoint_id=endpoint_id)
+    _audit(request, merchant_id, "webhook_endpoint.secret_rotated", f"webhook_endpoint:{endpoint_id}",
+           previous_secret_expires_at=endpoint.previous_secret_expires_at.isoformat()
+           if endpoint.previous_secret_expires_at else None)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_send_test_by(request: HttpRequest, *, merchant_id: int,
+                                  endpoint_id: str) -> WebhookDelivery:
+    delivery = endpoint_send_test(merchant_id=merchant_id, endpoint_id=endpoint_id)
+    _audit(request, merchant_id, "webhook_endpoint.test_sent", f"webhook_endpoint:{endpoint_id}",
+           delivery=delivery.public_id)
+    return delivery
 
 
 @transaction.atomic

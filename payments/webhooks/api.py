@@ -13,6 +13,7 @@ from payments.apikeys.services import key_allows
 from payments.webhooks import selectors, services
 from payments.webhooks.models import WebhookDelivery
 from payments.webhooks.serializers import (
+    DeletedWebhookEndpointSerializer,
     RotateSecretSerializer,
     WebhookDeliverySerializer,
     WebhookEndpointCreateSerializer,
@@ -63,7 +64,10 @@ class WebhookEndpointDetailView(MerchantAPIView):
         return Response(WebhookEndpointSerializer(endpoint).data)
 
     @extend_schema(operation_id="webhook_endpoints_update", request=WebhookEndpointUpdateSerializer,
-                   responses=WebhookEndpointSerializer)
+                   responses=WebhookEndpointSerializer,
+                   description="Change the URL, the events, the description or metadata, or "
+                               "disable the endpoint (`enabled: false`): a disabled endpoint gets "
+                               "no new deliveries and its pending ones are cancelled.")
     def post(self, request: Request, id: str) -> Response:
         data = body_or_error(WebhookEndpointUpdateSerializer, request)
         endpoint = services.endpoint_update(
@@ -72,6 +76,29 @@ class WebhookEndpointDetailView(MerchantAPIView):
             description=data.get("description"), metadata=data.get("metadata"),
         )
         return Response(WebhookEndpointSerializer(endpoint).data)
+
+    @extend_schema(operation_id="webhook_endpoints_delete", request=None,
+                   responses=DeletedWebhookEndpointSerializer,
+                   description="Delete the endpoint and its delivery log. Pending deliveries are "
+                               "never attempted again. To pause deliveries instead, update it with "
+                               "`enabled: false`.")
+    def delete(self, request: Request, id: str) -> Response:
+        services.endpoint_delete(merchant_id=self.merchant_id, endpoint_id=id)
+        return Response({"id": id, "object": "webhook_endpoint", "deleted": True})
+
+
+class WebhookEndpointTestView(MerchantAPIView):
+    resource = "webhooks"
+
+    @extend_schema(operation_id="webhook_endpoints_send_test", request=None,
+                   responses={201: WebhookDeliverySerializer},
+                   description="Send a `webhook_endpoint.test` event to this endpoint only, signed "
+                               "like any other, and return its delivery (poll "
+                               "`GET /webhook_deliveries/{id}` for the outcome).")
+    def post(self, request: Request, id: str) -> Response:
+        delivery = services.endpoint_send_test(merchant_id=self.merchant_id, endpoint_id=id)
+        delivery = selectors.deliveries_for_merchant(self.merchant_id).get(pk=delivery.pk)
+        return Response(WebhookDeliverySerializer(delivery).data, status=201)
 
 
 class WebhookEndpointRotateSecretView(MerchantAPIView):

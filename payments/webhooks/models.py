@@ -40,6 +40,8 @@ class WebhookDelivery(models.Model):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # the endpoint was disabled or deleted before the delivery succeeded: no more attempts
+        CANCELLED = "cancelled"
 
     public_id = models.CharField(max_length=40, unique=True, default=new_webhook_delivery_id)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")

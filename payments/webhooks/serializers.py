@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -39,19 +40,43 @@ class WebhookUrl(serializers.URLField):
     """http(s) URL of the receiver."""
 
 
+class DeletedWebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.ChoiceField(choices=["webhook_endpoint"])
+    deleted = serializers.BooleanField()
+
+
+class EventTypeName(serializers.CharField):
+    """An event type of the catalogue, or "*" (checked by the service, listed in the schema)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=64, trim_whitespace=False, **kwargs)
+
+
+class EventTypeNameExtension(OpenApiSerializerFieldExtension):
+    target_class = "payments.webhooks.serializers.EventTypeName"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        from payments.events.catalogue import names
+
+        return {"type": "string", "enum": ["*", *names()],
+                "description": "an event type (GET /api/v1/event_types), or * for all"}
+
+
 class WebhookEndpointCreateSerializer(serializers.Serializer):
     url = WebhookUrl(max_length=2000)
-    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1,
-                                           max_length=100, help_text='event types, or ["*"]')
+    enabled_events = serializers.ListField(child=EventTypeName(), min_length=1, max_length=100,
+                                           help_text='the event types to send, or ["*"] for all')
     description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
     metadata = MetadataInput(required=False)
 
 
 class WebhookEndpointUpdateSerializer(serializers.Serializer):
     url = WebhookUrl(max_length=2000, required=False)
-    enabled_events = serializers.ListField(child=serializers.CharField(max_length=64, trim_whitespace=False), min_length=1,
-                                           max_length=100, required=False)
-    enabled = serializers.BooleanField(required=False)
+    enabled_events = serializers.ListField(child=EventTypeName(), min_length=1, max_length=100,
+                                           required=False)
+    enabled = serializers.BooleanField(required=False, help_text="false pauses deliveries: pending "
+                                                                 "ones are cancelled")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     metadata = MetadataInput(required=False)
 

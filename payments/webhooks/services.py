@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from payments import conf
 from payments.errors import PaymentsError
+from payments.events import catalogue
 from payments.events.models import Event
 from payments.metadata import metadata_clean
 from payments.webhooks import destinations
@@ -90,12 +91,19 @@ def _clean_url(url: str) -> str:
 
 
 def _clean_event_types(event_types: Any) -> list[str]:
+    """A non-empty list of catalogued event types, or ["*"] for all of them."""
     if (not isinstance(event_types, list) or not event_types or len(event_types) > 100
             or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in event_types)):
         raise PaymentsError("parameter_invalid",
                             'enabled_events lists event types, or ["*"] for all',
                             param="enabled_events")
-    return sorted(set(event_types))
+    known = set(catalogue.names())
+    for index, name in enumerate(event_types):
+        if name != "*" and name not in known:
+            raise PaymentsError("parameter_invalid",
+                                f"{name!r} is not an event type (GET /api/v1/event_types lists them)",
+                                param=f"enabled_events[{index}]")
+    return ["*"] if "*" in event_types else sorted(set(event_types))
 
 
 @transaction.atomic
@@ -120,12 +128,51 @@ def endpoint_update(*, merchant_id: int, endpoint_id: str, url: str | None = Non
         endpoint.event_types = _clean_event_types(event_types)
     if enabled is not None:
         endpoint.enabled = enabled
+        if not enabled:
+            _cancel_pending(endpoint)
     if description is not None:
         endpoint.description = description[:500]
     if metadata is not None:
         endpoint.metadata = metadata_clean(metadata)
     endpoint.save()
     return endpoint
+
+
+def _cancel_pending(endpoint: WebhookEndpoint, now: datetime | None = None) -> int:
+    """A disabled (or deleted) endpoint gets no more attempts: its pending deliveries end."""
+    return WebhookDelivery.objects.filter(endpoint=endpoint, state=State.PENDING).update(
+        state=State.CANCELLED, next_attempt_at=None, completed_at=now or timezone.now())
+
+
+@transaction.atomic
+def endpoint_delete(*, merchant_id: int, endpoint_id: str) -> str:
+    """Delete an endpoint with its delivery log; pending deliveries are never attempted again.
+    Returns the deleted endpoint's id."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(merchant_id=merchant_id,
+                                                               public_id=endpoint_id)
+    _cancel_pending(endpoint)
+    endpoint.delete()
+    return endpoint_id
+
+
+TEST_EVENT_TYPE = "webhook_endpoint.test"
+
+
+@transaction.atomic
+def endpoint_send_test(*, merchant_id: int, endpoint_id: str,
+                       now: datetime | None = None) -> WebhookDelivery:
+    """Send a `webhook_endpoint.test` event to this endpoint only (whatever events it picked,
+    even when disabled: the merchant asked for it). The event is listed like any other."""
+    from payments.webhooks.serializers import WebhookEndpointSerializer
+
+    now = now or timezone.now()
+    endpoint = WebhookEndpoint.objects.get(merchant_id=merchant_id, public_id=endpoint_id)
+    event = Event.objects.create(type=TEST_EVENT_TYPE, merchant_id=merchant_id,
+                                 data={"object": dict(WebhookEndpointSerializer(endpoint).data)})
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, created_at=now,
+                                              next_attempt_at=now)
+    _send_on_commit([delivery.pk])
+    return delivery
 
 
 @transaction.atomic
@@ -185,6 +232,9 @@ def delivery_redeliver(*, merchant_id: int, delivery_id: str,
     original = WebhookDelivery.objects.select_related("endpoint").get(
         endpoint__merchant_id=merchant_id, public_id=delivery_id
     )
+    if not original.endpoint.enabled:
+        raise PaymentsError("delivery_not_redeliverable",
+                            "the endpoint is disabled: enable it first", param="id")
     delivery = WebhookDelivery.objects.create(
         endpoint=original.endpoint, event_id=original.event_id, created_at=now,
         next_attempt_at=now, redelivery_of=original,
@@ -202,6 +252,9 @@ def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, int] | Non
         )
         if (delivery is None or delivery.state != State.PENDING or delivery.next_attempt_at is None
                 or delivery.next_attempt_at > now):
+            return None
+        if not delivery.endpoint.enabled and delivery.event.type != TEST_EVENT_TYPE:
+            _cancel_pending(delivery.endpoint, now)  # disabled meanwhile (e.g. in the admin)
             return None
         delivery.attempt_count += 1
         delivery.last_attempt_at = now
@@ -282,5 +335,6 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[int
     now = now or timezone.now()
     return list(
         WebhookDelivery.objects.filter(state=State.PENDING, next_attempt_at__lte=now)
+        .filter(models.Q(endpoint__enabled=True) | models.Q(event__type=TEST_EVENT_TYPE))
         .order_by("next_attempt_at").values_list("id", flat=True)[:limit]
     )

@@ -177,3 +177,58 @@ def test_owners_see_the_audit_log_and_staff_do_not() -> None:
     staff = Client()
     sign_in(staff, team.users["staff"])
     assert staff.get("/dashboard/audit/").status_code == 403
+
+
+def test_webhook_endpoints_are_managed_from_the_dashboard_with_an_audit_row_each() -> None:
+    from payments.webhooks.models import WebhookEndpoint
+
+    team = make_team("Hook admin shop")
+    client = owner_client(team)
+    page = client.get("/dashboard/webhooks/").content.decode()
+    assert 'type="checkbox"' in page and 'value="payment.succeeded"' in page  # the event picker
+    post_form(client, "/dashboard/webhooks/", "/dashboard/webhooks/new/",
+              {"url": "https://example.com/hook", "event_types": ["payment.succeeded", "refund.failed"]})
+    endpoint = WebhookEndpoint.objects.get(merchant=team.merchant)
+    assert endpoint.event_types == ["payment.succeeded", "refund.failed"]
+    detail = f"/dashboard/webhooks/{endpoint.public_id}/"
+    with transaction.atomic():
+        from payments.events.services import event_record
+
+        event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"x": 1})
+    # disable: the pending delivery is cancelled
+    response = post_form(client, detail, f"{detail}edit/", {
+        "url": "https://example.org/hook", "event_types": ["*"], "description": "d"})
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.event_types, endpoint.enabled) == ("https://example.org/hook", ["*"], False)
+    assert WebhookDelivery.objects.get().state == WebhookDelivery.State.CANCELLED
+    # a typo in the events cannot be sent through the form either
+    response = post_form(client, detail, f"{detail}edit/", {"url": "https://example.org/hook",
+                                                             "event_types": ["payment.sucess"]})
+    assert response.status_code == 400
+    secret = endpoint.secret
+    post_form(client, detail, f"{detail}rotate/")
+    endpoint.refresh_from_db()
+    assert endpoint.secret != secret and endpoint.previous_secret == secret
+    post_form(client, detail, f"{detail}test/")
+    assert WebhookDelivery.objects.filter(event__type="webhook_endpoint.test", endpoint=endpoint).count() == 1
+    response = post_form(client, detail, f"{detail}delete/")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/webhooks/"
+    assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    actions = list(AuditLog.objects.filter(target=f"webhook_endpoint:{endpoint.public_id}")
+                   .order_by("id").values_list("action", flat=True))
+    assert actions == ["webhook_endpoint.created", "webhook_endpoint.updated", "webhook_endpoint.secret_rotated",
+                       "webhook_endpoint.test_sent", "webhook_endpoint.deleted"]
+
+
+def test_a_staff_member_cannot_delete_a_webhook_endpoint() -> None:
+    from payments.webhooks.models import WebhookEndpoint
+    from payments.webhooks.services import endpoint_create
+
+    team = make_team("Hook staff shop", roles=("staff",))
+    endpoint = endpoint_create(merchant_id=team.merchant.pk, url="https://example.com/h", event_types=["*"])
+    client = Client()
+    sign_in(client, team.users["staff"])
+    response = client.post(f"/dashboard/webhooks/{endpoint.public_id}/delete/", {"form_token": "x"})
+    assert response.status_code in (302, 403, 404)
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()

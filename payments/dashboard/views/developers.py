@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -111,19 +113,84 @@ def webhook_create_view(request: HttpRequest) -> HttpResponse:
     return _webhooks_page(request, form, status=400)
 
 
+def _endpoint_or_404(request: HttpRequest, endpoint_id: str) -> Any:
+    endpoint = endpoints_for_merchant(dash_of(request).merchant_id).filter(public_id=endpoint_id).first()
+    if endpoint is None:
+        raise Http404("no such endpoint")
+    return endpoint
+
+
+def _detail_page(request: HttpRequest, endpoint: Any, form: forms.WebhookEndpointEditForm | None = None,
+                 status: int = 200) -> HttpResponse:
+    dash = dash_of(request)
+    page_obj, query = paginate(request, deliveries_for_merchant(dash.merchant_id, endpoint_id=endpoint.public_id), 25)
+    _with_last_attempt(page_obj)
+    if form is None:
+        form = forms.WebhookEndpointEditForm(initial={
+            "url": endpoint.url, "event_types": endpoint.event_types,
+            "description": endpoint.description, "enabled": endpoint.enabled})
+    # the signing secret is for owners and managers (write access), who configure receivers
+    return page(request, "dashboard/webhook_detail.html", {
+        "endpoint": endpoint, "page_obj": page_obj, "query": query, "form": form,
+        "show_secret": dash.can("webhooks", "write") and request.GET.get("reveal") == "1"}, status=status)
+
+
 @never_cache
 @dashboard_view("webhooks")
 def webhook_detail_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    dash = dash_of(request)
-    endpoint = endpoints_for_merchant(dash.merchant_id).filter(public_id=endpoint_id).first()
-    if endpoint is None:
-        raise Http404("no such endpoint")
-    page_obj, query = paginate(request, deliveries_for_merchant(dash.merchant_id, endpoint_id=endpoint_id), 25)
-    _with_last_attempt(page_obj)
-    # the signing secret is for owners and managers (write access), who configure receivers
-    return page(request, "dashboard/webhook_detail.html", {
-        "endpoint": endpoint, "page_obj": page_obj, "query": query,
-        "show_secret": dash.can("webhooks", "write") and request.GET.get("reveal") == "1"})
+    return _detail_page(request, _endpoint_or_404(request, endpoint_id))
+
+
+@require_POST
+@dashboard_view("webhooks", "write")
+@once_only("payments:dashboard:webhook")
+def webhook_update_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    form = forms.WebhookEndpointEditForm(request.POST)
+    if form.is_valid():
+        try:
+            services.webhook_endpoint_update_by(
+                request, merchant_id=dash_of(request).merchant_id, endpoint_id=endpoint_id,
+                url=form.cleaned_data["url"], event_types=form.cleaned_data["event_types"],
+                description=form.cleaned_data["description"], enabled=form.cleaned_data["enabled"])
+            messages.success(request, "Endpoint updated.")
+            return redirect("payments:dashboard:webhook", endpoint_id=endpoint_id)
+        except PaymentsError as exc:
+            form.add_error("url" if exc.param == "url" else "event_types" if exc.param else None, exc.message)
+    return _detail_page(request, endpoint, form, status=400)
+
+
+@require_POST
+@dashboard_view("webhooks", "write")
+@once_only("payments:dashboard:webhooks")
+def webhook_delete_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    _endpoint_or_404(request, endpoint_id)
+    services.webhook_endpoint_delete_by(request, merchant_id=dash_of(request).merchant_id,
+                                        endpoint_id=endpoint_id)
+    messages.success(request, f"Endpoint {endpoint_id} deleted.")
+    return redirect("payments:dashboard:webhooks")
+
+
+@require_POST
+@dashboard_view("webhooks", "write")
+@once_only("payments:dashboard:webhook")
+def webhook_rotate_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    _endpoint_or_404(request, endpoint_id)
+    services.webhook_endpoint_rotate_secret_by(request, merchant_id=dash_of(request).merchant_id,
+                                               endpoint_id=endpoint_id)
+    messages.success(request, "New signing secret issued; the previous one keeps signing for 24 hours.")
+    return redirect(reverse("payments:dashboard:webhook", kwargs={"endpoint_id": endpoint_id}) + "?reveal=1")
+
+
+@require_POST
+@dashboard_view("webhooks", "write")
+@once_only("payments:dashboard:webhook")
+def webhook_test_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    _endpoint_or_404(request, endpoint_id)
+    delivery = services.webhook_endpoint_send_test_by(request, merchant_id=dash_of(request).merchant_id,
+                                                      endpoint_id=endpoint_id)
+    messages.success(request, f"Test event sent ({delivery.public_id}); see the delivery log below.")
+    return redirect("payments:dashboard:webhook", endpoint_id=endpoint_id)
 
 
 @require_POST
@@ -137,4 +204,10 @@ def webhook_redeliver_view(request: HttpRequest, delivery_id: str) -> HttpRespon
                                                  delivery_id=delivery_id)
     except WebhookDelivery.DoesNotExist:
         raise Http404("no such delivery") from None
+    except PaymentsError as exc:
+        messages.error(request, exc.message)
+        endpoint = WebhookDelivery.objects.filter(
+            public_id=delivery_id, endpoint__merchant_id=dash_of(request).merchant_id).values_list(
+            "endpoint__public_id", flat=True).first()
+        return redirect("payments:dashboard:webhook", endpoint_id=endpoint)
     return redirect("payments:dashboard:webhook", endpoint_id=delivery.endpoint.public_id)
