@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "client")]
+sys.path.insert(0, str(ROOT))  # spoke_client: the dev environment's editable install of client/
 
 import httpx  # noqa: E402
 from eth_account import Account  # noqa: E402

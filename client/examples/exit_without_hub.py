@@ -1,6 +1,6 @@
 """Leave the channel with the wallet's own latest double-signed state when the hub is gone.
 
-    PYTHONPATH=client python client/examples/exit_without_hub.py wallet.json 0x<contract> \\
+    python client/examples/exit_without_hub.py wallet.json 0x<contract> \\
         0x<hub address> http://127.0.0.1:8545 0x<user private key> [start|empty|export]
 """
 

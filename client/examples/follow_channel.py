@@ -1,7 +1,7 @@
 """A shop backend that runs its own channel and countersigns incoming payments as they arrive
 (WebSocket /ws/channel/ pushes, polling while the socket is down).
 
-    PYTHONPATH=client python client/examples/follow_channel.py http://127.0.0.1:8000/api/hub 0x<key>
+    python client/examples/follow_channel.py http://127.0.0.1:8000/api/hub 0x<key>
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """A merchant's webhook endpoint (standard library only) that verifies Spoke-Signature.
 
-    SPOKE_WEBHOOK_SECRETS=whsec_new,whsec_old PYTHONPATH=client \\
-        python client/examples/merchant_webhook.py 8080
+    SPOKE_WEBHOOK_SECRETS=whsec_new,whsec_old python client/examples/merchant_webhook.py 8080
 """
 
 from __future__ import annotations

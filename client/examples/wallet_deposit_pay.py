@@ -1,6 +1,6 @@
 """A wallet: deposit ETH, swap some to tokens, pay a merchant, keep state in a JSON file.
 
-    cd /work/main && PYTHONPATH=client .venv/bin/python client/examples/wallet_deposit_pay.py \\
+    python client/examples/wallet_deposit_pay.py \\
         http://127.0.0.1:8000/api/hub http://127.0.0.1:8545 0x<user private key> 0x<merchant>
 """
 

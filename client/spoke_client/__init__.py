@@ -10,8 +10,8 @@
     channel.deposit(amount_wei=10**17)
     channel.pay("0xmerchant...", amount_token=10**18)
 
-The protocol rules come from `hub.core` (the same code the hub runs), so the repository root must
-be importable. See client/README.md.
+The protocol rules are the hub's own `hub.core`: imported from the repository in a checkout, and
+bundled as `spoke_client._core` in the installed package (`pip install ./client`, see README.md).
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ from hub.core import ChannelState, DidEmptyChannel, DidUpdateChannel
 
 from .errors import ChainError, NoExitableState
 
-_REPO_BUILD = Path(__file__).resolve().parents[2] / "contracts" / "build"
+# The installed package carries the ABI (client/hatch_build.py); a checkout reads the build artifact.
+_BUNDLED_ABI = Path(__file__).with_name("ChannelManager.abi.json")
+_REPO_ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "build" / "ChannelManager.json"
 UINT256_MAX = 2**256 - 1
 
 # Minimal ERC20 ABI: the SDK only needs allowance/approve/balanceOf.
@@ -40,8 +42,11 @@ CHANNEL_STATUS = ("Open", "ChannelDispute", "ThreadDispute")
 
 
 def load_channel_manager_abi(path: str | Path | None = None) -> list[dict[str, Any]]:
-    """The ABI from Spoke's committed build artifact (or another artifact path)."""
-    artifact = Path(path) if path else _REPO_BUILD / "ChannelManager.json"
+    """The ChannelManager ABI: from a build artifact at `path` (`{"abi": [...]}`), else the one
+    bundled with the installed package, else the repository's committed build artifact."""
+    if path is None and _BUNDLED_ABI.is_file():
+        return cast(list[dict[str, Any]], json.loads(_BUNDLED_ABI.read_text()))
+    artifact = Path(path) if path is not None else _REPO_ARTIFACT
     return cast(list[dict[str, Any]], json.loads(artifact.read_text())["abi"])
 
 

@@ -4,18 +4,10 @@ the real contracts, chain events ingested by the hub's own poller (run here inst
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hub.core import ChannelState
-from tests.chain_env import ETH, TOKEN, ChainEnv
-from tests.hub.api.test_channel_flows import ingest_all, run_hub_transactions, set_rate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "client"))
-
 from spoke_client import (
     Channel,
     ChannelManagerClient,
@@ -23,6 +15,10 @@ from spoke_client import (
     JsonFileStateStore,
     UserKey,
 )
+
+from hub.core import ChannelState
+from tests.chain_env import ETH, TOKEN, ChainEnv
+from tests.hub.api.test_channel_flows import ingest_all, run_hub_transactions, set_rate
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

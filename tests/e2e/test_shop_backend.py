@@ -7,11 +7,10 @@ balance grows by the settled amount."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from spoke_client import verify_webhook
 from web3 import Web3
 
 from hub.chain.models import ChainTransaction
@@ -26,9 +25,6 @@ from tests.e2e.test_connext_client_flows import chain_poller  # noqa: F401 - fix
 from tests.hub.api.test_channel_flows import set_rate
 from tests.payments.conftest import Api
 from tests.payments.test_webhooks import Receiver, free_port
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "client"))
-from spoke_client import verify_webhook
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -3,12 +3,12 @@ users with money in their channels, and the hub's work run in-process (ingest, s
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from spoke_client import ChannelManagerClient
 from web3 import Web3
 
 from hub.chain.deploy import contract_at
@@ -19,12 +19,6 @@ from stack.embedded import Anvil
 from tests.chain_env import ChainEnv, clear_chain_caches, deploy_chain_env, point_settings_at
 from tests.hub.api.test_channel_flows import run_hub_transactions
 from tests.hub.api.user_sim import UserSim
-
-CLIENT_DIR = str(Path(__file__).resolve().parents[3] / "client")
-if CLIENT_DIR not in sys.path:
-    sys.path.insert(0, CLIENT_DIR)
-
-from spoke_client import ChannelManagerClient  # noqa: E402
 
 CHALLENGE_PERIOD = 120
 
