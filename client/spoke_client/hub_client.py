@@ -1,4 +1,4 @@
-"""HTTP access to the hub's channel API (`HUB_URL=http://host/api/hub`, PROTOCOL.md §4).
+"""HTTP access to the hub's channel API (`HUB_URL=http://host/api/hub`, docs/protocol.md §4).
 
 Authentication is the Connext nonce handshake: `GET nonce` with `x-address` returns `{nonce}`;
 every later request carries `x-address`, `x-nonce` and `x-signature` (the personal-message

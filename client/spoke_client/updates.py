@@ -1,4 +1,4 @@
-"""The hub's sync shape (PROTOCOL.md §3 "Sync"), parsed into typed objects."""
+"""The hub's sync shape (docs/protocol.md §3 "Sync"), parsed into typed objects."""
 
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""The repository's documentation stands on its own and stays true to the code.
+
+- No tracked file sends the reader outside the repository (a sibling `shared/` folder that a
+  person who clones the repository does not have).
+- Every relative link in the Markdown documents points at a file that exists.
+- Every environment variable the code reads is described in docs/configuration.md."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Built from pieces so that this file does not match itself.
+OUTSIDE = re.compile(re.escape("..") + r"/+" + "shared" + r"/")
+CODE_DIRS = ("config", "hub", "payments", "linkpay", "ops", "stack", "manage.py")
+ENV_READS = (
+    # config/env.py's typed readers, os.environ and the conf modules' helpers
+    r"env\.(?:string|boolean|integer|strings|url|address|path|optional|raw)\(\s*\"([A-Z][A-Z0-9_]*)\"",
+    r"os\.environ(?:\.get|\.setdefault|\.pop)?[\(\[]\s*\"([A-Z][A-Z0-9_]*)\"",
+    r"getenv\(\s*\"([A-Z][A-Z0-9_]*)\"",
+    r"\b_(?:int|float|bool|str)\(\s*\"([A-Z][A-Z0-9_]*)\"",
+    r"\"(SPOKE_[A-Z0-9_]+)\"",
+)
+
+
+def tracked_files(*paths: str) -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "-z", "--", *paths], cwd=ROOT, check=True,
+                         capture_output=True).stdout
+    return [ROOT / name for name in out.decode().split("\0") if name and (ROOT / name).is_file()]
+
+
+def text_of(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return None  # binary files say nothing to a reader
+
+
+def test_no_tracked_file_points_outside_the_repository() -> None:
+    offenders = []
+    for path in tracked_files():
+        text = text_of(path)
+        if text is None:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if OUTSIDE.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "link to docs/ instead:\n" + "\n".join(offenders)
+
+
+def test_relative_links_in_markdown_resolve() -> None:
+    broken = []
+    for path in tracked_files("*.md"):
+        text = text_of(path) or ""
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("#", "/")):
+                continue  # a URL, an anchor on the same page or a site path
+            if not (path.parent / target.split("#", 1)[0]).exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_environment_variable_is_documented() -> None:
+    read: dict[str, set[str]] = {}
+    for path in tracked_files(*CODE_DIRS):
+        if path.suffix != ".py" or "migrations" in path.parts:
+            continue
+        text = text_of(path) or ""
+        for pattern in ENV_READS:
+            for name in re.findall(pattern, text):
+                read.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    assert "DATABASE_URL" in read and "SPOKE_LINK_GUESS_LIMIT" in read  # the scan sees the code
+
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", (ROOT / "docs" / "configuration.md").read_text()))
+    missing = {name: sorted(where) for name, where in read.items() if name not in documented}
+    assert not missing, f"describe these in docs/configuration.md: {missing}"
