@@ -13,10 +13,12 @@ copies under `_bundled/` so a wheel can also be built from the sdist alone. Edit
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,18 @@ _IMPORT = re.compile(r"^(?P<indent>[ \t]*)from hub\.core(?P<sub>(?:\.\w+)*) impo
 _ANY_HUB = re.compile(r"^[ \t]*(?:from|import) hub\b", re.MULTILINE)
 
 
-def _rewrite(source: str, prefix: str, name: str) -> str:
-    """Point `from hub.core[.sub] import` at `prefix[.sub]` (relative; `.` when both are empty)
-    and refuse any other import of the hub."""
-    out = _IMPORT.sub(lambda m: f"{m['indent']}from {prefix + m['sub'] or '.'} import ", source)
+def _rewrite(source: str, target: Callable[[str], str], name: str) -> str:
+    """Point `from hub.core[.sub] import` at `target(".sub")` and refuse any other hub import."""
+    out = _IMPORT.sub(lambda m: f"{m['indent']}from {target(m['sub'])} import ", source)
     leftover = _ANY_HUB.search(out)
     if leftover:
         raise RuntimeError(f"{name}: cannot bundle an import of the hub: {leftover.group(0).strip()!r}")
     return out
+
+
+def _relative(up: str, sub: str) -> str:
+    """`hub.core` + `sub` seen from a module `len(up) - 1` packages below hub/core."""
+    return up + sub.lstrip(".")
 
 
 class BundleProtocolCore(BuildHookInterface):
@@ -65,12 +71,15 @@ class BundleProtocolCore(BuildHookInterface):
         package = Path(self._tmp) / "spoke_client"
         for src in sorted((Path(self.root) / "spoke_client").glob("*.py")):
             package.mkdir(parents=True, exist_ok=True)
-            text = _rewrite(src.read_text(), "._core", src.name)
+            text = _rewrite(src.read_text(), lambda sub: "._core" + sub, src.name)
             (package / src.name).write_text(text)
-        (package / "_core").mkdir()
-        for src in sorted(core.glob("*.py")):
-            text = _rewrite(src.read_text(), "", f"hub/core/{src.name}")
-            (package / "_core" / src.name).write_text(text)
+        for src in sorted(core.rglob("*.py")):
+            relative = src.relative_to(core)
+            up = "." * len(relative.parts)  # "." in hub/core itself, ".." one package down, ...
+            text = _rewrite(src.read_text(), functools.partial(_relative, up), f"hub/core/{relative}")
+            out = package / "_core" / relative
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
         artifact = json.loads(abi.read_text())
         (package / "ChannelManager.abi.json").write_text(json.dumps(artifact["abi"], indent=1) + "\n")
         build_data["force_include"][str(package)] = "spoke_client"
