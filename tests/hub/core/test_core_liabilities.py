@@ -1,0 +1,167 @@
+"""The Merkle sum tree of liabilities: every leaf's proof verifies, sums add up, and any tampering
+(leaf, amount, sibling hash or sum, negative or overflowing values, sum-splitting) is refused."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.core.liabilities import (
+    ASSETS,
+    UINT256_MAX,
+    AssetRoot,
+    ProofInvalid,
+    Step,
+    build_tree,
+    commitment,
+    make_leaf,
+    node_hash,
+    path_root,
+    proof_json,
+    verify_liability_proof,
+    verify_proof,
+)
+from hub.core.signing import Signer
+
+KEY = "0x" + "11" * 32
+SIGNER = Signer(KEY)
+
+
+def _salt(i: int) -> bytes:
+    return hashlib.sha256(f"salt{i}".encode()).digest()
+
+
+def publish(balances: dict[str, list[int]], sequence: int = 7):
+    """Trees for {asset: [amounts]} and a signed root in the published JSON form."""
+    trees, leaves = {}, {}
+    for asset in ASSETS:
+        ls = [make_leaf(account=f"custodial:{asset}:{i}", salt=_salt(i), asset=asset, amount=a)
+              for i, a in enumerate(balances.get(asset, []))]
+        trees[asset] = build_tree(asset, ls)
+        leaves[asset] = ls
+    roots = {a: AssetRoot(t.root, t.total, t.size) for a, t in trees.items()}
+    digest = commitment(sequence=sequence, issued_at=1_700_000_000, hub=SIGNER.address, roots=roots)
+    root = {"sequence": sequence, "issuedAt": 1_700_000_000, "hub": SIGNER.address,
+            "assets": {a: {"root": "0x" + r.root.hex(), "total": str(r.total), "leaves": r.leaves}
+                       for a, r in roots.items()},
+            "commitment": "0x" + digest.hex(), "signature": SIGNER.sign_hash("0x" + digest.hex())}
+    proofs = []
+    for asset, tree in trees.items():
+        position = {h: i for i, (h, _s) in enumerate(tree.levels[0])}
+        for leaf in leaves[asset]:
+            proofs.append(proof_json(tree=tree, index=position[leaf.hash], leaf=leaf, sequence=sequence))
+    return root, proofs
+
+
+amounts = st.lists(st.integers(0, 10**30), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(wei=amounts, token=amounts)
+def test_every_leaf_verifies_and_totals_match(wei: list[int], token: list[int]) -> None:
+    root, proofs = publish({"wei": wei, "token": token})
+    assert root["assets"]["wei"]["total"] == str(sum(wei))
+    assert root["assets"]["token"]["total"] == str(sum(token))
+    proven = {"wei": 0, "token": 0}
+    for proof in proofs:
+        proven[proof["asset"]] += verify_liability_proof(proof, root, SIGNER.address)
+    assert proven == {"wei": sum(wei), "token": sum(token)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(wei=st.lists(st.integers(0, 10**20), min_size=2, max_size=30), data=st.data())
+def test_any_tampering_fails(wei: list[int], data: st.DataObject) -> None:
+    root, proofs = publish({"wei": wei})
+    proof = copy.deepcopy(data.draw(st.sampled_from([p for p in proofs if p["asset"] == "wei"])))
+    what = data.draw(st.sampled_from(["amount", "account", "salt", "sibling_hash", "sibling_sum",
+                                      "side", "drop_step", "root_total", "signature"]))
+    if what in ("sibling_hash", "sibling_sum", "side", "drop_step") and not proof["path"]:
+        return
+    r = copy.deepcopy(root)
+    if what == "amount":
+        proof["amount"] = str(int(proof["amount"]) + 1)
+        proof.pop("leafHash")
+    elif what == "account":
+        proof["account"] += "x"
+    elif what == "salt":
+        proof["salt"] = "0x" + "00" * 32
+    elif what == "sibling_hash":
+        proof["path"][0]["hash"] = "0x" + "ab" * 32
+    elif what == "sibling_sum":
+        proof["path"][-1]["sum"] = str(int(proof["path"][-1]["sum"]) + 1)
+    elif what == "side":
+        step = proof["path"][0]
+        step["side"] = "left" if step["side"] == "right" else "right"
+        if proof["leafHash"] == step["hash"]:
+            return  # swapping two equal nodes changes nothing
+    elif what == "drop_step":
+        proof["path"].pop()
+    elif what == "root_total":
+        r["assets"]["wei"]["total"] = str(int(r["assets"]["wei"]["total"]) + 1)
+    elif what == "signature":
+        other = Signer("0x" + "22" * 32)
+        r["signature"] = other.sign_hash(r["commitment"])
+    with pytest.raises(ProofInvalid):
+        verify_liability_proof(proof, r, SIGNER.address)
+
+
+def test_sum_splitting_between_siblings_is_detected() -> None:
+    """A prover that moves value from one sibling's sum to the other keeps the parent total, but
+    the node hash commits to both sums, so the root changes."""
+    leaves = [make_leaf(account=f"a{i}", salt=_salt(i), asset="wei", amount=a)
+              for i, a in enumerate([5, 9])]
+    tree = build_tree("wei", leaves)
+    (h0, s0), (h1, s1) = tree.levels[0]
+    assert path_root(h0, s0, [Step(h1, s1, left=False)]) == (tree.root, 14)
+    # the same total with a split of 0 and 14 does not reach the root
+    got, total = path_root(h0, 0, [Step(h1, 14, left=False)])
+    assert total == 14 and got != tree.root
+
+
+def test_negative_and_overflowing_values_are_refused() -> None:
+    with pytest.raises(ProofInvalid) as err:
+        make_leaf(account="a", salt=_salt(0), asset="wei", amount=-1)
+    assert err.value.code == "negative_amount"
+    h = node_hash(b"\x00" * 32, 1, b"\x01" * 32, 2)
+    with pytest.raises(ProofInvalid) as err:
+        path_root(h, UINT256_MAX, [Step(b"\x02" * 32, 1, left=False)])
+    assert err.value.code == "sum_overflow"
+    root, proofs = publish({"wei": [3, 4]})
+    proof = copy.deepcopy(proofs[0])
+    proof["path"][0]["sum"] = "-4"
+    with pytest.raises(ProofInvalid) as err:
+        verify_proof(proof, root)
+    assert err.value.code == "amount_out_of_range"
+    with pytest.raises(ProofInvalid):
+        build_tree("wei", [make_leaf(account="a", salt=_salt(0), asset="wei", amount=UINT256_MAX),
+                           make_leaf(account="b", salt=_salt(1), asset="wei", amount=1)])
+
+
+def test_leaves_reveal_no_identity_and_follow_hash_order() -> None:
+    _root, proofs = publish({"wei": [1, 2, 3, 4, 5]})
+    for proof in proofs:
+        for step in proof["path"]:
+            assert set(step) == {"hash", "sum", "side"}  # siblings: hashes and sums, no account
+    leaves = [make_leaf(account=f"custodial:{i}", salt=_salt(i), asset="wei", amount=i)
+              for i in range(9)]
+    hashes = [h for h, _s in build_tree("wei", leaves).levels[0]]
+    assert hashes == sorted(hashes)  # ordered by hash, not by account or creation
+
+
+def test_empty_asset_tree_commits_to_zero() -> None:
+    root, proofs = publish({"wei": [1]})
+    assert root["assets"]["token"] == {"root": root["assets"]["token"]["root"], "total": "0",
+                                       "leaves": 0}
+    assert verify_liability_proof(proofs[0], root, SIGNER.address) == 1
+
+
+def test_malformed_input_is_refused_with_a_code() -> None:
+    root, proofs = publish({"wei": [1, 2]})
+    for bad in ({}, {"sequence": 7}, {**proofs[0], "path": "x"}, {**proofs[0], "asset": "btc"},
+                {**proofs[0], "amount": 1.5}, {**proofs[0], "sequence": 8}):
+        with pytest.raises(ProofInvalid):
+            verify_liability_proof(bad, root, SIGNER.address)
