@@ -117,6 +117,11 @@ RESERVE_ALARM_WEI = env.integer("RESERVE_ALARM_WEI", 10**18, minimum=0)
 RESERVE_ALARM_TOKENS = env.integer("RESERVE_ALARM_TOKENS", 1_000 * 10**18, minimum=0)
 HOT_WALLET_ALARM_WEI = env.integer("HOT_WALLET_ALARM_WEI", 10**18, minimum=0)
 HOT_WALLET_ALARM_TOKENS = env.integer("HOT_WALLET_ALARM_TOKENS", 100 * 10**18, minimum=0)
+# Proof of liabilities: the hub publishes a signed Merkle sum root this often (and on demand);
+# with LIABILITIES_ANCHOR the root's commitment also goes on chain (a 0-value self-transfer whose
+# data is the commitment, through the transaction outbox).
+LIABILITIES_SECONDS = env.integer("LIABILITIES_SECONDS", 3600, minimum=60)
+LIABILITIES_ANCHOR = env.boolean("LIABILITIES_ANCHOR", False)
 OPTIMISTIC_PAYMENT_TTL_SECONDS = env.integer("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
 # Tests and development only: "now" for scheduled money work moves forward by the seconds written
 # in this file (ops/clock.py), so a test can let a day pass for a running worker and scheduler.

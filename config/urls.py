@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.status.views import status_json, status_page
+from hub.liabilities.views import proof_page
 from ops.views import favicon, healthz
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("status.json", status_json, name="status_json"),
     path("admin/", admin.site.urls),
     path("api/hub/", include("hub.urls")),
+    path("proof/", proof_page, name="liabilities_proof"),
     path("", include("payments.urls")),
     path("", include("linkpay.urls")),
 ]

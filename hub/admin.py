@@ -6,4 +6,5 @@ import hub.chain.admin
 import hub.channels.admin
 import hub.collateral.admin
 import hub.disputes.admin
+import hub.liabilities.admin
 import hub.rates.admin  # noqa: F401

@@ -7,6 +7,7 @@ from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, Pr
 from hub.collateral.models import CollateralAssignment, CollateralProfile
 from hub.disputes.models import ChannelDispute
 from hub.ledger.models import LedgerEntry
+from hub.liabilities.models import LiabilityLeaf, LiabilityRoot
 from hub.rates.models import ExchangeRate, GasPrice, RateSource
 from hub.threads.models import ThreadDispute, ThreadRecord, ThreadUpdate
 
@@ -20,6 +21,8 @@ __all__ = [
     "ExchangeRate",
     "GasPrice",
     "LedgerEntry",
+    "LiabilityLeaf",
+    "LiabilityRoot",
     "ProposedUpdate",
     "RateSource",
     "ThreadDispute",

@@ -74,6 +74,7 @@ from hub.disputes.actors import (  # noqa: E402, F401 - the watchtower
     exit_stale_channels,
     watch_disputes,
 )
+from hub.liabilities.actors import publish_liabilities  # noqa: E402, F401 - proof of liabilities
 from hub.threads.actors import (  # noqa: E402, F401 - the thread watchtower
     advance_thread_dispute,
     watch_thread_disputes,

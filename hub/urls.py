@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from hub.api import channels, payments, public, threads
+from hub.api import channels, liabilities, payments, public, threads
 from linkpay import protocol as links
 
 USER = r"(?P<user>0x[0-9a-fA-F]{40})"
@@ -17,6 +17,8 @@ urlpatterns = [
     path("featureFlags", public.feature_flags),
     path("featureflags", public.feature_flags),
     path("schema/", public.schema),
+    path("liabilities/latest", liabilities.latest),
+    path("liabilities/proof", liabilities.proof),
     re_path(rf"^channel/{USER}$", channels.channel_detail),
     re_path(rf"^channel/{USER}/sync$", channels.channel_sync),
     re_path(rf"^channel/{USER}/latest-update$", channels.latest_update),

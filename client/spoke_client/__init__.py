@@ -30,6 +30,7 @@ from .errors import (
 )
 from .hub_client import HubClient
 from .keys import UserKey
+from .liabilities import LiabilityProofInvalid, verify_liability_proof
 from .policy import (
     Decision,
     DepositRequest,
@@ -59,6 +60,7 @@ __all__ = [
     "HubError",
     "HubUnavailable",
     "JsonFileStateStore",
+    "LiabilityProofInvalid",
     "MemoryStateStore",
     "NoExitableState",
     "NotFound",
@@ -78,5 +80,6 @@ __all__ = [
     "exit_args_list",
     "generate_secret",
     "sign_webhook",
+    "verify_liability_proof",
     "verify_webhook",
 ]

@@ -213,6 +213,17 @@ class HubClient:
             "lastThreadUpdateId": last_thread_update_id,
         })
 
+    # ---- proof of liabilities ------------------------------------------------------------
+
+    def liabilities_latest(self) -> Any:
+        """The latest signed root (public)."""
+        return self.get("liabilities/latest", auth=False)
+
+    def liability_proof(self) -> Any:
+        """`{root, accounts, proofs}`: this user's inclusion proofs in the latest root; check each
+        with `verify_liability_proof(proof, document["root"], hub_address)`."""
+        return self.get("liabilities/proof")
+
     # ---- custodial -----------------------------------------------------------------------
 
     def custodial_balance(self) -> Any:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,3 +35,22 @@ class BalanceView(MerchantAPIView):
     def get(self, request: Request) -> Response:
         balance = merchant_balance(self.merchant_id)
         return Response({"object": "balance", **{k: _money(v) for k, v in balance.items()}})
+
+
+class LiabilityProofView(MerchantAPIView):
+    """The hub's latest signed proof-of-liabilities root and the merchant's own inclusion proofs
+    (custodial balances, its channels' user side, settlements on their way). Verify each proof
+    offline with `spoke_client.verify_liability_proof(proof, root, root["hub"])`, after checking
+    `root["hub"]` is the hub you expect."""
+
+    resource = "balance"
+
+    @extend_schema(operation_id="liabilities_proof_retrieve",
+                   responses=inline_serializer("LiabilityProof", fields={
+                       "root": serializers.DictField(), "accounts": serializers.ListField(
+                           child=serializers.CharField()),
+                       "proofs": serializers.ListField(child=serializers.DictField())}))
+    def get(self, request: Request) -> Response:
+        from payments.balances.liabilities import merchant_liability_proof
+
+        return Response(merchant_liability_proof(self.merchant_id))

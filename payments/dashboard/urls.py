@@ -12,6 +12,7 @@ from payments.dashboard.views import (
     invoices,
     links,
     payments,
+    proof,
     settlements,
     team,
 )
@@ -40,6 +41,8 @@ urlpatterns: list[URLPattern] = [
     path("links/created/", links.link_created_view, name="link_created"),
     path("links/<str:link_id>/cancel/", links.link_cancel_view, name="link_cancel"),
     path("settlements/", settlements.settlements_view, name="settlements"),
+    path("proof/", proof.proof_view, name="proof"),
+    path("proof/proof.json", proof.proof_download_view, name="proof_download"),
     path("settlements/request/", settlements.settlement_request_view, name="settlement_request"),
     path("settlements/rule/", settlements.settlement_rule_view, name="settlement_rule"),
     path("api-keys/", developers.api_keys_view, name="api_keys"),

@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("Links", "payments:dashboard:links", "links"),
     ("Refunds", "payments:dashboard:refunds", "refunds"),
     ("Settlements", "payments:dashboard:settlements", "settlements"),
+    ("Proof of funds", "payments:dashboard:proof", "balance"),
     ("API keys", "payments:dashboard:api_keys", "api_keys"),
     ("Webhooks", "payments:dashboard:webhooks", "webhooks"),
     ("Team", "payments:dashboard:team", "team"),
@@ -117,8 +118,11 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
     payout_notice = (AuditLog.objects.filter(merchant_id=dash.merchant_id, action="settlement.payout_address_changed",
                                              created_at__gte=timezone.now() - PAYOUT_NOTICE_AGE).first()
                      if dash.is_owner else None)
+    from hub.liabilities.selectors import reserve_shortfalls, root_latest
+
     base = {"dash": dash, "nav": nav, "perm": perm, "last_event_id": last_event_id(dash.merchant_id),
-            "form_token": form_token_lazy(request), "payout_notice": payout_notice}
+            "form_token": form_token_lazy(request), "payout_notice": payout_notice,
+            "reserve_shortfall": reserve_shortfalls(root_latest())}
     response = render(request, template, {**base, **(context or {})}, status=status)
     return response
 
