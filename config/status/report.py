@@ -84,7 +84,18 @@ def _incidents() -> list[dict[str, Any]]:
 def _liabilities() -> dict[str, Any]:
     """The latest signed liabilities root and the reserve ratio per asset, once the hub has
     published one (proof of liabilities, issue 21 parts 1 and 2)."""
-    return {"status": "not_yet_published", "root": None, "published_at": None, "reserve_ratio": None}
+    from hub.liabilities.selectors import reserves_of, root_latest
+
+    root = root_latest()
+    if root is None:
+        return {"status": "not_yet_published", "root": None, "published_at": None, "reserve_ratio": None}
+    reserves = reserves_of(root)
+    return {"status": "published", "root": root.commitment, "sequence": root.sequence,
+            "published_at": _iso(root.issued_at),
+            "totals": {asset: entry["total"] for asset, entry in root.roots.items()},
+            "reserve_ratio": {asset: r["ratio"] for asset, r in reserves.items()} or None,
+            "reserves_covered": all(r["covered"] for r in reserves.values()) if reserves else None,
+            "proof_page": "/proof/"}
 
 
 def _part(name: str, compute: Any, fallback: Any) -> Any:

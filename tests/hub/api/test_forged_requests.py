@@ -98,7 +98,7 @@ def authenticated_routes() -> list[tuple[str, str]]:
 
 def test_the_route_list_covers_every_signed_route() -> None:
     routes = authenticated_routes()
-    assert len(routes) == 25
+    assert len(routes) == 26
     assert ("POST", "payments/purchase") in routes and ("POST", "channel/{user}/update") in routes
     assert ("POST", "thread/{user}/to/{other}/update") in routes
     assert ("POST", "custodial/withdrawals") in routes and ("POST", "payments/redeem/{user}") in routes

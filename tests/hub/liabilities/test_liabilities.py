@@ -164,6 +164,12 @@ def test_reserves_below_liabilities_raise_the_alarm_and_the_banner(hub_chain: Ch
     assert not Alarm.objects.filter(kind="reserves_below_liabilities", key="token").exists()
     page = Client().get("/proof/").content.decode()
     assert 'id="reserve-banner"' in page and root.commitment in page
+    from django.core.cache import cache
+
+    cache.clear()  # the status report is cached for a few seconds
+    status = Client().get("/status.json").json()["liabilities"]
+    assert status["status"] == "published" and status["root"] == root.commitment
+    assert status["reserves_covered"] is False and status["reserve_ratio"]["wei"] == "0.0000"
 
 
 def test_hub_api_latest_and_the_users_own_proof(seeded: dict[str, Any], hub_chain: ChainEnv) -> None:
