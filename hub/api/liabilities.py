@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import ApiError, protocol_view
+from hub.liabilities.models import LiabilityRoot
 
 
-def _latest():  # type: ignore[no-untyped-def]
+def _latest() -> LiabilityRoot:
     from hub.liabilities.selectors import root_latest
 
     root = root_latest()
