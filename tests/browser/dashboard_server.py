@@ -88,19 +88,67 @@ def daphne_server(log_dir: Path, chain: Any = None, production: dict[str, str] |
 
 
 @contextmanager
-def chromium_page(console_errors: list[str]) -> Iterator[Any]:
+def chromium_page(console_errors: list[str], *, bypass_csp: bool = False) -> Iterator[Any]:
+    """`bypass_csp` lets a test inject its own checker script (axe-core) into the page; the
+    pages' own scripts are the same either way."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+            context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True,
+                                          bypass_csp=bypass_csp)
             page = context.new_page()
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: console_errors.append(str(e)))
             yield page
         finally:
             browser.close()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)
+
+
+def fits_width(page: Any) -> tuple[int, int]:
+    """(document scroll width, viewport width): the page scrolls sideways when the first is larger."""
+    sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    return int(sizes[0]), int(sizes[1])
+
+
+def overflowing(page: Any) -> list[str]:
+    """The outermost elements that reach past the right edge of the window (for the message)."""
+    found = page.evaluate("""() => {
+        const out = [], width = window.innerWidth;
+        for (const el of document.body.querySelectorAll("*")) {
+          const box = el.getBoundingClientRect();
+          if (box.right > width + 1 && box.width > 0 && !out.some(o => o.el.contains(el))) {
+            let scroller = false;
+            for (let p = el.parentElement; p; p = p.parentElement) {
+              const s = getComputedStyle(p).overflowX;
+              if (s === "auto" || s === "scroll" || s === "hidden") { scroller = true; break; }
+            }
+            if (!scroller) out.push({el, text: el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+              (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "") +
+              " right=" + Math.round(box.right)});
+          }
+        }
+        return out.slice(0, 5).map(o => o.text);
+    }""")
+    return [str(x) for x in found]
+
+
+def axe_serious(page: Any) -> list[str]:
+    """axe-core run in the page: the serious and critical violations, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const result = await window.axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+          .map(v => v.impact + " " + v.id + ": " + v.help + " @ " +
+               v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    }""")
+    return [str(line) for line in found]
 
 
 def screenshot(page: Any, name: str) -> None:
