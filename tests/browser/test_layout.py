@@ -58,16 +58,18 @@ NOT_PAGES = {
     "api_key_revoke": "POST only", "api_key_roll": "POST (its confirm page is checked)",
     "webhook_create": "POST only", "webhook_redeliver": "POST only", "invite": "POST only",
     "invitation_revoke": "POST only", "invitation": "a public invitation page (needs a token)",
-    "member_role": "POST only", "member_remove": "POST only",
+    "member_role": "POST only", "member_remove": "POST only", "proof_download": "JSON download",
+    "webhook_update": "POST only", "webhook_delete": "POST only", "webhook_rotate": "POST only",
+    "webhook_test": "POST only",
 }
 PAGE_ROUTES = {"home": "home", "payments": "payments", "payment": "payment", "invoices": "invoices",
                "invoice_new": "invoice-new", "invoice": "invoice", "links": "links", "refunds": "refunds",
                "settlements": "settlements", "api_keys": "api-keys", "webhooks": "webhooks", "webhook": "webhook",
-               "team": "team", "audit": "audit", "export": "export", "security": "security"}
+               "team": "team", "audit": "audit", "export": "export", "security": "security", "proof": "proof"}
 
 
 def test_the_sweep_covers_every_dashboard_page() -> None:
-    names = {p.name for p in dashboard_urls.urlpatterns if getattr(p, "name", None)}
+    names = {str(p.name) for p in dashboard_urls.urlpatterns if getattr(p, "name", None)}
     unlisted = sorted(n for n in names if n not in NOT_PAGES and n not in PAGE_ROUTES and n != "login")
     assert unlisted == [], f"dashboard routes neither swept nor excused: {unlisted}"
 
