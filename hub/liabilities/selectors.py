@@ -30,9 +30,10 @@ def channel_leaf_account(user: str) -> str:
 
 
 def liabilities_now() -> tuple[dict[tuple[str, str], int], int]:
-    """What the hub owes per (account, asset), read from the ledger in one statement, and the
-    number of entries in it (a snapshot marker). Channel accounts are keyed `channel:<user>`.
-    Zero balances are left out; negative ones are kept (the caller refuses to commit to them)."""
+    """What the hub owes per (account, asset): the ledger's liability accounts, the user side of
+    every channel and each user's share of its open threads (keyed `channel:<user>`), and the
+    number of ledger rows read. Zero balances are left out; negative ones are kept (the caller
+    refuses to commit to them). Call it inside a REPEATABLE READ transaction for one snapshot."""
     from hub.channels.models import Channel
     from hub.ledger.models import LedgerEntry
 
@@ -51,7 +52,35 @@ def liabilities_now() -> tuple[dict[tuple[str, str], int], int]:
             account = channel_leaf_account(users[int(match.group(1))])
         key = (account, r["asset"])
         owed[key] = owed.get(key, 0) + int(r["total"] or 0)
+    for account, asset, amount in _thread_shares():
+        key = (account, asset)
+        owed[key] = owed.get(key, 0) + amount
     return {k: v for k, v in owed.items() if v != 0}, len(rows)
+
+
+def _thread_shares() -> list[tuple[str, str, int]]:
+    """Value in open threads left both channels' user balances: by the latest sender-signed
+    state, the sender is owed its side and the receiver its side (paid into its channel when the
+    thread closes). A side already settled on chain is no longer the hub's to owe."""
+    from hub.threads.models import ThreadRecord
+
+    out = []
+    threads = (ThreadRecord.objects.filter(status__in=[ThreadRecord.Status.OPEN,
+                                                       ThreadRecord.Status.DISPUTE])
+               .select_related("latest"))
+    for thread in threads:
+        state = thread.latest
+        if state is not None:
+            sender = {"wei": state.balance_wei_sender, "token": state.balance_token_sender}
+            receiver = {"wei": state.balance_wei_receiver, "token": state.balance_token_receiver}
+        else:
+            sender = {"wei": thread.initial_wei, "token": thread.initial_token}
+            receiver = {"wei": 0, "token": 0}
+        for user, share, settled in ((thread.sender, sender, thread.sender_settled_on_chain),
+                                     (thread.receiver, receiver, thread.receiver_settled_on_chain)):
+            if not settled:
+                out += [(channel_leaf_account(user), asset, int(v)) for asset, v in share.items() if v]
+    return out
 
 
 def root_latest() -> LiabilityRoot | None:

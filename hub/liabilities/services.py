@@ -48,12 +48,30 @@ def liabilities_publish(*, trigger: str = LiabilityRoot.Trigger.SCHEDULE,
     chain's reserves beside it; optionally anchored on chain through the outbox. Raises the
     reserve alarm for any asset whose reserves are below the liabilities. Serialised by an
     advisory lock: sequence numbers are gapless and increasing."""
+    reserves, block, error = _read_reserves()
+    nested = connection.in_atomic_block
+    with connection.cursor() as cursor:  # one publisher at a time, taken before the snapshot
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+    try:
+        root, roots = _publish_locked(reserves=reserves, block=block, error=error, trigger=trigger,
+                                      requested_by=requested_by, nested=nested)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+    reserves_alarm(root)
+    logger.info("liabilities root #%s published: %s", root.sequence,
+                {a: r.total for a, r in roots.items()})
+    return root
+
+
+def _publish_locked(*, reserves: dict[str, Any], block: int | None, error: str, trigger: str,
+                    requested_by: str, nested: bool) -> tuple[LiabilityRoot, dict[str, AssetRoot]]:
     from hub.chain.signer import hub_address, hub_state_signer
 
-    reserves, block, error = _read_reserves()
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        if not nested:  # one snapshot for the ledger, the channels and the threads
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         owed, _rows = liabilities_now()
         leaves: dict[str, list] = {asset: [] for asset in ASSETS}
         for (account, asset), amount in sorted(owed.items()):
@@ -88,10 +106,7 @@ def liabilities_publish(*, trigger: str = LiabilityRoot.Trigger.SCHEDULE,
         if settings.LIABILITIES_ANCHOR:
             root.anchor = _anchor(root, digest)
             root.save(update_fields=["anchor"])
-    reserves_alarm(root)
-    logger.info("liabilities root #%s published: %s", root.sequence,
-                {a: r.total for a, r in roots.items()})
-    return root
+    return root, roots
 
 
 def _anchor(root: LiabilityRoot, digest: bytes) -> Any:

@@ -215,3 +215,52 @@ def test_the_root_is_anchored_on_chain_through_the_outbox(hub_chain: ChainEnv, s
     mined = hub_chain.w3.eth.get_transaction(tx.tx_hash)
     assert bytes(mined["input"]).endswith(bytes.fromhex(root.commitment[2:]))
     assert root_json(LiabilityRoot.objects.get(pk=root.pk))["anchor"]["txHash"] == tx.tx_hash
+
+
+def test_value_in_an_open_thread_is_owed_to_its_sender_and_receiver(hub_chain: ChainEnv) -> None:
+    from tests.hub.threads.helpers import switch_threads, thread_user
+    from tests.purchases.helpers import collateralize
+
+    set_rate("200")
+    switch_threads(True)
+    alice = thread_user(hub_chain, tokens=20 * TOKEN)
+    bob = thread_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob.sim)
+    bob.sync(hub_chain)
+    assert alice.open_thread(bob.address, token=5 * TOKEN).status_code == 200
+    bob.sync(hub_chain)
+    for _ in range(3):
+        assert alice.thread_pay(bob.address, token=TOKEN // 2)[1].status_code == 200
+    assert reconcile_channels().ok
+    root = liabilities_publish()
+    owed = {(p["account"], p["asset"]): int(p["amount"])
+            for p in proofs_for(root, [f"channel:{alice.address}", f"channel:{bob.address}"])}
+    # alice: 15 tokens in her channel and 3.5 left on her side of the thread; bob: 1.5 received
+    assert owed[(f"channel:{alice.address}", "token")] == 15 * TOKEN + 5 * TOKEN - 3 * (TOKEN // 2)
+    assert owed[(f"channel:{bob.address}", "token")] == bob.sim.latest.balance_token_user + 3 * (TOKEN // 2)
+    # the thread's value is counted once: the token total is the users' channel sides plus the
+    # sender channel's thread account, as the ledger holds it
+    thread_value = sum(int(r["t"]) for r in LedgerEntry.objects.filter(
+        account__startswith="thread:", account__endswith=f":channel:{Channel.objects.get(user=alice.address).pk}")
+        .values("asset").annotate(t=Sum("amount")) if r["asset"] == "token")
+    assert thread_value == 5 * TOKEN
+    assert int(root.roots["token"]["total"]) == _ledger_liabilities()["token"] + thread_value
+
+
+def test_concurrent_publishes_take_consecutive_sequence_numbers(hub_chain: ChainEnv) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    _credit("custodial:0x" + "e5" * 20, "token", 10**18)
+
+    def publish() -> int:
+        try:
+            return liabilities_publish().sequence
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        sequences = sorted(pool.map(lambda _: publish(), range(4)))
+    assert sequences == [1, 2, 3, 4]
+    assert {r.roots["token"]["total"] for r in LiabilityRoot.objects.all()} == {str(10**18)}
