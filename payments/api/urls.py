@@ -8,7 +8,7 @@ from linkpay import api as links
 from payments.api import errors, schema
 from payments.api.payments_received import PaymentDetailView, PaymentListView
 from payments.apikeys import api as apikeys
-from payments.balances.api import BalanceView, LiabilityProofView
+from payments.balances.api import BalanceView, LiabilityProofView, LiquidityView
 from payments.events import api as events
 from payments.invoices import api as invoices
 from payments.refunds import api as refunds
@@ -18,6 +18,7 @@ from payments.webhooks import api as webhooks
 v1 = [
     path("balance", BalanceView.as_view(), name="balance"),
     path("liabilities/proof", LiabilityProofView.as_view(), name="liabilities_proof"),
+    path("liquidity", LiquidityView.as_view(), name="liquidity"),
     path("payments", PaymentListView.as_view(), name="payments"),
     path("payments/<str:id>", PaymentDetailView.as_view(), name="payment"),
     path("invoices", invoices.InvoiceListView.as_view(), name="invoices"),

@@ -100,7 +100,8 @@ class SpokeAdminSite(admin.AdminSite):
             # A redirect after a POST is Django admin's "done" (saved, deleted, action run);
             # form errors and confirmation pages answer 200 and changed nothing.
             if (request.method == "POST" and request.user.is_authenticated
-                    and 300 <= response.status_code < 400):
+                    and 300 <= response.status_code < 400
+                    and not getattr(request, "audit_recorded", False)):  # a view that audited itself
                 try:
                     with transaction.atomic():
                         _audit_post(request)
@@ -109,6 +110,17 @@ class SpokeAdminSite(admin.AdminSite):
             return response
 
         return audited
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from payments.dashboard.admin_liquidity import liquidity_view, rebalance_view
+
+        return [
+            path("liquidity/", self.admin_view(liquidity_view), name="liquidity"),
+            path("liquidity/rebalance/", self.admin_view(rebalance_view), name="liquidity_rebalance"),
+            *super().get_urls(),
+        ]
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """No sign-in form of its own: operators sign in through the dashboard's sign-in, with its

@@ -31,6 +31,7 @@ PAYOUT_NOTICE_AGE = timedelta(days=7)
 
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("Home", "payments:dashboard:home", "balance"),
+    ("Liquidity", "payments:dashboard:liquidity", "balance"),
     ("Payments", "payments:dashboard:payments", "payments"),
     ("Invoices", "payments:dashboard:invoices", "invoices"),
     ("Links", "payments:dashboard:links", "links"),
