@@ -2,7 +2,8 @@
 
 - No tracked file sends the reader outside the repository (a sibling `shared/` folder that a
   person who clones the repository does not have).
-- Every relative link in the Markdown documents points at a file that exists.
+- Every relative link in the Markdown documents points at a file that exists, and every
+  repository path the documents name (`hub/core/`, `config/settings.py`, ...) exists.
 - Every environment variable the code reads is described in docs/configuration.md."""
 
 from __future__ import annotations
@@ -60,6 +61,19 @@ def test_relative_links_in_markdown_resolve() -> None:
             if not (path.parent / target.split("#", 1)[0]).exists():
                 broken.append(f"{path.relative_to(ROOT)}: {target}")
     assert not broken, "\n".join(broken)
+
+
+def test_paths_named_in_the_documents_exist() -> None:
+    """A path in backticks that starts with a top-level folder of the repository must exist
+    (after a file moves, the documents that name it follow)."""
+    tops = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    missing = []
+    for path in tracked_files("*.md"):
+        text = text_of(path) or ""
+        for named in re.findall(r"`([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]*)`", text):
+            if named.split("/", 1)[0] in tops and not (ROOT / named).exists():
+                missing.append(f"{path.relative_to(ROOT)}: {named}")
+    assert not missing, "\n".join(missing)
 
 
 def test_every_environment_variable_is_documented() -> None:
