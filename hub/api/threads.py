@@ -1,4 +1,4 @@
-"""Thread routes of the protocol API (PROTOCOL.md §4). Opening and closing a thread are channel
+"""Thread routes of the protocol API (docs/protocol.md §4). Opening and closing a thread are channel
 updates (`channel/:user/update`, OpenThread/CloseThread); a thread payment is a sender-signed
 thread state posted here. Threads run only while operators have them switched on."""
 

@@ -1,6 +1,6 @@
 """The collateral policy, pure: how much token collateral the hub should hold in a channel.
 
-Defaults follow the original hub (connext-v1.md §5): a floor of 10 and a ceiling of 170 tokens,
+Defaults follow the original Connext hub: a floor of 10 and a ceiling of 170 tokens,
 scaled by the number of distinct payers in the recent window; an operator profile replaces the
 formula for its users."""
 

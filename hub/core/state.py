@@ -103,7 +103,7 @@ _COUNT_FIELDS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class ChannelState:
-    """One channel state (PROTOCOL.md §1). Amounts may be negative only transiently inside the
+    """One channel state (docs/protocol.md §1). Amounts may be negative only transiently inside the
     generators; every state that leaves the core has passed `invariants.check_state`."""
 
     contract_address: str

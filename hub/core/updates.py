@@ -1,6 +1,6 @@
 """The hub's entry points: validate a requested update, generate the next state, check invariants.
 
-Validation follows PROTOCOL.md §2 and the client's validator.js (connext 4.1.7). Where Spoke is
+Validation follows docs/protocol.md §2 and the client's validator.js (connext 4.1.7). Where Spoke is
 stricter than the client the docstring of the check says so.
 """
 

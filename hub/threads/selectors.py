@@ -52,7 +52,7 @@ def thread_between(sender: str, receiver: str) -> dict[str, Any] | None:
 
 
 def thread_sync_items(user: str, last_thread_update_id: int) -> list[tuple[datetime, dict[str, Any]]]:
-    """Thread updates for the channel sync (connext-v1.md §3.5): states of the user's open
+    """Thread updates for the channel sync (docs/protocol.md §3, "Sync"): states of the user's open
     threads with id >= lastThreadUpdateId, as `(createdOn, item)` for merging."""
     user = user.lower()
     rows = (ThreadUpdate.objects.filter(Q(thread__sender=user) | Q(thread__receiver=user),
