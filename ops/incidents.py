@@ -29,8 +29,8 @@ PUBLIC_TITLES = {
     "thread_dispute_root": "A thread dispute needs operator attention",
     "thread_settle_unknown_state": "A thread dispute needs operator attention",
     "thread_settled_older": "A thread dispute needs operator attention",
-    "liabilities_reserve_ratio": "Reserves are below the committed liabilities",
-    "reserve_ratio": "Reserves are below the committed liabilities",
+    "reserves_below_liabilities": "The hub's reserves are below its committed liabilities for an asset",
+    "negative_liability": "A liabilities commitment found an inconsistent balance under investigation",
 }
 GENERIC_TITLE = "An operational issue is under investigation"
 SEVERITY_ORDER = {Alarm.Severity.CRITICAL: 0, Alarm.Severity.WARNING: 1}

@@ -66,6 +66,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "webhooks": components["webhooks"],
         "incidents": incidents,
         "liabilities": report["liabilities"],
+        "liabilities_published_at": _when(report["liabilities"].get("published_at")),
         "generated_at": _when(report["generated_at"]),
     })
     response["Cache-Control"] = "public, max-age=10"
