@@ -25,7 +25,7 @@ from payments.settlements.selectors import settlements_for_merchant
 
 PAYMENT_COLUMNS = ["id", "created_at", "type", "status", "sender", "recipient", "asset", "amount",
                    "amount_base_units", "fiat_usd", "rate_eth_dai", "rate_retrieved_at", "purchase_id",
-                   "invoice_id"]
+                   "invoice_id", "refunded", "refunded_base_units"]
 INVOICE_COLUMNS = ["id", "created_at", "state", "asset", "amount", "amount_base_units",
                    "amount_received", "amount_received_base_units", "fiat_usd", "order_id",
                    "description", "pay_to", "expires_at", "paid_at"]
@@ -51,9 +51,12 @@ def payment_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]
     rows = payments_for_merchant(merchant_id, PaymentFilters(start=start, end=end)).order_by("created_at", "id")
     for p in rows.iterator(chunk_size=1000):
         money: Money = payment_money(p)
-        yield [p.public_id, p.created_at, p.type, p.status, p.sender, p.recipient, money.symbol,
+        refunded = Money(int(getattr(p, "refunded", 0)), money.asset)
+        # status as the dashboard shows it: "partially_refunded" / "refunded" once refunds succeeded
+        yield [p.public_id, p.created_at, p.type, getattr(p, "shown_status", p.status), p.sender, p.recipient, money.symbol,
                money.human, money.amount, _fiat(money.fiat), "" if money.rate is None else f"{money.rate.normalize():f}",
-               money.rate_at, p.purchase_id, p.meta.get("invoiceId") or p.meta.get("invoice_id") or ""]
+               money.rate_at, p.purchase_id, p.meta.get("invoiceId") or p.meta.get("invoice_id") or "",
+               refunded.human, refunded.amount]
 
 
 def invoice_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]]:

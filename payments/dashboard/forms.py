@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from payments.dashboard.selectors import PAYMENT_STATUS_CHOICES
 from payments.invoices.models import Invoice
 from payments.merchants.models import Membership, Merchant
 from payments.purchases.models import Payment
@@ -41,7 +42,7 @@ class DateRangeMixin(forms.Form):
 class PaymentFilterForm(DateRangeMixin):
     q = forms.CharField(required=False, label="Search", max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "pay_…, payer address, purchase or invoice id", "type": "search"}))
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Payment.Status.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *PAYMENT_STATUS_CHOICES])
     type = forms.ChoiceField(required=False, choices=[("", "Any type"), *Payment.Type.choices])
     asset = forms.ChoiceField(required=False, choices=[("", "Any asset"), *ASSET_CHOICES])
 

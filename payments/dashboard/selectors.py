@@ -9,8 +9,20 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from hub.channels.models import ChannelUpdate
@@ -65,13 +77,37 @@ def payment_money(payment: Payment) -> Money:
                  getattr(payment, "rate_time_then", None))
 
 
+# What a merchant sees as a payment's status: the payment's own, or how much of it was refunded.
+PAYMENT_STATUS_LABELS = {"completed": "Completed", "pending": "Pending", "refunded": "Refunded",
+                         "partially_refunded": "Partially refunded"}
+PAYMENT_STATUS_CHOICES = [("completed", "Completed"), ("pending", "Pending"),
+                          ("partially_refunded", "Partially refunded"), ("refunded", "Refunded")]
+_NUMERIC = DecimalField(max_digits=78, decimal_places=0)
+
+
+def with_refunds(rows: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Each payment with `refunded` (base units of its asset refunded by succeeded refunds) and
+    `shown_status`: "refunded" when all of it went back (or the hub returned it), "partially_refunded"
+    when some did, else the payment's own status. One correlated sum on the refunds' payment index."""
+    refunded = (Refund.objects.filter(payment_id=OuterRef("pk"), state=Refund.State.SUCCEEDED)
+                .values("payment_id").annotate(total=Sum("amount")).values("total")[:1])
+    rows = rows.annotate(refunded=Coalesce(Subquery(refunded, output_field=_NUMERIC), Value(0, output_field=_NUMERIC)),
+                         paid=F("amount_wei") + F("amount_token"))
+    return rows.annotate(shown_status=Case(
+        When(status=Payment.Status.REFUNDED, then=Value("refunded")),
+        When(refunded__gt=0, refunded__gte=F("paid"), then=Value("refunded")),
+        When(refunded__gt=0, then=Value("partially_refunded")),
+        default=F("status"), output_field=CharField()))
+
+
 def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = None) -> QuerySet[Payment]:
     """Payments to any of the merchant's receiving addresses, newest first, each with the
-    exchange rate of its time (`rate_then`, `rate_time_then`)."""
+    exchange rate of its time (`rate_then`, `rate_time_then`) and what was refunded of it
+    (`refunded`, `shown_status`: see with_refunds)."""
     f = filters or PaymentFilters()
-    rows = Payment.objects.filter(recipient__in=merchant_addresses(merchant_id))
+    rows = with_refunds(Payment.objects.filter(recipient__in=merchant_addresses(merchant_id)))
     if f.status:
-        rows = rows.filter(status=f.status)
+        rows = rows.filter(**{"shown_status": f.status})  # an annotation (with_refunds)
     if f.type:
         rows = rows.filter(type=f.type)
     if f.asset == "token":
