@@ -155,8 +155,8 @@ def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_
     balances = custodial_balance_by_address(merchant_id, asset)
     available = sum(b for b in balances.values() if b > 0)
     if amount > available:
-        raise PaymentsError("balance_insufficient", f"the custodial balance is {available} {asset}",
-                            param="amount")
+        raise PaymentsError("balance_insufficient", "the custodial balance is {amount}",
+                            param="amount", amount=(available, asset))
     debits: dict[str, int] = {}
     remaining = amount
     for address, balance in balances.items():

@@ -65,13 +65,29 @@ CODES: dict[str, ErrorCode] = {
 class PaymentsError(Exception):
     """A refusal with a stable code (see CODES). Raised by services; rendered by the API."""
 
-    def __init__(self, code: str, message: str, *, param: str | None = None) -> None:
+    def __init__(self, code: str, message: str, *, param: str | None = None,
+                 amount: tuple[int, str] | None = None) -> None:
+        """`amount` = (base units, asset) fills an `{amount}` in `message`: the API says base
+        units ("600 wei", what it takes), `human_message` the asset's units ("0.0000000000000006
+        ETH", what the dashboard's forms take)."""
         if code not in CODES:
             raise ValueError(f"unknown error code {code!r}")
+        self.template = message
+        self.amount = amount
+        if amount is not None:
+            message = message.format(amount=f"{amount[0]} {amount[1]}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.param = param
+
+    @property
+    def human_message(self) -> str:
+        if self.amount is None:
+            return self.message
+        from ops.amounts import exact_amount
+
+        return self.template.format(amount=exact_amount(*self.amount))
 
     @property
     def status(self) -> int:

@@ -55,12 +55,12 @@ def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = Non
     if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
         raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
     if wanted > left:
-        raise PaymentsError("refund_exceeds_payment", f"at most {left} {asset} is left to refund",
-                            param="amount")
+        raise PaymentsError("refund_exceeds_payment", "at most {amount} is left to refund",
+                            param="amount", amount=(left, asset))
     available = custodial_balance(merchant_id, asset) - _open_refunds_total(merchant_id, asset)
     if wanted > available:
-        raise PaymentsError("balance_insufficient", f"the available balance is {max(available, 0)} {asset}",
-                            param="amount")
+        raise PaymentsError("balance_insufficient", "the available balance is {amount}",
+                            param="amount", amount=(max(available, 0), asset))
     if reason not in Refund.Reason.values:
         raise PaymentsError("parameter_invalid", "unknown reason", param="reason")
     refund = Refund.objects.create(

@@ -64,7 +64,7 @@ def settlement_execute(*, merchant_id: int, asset: str, amount: int | None = Non
                             else "amount is a positive integer of base units", param="amount")
     if wanted > available:
         raise PaymentsError("balance_insufficient",
-                            f"the custodial balance is {available} {asset}", param="amount")
+                            "the custodial balance is {amount}", param="amount", amount=(available, asset))
     debits: dict[str, int] = {}
     remaining = wanted
     for address, balance in balances.items():

@@ -116,9 +116,23 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     }
   });
+  // A confirmation step before money or keys move: data-confirm="Refund {amount} ETH to …?"
+  // names what the form will do; {field} is the value typed in that field (or the text in
+  // data-confirm-blank, a JSON object, when it is left empty; a select shows its option's label).
+  function confirmText(form) {
+    var blank = {};
+    try { blank = JSON.parse(form.dataset.confirmBlank || "{}"); } catch (err) { blank = {}; }
+    return form.dataset.confirm.replace(/\{([a-z_]+)\}/g, function (whole, name) {
+      var field = form.elements[name];
+      if (!field) return blank[name] || "";
+      var value = field.tagName === "SELECT" && field.selectedIndex >= 0
+        ? field.options[field.selectedIndex].text : (field.value || "").trim();
+      return value || blank[name] || "";
+    }).replace(/\s+/g, " ");
+  }
   document.addEventListener("submit", function (e) {
     var form = e.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+    if (form && !window.confirm(confirmText(form))) e.preventDefault();
   });
   document.addEventListener("change", function (e) {
     if (e.target.matches("select[data-autosubmit]")) e.target.form.submit();

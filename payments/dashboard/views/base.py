@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from ops.models import GlobalSwitches
 from payments.audit.models import AuditLog
 from payments.dashboard.once import form_token_lazy
 from payments.dashboard.selectors import last_event_id, membership_for, memberships_of
@@ -123,6 +124,8 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
 
     base = {"dash": dash, "nav": nav, "perm": perm, "last_event_id": last_event_id(dash.merchant_id),
             "form_token": form_token_lazy(request), "payout_notice": payout_notice,
+            # the operator's kill switch: merchants hear that payments are paused (ops/admin.py)
+            "payments_paused": not GlobalSwitches.cached().payments_enabled,
             "reserve_shortfall": reserve_shortfalls(root_latest())}
     response = render(request, template, {**base, **(context or {})}, status=status)
     return response

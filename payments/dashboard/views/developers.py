@@ -44,6 +44,7 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
             issued = services.api_key_create_by(request, merchant_id=dash_of(request).merchant_id,
                                                 kind=form.cleaned_data["kind"], name=form.cleaned_data["name"])
             show_once_stash(request, "api_key", plaintext=issued.plaintext)
+            messages.success(request, f"Key {issued.api_key.display_prefix}… created.")
             return redirect("payments:dashboard:api_keys")
         except PaymentsError as exc:
             form.add_error(None, exc.message)
@@ -58,6 +59,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
         services.api_key_revoke_by(request, merchant_id=dash_of(request).merchant_id, key_id=key_id)
     except ApiKey.DoesNotExist:
         raise Http404("no such key") from None
+    messages.success(request, "Key revoked: requests using it are refused from now on.")
     return redirect("payments:dashboard:api_keys")
 
 
@@ -74,6 +76,8 @@ def api_key_roll_view(request: HttpRequest, key_id: str) -> HttpResponse:
         form.add_error(None, exc.message)
         return _keys_page(request, form, status=400)
     show_once_stash(request, "api_key", plaintext=issued.plaintext)
+    messages.success(request, "Key rolled: copy the new key below and update your servers; the old key "
+                              "keeps working only for the overlap period.")
     return redirect("payments:dashboard:api_keys")
 
 
@@ -107,6 +111,7 @@ def webhook_create_view(request: HttpRequest) -> HttpResponse:
             endpoint = services.webhook_endpoint_create_by(
                 request, merchant_id=dash_of(request).merchant_id, url=form.cleaned_data["url"],
                 event_types=form.cleaned_data["event_types"], description=form.cleaned_data["description"])
+            messages.success(request, f"Endpoint {endpoint.public_id} added.")
             return redirect("payments:dashboard:webhook", endpoint_id=endpoint.public_id)
         except PaymentsError as exc:
             form.add_error("url" if exc.param == "url" else "event_types" if exc.param else None, exc.message)
@@ -210,4 +215,5 @@ def webhook_redeliver_view(request: HttpRequest, delivery_id: str) -> HttpRespon
             public_id=delivery_id, endpoint__merchant_id=dash_of(request).merchant_id).values_list(
             "endpoint__public_id", flat=True).first()
         return redirect("payments:dashboard:webhook", endpoint_id=endpoint)
+    messages.success(request, f"Delivery queued again as {delivery.public_id}.")
     return redirect("payments:dashboard:webhook", endpoint_id=delivery.endpoint.public_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -59,7 +60,8 @@ def invoice_new_view(request: HttpRequest) -> HttpResponse:
                 merchant_id=dash_of(request).merchant_id, amount=parse_human(d["amount"], d["asset"]),
                 asset=d["asset"], description=d["description"], order_id=d["order_id"],
                 expires_in=d["expires_in_minutes"] * 60)
+            messages.success(request, f"Invoice {invoice.public_id} created.")
             return redirect("payments:dashboard:invoice", invoice_id=invoice.public_id)
         except PaymentsError as exc:
-            form.add_error("amount" if exc.param == "amount" else None, exc.message)
+            form.add_error("amount" if exc.param == "amount" else None, exc.human_message)
     return page(request, "dashboard/invoice_new.html", {"form": form}, status=400 if form.errors else 200)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -54,7 +55,7 @@ def link_create_view(request: HttpRequest) -> HttpResponse:
                 amount=parse_human(d["amount"], d["asset"]), asset=d["asset"],
                 expires_in=d["expires_in_days"] * 86400, note=d["note"])
         except PaymentsError as exc:
-            form.add_error("amount" if exc.param == "amount" else None, exc.message)
+            form.add_error("amount" if exc.param == "amount" else None, exc.human_message)
         else:
             base = link_conf.LINK_PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
             show_once_stash(request, "link", link_id=issued.link.public_id,
@@ -88,4 +89,6 @@ def link_cancel_view(request: HttpRequest, link_id: str) -> HttpResponse:
         if exc.status == 404:
             raise Http404("no such link") from None
         return _list(request, forms.LinkCreateForm(), status=400, error=f"{link_id}: {exc.message}")
+    messages.success(request, f"Link {link_id} cancelled: its URL no longer works and the amount is back "
+                              "in your custodial balance.")
     return redirect("payments:dashboard:links")

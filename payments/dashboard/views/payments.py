@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -77,9 +78,16 @@ def payment_detail_view(request: HttpRequest, payment_id: str) -> HttpResponse:
     return page(request, "dashboard/payment_detail.html", {
         "payment": payment, "money": money, "receipts": payment_receipts(payment),
         "refunds": refunds, "refund_form": forms.RefundForm(), "asset": payment_asset(payment),
-        "invoice_id": _invoice_id(payment),
+        "invoice_id": _invoice_id(payment), **_refund_facts(payment, money),
         "can_refund": dash_of(request).can("refunds", "write"),
     })
+
+
+def _refund_facts(payment: Any, money: Money) -> dict[str, Any]:
+    """What was refunded of the payment (succeeded refunds) and what is left to refund."""
+    refunded = int(getattr(payment, "refunded", 0) or 0)
+    return {"refunded": Money(refunded, money.asset, money.rate, money.rate_at),
+            "refundable": Money(max(money.amount - refunded, 0), money.asset, money.rate, money.rate_at)}
 
 
 @never_cache
@@ -116,15 +124,17 @@ def refund_create_view(request: HttpRequest, payment_id: str) -> HttpResponse:
         try:
             text = form.cleaned_data["amount"].strip()
             amount = parse_human(text, payment_asset(payment)) if text else None
-            services.refund_create_by(request, merchant_id=dash.merchant_id, payment_id=payment.pk,
-                                      amount=amount, reason=form.cleaned_data["reason"])
+            refund = services.refund_create_by(request, merchant_id=dash.merchant_id, payment_id=payment.pk,
+                                               amount=amount, reason=form.cleaned_data["reason"])
+            messages.success(request, f"Refund {refund.public_id} of {Money(int(refund.amount), refund.asset).label} "
+                                      f"to {refund.recipient} requested: it is sent within a minute.")
             return redirect("payments:dashboard:payment", payment_id=payment.public_id)
         except PaymentsError as exc:
-            error = exc.message
+            error = exc.human_message
     money = payment_money(payment)
     return page(request, "dashboard/payment_detail.html", {
         "payment": payment, "money": money, "receipts": payment_receipts(payment), "refunds": [],
-        "refund_form": form, "refund_error": error or "Check the refund form.",
+        "refund_form": form, "refund_error": error or "Check the refund form.", **_refund_facts(payment, money),
         "asset": payment_asset(payment), "can_refund": True}, status=400)
 
 

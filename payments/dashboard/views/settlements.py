@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -60,11 +61,14 @@ def settlement_request_view(request: HttpRequest) -> HttpResponse:
         d = form.cleaned_data
         try:
             amount = parse_human(d["amount"], d["asset"]) if d["amount"].strip() else None
-            services.settlement_request_by(request, merchant_id=dash_of(request).merchant_id,
-                                           asset=d["asset"], amount=amount)
+            settlement = services.settlement_request_by(request, merchant_id=dash_of(request).merchant_id,
+                                                        asset=d["asset"], amount=amount)
+            messages.success(request, f"Settlement {settlement.public_id} of "
+                                      f"{Money(int(settlement.amount), settlement.asset).label} to "
+                                      f"{settlement.payout_address} requested.")
             return redirect("payments:dashboard:settlements")
         except PaymentsError as exc:
-            form.add_error("amount" if exc.param == "amount" else None, exc.message)
+            form.add_error("amount" if exc.param == "amount" else None, exc.human_message)
     return _page(request, request_form=form, status=400)
 
 
@@ -88,7 +92,8 @@ def settlement_rule_view(request: HttpRequest) -> HttpResponse:
                 threshold_wei=parse_human(d["threshold_wei"], "wei", param="threshold_wei") if d["threshold_wei"].strip() else None,
                 threshold_token=parse_human(d["threshold_token"], "token", param="threshold_token") if d["threshold_token"].strip() else None,
                 schedule=d["schedule"], payout_address=d["payout_address"].strip())
+            messages.success(request, "Settlement rule saved.")
             return redirect("payments:dashboard:settlements")
         except PaymentsError as exc:
-            form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+            form.add_error(exc.param if exc.param in form.fields else None, exc.human_message)
     return _page(request, rule_form=form, status=400)

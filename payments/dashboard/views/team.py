@@ -86,6 +86,7 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResp
                                       invitation_id=invitation_id)
     except TeamInvitation.DoesNotExist:
         raise Http404("no such invitation") from None
+    messages.success(request, "Invitation withdrawn: its link no longer works.")
     return redirect("payments:dashboard:team")
 
 
@@ -139,6 +140,7 @@ def member_role_view(request: HttpRequest, membership_id: int) -> HttpResponse:
         raise Http404("no such member") from None
     except PaymentsError as exc:
         return _team_page(request, forms.InviteForm(), error=exc.message, status=400)
+    messages.success(request, "Role saved.")
     return redirect("payments:dashboard:team")
 
 
@@ -152,6 +154,7 @@ def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse
         raise Http404("no such member") from None
     except PaymentsError as exc:
         return _team_page(request, forms.InviteForm(), error=exc.message, status=400)
+    messages.success(request, "Member removed from the team.")
     return redirect("payments:dashboard:team")
 
 
