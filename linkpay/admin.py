@@ -11,11 +11,12 @@ from django.http import HttpRequest
 
 from hub.chain.admin import ReadOnlyAdmin
 from linkpay.models import Link
+from ops.admin_display import amount_column
 
 
 @admin.register(Link)
 class LinkAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "status", "asset", "amount", "funding", "sender", "redeemer",
+    list_display = ("public_id", "status", "amount_shown", "funding", "sender", "redeemer",
                     "expires_at", "created_at")
     list_filter = ("status", "funding", "asset", "payout")
     search_fields = ("public_id", "sender", "redeemer")
@@ -23,7 +24,9 @@ class LinkAdmin(ReadOnlyAdmin):
     actions = ["cancel_links"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in Link._meta.fields if f.name != "secret_hash"]
+        return ["amount_shown", *(f.name for f in Link._meta.fields if f.name != "secret_hash")]
+
+    amount_shown = amount_column()
 
     @admin.action(description="Cancel (return to the sender)")
     def cancel_links(self, request: HttpRequest, queryset: QuerySet[Link]) -> None:

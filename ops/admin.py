@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -50,6 +50,26 @@ class GlobalSwitchesAdmin(admin.ModelAdmin):
             for name in self.SWITCHES
             if before is None or before[name] != getattr(obj, name)
         }
+
+    SAID = {"payments_enabled": ("Payments", "merchants see a banner and checkout pages say payments are paused"),
+            "withdrawals_enabled": ("Withdrawals", ""), "threads_enabled": ("Threads", "")}
+
+    def message_user(self, request: HttpRequest, message: Any, level: int | str = messages.INFO,
+                     extra_tags: str = "", fail_silently: bool = False) -> None:
+        """After a save, say what the switches now are in plain words ("Saved. Payments: off —
+        merchants see a banner …") instead of Django's "The global switches “global switches”
+        was changed successfully."."""
+        changes = getattr(request, "audit_changes", None)
+        saved = GlobalSwitches.objects.order_by("pk").first()
+        if level == messages.SUCCESS and changes is not None and saved is not None:
+            parts = []
+            for name, (label, when_off) in self.SAID.items():
+                on = getattr(saved, name)
+                note = f" ({when_off})" if not on and when_off else ""
+                changed = " — changed" if name in changes else ""
+                parts.append(f"{label}: {'on' if on else 'off'}{note}{changed}")
+            message = "Switches saved. " + "; ".join(parts) + "."
+        super().message_user(request, message, level, extra_tags, fail_silently)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not GlobalSwitches.objects.exists()

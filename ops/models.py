@@ -65,7 +65,7 @@ class GlobalSwitches(models.Model):
         verbose_name_plural = "global switches"
 
     def __str__(self) -> str:
-        return "global switches"
+        return "Global switches"
 
     @classmethod
     def current(cls) -> GlobalSwitches:

@@ -9,14 +9,21 @@ from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.disputes.admin_actions import exit_channels
 from hub.ledger.models import LedgerEntry
+from ops.admin_display import amount_column
 
 
 class ChannelUpdateInline(ReadOnlyInline):
     model = ChannelUpdate
     fk_name = "channel"
-    fields = ("tx_count_global", "tx_count_chain", "reason", "balance_wei_hub", "balance_wei_user",
-              "balance_token_hub", "balance_token_user", "timeout", "invalid", "sig_user", "created_at")
+    # amounts with the formatter; the signatures are on each update's own page (a 132-character
+    # column made the channel page wider than the window)
+    fields = ("tx_count_global", "tx_count_chain", "reason", "wei_hub", "wei_user",
+              "token_hub", "token_user", "timeout", "invalid", "created_at")
     readonly_fields = fields
+    wei_hub = amount_column("balance_wei_hub", asset="wei", description="hub ETH")
+    wei_user = amount_column("balance_wei_user", asset="wei", description="user ETH")
+    token_hub = amount_column("balance_token_hub", asset="token", description="hub SPD")
+    token_user = amount_column("balance_token_user", asset="token", description="user SPD")
     ordering = ("-tx_count_global",)
     max_num = 0
     show_change_link = True
@@ -60,7 +67,8 @@ class ProposedUpdateAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "account", "asset", "amount", "memo")
+    list_display = ("created_at", "account", "amount_shown", "memo")
     list_filter = ("asset",)
     search_fields = ("account", "memo")
-    readonly_fields = [f.name for f in LedgerEntry._meta.fields]
+    readonly_fields = ["amount_shown", *(f.name for f in LedgerEntry._meta.fields)]
+    amount_shown = amount_column()
