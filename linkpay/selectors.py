@@ -17,7 +17,7 @@ def links_for_sender(sender: str) -> QuerySet[Link]:
 
 
 def link_public(public_id: str) -> Link | None:
-    return Link.objects.filter(public_id=public_id).first()
+    return Link.objects.select_related("merchant", "chain_transaction").filter(public_id=public_id).first()
 
 
 def link_held_total(asset: str) -> int:

@@ -314,9 +314,17 @@ def link_claim_onchain(*, link_public_id: str, secret: Any, to: Any, ip: str | N
         raise errors.link_not_found()
     reservation.release()
     address = parse_address(to, "address")
-    if address == "0x" + "0" * 40:
-        raise UpdateRejected("bad_args", "the zero address cannot receive a link")
+    if address in BURN_ADDRESSES:
+        raise UpdateRejected("bad_args", f"{BURN_ADDRESSES[address]}: anything sent there is lost for "
+                                         "good. Enter the address of your own wallet.")
     return _claim_onchain(link.pk, address, now or clock.now())
+
+
+# Addresses nobody holds a key for: a claim to one would burn the money (refused, with the reason)
+BURN_ADDRESSES = {
+    "0x" + "0" * 40: "the zero address (0x000…000) belongs to nobody",
+    "0x" + "0" * 36 + "dead": "0x…dEaD is a burn address that belongs to nobody",
+}
 
 
 def _claim_onchain(link_pk: int, to: str, now: datetime) -> Link:

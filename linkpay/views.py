@@ -10,6 +10,7 @@ from csp.constants import NONE, SELF
 from csp.decorators import csp
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.timesince import timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -23,8 +24,8 @@ from linkpay.models import Link
 from linkpay.protocol import client_ip, rate_limited
 from linkpay.qr import qr_svg
 from linkpay.selectors import link_public
-from ops import jsonbody
-from payments.units import SYMBOLS, human_amount
+from ops import clock, jsonbody
+from ops.amounts import exact_amount, format_amount
 
 STATUS_TEXT = {
     Link.Status.OPEN: "Ready to claim",
@@ -42,17 +43,29 @@ LINK_PAGE_CSP = {
 
 
 def _status(link: Link) -> dict[str, Any]:
-    from ops import clock
-
     status = link.status
     if status == Link.Status.OPEN and link.expires_at <= clock.now():
         status = Link.Status.EXPIRED
+    claimed = status in (Link.Status.REDEEMING, Link.Status.REDEEMED) and link.payout == Link.Payout.ONCHAIN
+    tx = link.chain_transaction if claimed and link.chain_transaction_id else None
     return {
         "id": link.public_id, "status": status, "statusText": STATUS_TEXT[Link.Status(status)],
         "amount": str(link.amount), "asset": link.asset,
-        "display": f"{human_amount(link.amount, link.asset)} {SYMBOLS[link.asset]}",
+        "display": format_amount(int(link.amount), link.asset),
+        "exact": exact_amount(int(link.amount), link.asset),
         "note": link.note, "expiresAt": link.expires_at.isoformat(),
+        "sender": _sender_name(link),
+        # after an on-chain claim: where it went and the transaction (once the hub has sent it)
+        "destination": link.redeemer if claimed else "",
+        "txHash": (tx.tx_hash if tx is not None else "") or "",
     }
+
+
+def _sender_name(link: Link) -> str:
+    """The merchant's name, or the sending wallet's short address for a link bought in a channel."""
+    if link.merchant_id is not None:
+        return str(link.merchant.name)  # type: ignore[union-attr]
+    return f"{link.sender[:6]}…{link.sender[-4:]}" if link.sender else "Someone"
 
 
 def _found(public_id: str) -> Link:
@@ -67,8 +80,11 @@ def _found(public_id: str) -> Link:
 @csp(LINK_PAGE_CSP)  # type: ignore[arg-type]  # django-csp types views as (request) -> response only
 def page(request: HttpRequest, public_id: str) -> HttpResponse:
     link = _found(public_id)
+    data = _status(link)
     response = render(request, "linkpay/link.html", {
-        "link": _status(link), "wallet_url_template": conf.LINK_WALLET_URL_TEMPLATE,
+        "link": data, "wallet_url_template": conf.LINK_WALLET_URL_TEMPLATE,
+        "expires_at": link.expires_at, "expires_in": timeuntil(link.expires_at, clock.now()),
+        "expired": data["status"] == Link.Status.EXPIRED,
     })
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -16,6 +16,24 @@
     statusEl.textContent = data.statusText;
     statusEl.dataset.status = data.status;
     claimSection.hidden = data.status !== "open";
+    if (data.destination) {
+      document.getElementById("claimed").hidden = false;
+      document.getElementById("destination").textContent = data.destination;
+      document.getElementById("tx-hash").textContent = data.txHash || "being sent…";
+    }
+  }
+
+  // the expiry in the reader's own time zone (the server wrote it in UTC)
+  var expires = document.getElementById("expires");
+  if (expires && expires.getAttribute("datetime")) {
+    var when = new Date(expires.getAttribute("datetime"));
+    if (!isNaN(when.getTime())) {
+      try {
+        expires.textContent = when.toLocaleString(undefined, {
+          weekday: "short", day: "numeric", month: "long", year: "numeric", hour: "2-digit",
+          minute: "2-digit", timeZoneName: "short"});
+      } catch (err) { /* keep the server's UTC text */ }
+    }
   }
   function post(path, body) {
     return fetch(base + path, {
@@ -26,7 +44,9 @@
   function poll() {
     fetch(base + "/status", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (data) {
       showStatus(data);
-      if (data.status === "redeeming") { setTimeout(poll, 2000); }
+      if (data.status === "redeeming" || (data.status === "redeemed" && data.destination && !data.txHash)) {
+        setTimeout(poll, 2000);
+      }
       if (data.status === "redeemed") { say("Done: the payment was sent.", false); }
       if (data.status === "open") { say("The payment did not go through; you can claim again.", true); }
     }).catch(function () { setTimeout(poll, 5000); });
@@ -38,25 +58,71 @@
     return;
   }
 
+  // Claiming is two steps: type the address, then confirm it (a payment on-chain is final).
+  var BURN = {"0x0000000000000000000000000000000000000000": "the zero address (0x000…000) belongs to nobody",
+              "0x000000000000000000000000000000000000dead": "0x…dEaD is a burn address that belongs to nobody"};
+  var addressInput = document.getElementById("address");
+  var confirmBox = document.getElementById("confirm");
+  var confirmCheck = document.getElementById("confirm-check");
+  var sendButton = document.getElementById("send-button");
+  var chosen = "";
+
+  function hideConfirm() {
+    confirmBox.hidden = true;
+    confirmCheck.checked = false;
+    sendButton.disabled = true;
+  }
+
   document.getElementById("claim-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    var address = document.getElementById("address").value.trim();
-    var button = document.getElementById("claim-button");
-    button.disabled = true;
+    var address = addressInput.value.trim();
+    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) {
+      say("That is not an Ethereum address: it starts with 0x and has 40 more letters and digits (0-9, a-f).", true);
+      addressInput.setAttribute("aria-invalid", "true");
+      addressInput.focus();
+      return;
+    }
+    if (BURN[address.toLowerCase()]) {
+      say(BURN[address.toLowerCase()] + ": anything sent there is lost for good. Enter the address of your own wallet.", true);
+      addressInput.setAttribute("aria-invalid", "true");
+      addressInput.focus();
+      return;
+    }
+    addressInput.removeAttribute("aria-invalid");
+    chosen = address;
+    say("", false);
+    document.getElementById("confirm-address").textContent = address;
+    confirmBox.hidden = false;
+    confirmCheck.checked = false;
+    sendButton.disabled = true;
+    confirmCheck.focus();
+  });
+  addressInput.addEventListener("input", hideConfirm);
+  confirmCheck.addEventListener("change", function () { sendButton.disabled = !confirmCheck.checked; });
+  document.getElementById("change-address").addEventListener("click", function () {
+    hideConfirm();
+    addressInput.focus();
+  });
+
+  sendButton.addEventListener("click", function () {
+    if (!chosen || !confirmCheck.checked) return;
+    var address = chosen;
+    sendButton.disabled = true;
     say("Sending…", false);
     post("/claim", {secret: secret, address: address}).then(function (r) {
       return r.json().then(function (data) { return {ok: r.ok, status: r.status, data: data}; });
     }).then(function (res) {
-      button.disabled = false;
       if (!res.ok) {
+        sendButton.disabled = !confirmCheck.checked;
         say(res.data.message || "The claim was refused.", true);
         return;
       }
+      hideConfirm();
       showStatus(res.data);
       say("Claimed: the payment is on its way to " + address + ".", false);
       setTimeout(poll, 2000);
     }).catch(function () {
-      button.disabled = false;
+      sendButton.disabled = !confirmCheck.checked;
       say("Network error; try again.", true);
     });
   });

@@ -62,6 +62,17 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             browser.close()
 
 
+def claim_to(page: Any, address: str) -> None:
+    """Type the address, continue, tick "I checked", send (the page's two-step claim)."""
+    page.fill("#address", address)
+    page.click("#claim-button")
+    page.wait_for_selector("#confirm:not([hidden])")
+    assert page.locator("#confirm-address").inner_text() == address
+    assert page.locator("#send-button").is_disabled()  # not before the address is confirmed
+    page.check("#confirm-check")
+    page.click("#send-button")
+
+
 def test_a_recipient_claims_a_link_to_a_typed_address_and_is_paid_on_chain(
         hub_chain: ChainEnv, live_server: Any, page: Any) -> None:
     alice = funded_user(hub_chain, wei=ETH // 2)
@@ -72,12 +83,30 @@ def test_a_recipient_claims_a_link_to_a_typed_address_and_is_paid_on_chain(
 
     page.goto(f"{live_server.url}/l/{link.public_id}#{secret}")
     assert page.locator("#amount").inner_text() == "0.05 ETH"
+    # the page names the sender (a channel user: its short address) in its one heading
+    assert page.locator("h1").count() == 1
+    assert page.locator("h1").inner_text().startswith(f"{alice.address[:6]}…{alice.address[-4:]} sent you")
     assert page.locator("#note").inner_text() == "for the coffee"
     assert page.locator("#status").get_attribute("data-status") == "open"
-    page.fill("#address", to)
-    with chain_worker():
+    assert "Claim it within" in page.locator("#expiry").inner_text()
+    assert page.locator("#expires").inner_text() != page.locator("#expires").get_attribute("datetime")  # words, not ISO
+    assert page.locator("#no-wallet summary").is_visible()  # help for someone without a wallet
+
+    # the burn addresses are refused with the reason, before and at the server
+    for burn in ("0x0000000000000000000000000000000000000000", "0x000000000000000000000000000000000000dEaD"):
+        page.fill("#address", burn)
         page.click("#claim-button")
+        page.wait_for_selector("#message.error")
+        assert "belongs to nobody" in page.locator("#message").inner_text()
+        assert page.locator("#confirm").is_hidden()
+    with chain_worker():
+        claim_to(page, to)
         page.wait_for_selector('#status[data-status="redeemed"]', timeout=60_000)
+        # after the claim: where it went and the transaction
+        page.wait_for_function("document.getElementById('tx-hash').textContent.startsWith('0x')", timeout=30_000)
+    assert page.locator("#destination").inner_text() == to.lower()
+    tx_hash = page.locator("#tx-hash").inner_text()
+    assert hub_chain.w3.eth.get_transaction(tx_hash)["to"] == Web3.to_checksum_address(to)
     assert hub_chain.w3.eth.get_balance(Web3.to_checksum_address(to)) == ETH // 20
     link.refresh_from_db()
     assert (link.status, link.payout, link.redeemer) == ("redeemed", "onchain", to.lower())
@@ -88,14 +117,14 @@ def test_a_recipient_claims_a_link_to_a_typed_address_and_is_paid_on_chain(
     page.goto(f"{live_server.url}/l/{link.public_id}#{secret}")
     assert page.locator("#status").get_attribute("data-status") == "redeemed"
     assert page.locator("#claim").is_hidden()
+    assert page.locator("#tx-hash").inner_text() == tx_hash
 
 
 def test_the_page_refuses_a_wrong_secret_and_says_so(hub_chain: ChainEnv, live_server: Any, page: Any) -> None:
     alice = funded_user(hub_chain, wei=ETH // 2)
     _, link = buy_link(alice, wei=ETH // 100)
     page.goto(f"{live_server.url}/l/{link.public_id}#0x{'00' * 32}")
-    page.fill("#address", Account.create().address)
-    page.click("#claim-button")
+    claim_to(page, Account.create().address)
     page.wait_for_selector("#message.error", timeout=10_000)
     assert page.locator("#message").inner_text() == "no link has this secret"
     assert Link.objects.get(pk=link.pk).status == "open"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
 from linkpay.models import Link
 from tests.linkpay.secret_scan import register
@@ -63,3 +64,25 @@ def test_the_qr_endpoint_encodes_the_full_link(link: tuple[Link, str]) -> None:
     response = Client().post(f"/l/{row.public_id}/qr", {"secret": secret}, content_type="application/json")
     assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
     assert response.content.startswith(b"<?xml") and b"<svg" in response.content
+
+
+@pytest.mark.parametrize("burn", ["0x" + "0" * 40, "0x000000000000000000000000000000000000dEaD",
+                                  "0x000000000000000000000000000000000000dead"])
+def test_a_burn_address_is_refused_with_the_reason_and_the_link_stays_open(link: tuple[Link, str], burn: str) -> None:
+    row, secret = link
+    response = Client().post(f"/l/{row.public_id}/claim", {"secret": secret, "address": burn},
+                             content_type="application/json")
+    assert response.status_code == 400
+    assert "belongs to nobody" in response.json()["message"]
+    assert Link.objects.get(pk=row.pk).status == "open"
+
+
+def test_the_page_names_the_merchant_that_sent_it_and_when_it_expires_in_words(
+        link: tuple[Link, str], shop: Shop) -> None:
+    row, _ = link
+    html = Client().get(f"/l/{row.public_id}").content.decode()
+    assert html.count("<h1>") == 1
+    assert f'<span id="sender">{escape(row.merchant.name)}</span> sent you' in html  # type: ignore[union-attr]
+    assert "Claim it within <strong id=\"expires-in\">" in html and " UTC</time>" in html
+    status = Client().get(f"/l/{row.public_id}/status").json()
+    assert status["sender"] == row.merchant.name and status["destination"] == "" and status["txHash"] == ""  # type: ignore[union-attr]
