@@ -31,7 +31,7 @@ def _browser_env(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path)
     from django.core.cache import cache
 
     from tests.chain_env import clear_chain_caches
-    from tests.dashboard.helpers import HUB_KEY
+    from tests.dashboard.helpers import CONTRACT, HUB_KEY
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     cache.clear()
@@ -39,6 +39,7 @@ def _browser_env(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path)
     key_file.write_text(HUB_KEY.hex())
     settings.HUB_PRIVATE_KEY_FILE = key_file  # the hub key that countersigned the test payments
     settings.HUB_KEYSTORE_FILE = None
+    settings.CHANNEL_MANAGER_ADDRESS = CONTRACT  # the contract the test channels' states name
     clear_chain_caches()
     yield
     clear_chain_caches()
