@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 from eth_account import Account
 
+from hub.channels.models import Channel
 from payments.merchants.services import merchant_create
 from payments.refunds.models import Refund
 from tests.browser.dashboard_server import chromium_page, daphne_server, screenshot
@@ -60,6 +61,8 @@ def test_a_partial_then_a_full_refund_is_confirmed_shown_filtered_and_exported(t
     address = Account.create().address.lower()
     merchant_create(name="Refund Roasters", owner=owner, addresses=[address])
     payment = make_payment(address, wei=ETH // 2, meta={"orderId": "R-1"})
+    # the payer's channel is at the state that carried the payment: the hub holds the 0.5 ETH there
+    Channel.objects.filter(pk=payment.payer_update.channel_id).update(latest_update=payment.payer_update)
     detail = f"/dashboard/payments/{payment.public_id}/"
     console_errors: list[str] = []
     dialogs: list[str] = []
