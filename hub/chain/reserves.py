@@ -15,9 +15,9 @@ _BALANCE_OF = [{"name": "balanceOf", "type": "function", "stateMutability": "vie
                 "outputs": [{"name": "", "type": "uint256"}]}]
 
 
-def chain_assets() -> dict[str, dict[str, int]]:
-    """{asset: {"contract": n, "hubAccount": n}} for "wei" and "token", read at the latest block.
-    Raises whatever web3 raises when the node cannot be reached (the caller records it)."""
+def chain_assets() -> tuple[int, dict[str, dict[str, int]]]:
+    """(block, {asset: {"contract": n, "hubAccount": n}}) for "wei" and "token", all read at that
+    block. Raises whatever web3 raises when the node cannot be reached (the caller records it)."""
     if not settings.CHANNEL_MANAGER_ADDRESS:
         raise RuntimeError("CHANNEL_MANAGER_ADDRESS is not configured")
     w3 = get_web3()
@@ -32,8 +32,4 @@ def chain_assets() -> dict[str, dict[str, int]]:
                                 abi=_BALANCE_OF).functions
         out["token"] = {"contract": int(token.balanceOf(contract).call(block_identifier=block)),
                         "hubAccount": int(token.balanceOf(hub).call(block_identifier=block))}
-    return out
-
-
-def chain_block_number() -> int:
-    return int(get_web3().eth.block_number)
+    return int(block), out

@@ -29,11 +29,10 @@ ANCHOR_PREFIX = b"spoke-liabilities-v1"
 
 
 def _read_reserves() -> tuple[dict[str, Any], int | None, str]:
-    from hub.chain.reserves import chain_assets, chain_block_number
+    from hub.chain.reserves import chain_assets
 
     try:
-        block = chain_block_number()
-        assets = chain_assets()
+        block, assets = chain_assets()
     except Exception as exc:  # the node is down or misconfigured: publish without reserves
         logger.warning("proof of reserves: the chain could not be read: %s", exc)
         return {}, None, f"the chain could not be read ({type(exc).__name__})"
@@ -99,14 +98,26 @@ def _publish_locked(*, reserves: dict[str, Any], block: int | None, error: str, 
         rows = []
         for asset, tree in trees.items():
             position = {h: i for i, (h, _s) in enumerate(tree.levels[0])}
-            rows += [LiabilityLeaf(root=root, asset=asset, position=position[leaf.hash],
-                                   account=leaf.account, amount=leaf.amount, salt=leaf.salt,
-                                   leaf_hash=leaf.hash) for leaf in leaves[asset]]
-        LiabilityLeaf.objects.bulk_create(rows, batch_size=5000)
+            rows += [(asset, position[leaf.hash], leaf.account, str(leaf.amount), leaf.salt, leaf.hash)
+                     for leaf in leaves[asset]]
+        _insert_leaves(root.pk, rows)
         if settings.LIABILITIES_ANCHOR:
             root.anchor = _anchor(root, digest)
             root.save(update_fields=["anchor"])
     return root, roots
+
+
+def _insert_leaves(root_id: int, rows: list[tuple[str, int, str, str, bytes, bytes]]) -> None:
+    """The leaves in a few INSERTs from arrays (the ORM's bulk_create costs ten times more at
+    100 000 accounts)."""
+    table = connection.ops.quote_name(LiabilityLeaf._meta.db_table)
+    sql = (f"INSERT INTO {table} (root_id, asset, position, account, amount, salt, leaf_hash) "  # noqa: S608
+           "SELECT %s, a, p, c, v::numeric(78, 0), s, h FROM unnest(%s::varchar[], %s::integer[], "
+           "%s::varchar[], %s::text[], %s::bytea[], %s::bytea[]) AS e(a, p, c, v, s, h)")
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 50_000):
+            chunk = rows[start:start + 50_000]
+            cursor.execute(sql, [root_id, *(list(column) for column in zip(*chunk, strict=True))])
 
 
 def _anchor(root: LiabilityRoot, digest: bytes) -> Any:
