@@ -36,8 +36,12 @@ class LiabilityRootAdmin(admin.ModelAdmin):
         return [path("publish/", view, name="hub_liabilityroot_publish"), *super().get_urls()]
 
     def publish_view(self, request: HttpRequest) -> HttpResponse:
-        """The changelist's "Publish a new root now" button (works with an empty list)."""
-        publish_now(self, request, LiabilityRoot.objects.none())
+        """The changelist's "Publish a new root now" button (works with an empty list). Only the
+        button's own form publishes: any other POST here changes nothing."""
+        if request.POST.get("confirm") == "publish":
+            publish_now(self, request, LiabilityRoot.objects.none())
+        else:
+            self.message_user(request, "nothing published: use the button", messages.ERROR)
         return HttpResponseRedirect(reverse("admin:hub_liabilityroot_changelist"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:

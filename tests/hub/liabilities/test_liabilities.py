@@ -196,7 +196,11 @@ def test_operator_publishes_on_demand_by_command_and_admin(hub_chain: ChainEnv, 
     call_command("publish_liabilities")
     first = root_latest()
     assert first is not None and first.trigger == "operator" and "root #1" in capsys.readouterr().out
-    response = admin_client.post("/admin/hub/liabilityroot/publish/")
+    assert admin_client.post("/admin/hub/liabilityroot/publish/", {"x": "1"}).status_code == 302
+    assert LiabilityRoot.objects.count() == 1  # only the button's own form publishes
+    page = admin_client.get("/admin/hub/liabilityroot/").content.decode()
+    assert 'name="confirm" value="publish"' in page
+    response = admin_client.post("/admin/hub/liabilityroot/publish/", {"confirm": "publish"})
     assert response.status_code == 302
     second = root_latest()
     assert second is not None and second.sequence == 2 and second.requested_by.startswith("admin:")
