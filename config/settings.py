@@ -349,6 +349,8 @@ SPECTACULAR_SETTINGS = {
         "LinkStatusEnum": [("open", "open"), ("redeeming", "redeeming"), ("redeemed", "redeemed"),
                            ("cancelled", "cancelled"), ("expired", "expired")],
         "ListObjectEnum": [("list", "list")],
+        # a link's funding and a receiving address's mode are the same two words
+        "FundingModeEnum": [("channel", "channel"), ("custodial", "custodial")],
     },
 }
 
