@@ -65,7 +65,8 @@ NOT_PAGES = {
 PAGE_ROUTES = {"home": "home", "payments": "payments", "payment": "payment", "invoices": "invoices",
                "invoice_new": "invoice-new", "invoice": "invoice", "links": "links", "refunds": "refunds",
                "settlements": "settlements", "api_keys": "api-keys", "webhooks": "webhooks", "webhook": "webhook",
-               "team": "team", "audit": "audit", "export": "export", "security": "security", "proof": "proof"}
+               "team": "team", "audit": "audit", "export": "export", "security": "security", "proof": "proof",
+               "liquidity": "liquidity"}
 
 
 def test_the_sweep_covers_every_dashboard_page() -> None:

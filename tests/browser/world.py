@@ -89,7 +89,7 @@ def build_world(name: str = "Harbour Coffee & Tea Roasters") -> World:
         "settlements": "/dashboard/settlements/", "api-keys": "/dashboard/api-keys/",
         "webhooks": "/dashboard/webhooks/", "webhook": f"/dashboard/webhooks/{endpoint.public_id}/",
         "team": "/dashboard/team/", "audit": "/dashboard/audit/", "export": "/dashboard/export/",
-        "security": "/dashboard/security/", "proof": "/dashboard/proof/",
+        "security": "/dashboard/security/", "proof": "/dashboard/proof/", "liquidity": "/dashboard/liquidity/",
     }
     return World(merchant=merchant, owner=owner, staff=staff, address=address, payment=payment,
                  refunded=refunded, invoice=invoice, link=issued.link, link_secret=issued.secret,
