@@ -96,6 +96,11 @@ def test_a_merchant_sees_what_it_can_receive_instantly_and_the_hubs_top_ups(hub_
     assert other_body["recent_top_ups"] == [] and other_body["time_to_collateral"]["top_ups"] == 0
     assert all(a["instant_channel"] == "0" for a in other_body["assets"])
     assert Api(None).get("/api/v1/liquidity").status_code == 401
+    read_only = api_key_create(merchant_id=merchant.pk, kind="read_only", name="ro").plaintext
+    assert Api(read_only).get("/api/v1/liquidity").json()["assets"] == body["assets"]
+    no_balance = api_key_create(merchant_id=merchant.pk, kind="restricted", name="r",
+                                permissions={"payments": "read"}).plaintext
+    assert Api(no_balance).get("/api/v1/liquidity").status_code == 403
 
     client = Client()
     sign_in(client, owner)
