@@ -140,7 +140,7 @@ def root_json(root: LiabilityRoot) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)  # the latest root's two trees and the previous one's (~30 MB per 100k leaves)
 def _tree(root_id: int, asset: str) -> Tree:
     nodes = (LiabilityLeaf.objects.filter(root_id=root_id, asset=asset).order_by("position")
              .values_list("leaf_hash", "amount"))

@@ -5,6 +5,7 @@ proof document to download and verify offline."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -46,6 +47,7 @@ def proof_view(request: HttpRequest) -> HttpResponse:
     return page(request, "dashboard/proof.html", {
         "document": document, "root": document and document["root"], "leaves": leaves,
         "totals": totals if document else [],
+        "issued": document and datetime.fromtimestamp(document["root"]["issuedAt"], UTC),
     })
 
 
