@@ -6,8 +6,27 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
+
+# (request id, Idempotency-Key) of the HTTP request being served, for records made on its behalf
+# (events name the request that caused them); (None, None) outside a request (jobs, workers).
+_CURRENT: ContextVar[tuple[str | None, str | None]] = ContextVar("spoke_request", default=(None, None))
+IDEMPOTENCY_KEY_MAX = 255
+
+
+_BASE: ContextVar[str] = ContextVar("spoke_base_url", default="")
+
+
+def current_base_url() -> str:
+    """`scheme://host` of the request being served ("" outside a request)."""
+    return _BASE.get()
+
+
+def current_request() -> tuple[str | None, str | None]:
+    """(request_id, idempotency_key) of the request being served, else (None, None)."""
+    return _CURRENT.get()
 
 
 class RequestIdMiddleware:
@@ -17,7 +36,19 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request.request_id = "req_" + secrets.token_hex(12)  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        token = _CURRENT.set((request.request_id,  # type: ignore[attr-defined]
+                              key[:IDEMPOTENCY_KEY_MAX] if key else None))
+        try:
+            base = request.build_absolute_uri("/").rstrip("/")
+        except Exception:  # a Host that ALLOWED_HOSTS refuses: Django answers 400 later
+            base = ""
+        base_token = _BASE.set(base)
+        try:
+            response = self.get_response(request)
+        finally:
+            _CURRENT.reset(token)
+            _BASE.reset(base_token)
         response["Request-Id"] = request.request_id  # type: ignore[attr-defined]
         # How long the application took (standard Server-Timing; no secret in it).
         response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"

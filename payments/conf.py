@@ -52,3 +52,14 @@ EVENTS_LISTED_FOR_SECONDS = _int("SPOKE_EVENTS_LISTED_FOR_SECONDS", 30 * 24 * 36
 
 # Automatic settlements are evaluated this often (the periodic actor's interval).
 AUTO_SETTLEMENT_INTERVAL_SECONDS = _int("SPOKE_AUTO_SETTLEMENT_INTERVAL_SECONDS", 60)
+
+# The public origin of this platform (https://pay.example.com), for the absolute URLs the API and
+# events carry (an invoice's checkout_url). Unset: the origin of the request being served, and
+# outside a request (a worker) http://localhost; set it in production.
+PUBLIC_BASE_URL = os.environ.get("SPOKE_PUBLIC_BASE_URL", "").rstrip("/")
+
+
+def absolute_url(path: str) -> str:
+    from ops.middleware import current_base_url
+
+    return (PUBLIC_BASE_URL or current_base_url() or "http://localhost") + path

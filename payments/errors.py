@@ -33,9 +33,7 @@ CODES: dict[str, ErrorCode] = {
     "url_not_public": ErrorCode(400, INVALID),  # a webhook URL on loopback or a private network
     "cursor_invalid": ErrorCode(404, INVALID),  # no such object in the list
     "idempotency_key_invalid": ErrorCode(400, INVALID),
-    "unsupported_media_type": ErrorCode(415, INVALID),
     "body_too_large": ErrorCode(413, INVALID),
-    "not_acceptable": ErrorCode(406, INVALID),
     # authentication and permission
     "authentication_required": ErrorCode(401, AUTH),
     "api_key_invalid": ErrorCode(401, AUTH),

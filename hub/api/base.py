@@ -1,6 +1,9 @@
 """The protocol API's plumbing: JSON in and out, signature auth, owner checks, and one error
-shape `{"error": message, "code": code}` (the Connext client reads the message; programs read
-the stable code). Views stay thin: parse, call one service, render."""
+shape. The Connext client only looks at the status and reads the body as text, and the Python
+client reads `error` (the message) and `code`; both are kept, and the fields of the merchant
+API's error are added beside them, so one parser reads both APIs:
+`{"error": message, "code", "message", "type", "param", "request_id"}` (hub/api/ERRORS.md).
+Views stay thin: parse, call one service, render."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from hub.auth import AuthFailed, authenticate, is_operator
 from hub.channels.errors import ChannelError
 from hub.core import InvariantViolation, UpdateRejected
 from ops import jsonbody
+from ops.middleware import current_request
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +32,24 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code, "message": message}, status=status)
+def error_type(status: int) -> str:
+    """The merchant API's error types, by status (payments/errors.py)."""
+    if status == 401:
+        return "authentication_error"
+    if status == 403:
+        return "permission_error"
+    if status == 429:
+        return "rate_limit_error"
+    if status >= 500:
+        return "api_error"
+    return "invalid_request_error"
+
+
+def error_response(status: int, code: str, message: str, param: str | None = None) -> JsonResponse:
+    return JsonResponse({
+        "error": message, "code": code, "message": message, "type": error_type(status),
+        "param": param, "request_id": current_request()[0],
+    }, status=status)
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:

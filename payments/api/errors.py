@@ -30,18 +30,19 @@ def error_body(request: Any, code: str, message: str, param: str | None = None) 
     }}
 
 
-def _first_error(detail: Any, path: str = "") -> tuple[str | None, str]:
+def _first_error(detail: Any, path: str = "") -> tuple[str | None, Any]:
+    """(param, the first ErrorDetail) of a DRF validation error."""
     if isinstance(detail, dict) and detail:
         name, inner = next(iter(detail.items()))
         key = str(name) if name != "non_field_errors" else ""
         return _first_error(inner, f"{path}[{key}]" if path and key else (key or path))
     if isinstance(detail, list) and detail:
         if all(not isinstance(d, dict | list) for d in detail):
-            return path or None, str(detail[0])
+            return path or None, detail[0]
         for index, inner in enumerate(detail):
             if inner:
                 return _first_error(inner, f"{path}[{index}]")
-    return path or None, str(detail)
+    return path or None, detail
 
 
 def translate(exc: Exception) -> tuple[str, str, str | None, dict[str, str]]:
@@ -49,8 +50,10 @@ def translate(exc: Exception) -> tuple[str, str, str | None, dict[str, str]]:
     if isinstance(exc, PaymentsError):
         return exc.code, exc.message, exc.param, {}
     if isinstance(exc, exceptions.ValidationError):
-        param, message = _first_error(exc.detail)
-        return "parameter_invalid", message, param, {}
+        param, detail = _first_error(exc.detail)
+        # a required field that was not sent (DRF's "required"; "null" is a value sent)
+        missing = getattr(detail, "code", None) == "required"
+        return ("parameter_missing" if missing else "parameter_invalid"), str(detail), param, {}
     if isinstance(exc, exceptions.NotAuthenticated):
         return ("authentication_required", "send an API key: Authorization: Bearer <key>", None,
                 {"WWW-Authenticate": 'Bearer realm="api"'})
@@ -66,10 +69,6 @@ def translate(exc: Exception) -> tuple[str, str, str | None, dict[str, str]]:
     if isinstance(exc, exceptions.Throttled):
         wait = max(1, math.ceil(float(getattr(exc, "wait", None) or 1)))
         return "rate_limited", "too many requests for this API key", None, {"Retry-After": str(wait)}
-    if isinstance(exc, exceptions.UnsupportedMediaType):
-        return "unsupported_media_type", "send application/json", None, {}
-    if isinstance(exc, exceptions.NotAcceptable):
-        return "not_acceptable", "this API answers application/json", None, {}
     if isinstance(exc, exceptions.ParseError):
         return "parse_error", "the body is not valid JSON", None, {}
     return "api_error", "something went wrong on our side", None, {}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,20 +22,37 @@ from payments.serialization import AmountString, Timestamp
 
 
 class PaymentSerializer(serializers.Serializer):
+    """A payment that reached one of the merchant's receiving addresses."""
+
     id = serializers.CharField(source="public_id", help_text="pay_ and 24 random hex characters")
     object = serializers.SerializerMethodField()
-    purchase = serializers.CharField(source="purchase_id", allow_null=True)
-    sender = serializers.CharField()
-    recipient = serializers.CharField()
-    amount_wei = AmountString()
-    amount_token = AmountString()
-    type = serializers.CharField()
-    status = serializers.CharField()
-    meta = serializers.DictField(allow_null=True)
+    purchase = serializers.CharField(source="purchase_id", allow_null=True,
+                                     help_text="the hub purchase it was part of")
+    invoice = serializers.SerializerMethodField(
+        help_text="the invoice it counts towards (GET /invoices/{id}), or null")
+    sender = serializers.CharField(help_text="the payer's address")
+    recipient = serializers.CharField(help_text="your receiving address that got it")
+    amount_wei = AmountString(help_text="ETH paid, in wei")
+    amount_token = AmountString(help_text="tokens paid, in base units")
+    type = serializers.ChoiceField(choices=Payment.Type.values, help_text=(
+        "how it was paid: PT_CHANNEL (channel to channel), PT_CUSTODIAL (to your custodial "
+        "balance), PT_LINK, PT_OPTIMISTIC (held until collateral), PT_THREAD"))
+    status = serializers.ChoiceField(choices=Payment.Status.values, help_text=(
+        "completed (you have it), pending (optimistic, waiting for collateral), refunded "
+        "(optimistic, expired and returned)"))
+    meta = serializers.DictField(allow_null=True, help_text="the payer's metadata")
     created = Timestamp(source="created_at")
 
+    @extend_schema_field({"type": "string", "enum": ["payment"]})
     def get_object(self, obj: Any) -> str:
         return "payment"
+
+    @extend_schema_field({"type": ["string", "null"], "pattern": "^inv_[0-9a-f]{24}$"})
+    def get_invoice(self, obj: Any) -> str | None:
+        from payments.invoices.models import InvoicePayment
+
+        return (InvoicePayment.objects.filter(payment_id=obj.pk)
+                .values_list("invoice__public_id", flat=True).first())
 
 
 def payments_for_merchant(merchant_id: int) -> QuerySet[Any] | None:

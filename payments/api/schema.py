@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
 from drf_spectacular.views import SpectacularAPIView
 
 from payments.errors import CODES
@@ -46,14 +45,25 @@ def _refuse_nul(node: Any) -> None:
 
 
 def add_conventions(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Postprocessing hook: the error shape on every operation, Idempotency-Key on POSTs,
-    no NUL characters in strings."""
+    """Postprocessing hook: a description and an example on every operation, the error shape
+    on every operation, Idempotency-Key on POSTs, no NUL characters in strings."""
+    from payments.api.descriptions import OPERATIONS
+    from payments.events.openapi import example_value
+
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    components = result["components"]["schemas"]
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
+            if not operation.get("description") and operation.get("operationId") in OPERATIONS:
+                operation["description"] = OPERATIONS[operation["operationId"]]
             responses = operation.setdefault("responses", {})
+            bodies = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+            bodies += [(r.get("content") or {}).get("application/json") for r in responses.values()]
+            for body in bodies:
+                if body and "schema" in body and "examples" not in body:
+                    body["examples"] = {"example": {"value": example_value(body["schema"], components)}}
             for status in ERROR_STATUSES:
                 responses.setdefault(str(status), {
                     "description": "error", "content": {"application/json": {"schema": _ERROR_REF}},
@@ -66,6 +76,9 @@ def add_conventions(result: dict[str, Any], generator: Any, request: Any, public
                 })
     _refuse_nul(result.get("paths"))
     _refuse_nul(result.get("components", {}).get("schemas"))
+    from payments.events.openapi import add_webhook_examples
+
+    add_webhook_examples(result)
     return result
 
 
@@ -86,9 +99,19 @@ SCHEMA_SETTINGS = {
 }
 
 
+def schema_settings() -> dict[str, Any]:
+    """SCHEMA_SETTINGS with one OpenAPI 3.1 webhook per catalogued event type (read once the
+    apps are ready: linkpay registers its types in its AppConfig.ready)."""
+    from payments.events.openapi import webhook_paths
+
+    return {**SCHEMA_SETTINGS, "WEBHOOKS": webhook_paths()}
+
+
 def schema_view() -> Any:
-    return SpectacularAPIView.as_view(urlconf="payments.api.urls", custom_settings=SCHEMA_SETTINGS)
+    return SpectacularAPIView.as_view(urlconf="payments.api.urls", custom_settings=schema_settings())
 
 
 def docs_page(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(render_to_string("payments/api_docs.html", request=request))
+    from payments.api.docs import docs_page as render
+
+    return render(request)

@@ -17,6 +17,7 @@ class AuditLog(models.Model):
         DASHBOARD = "dashboard"
         ADMIN = "admin"
         SYSTEM = "system"
+        API = "api"  # the merchant API; the actor is the key (actor_label "api_key:<id>")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=64)  # "signin.succeeded", "api_key.created", ...

@@ -26,7 +26,11 @@ from payments.dashboard import signin
 from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice
 from payments.errors import PaymentsError
 from payments.merchants.models import Membership, Merchant
-from payments.merchants.services import membership_set, merchant_settlement_rule_set
+from payments.merchants.services import (
+    membership_set,
+    merchant_settlement_rule_set,
+    payout_address_change_mail,
+)
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_create
 from payments.settlements.models import Settlement
@@ -126,16 +130,7 @@ def payout_address_changed_notify(request: HttpRequest, *, merchant: Merchant, b
     _audit(request, merchant.pk, "settlement.payout_address_changed", f"merchant:{merchant.pk}",
            before=before, after=merchant.payout_address)
     who = request.user.get_username() if request.user.is_authenticated else "someone"
-    owners = list(Membership.objects.filter(merchant=merchant, role=Membership.Role.OWNER)
-                  .exclude(user__email="").values_list("user__email", flat=True))
-    if owners:
-        transaction.on_commit(lambda: send_mail(
-            subject=f"Payout address of {merchant.name} changed",
-            message=(f"{who} changed where settlements of {merchant.name} are paid.\n\n"
-                     f"Before: {before or '(none)'}\nNow:    {merchant.payout_address}\n\n"
-                     "If this was not your team, sign in, set the address back, and remove that "
-                     "member: settlements go to the new address from now on."),
-            from_email=None, recipient_list=owners, fail_silently=True))
+    payout_address_change_mail(merchant=merchant, before=before, who=who)
 
 
 @transaction.atomic

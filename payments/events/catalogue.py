@@ -75,6 +75,9 @@ for _name, _text in [
     ("failed", "A settlement's transaction failed; the amount went back to your balance."),
 ]:
     register(f"settlement.{_name}", object="settlement", serializer=_SETTLEMENT, description=_text)
+register("payout_settings.updated", object="payout_settings",
+         serializer="payments.merchants.serializers.PayoutSettingsSerializer",
+         description="The payout address or the automatic settlement rules changed (API or dashboard).")
 register("webhook_endpoint.test", object="webhook_endpoint", serializer=_ENDPOINT,
          description="Sent on request to one endpoint only (\"send a test event\"); "
                      "data.object is the endpoint, without its secret.")

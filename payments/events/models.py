@@ -18,6 +18,11 @@ class Event(models.Model):
     # Callers that may record the same fact twice (a retried job) pass a key: one event per key.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The envelope version the event was recorded with (payments.events.catalogue.API_VERSION)
+    api_version = models.CharField(max_length=20, default="")
+    # The API or dashboard request that caused it; null for what happened on its own.
+    request_id = models.CharField(max_length=40, blank=True, default="")
+    request_idempotency_key = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
@@ -35,8 +40,11 @@ class Event(models.Model):
         raise ValueError("events are immutable")
 
     def as_payload(self) -> dict[str, Any]:
-        """The JSON an event is delivered and listed as."""
+        """The envelope an event is delivered and listed as (the same for every type)."""
         return {
             "id": self.public_id, "object": "event", "type": self.type,
-            "created": int(self.created_at.timestamp()), "data": self.data,
+            "created": int(self.created_at.timestamp()), "api_version": self.api_version,
+            "data": self.data,
+            "request": {"id": self.request_id or None,
+                        "idempotency_key": self.request_idempotency_key or None},
         }

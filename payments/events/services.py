@@ -8,6 +8,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ops.middleware import current_request
+from payments.events.catalogue import API_VERSION
 from payments.events.models import Event
 
 logger = logging.getLogger(__name__)
@@ -32,8 +34,15 @@ def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
     endpoints and push it to the merchant's dashboard.
 
     Call inside the writer's transaction: if it rolls back, the event, its deliveries and the
-    pushes vanish with it. Idempotent on `idempotency_key` (the first event is returned)."""
+    pushes vanish with it. Idempotent on `idempotency_key` (the first event is returned).
+
+    `data` is `{"object": <the object as the API shows it>}` for every type (one envelope; see
+    catalogue.py). The request being served (if any) is recorded as the event's `request`."""
     from payments.webhooks.services import deliveries_create_for_event
+
+    if not (isinstance(data, dict) and set(data) == {"object"} and isinstance(data["object"], dict)):
+        raise ValueError("event data is {'object': {...}}")
+    request_id, request_key = current_request()
 
     with transaction.atomic():
         if idempotency_key:
@@ -43,7 +52,9 @@ def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
         try:
             with transaction.atomic():
                 event = Event.objects.create(type=type, merchant_id=merchant_id, data=data,
-                                             idempotency_key=idempotency_key or None)
+                                             idempotency_key=idempotency_key or None,
+                                             api_version=API_VERSION, request_id=request_id or "",
+                                             request_idempotency_key=request_key or "")
         except IntegrityError:
             if not idempotency_key:
                 raise

@@ -58,8 +58,10 @@ def _replay_or_conflict(record: IdempotencyRecord, fingerprint: str) -> Replay |
 
 def idempotency_begin(*, api_key_id: int, key: str, fingerprint: str) -> IdempotencyRecord | Replay:
     """Own the key (returns the record) or return the stored response to replay."""
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise PaymentsError("idempotency_key_invalid", "Idempotency-Key is 1..255 printable characters",
+    # the OpenAPI pattern (payments/api/schema.py): printable ASCII, as HTTP headers carry it
+    if not key or len(key) > MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
+        raise PaymentsError("idempotency_key_invalid",
+                            "Idempotency-Key is 1..255 printable ASCII characters",
                             param="Idempotency-Key")
     deadline = time.monotonic() + conf.IDEMPOTENCY_WAIT_SECONDS
     while True:

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from payments import conf
 from payments.invoices.models import Invoice
 from payments.serialization import (
     ASSET_CHOICES,
@@ -27,7 +29,10 @@ class InvoiceSerializer(serializers.Serializer):
     description = serializers.CharField()
     order_id = serializers.CharField()
     metadata = MetadataField()
-    checkout_url = serializers.SerializerMethodField()
+    checkout_url = serializers.SerializerMethodField(
+        help_text="the page to send the customer to (absolute URL)")
+    payments = serializers.SerializerMethodField(
+        help_text="the payments that count towards this invoice (GET /payments/{id}), oldest first")
     expires_at = Timestamp()
     late_payment_until = Timestamp()
     paid_at = Timestamp(allow_null=True)
@@ -36,8 +41,16 @@ class InvoiceSerializer(serializers.Serializer):
     def get_object(self, obj: Any) -> str:
         return "invoice"
 
+    @extend_schema_field({"type": "string", "format": "uri",
+                          "example": "https://pay.example.com/pay/inv_3f9c1e0b8a7d4c2e9b6a5f10"})
     def get_checkout_url(self, obj: Invoice) -> str:
-        return reverse("payments:checkout", args=[obj.public_id])
+        return conf.absolute_url(reverse("payments:checkout", args=[obj.public_id]))
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "pattern": "^pay_[0-9a-f]{24}$"}})
+    def get_payments(self, obj: Invoice) -> list[str]:
+        from payments.purchases.selectors import payment_public_ids
+
+        return payment_public_ids(list(obj.payments.order_by("id").values_list("payment_id", flat=True)))
 
 
 class InvoiceCreateSerializer(serializers.Serializer):

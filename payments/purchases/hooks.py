@@ -32,9 +32,7 @@ def payments_created(payments: Iterable[Payment]) -> None:
 
 
 def payment_event_data(payment: Payment) -> dict[str, object]:
-    return {
-        "id": payment.public_id, "purchase_id": payment.purchase_id, "type": payment.type,
-        "sender": payment.sender, "recipient": payment.recipient,
-        "amount_wei": str(payment.amount_wei), "amount_token": str(payment.amount_token),
-        "meta": payment.meta, "created_at": payment.created_at.isoformat(),
-    }
+    """The event's data: the payment exactly as GET /api/v1/payments/{id} shows it."""
+    from payments.api.payments_received import PaymentSerializer
+
+    return {"object": dict(PaymentSerializer(payment).data)}

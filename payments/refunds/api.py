@@ -62,9 +62,7 @@ class RefundListView(MerchantAPIView):
 
         outcome = refund_execute(refund_id=refund.public_id, allow_link=True)
         refund.refresh_from_db()
-        body = dict(RefundSerializer(refund).data)
-        body["method"] = outcome.method or None
-        body["link"] = None
+        body = dict(RefundSerializer(refund).data)  # the same fields as GET /refunds/{id}
         if outcome.link is not None:
             from linkpay.api import link_url
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments.refunds.models import Refund
@@ -13,6 +14,14 @@ from payments.serialization import (
     PositiveAmountString,
     Timestamp,
 )
+
+
+class RefundLinkSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="the link (GET /links/{id})")
+    url = serializers.CharField(allow_null=True, help_text=(
+        "the link to hand to the customer, with its secret; only in the answer that created the "
+        "refund (null afterwards and in replays: Spoke keeps only the secret's hash)"))
+    secret = serializers.CharField(allow_null=True, help_text="as url: shown once")
 
 
 class RefundSerializer(serializers.Serializer):
@@ -32,11 +41,32 @@ class RefundSerializer(serializers.Serializer):
     status = serializers.ChoiceField(source="state", choices=Refund.State.values)
     failure_reason = serializers.CharField()
     metadata = MetadataField()
+    method = serializers.SerializerMethodField(help_text=(
+        "how it was paid back: channel (a payment into the payer's channel), link (a link "
+        "payment, when the channel could not receive it), or null while pending"))
+    link = serializers.SerializerMethodField(help_text="the link, when method is link")
     created = Timestamp(source="created_at")
     completed_at = Timestamp(allow_null=True)
 
     def get_object(self, obj: Any) -> str:
         return "refund"
+
+    def _execution(self, obj: Refund) -> tuple[str, str] | None:
+        from payments.purchases.selectors import refund_execution
+
+        return refund_execution(obj.public_id)
+
+    @extend_schema_field({"type": ["string", "null"], "enum": ["channel", "link", None]})
+    def get_method(self, obj: Refund) -> str | None:
+        execution = self._execution(obj)
+        return execution[0] if execution else None
+
+    @extend_schema_field(RefundLinkSerializer(allow_null=True))
+    def get_link(self, obj: Refund) -> dict[str, Any] | None:
+        execution = self._execution(obj)
+        if not execution or not execution[1]:
+            return None
+        return {"id": execution[1], "url": None, "secret": None}
 
 
 class RefundCreateSerializer(serializers.Serializer):

@@ -6,6 +6,9 @@ from rest_framework.response import Response
 
 from payments.api.base import MerchantAPIView, body_or_error, query_choice
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
+from payments.merchants.models import Merchant
+from payments.merchants.serializers import PayoutSettingsSerializer, PayoutSettingsUpdateSerializer
+from payments.merchants.services import payout_settings_update_by_key
 from payments.settlements import selectors, services
 from payments.settlements.models import Settlement
 from payments.settlements.serializers import SettlementCreateSerializer, SettlementSerializer
@@ -38,3 +41,30 @@ class SettlementDetailView(MerchantAPIView):
     def get(self, request: Request, id: str) -> Response:
         settlement = selectors.settlements_for_merchant(self.merchant_id).get(public_id=id)
         return Response(SettlementSerializer(settlement).data)
+
+
+class PayoutSettingsView(MerchantAPIView):
+    """Where settlements go and when they run automatically. Writing needs a key that may write
+    settlements (a secret key, or a restricted key with `settlements: write`): the same power as
+    requesting a settlement."""
+
+    resource = "settlements"
+
+    @extend_schema(operation_id="payout_settings_retrieve", responses=PayoutSettingsSerializer,
+                   description="The payout address and the automatic settlement rules.")
+    def get(self, request: Request) -> Response:
+        return Response(PayoutSettingsSerializer(Merchant.objects.get(pk=self.merchant_id)).data)
+
+    @extend_schema(operation_id="payout_settings_update", request=PayoutSettingsUpdateSerializer,
+                   responses=PayoutSettingsSerializer,
+                   description=(
+                       "Change any of the payout address, the thresholds (`null` removes one) and "
+                       "the schedule; fields not sent keep their value. Every change is audited "
+                       "with the key as its actor and announced by a `payout_settings.updated` "
+                       "event; a new payout address is also mailed to every owner. The same "
+                       "constraints as the dashboard: a checksummed or lower-case address, "
+                       "positive thresholds, schedule none, daily or weekly."))
+    def post(self, request: Request) -> Response:
+        data = body_or_error(PayoutSettingsUpdateSerializer, request)
+        merchant = payout_settings_update_by_key(api_key=request.auth, request=request, **data)
+        return Response(PayoutSettingsSerializer(merchant).data)

@@ -34,8 +34,19 @@ class WebhookEndpointRetrieveSerializer(WebhookEndpointSerializer):
         required=False, help_text="the signing secret (whsec_…); only for keys with webhooks write access")
 
 
-@extend_schema_field({"type": "string", "maxLength": 2000,
-                      "pattern": "^https?://([a-z0-9]+\\.)+[a-z]{2,10}(:[0-9]{1,4})?(/[A-Za-z0-9._~-]*)*$"})
+# What the server accepts (services._clean_url): an http(s) URL with a host name, localhost or an
+# IPv4 address, a port 1..65535 and a path. Private destinations are then refused with
+# url_not_public unless the operator allows them.
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+WEBHOOK_URL_PATTERN = (
+    "^https?://(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}|"
+    f"{_OCTET}(\\.{_OCTET}){{3}})(:{_PORT})?(/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*$"
+)
+
+
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": WEBHOOK_URL_PATTERN,
+                      "example": "https://shop.example/hooks/spoke"})
 class WebhookUrl(serializers.URLField):
     """http(s) URL of the receiver."""
 

@@ -149,7 +149,7 @@ def test_a_webhook_delivery_can_be_redelivered() -> None:
     from payments.events.services import event_record
 
     with transaction.atomic():
-        event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"x": 1})
+        event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"object": {"x": 1}})
     first = WebhookDelivery.objects.get()
     page = client.get(f"/dashboard/webhooks/{first.endpoint.public_id}/")
     assert first.public_id in page.content.decode()
@@ -194,7 +194,7 @@ def test_webhook_endpoints_are_managed_from_the_dashboard_with_an_audit_row_each
     with transaction.atomic():
         from payments.events.services import event_record
 
-        event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"x": 1})
+        event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"object": {"x": 1}})
     # disable: the pending delivery is cancelled
     response = post_form(client, detail, f"{detail}edit/", {
         "url": "https://example.org/hook", "event_types": ["*"], "description": "d"})

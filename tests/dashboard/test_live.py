@@ -34,7 +34,7 @@ def socket(cookie: str | None, origin: str = "http://localhost") -> WebsocketCom
 
 def record(team: Any, type_: str, marker: str) -> None:
     with transaction.atomic():
-        event_record(type=type_, merchant_id=team.merchant.pk, data={"marker": marker})
+        event_record(type=type_, merchant_id=team.merchant.pk, data={"object": {"marker": marker}})
 
 
 async def test_two_merchants_each_receive_only_their_own_events() -> None:
@@ -54,7 +54,7 @@ async def test_two_merchants_each_receive_only_their_own_events() -> None:
     await sync_to_async(record)(bob, "link.redeemed", "b2")
 
     async def two_then_nothing(s: WebsocketCommunicator) -> list[str]:
-        got = [json.loads(await s.receive_from(timeout=5))["event"]["data"]["marker"] for _ in range(2)]
+        got = [json.loads(await s.receive_from(timeout=5))["event"]["data"]["object"]["marker"] for _ in range(2)]
         assert await s.receive_nothing(timeout=0.5)  # and nothing of the other merchant's
         return got
 
@@ -73,7 +73,7 @@ async def test_a_rolled_back_event_is_never_pushed() -> None:
     def roll_back() -> None:
         try:
             with transaction.atomic():
-                event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"marker": "x"})
+                event_record(type="payment.succeeded", merchant_id=team.merchant.pk, data={"object": {"marker": "x"}})
                 raise RuntimeError("abort")
         except RuntimeError:
             pass
@@ -103,10 +103,10 @@ def test_the_polling_fallback_returns_only_the_merchants_events_after_the_cursor
     client = Client()
     sign_in(client, alice.owner)
     first = client.get("/dashboard/events.json", {"after": 0}).json()
-    assert [e["event"]["data"]["marker"] for e in first["events"]] == ["a1"]
+    assert [e["event"]["data"]["object"]["marker"] for e in first["events"]] == ["a1"]
     record(alice, "invoice.paid", "a2")
     second = client.get("/dashboard/events.json", {"after": first["cursor"]}).json()
-    assert [e["event"]["data"]["marker"] for e in second["events"]] == ["a2"]
+    assert [e["event"]["data"]["object"]["marker"] for e in second["events"]] == ["a2"]
 
 
 def _idle_cookie(team: Any) -> str:

@@ -203,7 +203,7 @@ def test_payment_ids_are_random_public_ids_everywhere_not_the_sequential_key(sho
     assert client.get(f"/dashboard/payments/{old.public_id}/").status_code == 200
     assert client.get(f"/dashboard/payments/{old.pk}/").status_code == 404
     assert client.get(f"/dashboard/payments/pay_{old.pk}/").status_code == 404
-    assert payment_event_data(old)["id"] == old.public_id
+    assert payment_event_data(old)["object"]["id"] == old.public_id
     api = Api(api_key_create(merchant_id=shop.merchant.pk, kind="read_only").plaintext)
     listed = [row["id"] for row in api.get("/api/v1/payments", {"limit": 100}).json()["data"]]
     assert sorted(listed) == sorted(ids)

@@ -134,7 +134,10 @@ def test_a_collateralized_redeemer_is_paid_at_once_and_every_later_redeem_is_ref
     for who in (carol, bob, alice):
         again = redeem(who, secret)
         assert again.status_code == 400
-        assert again.json() == {"error": REDEEMED_MESSAGE, "code": "link_redeemed", "message": REDEEMED_MESSAGE}
+        body = again.json()
+        assert body["request_id"] == again["Request-Id"] and body["type"] == "invalid_request_error"
+        assert {k: body[k] for k in ("error", "code", "message", "param")} == {
+            "error": REDEEMED_MESSAGE, "code": "link_redeemed", "message": REDEEMED_MESSAGE, "param": None}
     assert reconcile_channels().ok
     assert list(Event.objects.order_by("id").values_list("type", flat=True)) == ["link.created", "link.redeemed"]
 

@@ -101,7 +101,30 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(shop: Shop, monkeyp
 
 
 def test_the_docs_page_uses_no_external_assets(shop: Shop) -> None:
+    import re
+
     page = Api(None).client.get("/api/v1/docs/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "/api/v1/schema/" in html and "http://" not in html and "https://" not in html
+    assert "/api/v1/schema/" in html
+    # samples name this server; no script, style or image comes from anywhere
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
+
+
+def test_the_docs_page_renders_markdown_and_has_the_guide_samples_and_catalogue(shop: Shop) -> None:
+    import re
+
+    from payments.errors import CODES
+    from payments.events.catalogue import names
+
+    html = Api(None).client.get("/api/v1/docs/").content.decode()
+    prose = re.sub(r"<pre>.*?</pre>", "", html, flags=re.S)
+    assert "`" not in prose  # markdown code spans are rendered, never shown raw
+    assert '<h3 id="authentication">Authentication</h3>' in html
+    assert "curl http://testserver/api/v1/invoices" in html  # samples name this server
+    assert "import httpx" in html and "hmac.compare_digest" in html
+    for name in names():
+        assert f'id="event-{name}"' in html
+    for code in CODES:
+        assert f"<code>{code}</code>" in html
+    assert 'id="payout_settings_update"' in html and 'id="webhook_endpoints_delete"' in html

@@ -60,7 +60,7 @@ def owner_objects(shop: Shop) -> Owned:
     invoice = invoice_create(merchant_id=merchant_id, amount=1000, asset="token")  # records an event
     delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
     assert delivery is not None
-    event = event_record(type="test.ping", merchant_id=merchant_id, data={})
+    event = event_record(type="test.ping", merchant_id=merchant_id, data={"object": {}})
     refund = Refund.objects.create(merchant_id=merchant_id, payment_id=payment.pk, recipient=payment.sender,
                                    amount=1, asset="wei")
     settlement = Settlement.objects.create(merchant_id=merchant_id, asset="wei", amount=1,

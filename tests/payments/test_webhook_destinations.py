@@ -48,7 +48,7 @@ def delivery_to(shop: Shop, url: str) -> WebhookDelivery:
     endpoint = endpoint_create(merchant_id=shop.merchant.pk, url="https://hooks.example.com/h",
                                event_types=["*"])
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=url)
-    event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={})
+    event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={"object": {}})
     return WebhookDelivery.objects.get(endpoint=endpoint)
 
 
@@ -168,7 +168,7 @@ def test_with_private_destinations_allowed_the_receiver_gets_its_host_header_and
     url = f"http://localhost:{receiver.port}/hooks"
     created = shop.client().post("/api/v1/webhook_endpoints", {"url": url, "enabled_events": ["*"]})
     assert created.status_code == 201, created.content
-    event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={})
+    event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={"object": {}})
     delivery = WebhookDelivery.objects.get()
     assert delivery_attempt(delivery_id=delivery.pk, now=delivery.created_at).state == State.SUCCEEDED
     (headers, _), = receiver.received
