@@ -44,6 +44,7 @@ CODES: dict[str, ErrorCode] = {
     # money and state: the request is valid but conflicts with the current state
     "balance_insufficient": ErrorCode(409, INVALID),
     "payout_address_missing": ErrorCode(409, INVALID),
+    "asset_not_configured": ErrorCode(409, INVALID),  # the platform has no token configured
     "receiving_address_missing": ErrorCode(409, INVALID),
     "invoice_not_payable": ErrorCode(409, INVALID),
     "invoice_asset_mismatch": ErrorCode(409, INVALID),

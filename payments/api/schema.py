@@ -52,6 +52,11 @@ def add_conventions(result: dict[str, Any], generator: Any, request: Any, public
 
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     components = result["components"]["schemas"]
+    if "PayoutSettingsUpdateRequest" in components:  # an empty update is parameter_missing
+        components["PayoutSettingsUpdateRequest"]["minProperties"] = 1
+        payout = result.get("paths", {}).get("/api/v1/payout_settings", {}).get("post", {})
+        if "requestBody" in payout:
+            payout["requestBody"]["required"] = True
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):

@@ -33,8 +33,10 @@ class PayoutSettingsSerializer(serializers.Serializer):
         return obj.payout_address or None
 
 
-@extend_schema_field({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$",
-                      "example": "0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"})
+@extend_schema_field({"type": "string", "pattern": "^0x([0-9a-f]{40}|[0-9A-F]{40})$",
+                      "example": "0x5b38da6a701c568545dcfcb03fcb875f56beddc4",
+                      "description": "a 0x address in one case; an EIP-55 checksummed (mixed-case) "
+                                     "address is accepted too when its checksum is right"})
 class AddressInput(serializers.CharField):
     """A 0x address; mixed case must carry a valid EIP-55 checksum (checked by the service)."""
 

@@ -54,14 +54,17 @@ def settlement_execute(*, merchant_id: int, asset: str, amount: int | None = Non
     if not merchant.payout_address:
         raise PaymentsError("payout_address_missing", "set a payout address first")
     if asset == "token" and not settings.TOKEN_ADDRESS:
-        raise PaymentsError("parameter_invalid", "token payouts are not configured", param="asset")
+        raise PaymentsError("asset_not_configured", "token payouts are not configured on this platform",
+                            param="asset")
     lock_custodial_accounts(merchant_addresses(merchant_id))
     balances = custodial_balance_by_address(merchant_id, asset)
     available = sum(b for b in balances.values() if b > 0)
+    if amount is None and available <= 0:
+        # a valid request the current balance cannot meet: a conflict, like asking for too much
+        raise PaymentsError("balance_insufficient", f"nothing to settle: the custodial balance is 0 {asset}")
     wanted = available if amount is None else amount
     if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
-        raise PaymentsError("amount_invalid", "nothing to settle" if amount is None
-                            else "amount is a positive integer of base units", param="amount")
+        raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
     if wanted > available:
         raise PaymentsError("balance_insufficient",
                             "the custodial balance is {amount}", param="amount", amount=(available, asset))

@@ -62,8 +62,11 @@ def t_metadata_invalid(c: Ctx) -> Any:
 
 
 def t_amount_invalid(c: Ctx) -> Any:
-    shop = c.make_shop("payout shop", payout_address=random_address())
-    return shop.client().post("/api/v1/settlements", {"asset": "wei"})  # nothing to settle
+    from payments.invoices.services import invoice_create
+
+    # the API's serializers refuse such amounts first (parameter_invalid); the services check too
+    return _service("amount_invalid", lambda: invoice_create(merchant_id=c.shop.merchant.pk, amount=0,
+                                                             asset="wei"))
 
 
 def t_address_invalid(c: Ctx) -> Any:
@@ -111,6 +114,14 @@ def t_method_not_allowed(c: Ctx) -> Any:
 def t_balance_insufficient(c: Ctx) -> Any:
     shop = c.make_shop("payout shop", payout_address=random_address())
     return shop.client().post("/api/v1/settlements", {"asset": "wei", "amount": "5"})
+
+
+def t_asset_not_configured(c: Ctx) -> Any:
+    from django.conf import settings
+
+    c.monkeypatch.setattr(settings, "TOKEN_ADDRESS", "")
+    shop = c.make_shop("payout shop", payout_address=random_address())
+    return shop.client().post("/api/v1/settlements", {"asset": "token"})
 
 
 def t_payout_address_missing(c: Ctx) -> Any:
@@ -218,7 +229,7 @@ def t_api_error(c: Ctx) -> Any:
 # Refusals of the merchant platform's services that reach a client through the hub's purchase
 # API (an invoice payment is refused with them) or a worker, not through /api/v1/: triggered by
 # calling the service.
-THROUGH_SERVICES = {"invoice_not_payable", "invoice_asset_mismatch", "refund_not_pending"}
+THROUGH_SERVICES = {"invoice_not_payable", "invoice_asset_mismatch", "refund_not_pending", "amount_invalid"}
 
 
 def test_every_code_has_a_trigger() -> None:

@@ -167,7 +167,7 @@ class MoneyMachine(RuleBasedStateMachine):
         response = self.world.shop.client().post("/api/v1/settlements", body)
         wanted = self.balance if units is None else units * UNIT
         if wanted == 0:
-            assert response.status_code == 400 and response.json()["error"]["code"] == "amount_invalid"
+            assert response.status_code == 409 and response.json()["error"]["code"] == "balance_insufficient"
         elif wanted > self.balance:
             assert response.status_code == 409, response.content
             assert response.json()["error"]["code"] == "balance_insufficient"

@@ -30,7 +30,7 @@ def test_a_settlement_needs_a_payout_address_which_the_api_now_sets(shop: Shop) 
     assert response.json() == {"object": "payout_settings", "payout_address": address, "threshold_wei": "5000",
                                "threshold_token": None, "schedule": "daily"}
     # now the settlement is refused for want of money, not of an address
-    assert api.post("/api/v1/settlements", {"asset": "wei"}).json()["error"]["code"] == "amount_invalid"
+    assert api.post("/api/v1/settlements", {"asset": "wei"}).json()["error"]["code"] == "balance_insufficient"
     # a partial update keeps the rest; null removes a threshold
     body = api.post(URL, {"threshold_wei": None, "threshold_token": "7"}).json()
     assert (body["payout_address"], body["threshold_wei"], body["threshold_token"], body["schedule"]) == (

@@ -44,9 +44,9 @@ def test_two_settlements_of_the_whole_balance_at_once_pay_it_out_once(
         responses = in_parallel([
             partial(shop.client().post, "/api/v1/settlements", {"asset": "wei"}, idempotency_key=key)
             for key in (f"a{round_}", f"b{round_}")])
-        assert sorted(r.status_code for r in responses) == [201, 400], responses
-        refused = next(r for r in responses if r.status_code == 400).json()["error"]
-        assert refused["code"] == "amount_invalid"
+        assert sorted(r.status_code for r in responses) == [201, 409], responses
+        refused = next(r for r in responses if r.status_code == 409).json()["error"]
+        assert refused["code"] == "balance_insufficient"
         assert account_balance(f"custodial:{shop.address}", "wei") == 0
     run_hub_transactions()
     assert sorted(int(s.amount) for s in Settlement.objects.all()) == [1000, 1001, 1002]
