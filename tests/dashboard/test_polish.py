@@ -5,6 +5,7 @@ admin's amounts, time zones and switch message."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.django_db
 ETH = 10**18
 
 
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
+def client_for(user: Any) -> Client:
     client = Client()
     sign_in(client, user)
     return client
@@ -44,7 +45,7 @@ def test_staff_see_settlements_but_no_form_they_could_not_use() -> None:
     assert 'id="settle-form"' in manager and 'data-confirm="Pay {amount}' in manager
 
 
-def test_a_settlement_above_the_balance_is_refused_in_eth_and_a_success_says_what_happened(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_settlement_above_the_balance_is_refused_in_eth_and_a_success_says_what_happened() -> None:
     team = make_team("Busy shop", payout_address=random_address())
     make_payment(team.address, wei=600)
     client = client_for(team.owner)
@@ -103,3 +104,10 @@ def test_the_admin_shows_amounts_formatted_times_with_their_zone_and_says_what_t
         _SWITCH_CACHE.clear()
     text = response.content.decode()
     assert "Switches saved. Payments: off (merchants see a banner" in text and "was changed successfully" not in text
+
+
+def test_the_security_page_says_what_changed() -> None:
+    team = make_team("Careful shop")
+    client = client_for(team.owner)
+    done = client.post("/dashboard/security/", {"op": "require"}, follow=True).content.decode()
+    assert "Two-factor sign-in is now required for every member." in done

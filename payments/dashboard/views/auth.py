@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
@@ -207,13 +208,17 @@ def security_view(request: HttpRequest) -> HttpResponse:
                 if secret and services.totp_enroll_by(request, user=user, secret=secret,  # type: ignore[arg-type]
                                                       code=form.cleaned_data["code"], merchant_id=dash.merchant_id):
                     request.session.pop("dashboard_totp_enrol_secret", None)
+                    messages.success(request, "Two-factor sign-in is on: from now on you sign in with a code too.")
                     return redirect("payments:dashboard:security")
                 form.add_error("code", "That code does not match. Scan the code again and retry.")
             elif action == "disable":
                 services.totp_disable_by(request, merchant_id=dash.merchant_id)
+                messages.success(request, "Two-factor sign-in is off.")
                 return redirect("payments:dashboard:security")
             elif action in ("require", "optional") and dash.is_owner:
                 services.totp_required_set_by(request, merchant_id=dash.merchant_id, required=action == "require")
+                messages.success(request, "Two-factor sign-in is now required for every member." if action == "require"
+                                 else "Two-factor sign-in is now optional for members.")
                 return redirect("payments:dashboard:security")
         except PaymentsError as exc:
             context["error"] = exc.message
