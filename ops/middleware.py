@@ -17,6 +17,12 @@ IDEMPOTENCY_KEY_MAX = 255
 
 
 _BASE: ContextVar[str] = ContextVar("spoke_base_url", default="")
+_PATH: ContextVar[str] = ContextVar("spoke_request_path", default="")
+
+
+def current_path() -> str:
+    """The path of the request being served ("" outside a request)."""
+    return _PATH.get()
 
 
 def current_base_url() -> str:
@@ -43,12 +49,13 @@ class RequestIdMiddleware:
             base = request.build_absolute_uri("/").rstrip("/")
         except Exception:  # a Host that ALLOWED_HOSTS refuses: Django answers 400 later
             base = ""
-        base_token = _BASE.set(base)
+        base_token, path_token = _BASE.set(base), _PATH.set(request.path)
         try:
             response = self.get_response(request)
         finally:
             _CURRENT.reset(token)
             _BASE.reset(base_token)
+            _PATH.reset(path_token)
         response["Request-Id"] = request.request_id  # type: ignore[attr-defined]
         # How long the application took (standard Server-Timing; no secret in it).
         response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"

@@ -19,7 +19,6 @@ import httpx
 from django.db import models, transaction
 from django.utils import timezone
 
-from ops.middleware import current_request
 from payments import conf
 from payments.errors import PaymentsError
 from payments.events import catalogue
@@ -168,7 +167,9 @@ def endpoint_send_test(*, merchant_id: int, endpoint_id: str,
 
     now = now or timezone.now()
     endpoint = WebhookEndpoint.objects.get(merchant_id=merchant_id, public_id=endpoint_id)
-    request_id, request_key = current_request()
+    from payments.events.services import merchant_request
+
+    request_id, request_key = merchant_request()
     event = Event.objects.create(type=TEST_EVENT_TYPE, merchant_id=merchant_id,
                                  data={"object": dict(WebhookEndpointSerializer(endpoint).data)},
                                  api_version=catalogue.API_VERSION, request_id=request_id or "",

@@ -141,7 +141,7 @@ def test_a_shop_runs_on_a_client_generated_from_the_openapi_document(
                                                 "outputs": [{"name": "", "type": "uint256"}]}])
         assert token.functions.balanceOf(Web3.to_checksum_address(payout)).call() == 4 * TOKEN
         assert str(ok(ops["settlements_retrieve"].sync_detailed(id=settlement.id, client=client)).status) == "paid"
-        types = [str(e.type) for e in ok(ops["events_list"].sync_detailed(client=client)).data]
+        types = [str(e.type_) for e in ok(ops["events_list"].sync_detailed(client=client)).data]
         assert {"payout_settings.updated", "invoice.paid", "payment.succeeded", "refund.succeeded",
                 "settlement.created", "settlement.paid"} <= set(types)
     finally:
