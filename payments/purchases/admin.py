@@ -3,13 +3,16 @@ from __future__ import annotations
 from django.contrib import admin
 
 from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
+from ops.admin_display import amount_column
 from payments.purchases.models import Payment, Purchase
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ("type", "sender", "recipient", "amount_wei", "amount_token", "status")
+    fields = ("type", "sender", "recipient", "wei_shown", "token_shown", "status")
     readonly_fields = fields
+    wei_shown = amount_column("amount_wei", asset="wei", description="ETH")
+    token_shown = amount_column("amount_token", asset="token", description="SPD")
     max_num = 0
 
 
@@ -23,8 +26,10 @@ class PurchaseAdmin(ReadOnlyAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "type", "sender", "recipient", "amount_wei", "amount_token", "status",
+    list_display = ("id", "type", "sender", "recipient", "wei_shown", "token_shown", "status",
                     "created_at")
     list_filter = ("type", "status")
     search_fields = ("sender", "recipient", "purchase__id")
-    readonly_fields = [f.name for f in Payment._meta.fields]
+    readonly_fields = ["wei_shown", "token_shown", *(f.name for f in Payment._meta.fields)]
+    wei_shown = amount_column("amount_wei", asset="wei", description="ETH")
+    token_shown = amount_column("amount_token", asset="token", description="SPD")

@@ -96,6 +96,10 @@ def test_the_admin_shows_amounts_formatted_times_with_their_zone_and_says_what_t
     client.force_login(operator)
     page = client.get(reverse("admin:payments_invoice_changelist")).content.decode()
     assert "≈ 0.122 ETH" in page and 'title="0.1220000000000003 ETH' in page and " UTC" in page
+    make_payment(team.address, wei=ETH // 4)
+    payments = client.get(reverse("admin:purchases_payment_changelist")).content.decode()
+    assert ">0.25 ETH</span>" in payments and str(ETH // 4) not in payments.split("<tbody")[1].split("</tbody>")[0].replace(
+        f'= {ETH // 4} wei', '')  # the raw wei only in the title
     switches = GlobalSwitches.current()
     try:
         response = client.post(reverse("admin:ops_globalswitches_change", args=[switches.pk]), {
