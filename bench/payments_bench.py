@@ -473,7 +473,7 @@ def consistency_check(before: dict[str, int]) -> bool:
     from hub.channels.models import Channel, ChannelUpdate
     from hub.channels.reconciliation import reconcile_channels
     from hub.ledger.models import LedgerEntry
-    from payments.purchases.models import Payment
+    from hub.purchases.models import Payment
 
     checks: dict[str, tuple[bool, str]] = {}
     sums = {row["asset"]: int(row["total"]) for row in

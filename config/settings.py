@@ -148,8 +148,8 @@ INSTALLED_APPS = [
     "ops",
     "hub",
     "payments",
-    "payments.purchases",
-    "payments.custodial",
+    "hub.purchases",
+    "hub.custodial",
     "linkpay",
     "csp",
 ]

@@ -8,7 +8,7 @@ released against `hub:link_float` when paid into a channel, moved to `hub:onchai
 its on-chain claim is confirmed, and moved to the sender's `custodial:<address>` when it goes
 back there. So `link:<id>` is the held amount while the link is open or being redeemed, 0 after.
 
-Lock order: link row first, then channel rows (lowest id first, `_lock_channels`), then custodial
+Lock order: link row first, then channel rows (lowest id first, `lock_user_channels`), then custodial
 advisory locks. Purchases insert links while holding channel locks but never lock an existing
 link, so the two orders cannot deadlock."""
 
@@ -128,12 +128,12 @@ def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_
                           note: str = "") -> IssuedLink:
     """A link funded from the merchant's custodial balance, with a Spoke-generated secret
     (256 bits). Refused (PaymentsError balance_insufficient) above the balance."""
+    from hub.custodial.services import lock_custodial
     from payments.balances.selectors import (
         custodial_account,
         custodial_balance_by_address,
         lock_custodial_accounts,
     )
-    from payments.custodial.services import lock_custodial
     from payments.errors import PaymentsError
     from payments.merchants.selectors import merchant_addresses
 
@@ -210,14 +210,14 @@ def link_redeem(*, secret: Any, redeemer: str, ip: str | None = None,
 
 
 def _redeem_into_channel(link_pk: int, redeemer: str, now: datetime) -> Redemption:
-    from payments.purchases.services import _lock_channels
+    from hub.purchases.services import lock_user_channels
 
     link = Link.objects.select_for_update().get(pk=link_pk)
     retry = (link.status == Status.REDEEMING and link.payout == Link.Payout.CHANNEL
              and link.redeemer == redeemer)
     if not retry:
         _refuse_unless_open(link, now)
-    channel = _lock_channels([redeemer])[redeemer]
+    channel = lock_user_channels([redeemer])[redeemer]
     if channel.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the redeemer's channel is not open", status=409)
     if not retry:
@@ -234,10 +234,10 @@ _redeem_into_channel = transaction.atomic(_redeem_into_channel)  # not a decorat
 def _pay_redeemer(link: Link, channel: Channel) -> bool:
     """Inside the caller's transaction, with the link and the channel locked."""
     from hub.channels.services import channel_state
-    from payments.purchases.services import _hub_pays
+    from hub.purchases.services import hub_pays
 
     prev = channel_state(channel, link.redeemer)
-    paid = _hub_pays(channel, prev, link.amount_wei, link.amount_token,
+    paid = hub_pays(channel, prev, link.amount_wei, link.amount_token,
                      memo=f"link {link.public_id} redeemed")
     if paid is None:
         return False
@@ -278,14 +278,14 @@ def _request_collateral(link: Link) -> None:
 def link_redemption_complete(*, link_id: int) -> bool:
     """Pay a pending channel redemption if the redeemer's channel can take it now. Exactly once
     (the link row is locked and must still be REDEEMING)."""
-    from payments.purchases.services import _lock_channels
+    from hub.purchases.services import lock_user_channels
 
     with transaction.atomic():
         link = Link.objects.select_for_update().filter(
             pk=link_id, status=Status.REDEEMING, payout=Link.Payout.CHANNEL).first()
         if link is None:
             return False
-        channel = _lock_channels([link.redeemer])[link.redeemer]
+        channel = lock_user_channels([link.redeemer])[link.redeemer]
         paid = _pay_redeemer(link, channel)
     if not paid:
         _request_collateral(link)
@@ -379,7 +379,7 @@ def link_onchain_claim_completed(tx: Any) -> None:
 
 def _return_to_sender(link: Link, status: str) -> None:
     """Inside the caller's transaction with the link locked and OPEN."""
-    from payments.custodial.services import custodial_account, lock_custodial
+    from hub.custodial.services import custodial_account, lock_custodial
 
     if link.funding == Link.Funding.CUSTODIAL:
         from payments.balances.selectors import lock_custodial_accounts
@@ -391,10 +391,10 @@ def _return_to_sender(link: Link, status: str) -> None:
         link.returned_to = "custodial"
     else:
         from hub.channels.services import channel_state
-        from payments.purchases.services import _hub_pays, _lock_channels
+        from hub.purchases.services import hub_pays, lock_user_channels
 
-        channel = _lock_channels([link.sender])[link.sender]
-        back = _hub_pays(channel, channel_state(channel, link.sender), link.amount_wei,
+        channel = lock_user_channels([link.sender])[link.sender]
+        back = hub_pays(channel, channel_state(channel, link.sender), link.amount_wei,
                          link.amount_token, memo=f"link {link.public_id} returned")
         if back is not None:
             _release(link, memo=f"link {link.public_id} {status}: returned to channel")

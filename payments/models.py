@@ -1,5 +1,5 @@
 """The `payments` app's models live in sub-packages by concept; Django finds them here.
-(`payments.purchases` and `payments.custodial` are apps of their own.)"""
+(`hub.purchases` and `hub.custodial` are apps of their own.)"""
 
 from payments.apikeys.models import ApiKey
 from payments.audit.models import AuditLog

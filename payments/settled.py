@@ -1,19 +1,19 @@
 """What a completed payment means for the merchant platform: the merchant's domain event and
-the invoice it pays. Runs inside the purchase's transaction (both write rows; the webhook
+the invoice it pays. Registered with the hub as a "payments settled" listener
+(`payments/apps.py`); runs inside the purchase's transaction (both write rows; the webhook
 deliveries and pushes they schedule happen after commit)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from payments.purchases.models import Payment
+from hub.purchases.models import Payment
+from payments.events.services import event_record
+from payments.invoices.services import invoice_apply_payment
+from payments.merchants.selectors import merchant_ids_for_addresses
 
 
 def payments_created(payments: Iterable[Payment]) -> None:
-    from payments.events.services import event_record
-    from payments.invoices.services import invoice_apply_payment
-    from payments.merchants.selectors import merchant_ids_for_addresses
-
     completed = [p for p in payments if p.status == Payment.Status.COMPLETED]
     merchants = merchant_ids_for_addresses(p.recipient for p in completed)
     for payment in completed:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import ApiError, json_body, protocol_view
 from hub.auth import is_operator
 from hub.channels import services as channels
+from hub.custodial.models import CustodialWithdrawal
+from hub.custodial.services import custodial_balance as balance
+from hub.custodial.services import custodial_withdraw as withdraw
+from hub.custodial.services import withdrawal_json
+from hub.purchases.models import Payment, Purchase
+from hub.purchases.services import payment_json, purchase_create
 
 
 @protocol_view(methods=("POST",))
 def purchase(request: HttpRequest) -> JsonResponse:
-    from payments.purchases.services import purchase_create
-
     body = json_body(request)
     user = request.address  # type: ignore[attr-defined]
     result = purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments"))
@@ -25,9 +30,6 @@ def purchase(request: HttpRequest) -> JsonResponse:
 
 @protocol_view(methods=("GET",))
 def purchase_detail(request: HttpRequest, purchase_id: str) -> JsonResponse:
-    from payments.purchases.models import Purchase
-    from payments.purchases.services import payment_json
-
     caller = request.address  # type: ignore[attr-defined]
     found = Purchase.objects.filter(pk=purchase_id).first()
     if found is None or (found.sender != caller and not is_operator(caller)):
@@ -44,11 +46,6 @@ def purchase_detail(request: HttpRequest, purchase_id: str) -> JsonResponse:
 
 @protocol_view(methods=("GET",), owner_param="user")
 def payment_history(request: HttpRequest, user: str) -> JsonResponse:
-    from django.db.models import Q
-
-    from payments.purchases.models import Payment
-    from payments.purchases.services import payment_json
-
     hub = channels.hub_address()
     rows = (Payment.objects.filter(Q(sender=user) | Q(recipient=user)).exclude(recipient=hub)
             .order_by("-created_at", "-id")[:500])
@@ -57,16 +54,11 @@ def payment_history(request: HttpRequest, user: str) -> JsonResponse:
 
 @protocol_view(methods=("GET", "POST"), owner_param="user")
 def custodial_balance(request: HttpRequest, user: str) -> JsonResponse:
-    from payments.custodial.services import custodial_balance as balance
-
     return JsonResponse(balance(user))
 
 
 @protocol_view(methods=("POST",))
 def custodial_withdraw(request: HttpRequest) -> JsonResponse:
-    from payments.custodial.services import custodial_withdraw as withdraw
-    from payments.custodial.services import withdrawal_json
-
     body = json_body(request)
     withdrawal = withdraw(user=request.address, recipient=body.get("recipient"),  # type: ignore[attr-defined]
                           amount_token=body.get("amountToken", "0"),
@@ -77,18 +69,12 @@ def custodial_withdraw(request: HttpRequest) -> JsonResponse:
 
 @protocol_view(methods=("GET",), owner_param="user")
 def custodial_withdrawals(request: HttpRequest, user: str) -> JsonResponse:
-    from payments.custodial.models import CustodialWithdrawal
-    from payments.custodial.services import withdrawal_json
-
     rows = CustodialWithdrawal.objects.filter(user=user).select_related("chain_transaction")[:500]
     return JsonResponse([withdrawal_json(w) for w in rows], safe=False)
 
 
 @protocol_view(methods=("GET",))
 def custodial_withdrawal(request: HttpRequest, withdrawal_id: str) -> JsonResponse:
-    from payments.custodial.models import CustodialWithdrawal
-    from payments.custodial.services import withdrawal_json
-
     caller = request.address  # type: ignore[attr-defined]
     row = CustodialWithdrawal.objects.filter(pk=int(withdrawal_id)).first()
     if row is None or (row.user != caller and not is_operator(caller)):

@@ -68,6 +68,12 @@ SWEEP_GRACE_SECONDS = float(os.environ.get("SPOKE_TX_SWEEP_GRACE_SECONDS", "5"))
 # Confirmed transactions are re-checked while their block is this close to the head: a reorg
 # deeper than CONFIRMATIONS can still remove it (the ingester rewinds as far for events).
 REORG_WINDOW_BLOCKS = 64
+# `on_complete` is stored with each row as a dotted path: a callback whose module moved keeps
+# answering to the path that rows written before the move carry (old path -> current path).
+MOVED_CALLBACKS = {
+    "payments.custodial.services.custodial_withdrawal_completed":
+        "hub.custodial.services.custodial_withdrawal_completed",
+}
 
 
 class TransactionSendError(RuntimeError):
@@ -552,7 +558,8 @@ def _run_on_complete(tx: ChainTransaction) -> None:
     """Inside the outcome's DB transaction: if the callback raises, the outcome is not recorded
     either, and both are retried together, so the callback's writes commit exactly once."""
     if tx.on_complete:
-        callback: Callable[[ChainTransaction], object] = import_string(tx.on_complete)
+        path = MOVED_CALLBACKS.get(tx.on_complete, tx.on_complete)
+        callback: Callable[[ChainTransaction], object] = import_string(path)
         callback(tx)
 
 

@@ -39,7 +39,7 @@ def profile_for(user: str) -> Profile | None:
 
 def recent_payers(user: str, *, now: datetime | None = None) -> int:
     """Distinct payers of channel-bound payments to `user` in the recent window."""
-    from payments.purchases.models import Payment
+    from hub.purchases.models import Payment
 
     since = (now or clock.now()) - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
     return (Payment.objects.filter(recipient=user.lower(), created_at__gte=since,
@@ -74,7 +74,7 @@ def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
 
 def collateralize_frequent_recipients(*, limit: int = 50) -> int:
     """Top up, ahead of time, recipients that several payers paid recently. Returns proposals."""
-    from payments.purchases.models import Payment
+    from hub.purchases.models import Payment
 
     since = clock.now() - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
     busy = (Payment.objects.filter(created_at__gte=since, type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 
 from hub.chain.admin import ReadOnlyAdmin
+from hub.custodial.models import CustodialWithdrawal
 from ops.admin_display import amount_column
-from payments.custodial.models import CustodialWithdrawal
 
 
 @admin.register(CustodialWithdrawal)

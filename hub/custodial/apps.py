@@ -2,9 +2,9 @@ from django.apps import AppConfig
 
 
 class CustodialConfig(AppConfig):
-    name = "payments.custodial"
+    name = "hub.custodial"
     label = "custodial"
     verbose_name = "Custodial balances"
 
     def ready(self) -> None:
-        from payments.custodial import admin  # noqa: F401
+        from hub.custodial import admin  # noqa: F401

@@ -17,15 +17,15 @@ from hub.channels.errors import ChannelError
 from hub.core import UpdateRejected, parse_address
 from hub.core.rates import token_to_wei
 from hub.core.state import parse_uint
+from hub.custodial.models import CustodialWithdrawal
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, post
-from payments.custodial.models import CustodialWithdrawal
 
 MIN_WITHDRAWAL_TOKEN = 10**17  # 0.1 token (the original hub's minimum)
 MIN_WITHDRAWAL_WEI = 10**13
 FLOAT = "hub:custodial_float"
 PAYOUTS = "hub:onchain_payouts"
-ON_COMPLETE = "payments.custodial.services.custodial_withdrawal_completed"
+ON_COMPLETE = "hub.custodial.services.custodial_withdrawal_completed"
 
 
 def custodial_account(address: str) -> str:

@@ -27,14 +27,6 @@ def collateralize_recipients(recipients: list[str]) -> None:
 @interval(seconds=settings.OPTIMISTIC_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
 def sweep_optimistic_payments() -> None:
-    from payments.purchases.services import optimistic_sweep
+    from hub.purchases.services import optimistic_sweep
 
     optimistic_sweep()
-
-
-@interval(seconds=settings.REFUND_SWEEP_SECONDS)
-@dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
-def sweep_refunds() -> None:
-    from payments.purchases.refunds import refunds_sweep
-
-    refunds_sweep()

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 
 from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
+from hub.purchases.models import Payment, Purchase
 from ops.admin_display import amount_column
-from payments.purchases.models import Payment, Purchase
 
 
 class PaymentInline(ReadOnlyInline):

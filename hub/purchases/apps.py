@@ -2,9 +2,9 @@ from django.apps import AppConfig
 
 
 class PurchasesConfig(AppConfig):
-    name = "payments.purchases"
+    name = "hub.purchases"
     label = "purchases"
     verbose_name = "Purchases and payments"
 
     def ready(self) -> None:
-        from payments.purchases import admin  # noqa: F401
+        from hub.purchases import admin  # noqa: F401

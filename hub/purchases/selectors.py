@@ -6,7 +6,7 @@ import re
 
 from django.db.models import OuterRef, Subquery
 
-from payments.purchases.models import Payment
+from hub.purchases.models import Payment
 
 
 def payment_public_id_of(column: str = "payment_id") -> Subquery:

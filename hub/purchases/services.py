@@ -32,13 +32,14 @@ from hub.core import (
     validate_signed_update,
 )
 from hub.core.state import ZERO_ADDRESS, parse_uint
+from hub.custodial.services import custodial_credit
 from hub.ledger.services import post
+from hub.purchases.listeners import payments_settled
+from hub.purchases.models import Payment, Purchase
 from linkpay.secret import secrets_scrub
 from ops import clock
 from ops.jsonbody import unstorable_text
 from ops.rows import rows_insert
-from payments.custodial.services import custodial_credit
-from payments.purchases.models import Payment, Purchase
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +169,12 @@ def _parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
                           sig_user="", thread_state=state)
 
 
-def _lock_channels(users: Sequence[str]) -> dict[str, Channel]:
+def lock_user_channels(users: Sequence[str]) -> dict[str, Channel]:
     """Lock the channels of `users`, creating rows as needed, in ascending id order."""
     return channels_lock(channels.contract_address(), users)
 
 
-def _hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: str) -> channels.Recorded | None:
+def hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: str) -> channels.Recorded | None:
     """A hub→user Payment in the user's channel (hub-signed; the user countersigns on sync), or
     None when the hub's balance there is short (or the channel is waiting on a timed operation)."""
     if channel.status != Channel.Status.OPEN or prev.timeout != 0:
@@ -184,6 +185,14 @@ def _hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: 
     new = apply_update(prev, "Payment", args, now=0)
     return channels.record_state(channel, prev, new, reason="Payment", args=args.to_json(),
                             originator=channels.hub_address())
+
+
+def hub_pay_user(*, user: str, amount_wei: int, amount_token: int, memo: str) -> channels.Recorded | None:
+    """Inside the caller's transaction: lock `user`'s channel and pay them from the hub's
+    balance there (`hub_pays`); None when the hub cannot pay there now."""
+    channel = lock_user_channels([user])[user]
+    return hub_pays(channel, channels.channel_state(channel, user), amount_wei, amount_token,
+                    memo=memo)
 
 
 @dataclass
@@ -223,7 +232,7 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     hub = channels.hub_address()
     recipients = [r.recipient for r in requests
                   if r.type in ("PT_CHANNEL", "PT_OPTIMISTIC") and r.recipient != hub]
-    locked = _lock_channels([sender, *recipients])
+    locked = lock_user_channels([sender, *recipients])
     payer = locked[sender]
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
@@ -311,7 +320,7 @@ def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], 
     if req.recipient == ZERO_ADDRESS:
         raise UpdateRejected("bad_args", "only link payments go to the zero address")
     channel = locked[req.recipient]
-    forwarded = _hub_pays(channel, state_of(req.recipient), req.amount_wei, req.amount_token,
+    forwarded = hub_pays(channel, state_of(req.recipient), req.amount_wei, req.amount_token,
                           memo=f"payment to {req.recipient}")
     if forwarded is not None:
         states[req.recipient] = forwarded.state
@@ -346,13 +355,11 @@ def _after_commit(made: list[Payment]) -> None:
             <= p.disbursement.balance_token_hub + p.amount_token)
     }
     if needs_collateral:
-        from payments.purchases.actors import collateralize_recipients
+        from hub.purchases.actors import collateralize_recipients
 
         recipients = sorted(needs_collateral)
         transaction.on_commit(lambda: collateralize_recipients.send(recipients))
-    from payments.purchases.hooks import payments_created
-
-    payments_created(made)
+    payments_settled(made)
 
 
 def _request_collateral_after_failure(recipient: str, amount_token: int) -> None:
@@ -374,10 +381,10 @@ def optimistic_forward(*, payment_id: int) -> bool:
             pk=payment_id, status=Payment.Status.PENDING).first()
         if payment is None:
             return False
-        locked = _lock_channels([payment.recipient])
+        locked = lock_user_channels([payment.recipient])
         channel = locked[payment.recipient]
         prev = channels.channel_state(channel, payment.recipient)
-        forwarded = _hub_pays(channel, prev, payment.amount_wei, payment.amount_token,
+        forwarded = hub_pays(channel, prev, payment.amount_wei, payment.amount_token,
                               memo=f"optimistic payment {payment.pk}")
         if forwarded is None:
             return False
@@ -386,9 +393,7 @@ def optimistic_forward(*, payment_id: int) -> bool:
         payment.disbursement = forwarded.update
         payment.completed_at = timezone.now()
         payment.save(update_fields=["status", "disbursement", "completed_at"])
-        from payments.purchases.hooks import payments_created
-
-        payments_created([payment])
+        payments_settled([payment])
         return True
 
 
@@ -400,10 +405,10 @@ def optimistic_refund(*, payment_id: int, now: Any = None) -> bool:
             pk=payment_id, status=Payment.Status.PENDING, expires_at__lte=now).first()
         if payment is None:
             return False
-        locked = _lock_channels([payment.sender])
+        locked = lock_user_channels([payment.sender])
         channel = locked[payment.sender]
         prev = channels.channel_state(channel, payment.sender)
-        refunded = _hub_pays(channel, prev, payment.amount_wei, payment.amount_token,
+        refunded = hub_pays(channel, prev, payment.amount_wei, payment.amount_token,
                              memo=f"optimistic payment {payment.pk} refunded")
         if refunded is None:
             return False  # the payer's channel is busy (timed operation); next sweep

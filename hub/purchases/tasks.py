@@ -1,9 +1,8 @@
 """Loaded by the worker and the scheduler (django_dramatiq / dramatiq_crontab look for `tasks`)."""
 
-from payments.purchases.actors import (
+from hub.purchases.actors import (
     collateralize_recipients,
     sweep_optimistic_payments,
-    sweep_refunds,
 )
 
-__all__ = ["collateralize_recipients", "sweep_optimistic_payments", "sweep_refunds"]
+__all__ = ["collateralize_recipients", "sweep_optimistic_payments"]

@@ -1,4 +1,4 @@
-"""The payments a merchant received (the lead's `payments.purchases.models.Payment`), read-only.
+"""The payments a merchant received (the lead's `hub.purchases.models.Payment`), read-only.
 
 A payment is the merchant's when its recipient is one of the merchant's receiving addresses."""
 
@@ -13,11 +13,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hub.purchases.models import Payment
 from payments.api.base import MerchantAPIView
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
 from payments.errors import PaymentsError
 from payments.merchants.selectors import merchant_addresses
-from payments.purchases.models import Payment
 from payments.serialization import AmountString, Timestamp
 
 

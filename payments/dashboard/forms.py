@@ -8,10 +8,10 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from hub.purchases.models import Payment
 from payments.dashboard.selectors import PAYMENT_STATUS_CHOICES
 from payments.invoices.models import Invoice
 from payments.merchants.models import Membership, Merchant
-from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 
 ASSET_CHOICES = [("wei", "ETH"), ("token", "SPD (token)")]

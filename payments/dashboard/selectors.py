@@ -26,12 +26,12 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from hub.channels.models import ChannelUpdate
+from hub.purchases.models import Payment
 from payments.dashboard.money import Money, rate_then, rate_time_then
 from payments.events.models import Event
 from payments.invoices.models import Invoice
 from payments.merchants.models import Membership
 from payments.merchants.selectors import merchant_addresses
-from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 from payments.units import ASSETS
 
@@ -350,7 +350,7 @@ def invoice_money(invoice: Invoice, amount: int | None = None) -> Money:
 
 
 def refunds_for_merchant(merchant_id: int) -> QuerySet[Refund]:
-    from payments.purchases.selectors import payment_public_id_of
+    from hub.purchases.selectors import payment_public_id_of
 
     return (Refund.objects.filter(merchant_id=merchant_id)
             .annotate(payment_public_id=payment_public_id_of()).order_by("-id"))

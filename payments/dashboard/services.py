@@ -136,7 +136,7 @@ def payout_address_changed_notify(request: HttpRequest, *, merchant: Merchant, b
 @transaction.atomic
 def refund_create_by(request: HttpRequest, *, merchant_id: int, payment_id: int, amount: int | None,
                      reason: str) -> Refund:
-    from payments.purchases.selectors import payment_public_id
+    from hub.purchases.selectors import payment_public_id
 
     refund = refund_create(merchant_id=merchant_id, payment_id=payment_id, amount=amount, reason=reason)
     _audit(request, merchant_id, "refund.requested", f"refund:{refund.public_id}",

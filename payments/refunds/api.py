@@ -13,7 +13,7 @@ from payments.refunds.serializers import RefundCreateSerializer, RefundSerialize
 
 
 def _refunds(merchant_id: int) -> QuerySet[Refund]:
-    from payments.purchases.selectors import payment_public_id_of
+    from hub.purchases.selectors import payment_public_id_of
 
     return (Refund.objects.filter(merchant_id=merchant_id)
             .annotate(payment_public_id=payment_public_id_of()).order_by("-id"))
@@ -33,7 +33,7 @@ class RefundListView(MerchantAPIView):
             rows = rows.filter(state=status)
         payment = request.query_params.get("payment")
         if payment is not None:
-            from payments.purchases.selectors import payment_pk
+            from hub.purchases.selectors import payment_pk
 
             pk = payment_pk(payment)
             if pk is None:
@@ -44,8 +44,8 @@ class RefundListView(MerchantAPIView):
     @extend_schema(operation_id="refunds_create", request=RefundCreateSerializer,
                    responses={201: RefundSerializer})
     def post(self, request: Request) -> Response:
+        from hub.purchases.selectors import payment_pk
         from payments.errors import PaymentsError
-        from payments.purchases.selectors import payment_pk
 
         data = body_or_error(RefundCreateSerializer, request)
         pk = payment_pk(data["payment"])
@@ -58,7 +58,7 @@ class RefundListView(MerchantAPIView):
         )
         # Paid back at once, off-chain; when the payer's channel cannot receive it, as a link
         # whose secret and URL this response carries once.
-        from payments.purchases.refunds import refund_execute
+        from payments.refunds.execution import refund_execute
 
         outcome = refund_execute(refund_id=refund.public_id, allow_link=True)
         refund.refresh_from_db()

@@ -10,11 +10,15 @@ from typing import Any
 
 from django.db import transaction
 
+from hub.custodial.services import FLOAT, custodial_account, custodial_debit
 from hub.ledger.services import account_balance
+from hub.purchases.models import Payment, RefundExecution
+from hub.purchases.services import hub_pay_user
 from ops import clock
-from payments.custodial.services import FLOAT, custodial_account, custodial_debit
-from payments.purchases.models import Payment, RefundExecution
-from payments.purchases.services import _hub_pays, _lock_channels
+from payments.balances.selectors import lock_custodial_accounts
+from payments.merchants.selectors import merchant_addresses
+from payments.refunds.models import Refund
+from payments.refunds.services import refund_mark_failed, refund_mark_succeeded, refunds_pending
 
 logger = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -31,11 +35,6 @@ def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
     With `allow_link`, a payer whose channel cannot receive now gets a link instead (the caller
     shows its secret to the merchant, once). Without it, the refund stays pending for the next
     sweep, and fails after 24 hours (the merchant can then send a link)."""
-    from payments.balances.selectors import lock_custodial_accounts
-    from payments.merchants.selectors import merchant_addresses
-    from payments.refunds.models import Refund
-    from payments.refunds.services import refund_mark_failed, refund_mark_succeeded
-
     refund = Refund.objects.select_for_update().filter(public_id=refund_id).first()
     if refund is None or refund.state != Refund.State.PENDING:
         return RefundOutcome("")
@@ -46,11 +45,8 @@ def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
     if account_balance(custodial_account(source), refund.asset) < refund.amount:
         refund_mark_failed(refund_id=refund.public_id, reason="balance_insufficient")
         return RefundOutcome("")
-    channel = _lock_channels([payment.sender])[payment.sender]
-    from hub.channels.services import channel_state
-
-    paid = _hub_pays(channel, channel_state(channel, payment.sender), wei, token,
-                     memo=f"refund {refund.public_id}")
+    paid = hub_pay_user(user=payment.sender, amount_wei=wei, amount_token=token,
+                        memo=f"refund {refund.public_id}")
     if paid is not None:
         custodial_debit(owner=source, amount_wei=wei, amount_token=token,
                         memo=f"refund {refund.public_id}", counter_account=FLOAT)
@@ -76,8 +72,6 @@ refund_execute = transaction.atomic(refund_execute)  # not a decorator: mutmut s
 
 
 def refunds_sweep() -> int:
-    from payments.refunds.services import refunds_pending
-
     done = 0
     for refund_id in refunds_pending():
         try:

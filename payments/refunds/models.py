@@ -23,7 +23,7 @@ class Refund(models.Model):
 
     public_id = models.CharField(max_length=40, unique=True, default=new_refund_id)
     merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="refunds")
-    payment_id = models.BigIntegerField(db_index=True)  # payments.purchases Payment id
+    payment_id = models.BigIntegerField(db_index=True)  # hub.purchases Payment id
     recipient = models.CharField(max_length=42)  # the payer (lower-case)
     amount = AmountField()
     asset = models.CharField(max_length=8, choices=[("wei", "wei"), ("token", "token")])

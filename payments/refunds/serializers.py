@@ -30,7 +30,7 @@ class RefundSerializer(serializers.Serializer):
     payment = serializers.SerializerMethodField()
 
     def get_payment(self, obj: Refund) -> str | None:
-        from payments.purchases.selectors import payment_public_id
+        from hub.purchases.selectors import payment_public_id
 
         annotated = getattr(obj, "payment_public_id", None)  # lists annotate it: no query per row
         return annotated if annotated is not None else payment_public_id(obj.payment_id)

@@ -9,12 +9,12 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from hub.purchases.models import Payment
 from payments.balances.selectors import custodial_balance, lock_custodial_accounts
 from payments.errors import PaymentsError
 from payments.events.services import event_record
 from payments.merchants.selectors import merchant_addresses
 from payments.metadata import metadata_clean
-from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 from payments.refunds.serializers import refund_data
 

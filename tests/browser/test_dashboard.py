@@ -13,9 +13,9 @@ import pyotp
 import pytest
 from eth_account import Account
 
+from hub.purchases.models import Payment
 from payments.dashboard.models import TotpDevice
 from payments.merchants.services import membership_set, merchant_create
-from payments.purchases.models import Payment
 from payments.settlements.models import Settlement
 from tests.browser.dashboard_server import chromium_page, daphne_server, screenshot
 from tests.chain_env import ETH, ChainEnv

@@ -14,15 +14,15 @@ from hub.chain import outbox
 from hub.chain.deploy import deploy_contract
 from hub.chain.models import ChainTransaction
 from hub.core import UpdateRejected
-from hub.ledger.models import LedgerEntry
-from hub.ledger.services import account_balance
-from payments.custodial.models import CustodialWithdrawal
-from payments.custodial.services import (
+from hub.custodial.models import CustodialWithdrawal
+from hub.custodial.services import (
     PAYOUTS,
     custodial_account,
     custodial_withdraw,
     custodial_withdrawal_completed,
 )
+from hub.ledger.models import LedgerEntry
+from hub.ledger.services import account_balance
 from tests.chain_env import ChainEnv
 from tests.hub.api.test_channel_flows import run_hub_transactions
 from tests.payments.conftest import credit_custodial, random_address

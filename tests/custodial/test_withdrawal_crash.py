@@ -15,11 +15,11 @@ from web3 import Web3
 
 from hub.chain.crash import CRASH_POINTS
 from hub.chain.models import ChainTransaction
+from hub.custodial.models import CustodialWithdrawal
+from hub.custodial.services import PAYOUTS, custodial_account, custodial_withdraw
 from hub.ledger.services import account_balance, post
 from hub.rates.models import RateSource
 from hub.rates.services import rate_refresh
-from payments.custodial.models import CustodialWithdrawal
-from payments.custodial.services import PAYOUTS, custodial_account, custodial_withdraw
 from tests.hub.chain.conftest import (  # noqa: F401 - fixtures
     HUB_KEY,
     chain_settings,

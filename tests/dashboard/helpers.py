@@ -18,10 +18,10 @@ from hub.channels.models import Channel, ChannelUpdate
 from hub.core.signing import Signer
 from hub.core.state import ZERO_ROOT, ChannelState
 from hub.ledger.services import post
+from hub.purchases.models import Payment, Purchase
 from payments.dashboard.models import TotpDevice
 from payments.merchants.models import Merchant
 from payments.merchants.services import membership_set, merchant_create
-from payments.purchases.models import Payment, Purchase
 
 PASSWORD = "correct horse battery staple 9"
 CONTRACT = "0x" + "cc" * 20

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from hub.purchases.models import Payment
 from payments.audit.models import AuditLog
-from payments.purchases.models import Payment
 from tests.dashboard.helpers import make_payment, make_team, set_rate, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +192,7 @@ def test_payment_ids_are_random_public_ids_everywhere_not_the_sequential_key(sho
     import re
 
     from payments.apikeys.services import api_key_create
-    from payments.purchases.hooks import payment_event_data
+    from payments.settled import payment_event_data
     from tests.payments.conftest import Api
 
     ids = [p.public_id for p in shop.payments]

@@ -108,8 +108,8 @@ def test_connext_clients_pay_each_other_channel_custodial_and_optimistic(
     from web3 import Web3
 
     from hub.core.rates import token_to_wei
-    from payments.purchases.models import Payment
-    from payments.purchases.services import optimistic_sweep
+    from hub.purchases.models import Payment
+    from hub.purchases.services import optimistic_sweep
     from tests.chain_env import TOKEN
 
     rate = set_rate("200")

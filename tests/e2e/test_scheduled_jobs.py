@@ -34,6 +34,7 @@ from hub.chain.models import ChainTransaction
 from hub.channels.models import ChannelUpdate, ProposedUpdate
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
+from hub.purchases.models import Payment, RefundExecution
 from linkpay.models import Link
 from linkpay.services import link_create_custodial
 from ops.models import Heartbeat
@@ -41,7 +42,6 @@ from ops.tasks import WORKER_HEARTBEAT
 from payments.apikeys.services import api_key_create
 from payments.merchants.models import Merchant
 from payments.merchants.services import merchant_create
-from payments.purchases.models import Payment, RefundExecution
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_create
 from payments.settlements.models import Settlement

@@ -15,11 +15,11 @@ from eth_account import Account
 
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.models import LedgerEntry
+from hub.purchases.models import Payment, Purchase
 from linkpay.models import Link
 from ops.apps import RECURSION_LIMIT
 from payments.invoices.models import Invoice
 from payments.invoices.services import invoice_create
-from payments.purchases.models import Payment, Purchase
 from tests.dashboard.helpers import make_payment, make_team, sign_in
 from tests.hub.api.user_sim import UserSim
 from tests.payments.conftest import Shop
@@ -130,7 +130,7 @@ def test_purchase_meta_that_postgres_cannot_store_is_refused_and_nothing_is_stor
 def test_the_purchase_service_refuses_unstorable_meta_before_it_locks_or_writes_anything(
         meta: dict[str, Any], payment_meta: dict[str, Any]) -> None:
     from hub.core import UpdateRejected
-    from payments.purchases.services import purchase_create
+    from hub.purchases.services import purchase_create
 
     payer = Account.create().address.lower()
     payment = {"type": "PT_CUSTODIAL", "recipient": Account.create().address.lower(),

@@ -15,8 +15,8 @@ from hub.channels.locks import channel_heads_write, channels_lock
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, ledger_batch, post
+from hub.purchases.models import Payment, Purchase
 from ops.rows import FAST_INSERT_MODELS, assert_no_save_receivers, rows_insert
-from payments.purchases.models import Payment, Purchase
 
 CONTRACT = "0x" + "cc" * 20
 ALICE, BOB, CAROL = ("0x" + c * 40 for c in "abc")

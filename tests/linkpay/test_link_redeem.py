@@ -10,13 +10,13 @@ from eth_account import Account
 
 from hub.channels.reconciliation import reconcile_channels
 from hub.ledger.services import account_balance
+from hub.purchases.models import Payment
 from linkpay.errors import REDEEMED_MESSAGE
 from linkpay.models import Link
 from linkpay.secret import secret_new
 from linkpay.selectors import link_held_total, link_open_total
 from linkpay.services import link_redemptions_complete
 from payments.events.models import Event
-from payments.purchases.models import Payment
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import confirm_from_chain, now_of, run_hub_transactions
 from tests.hub.api.user_sim import UserSim
@@ -50,7 +50,7 @@ def test_a_secret_in_the_purchase_meta_makes_the_link_and_is_stored_and_echoed_n
         hub_chain: ChainEnv) -> None:
     """Some wallets put `secret` in the purchase's meta, not the payment's."""
     from hub.core.state import ZERO_ADDRESS
-    from payments.purchases.models import Purchase
+    from hub.purchases.models import Purchase
     from tests.purchases.helpers import pay_request
 
     alice = funded_user(hub_chain, tokens=20 * TOKEN)
@@ -74,7 +74,7 @@ def test_a_secret_in_the_purchase_meta_makes_the_link_and_is_stored_and_echoed_n
 def test_a_secret_copied_anywhere_else_in_the_request_is_removed_before_it_is_stored(
         hub_chain: ChainEnv) -> None:
     from hub.core.state import ZERO_ADDRESS
-    from payments.purchases.models import Purchase
+    from hub.purchases.models import Purchase
     from tests.purchases.helpers import pay_request
 
     alice = funded_user(hub_chain, tokens=20 * TOKEN)

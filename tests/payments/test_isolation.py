@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern
 from django.utils import timezone
 
+from hub.purchases.models import Payment
 from linkpay.models import Link
 from linkpay.services import link_create_custodial
 from payments.apikeys.models import ApiKey
@@ -29,7 +30,6 @@ from payments.invoices.services import invoice_apply_payment, invoice_create
 from payments.merchants.models import Membership
 from payments.merchants.permissions import ACCESS_LEVELS, RESOURCES, role_allows
 from payments.merchants.services import membership_set
-from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 from payments.settlements.models import Settlement
 from payments.webhooks.models import WebhookDelivery, WebhookEndpoint

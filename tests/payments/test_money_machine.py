@@ -33,11 +33,11 @@ from hypothesis.stateful import (
 
 from hub.channels.errors import ChannelError
 from hub.core import UpdateRejected
+from hub.custodial.models import CustodialWithdrawal
+from hub.custodial.services import custodial_account, custodial_withdraw
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
-from payments.custodial.models import CustodialWithdrawal
-from payments.custodial.services import custodial_account, custodial_withdraw
-from payments.purchases.models import Payment
+from hub.purchases.models import Payment
 from payments.refunds.models import Refund
 from tests.chain_env import TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import run_hub_transactions

@@ -17,10 +17,10 @@ from hub.channels.services import channel_find, channel_state
 from hub.core import ChannelState
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
+from hub.purchases.models import Payment, RefundExecution
 from linkpay.models import Link
 from payments.events.models import Event
-from payments.purchases.models import Payment, RefundExecution
-from payments.purchases.refunds import refunds_sweep
+from payments.refunds.execution import refunds_sweep
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_create
 from tests.chain_env import TOKEN, ChainEnv

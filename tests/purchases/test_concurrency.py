@@ -17,9 +17,9 @@ from django.test import Client
 from hub.channels.models import ChannelUpdate
 from hub.channels.reconciliation import reconcile_channels
 from hub.core import ChannelState, PaymentArgs, apply_update
+from hub.custodial.services import custodial_account
 from hub.ledger.models import LedgerEntry
-from payments.custodial.services import custodial_account
-from payments.purchases.models import Payment, Purchase
+from hub.purchases.models import Payment, Purchase
 from tests.chain_env import TOKEN, ChainEnv
 from tests.hub.api.user_sim import UserSim
 from tests.purchases.helpers import collateralize, funded_user

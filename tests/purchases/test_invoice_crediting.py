@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from payments.custodial.services import custodial_balance
+from hub.custodial.services import custodial_balance
+from hub.purchases.models import Payment
 from payments.events.models import Event
 from payments.invoices.models import Invoice, InvoicePayment
 from payments.invoices.services import invoice_create
 from payments.merchants.models import Merchant
 from payments.merchants.services import merchant_create
-from payments.purchases.models import Payment
 from tests.chain_env import TOKEN, ChainEnv
 from tests.hub.api.user_sim import UserSim
 from tests.purchases.helpers import funded_user, pay_request

@@ -8,10 +8,10 @@ from web3 import Web3
 from hub.channels.models import ProposedUpdate
 from hub.channels.reconciliation import reconcile_channels
 from hub.core.rates import token_to_wei
+from hub.custodial.models import CustodialWithdrawal
 from hub.ledger.models import LedgerEntry
-from payments.custodial.models import CustodialWithdrawal
-from payments.purchases.models import Payment, Purchase
-from payments.purchases.services import optimistic_sweep
+from hub.purchases.models import Payment, Purchase
+from hub.purchases.services import optimistic_sweep
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import run_hub_transactions, set_rate
 from tests.purchases.helpers import accept_hub_updates, collateralize, funded_user, pay_request
@@ -171,7 +171,7 @@ def test_an_optimistic_payment_that_expires_returns_to_the_payer_once(hub_chain:
 
     from django.utils import timezone
 
-    from payments.purchases.services import optimistic_refund
+    from hub.purchases.services import optimistic_refund
 
     alice = funded_user(hub_chain, tokens=10 * TOKEN)
     bob = funded_user(hub_chain, wei=ETH // 10)

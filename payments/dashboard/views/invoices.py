@@ -37,7 +37,7 @@ def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     invoice = invoices_for_merchant(dash_of(request).merchant_id).filter(public_id=invoice_id).first()
     if invoice is None:
         raise Http404("no such invoice")
-    from payments.purchases.selectors import payment_public_id_of
+    from hub.purchases.selectors import payment_public_id_of
 
     applied = list(invoice.payments.annotate(payment_public_id=payment_public_id_of()))
     for a in applied:

@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from hub.purchases.models import Payment
 from payments.dashboard import forms, services
 from payments.dashboard.money import Money, parse_human
 from payments.dashboard.once import once_only
@@ -26,7 +27,6 @@ from payments.dashboard.selectors import (
 )
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
-from payments.purchases.models import Payment
 from payments.refunds.models import Refund
 
 

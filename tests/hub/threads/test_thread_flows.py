@@ -8,8 +8,8 @@ import pytest
 from hub.channels.models import ChannelUpdate
 from hub.channels.reconciliation import reconcile_channels
 from hub.core import ZERO_ROOT
+from hub.purchases.models import Payment
 from hub.threads.models import ThreadRecord, ThreadUpdate
-from payments.purchases.models import Payment
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.threads.helpers import switch_threads, thread_user
 from tests.purchases.helpers import collateralize
