@@ -1,4 +1,5 @@
-"""/api/v1/: the merchant REST API."""
+"""/api/v1/: the merchant REST API: the merchant platform's resources (payments/*/api.py) and
+the payment links' (linkpay/api.py)."""
 
 from __future__ import annotations
 

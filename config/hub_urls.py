@@ -1,4 +1,5 @@
-"""The Connext v1 protocol API, mounted at /api/hub/ (HUB_URL for the client)."""
+"""The Connext v1 protocol API, mounted at /api/hub/ (HUB_URL for the client): the hub's routes
+(hub/api/) and the link routes linkpay adds to the protocol (linkpay/protocol.py)."""
 
 from __future__ import annotations
 

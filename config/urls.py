@@ -13,8 +13,9 @@ urlpatterns = [
     path("status/", status_page, name="status"),
     path("status.json", status_json, name="status_json"),
     path("admin/", admin.site.urls),
-    path("api/hub/", include("hub.urls")),
+    path("api/hub/", include("config.hub_urls")),
     path("proof/", proof_page, name="liabilities_proof"),
+    path("", include("config.api_urls")),
     path("", include("payments.urls")),
     path("", include("linkpay.urls")),
 ]

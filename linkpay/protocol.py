@@ -1,4 +1,4 @@
-"""Link routes of the protocol API (mounted in hub/urls.py): the Connext client's
+"""Link routes of the protocol API (mounted in config/hub_urls.py): the Connext client's
 `POST payments/redeem/:user`, plus a sender's own links and their cancellation."""
 
 from __future__ import annotations

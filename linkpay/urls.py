@@ -1,5 +1,5 @@
 """Mounted at the site root: the public link page. (The protocol routes, under /api/hub/, are in
-hub/urls.py; the merchant API's /api/v1/links routes in payments/api/urls.py point at
+config/hub_urls.py; the merchant API's /api/v1/links routes in config/api_urls.py point at
 linkpay/api.py.)"""
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from payments.invoices import views as checkout
 app_name = "payments"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", include("payments.api.urls")),
     path("pay/<str:invoice_id>", checkout.checkout, name="checkout"),
     path("pay/<str:invoice_id>/status.json", checkout.checkout_status, name="checkout_status"),
     path("dashboard/", include("payments.dashboard.urls")),

@@ -113,7 +113,7 @@ def schema_settings() -> dict[str, Any]:
 
 
 def schema_view() -> Any:
-    return SpectacularAPIView.as_view(urlconf="payments.api.urls", custom_settings=schema_settings())
+    return SpectacularAPIView.as_view(urlconf="config.api_urls", custom_settings=schema_settings())
 
 
 def docs_page(request: HttpRequest) -> HttpResponse:

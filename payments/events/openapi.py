@@ -159,7 +159,7 @@ def generated_schema() -> dict[str, Any]:
     from payments.api.schema import schema_settings
 
     with patched_settings(schema_settings()):
-        return SchemaGenerator(urlconf="payments.api.urls").get_schema(request=None, public=True)
+        return SchemaGenerator(urlconf="config.api_urls").get_schema(request=None, public=True)
 
 
 def event_example(event_type: catalogue.EventType, components: dict[str, Any]) -> dict[str, Any]:

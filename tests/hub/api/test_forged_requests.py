@@ -13,17 +13,17 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from config.hub_urls import urlpatterns
 from hub import auth
 from hub.chain.models import ChainTransaction
 from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
 from hub.core import PaymentArgs, Signer, apply_update
 from hub.core.signing import SECP256K1_N
+from hub.custodial.models import CustodialWithdrawal
 from hub.ledger.models import LedgerEntry
+from hub.purchases.models import Payment, Purchase
 from hub.threads.models import ThreadUpdate
-from hub.urls import urlpatterns
 from linkpay.models import Link
-from payments.custodial.models import CustodialWithdrawal
-from payments.purchases.models import Payment, Purchase
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import last_item, now_of
 from tests.hub.api.user_sim import UserSim

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from hub.urls import urlpatterns
+from config.hub_urls import urlpatterns
 from tests.chain_env import ChainEnv
 from tests.hub.api.user_sim import UserSim
 

@@ -10,9 +10,9 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from config.hub_urls import urlpatterns
 from hub import auth
 from hub.channels.models import ChannelUpdate, DepositAuthorization
-from hub.urls import urlpatterns
 from tests.chain_env import ETH, ChainEnv
 from tests.hub.api.user_sim import UserSim
 
