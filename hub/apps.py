@@ -17,3 +17,9 @@ class HubConfig(AppConfig):
         from hub.threads import events as thread_events
 
         thread_events.register()  # after the disputes: it wraps their DidEmptyChannel handler
+
+        from hub import tasks  # noqa: F401 - declares the actors that services send by name (ops.jobs)
+        from hub.chain.health import chain_checks
+        from ops.health import register_checks
+
+        register_checks(chain_checks)

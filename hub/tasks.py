@@ -1,81 +1,10 @@
-"""The hub's Dramatiq actors. Each loads its row by id, calls one service and is safe to run
-twice; the periodic sweep re-sends whatever a lost message left behind."""
+"""Loaded by the worker and the scheduler (django_dramatiq / dramatiq_crontab look for `tasks`)
+and by HubConfig.ready(): declares every hub actor. Each actor lives next to what it drives."""
 
-from __future__ import annotations
+from hub.chain import actors as chain_actors
+from hub.channels import actors as channel_actors
+from hub.disputes import actors as dispute_actors
+from hub.liabilities import actors as liability_actors
+from hub.threads import actors as thread_actors
 
-import logging
-
-import dramatiq
-from django.conf import settings
-from dramatiq_crontab import interval
-
-from hub.chain import services as chain
-from hub.chain.models import ChainTransaction
-
-logger = logging.getLogger(__name__)
-
-CHAIN_QUEUE = "chain"
-
-
-# --- chain: transaction outbox ----------------------------------------------------------------
-
-
-@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=30_000,
-                time_limit=120_000)
-def submit_transaction(tx_id: int) -> None:
-    try:
-        chain.transaction_submit(tx_id=tx_id)
-    except ChainTransaction.DoesNotExist:
-        logger.warning("submit_transaction: no transaction %s (rolled back?)", tx_id)
-    except chain.TransactionDeferred as exc:
-        logger.info("%s; the sweep retries it", exc)
-
-
-@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=30_000,
-                time_limit=120_000)
-def check_transaction(tx_id: int) -> None:
-    try:
-        chain.transaction_check(tx_id=tx_id)
-    except ChainTransaction.DoesNotExist:
-        logger.warning("check_transaction: no transaction %s (rolled back?)", tx_id)
-    except chain.TransactionDeferred as exc:
-        logger.info("%s; the sweep retries it", exc)
-
-
-@interval(seconds=settings.TX_SWEEP_SECONDS)
-@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=60_000)
-def sweep_transactions() -> None:
-    chain.transactions_sweep()
-    chain.transactions_recheck_confirmed()
-
-
-# --- chain: event ingestion -------------------------------------------------------------------
-
-
-@interval(seconds=3)
-@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=120_000)
-def ingest_events() -> None:
-    chain.events_poll()
-
-
-# --- channels: timeouts, reconciliation, rates, gas (declared beside the channel code) -----------
-
-from hub.channels.actors import (  # noqa: E402, F401 - imported so worker and scheduler load them
-    check_hub_reserve,
-    collateralize_frequent_recipients,
-    invalidate_timed_out_channels,
-    reclaim_idle_collateral,
-    reconcile,
-    refresh_exchange_rate,
-    refresh_gas_price,
-)
-from hub.disputes.actors import (  # noqa: E402, F401 - the watchtower
-    advance_dispute,
-    exit_stale_channels,
-    watch_disputes,
-)
-from hub.liabilities.actors import publish_liabilities  # noqa: E402, F401 - proof of liabilities
-from hub.threads.actors import (  # noqa: E402, F401 - the thread watchtower
-    advance_thread_dispute,
-    watch_thread_disputes,
-)
+__all__ = ["chain_actors", "channel_actors", "dispute_actors", "liability_actors", "thread_actors"]

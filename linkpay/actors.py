@@ -7,18 +7,16 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
 
+from linkpay.services import link_redemptions_complete, links_expire_due
+
 
 @interval(seconds=settings.LINK_EXPIRY_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=300_000)
 def expire_links() -> None:
-    from linkpay.services import links_expire_due
-
     links_expire_due()
 
 
 @interval(seconds=5)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
 def complete_link_redemptions() -> None:
-    from linkpay.services import link_redemptions_complete
-
     link_redemptions_complete()

@@ -7,6 +7,7 @@ database never holds a secret), so a replay answers with `secret: null`."""
 
 from __future__ import annotations
 
+from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,13 +25,23 @@ from linkpay.serializers import (
 from payments.api.base import MerchantAPIView, body_or_error, query_choice
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
 from payments.errors import PaymentsError
+from payments.refunds.execution import RefundLink
 
 ONCE_ONLY_FIELDS = ("secret", "url", "qr_code")
 
 
-def link_url(request: Request, link: Link, secret: str) -> str:
+def link_url(request: HttpRequest, link: Link, secret: str) -> str:
     base = conf.LINK_PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
     return f"{base}{link_path(link)}#{secret}"
+
+
+def issue_refund_link(*, merchant_id: int, amount: int, asset: str, note: str) -> RefundLink:
+    """A refund the payer's channel cannot take now, paid into a link from the merchant's
+    custodial balance (registered with the refunds in LinkpayConfig.ready())."""
+    issued = services.link_create_custodial(merchant_id=merchant_id, amount=amount, asset=asset,
+                                            note=note)
+    return RefundLink(public_id=issued.link.public_id, secret=issued.secret,
+                      url=lambda request: link_url(request, issued.link, issued.secret))
 
 
 class LinkListView(MerchantAPIView):

@@ -19,18 +19,36 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from hub.chain.channel_manager import hub_reserves
+from hub.chain.outbox import transaction_enqueue
 from hub.channels.errors import ChannelError
 from hub.channels.models import Channel, ChannelUpdate
+from hub.channels.services import channel_find, channel_propose_hub_deposit, channel_state
+from hub.collateral.services import collateral_request
 from hub.core import UpdateRejected, parse_address
+from hub.core.state import ZERO_ADDRESS
+from hub.custodial.services import custodial_account, lock_custodial, lock_custodial_accounts
 from hub.ledger.services import post
+from hub.purchases.models import Payment
+from hub.purchases.services import hub_pays, lock_user_channels
+from hub.purchases.types import PaymentRequest, Purchasing
 from linkpay import conf, errors
 from linkpay.models import Link
 from linkpay.ratelimit import guess_reserve
 from linkpay.secret import secret_acceptable, secret_hash, secret_matches, secret_new
+from linkpay.serializers import link_data
 from ops import clock
+from ops.rows import rows_insert
+from payments.balances.selectors import custodial_balance_by_address
+from payments.errors import PaymentsError
+from payments.events.services import event_record
+from payments.merchants.selectors import merchant_addresses, merchant_for_address
+from payments.settlements.services import erc20_transfer_data
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +81,6 @@ def _release(link: Link, memo: str) -> None:
 
 
 def _event(link: Link, type_: str) -> None:
-    from linkpay.serializers import link_data
-    from payments.events.services import event_record
-
     event_record(type=type_, merchant_id=link.merchant_id, data={"object": link_data(link)},
                  idempotency_key=f"{type_}:{link.public_id}")
 
@@ -91,11 +106,20 @@ def _refuse_unless_open(link: Link, now: datetime) -> None:
 
 # --- create -----------------------------------------------------------------------------------
 
+def deliver_link(ctx: Purchasing, payment: Payment, req: PaymentRequest) -> None:
+    """PT_LINK (hub/purchases/types.py): the hub holds the payment in a new link that whoever
+    knows the payment's secret can redeem."""
+    if req.recipient != ZERO_ADDRESS:
+        raise UpdateRejected("bad_args", "a link payment's recipient is the zero address")
+    if not req.secret:
+        raise UpdateRejected("bad_args", "a link payment needs meta.secret")
+    rows_insert([payment])
+    link_create_from_payment(payment=payment, secret=req.secret)
+
+
 def link_create_from_payment(*, payment: Any, secret: str | None) -> Link:
     """Hold a PT_LINK payment (the payer's user→hub Payment is already recorded). Runs inside
     the purchase transaction. Optional `meta.expiresIn` (seconds) and `meta.note`."""
-    from payments.merchants.selectors import merchant_for_address
-
     if not secret_acceptable(secret):
         raise UpdateRejected("bad_args", "meta.secret must be 32..256 printable characters "
                                          "(at least 128 bits)")
@@ -128,15 +152,6 @@ def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_
                           note: str = "") -> IssuedLink:
     """A link funded from the merchant's custodial balance, with a Spoke-generated secret
     (256 bits). Refused (PaymentsError balance_insufficient) above the balance."""
-    from hub.custodial.services import lock_custodial
-    from payments.balances.selectors import (
-        custodial_account,
-        custodial_balance_by_address,
-        lock_custodial_accounts,
-    )
-    from payments.errors import PaymentsError
-    from payments.merchants.selectors import merchant_addresses
-
     if asset not in Link.Asset.values:
         raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -210,8 +225,6 @@ def link_redeem(*, secret: Any, redeemer: str, ip: str | None = None,
 
 
 def _redeem_into_channel(link_pk: int, redeemer: str, now: datetime) -> Redemption:
-    from hub.purchases.services import lock_user_channels
-
     link = Link.objects.select_for_update().get(pk=link_pk)
     retry = (link.status == Status.REDEEMING and link.payout == Link.Payout.CHANNEL
              and link.redeemer == redeemer)
@@ -233,9 +246,6 @@ _redeem_into_channel = transaction.atomic(_redeem_into_channel)  # not a decorat
 
 def _pay_redeemer(link: Link, channel: Channel) -> bool:
     """Inside the caller's transaction, with the link and the channel locked."""
-    from hub.channels.services import channel_state
-    from hub.purchases.services import hub_pays
-
     prev = channel_state(channel, link.redeemer)
     paid = hub_pays(channel, prev, link.amount_wei, link.amount_token,
                      memo=f"link {link.public_id} redeemed")
@@ -251,20 +261,13 @@ def _pay_redeemer(link: Link, channel: Channel) -> bool:
 def _request_collateral(link: Link) -> None:
     """Ask for enough hub collateral in the redeemer's channel for every pending redemption
     there. Best effort: the sweep asks again until the redemption completes."""
-    from django.db.models import Sum
-
-    from hub.channels.collateral import channel_request_collateral
-    from hub.channels.services import channel_find, channel_propose_hub_deposit, channel_state
-
     user = link.redeemer
     pending = Link.objects.filter(status=Status.REDEEMING, payout=Link.Payout.CHANNEL, redeemer=user)
     try:
         if link.asset == Link.Asset.TOKEN:
             total = int(pending.filter(asset=Link.Asset.TOKEN).aggregate(t=Sum("amount"))["t"] or 0)
-            channel_request_collateral(user=user, target=total)
+            collateral_request(user=user, target=total)
             return
-        from hub.chain.channel_manager import hub_reserves
-
         total = int(pending.filter(asset=Link.Asset.WEI).aggregate(t=Sum("amount"))["t"] or 0)
         short = total - channel_state(channel_find(user), user).balance_wei_hub
         if short > 0 and hub_reserves()[0] >= short:
@@ -278,8 +281,6 @@ def _request_collateral(link: Link) -> None:
 def link_redemption_complete(*, link_id: int) -> bool:
     """Pay a pending channel redemption if the redeemer's channel can take it now. Exactly once
     (the link row is locked and must still be REDEEMING)."""
-    from hub.purchases.services import lock_user_channels
-
     with transaction.atomic():
         link = Link.objects.select_for_update().filter(
             pk=link_id, status=Status.REDEEMING, payout=Link.Payout.CHANNEL).first()
@@ -328,10 +329,6 @@ BURN_ADDRESSES = {
 
 
 def _claim_onchain(link_pk: int, to: str, now: datetime) -> Link:
-    from django.conf import settings
-
-    from hub.chain.outbox import transaction_enqueue
-
     link = Link.objects.select_for_update().get(pk=link_pk)
     _refuse_unless_open(link, now)
     link.claim_attempts += 1
@@ -339,8 +336,6 @@ def _claim_onchain(link_pk: int, to: str, now: datetime) -> Link:
     if link.asset == Link.Asset.TOKEN:
         if not settings.TOKEN_ADDRESS:
             raise ChannelError("token_not_configured", "token payouts are not configured", status=503)
-        from payments.settlements.services import erc20_transfer_data
-
         tx = transaction_enqueue(purpose="link_claim", to=settings.TOKEN_ADDRESS,
                                  data=erc20_transfer_data(to, link.amount), value=0,
                                  idempotency_key=key, on_complete=ON_CLAIM_COMPLETE)
@@ -379,20 +374,13 @@ def link_onchain_claim_completed(tx: Any) -> None:
 
 def _return_to_sender(link: Link, status: str) -> None:
     """Inside the caller's transaction with the link locked and OPEN."""
-    from hub.custodial.services import custodial_account, lock_custodial
-
     if link.funding == Link.Funding.CUSTODIAL:
-        from payments.balances.selectors import lock_custodial_accounts
-
         lock_custodial_accounts(list(link.debits))
         post([(link.ledger_account, link.asset, -link.amount),
               *((custodial_account(a), link.asset, int(v)) for a, v in link.debits.items())],
              memo=f"link {link.public_id} {status}: returned to custodial balance")
         link.returned_to = "custodial"
     else:
-        from hub.channels.services import channel_state
-        from hub.purchases.services import hub_pays, lock_user_channels
-
         channel = lock_user_channels([link.sender])[link.sender]
         back = hub_pays(channel, channel_state(channel, link.sender), link.amount_wei,
                          link.amount_token, memo=f"link {link.public_id} returned")

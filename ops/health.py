@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,14 @@ from ops.models import Heartbeat
 from ops.tasks import WORKER_HEARTBEAT
 
 Check = tuple[bool, dict[str, Any]]
+# Checks the layers above add (HubConfig.ready(): the chain and the contracts), in report order.
+_registered: list[Callable[[], dict[str, Check]]] = []
+
+
+def register_checks(checks: Callable[[], dict[str, Check]]) -> None:
+    """Add `checks() -> {name: (ok, detail)}` to the report (it must never raise)."""
+    if checks not in _registered:
+        _registered.append(checks)
 
 
 def check_database() -> Check:
@@ -39,21 +48,6 @@ def check_redis() -> Check:
         return False, {"error": type(exc).__name__}
 
 
-def check_chain() -> tuple[Check, Check]:
-    """(chain check, contracts check)."""
-    from hub.chain.client import chain_status
-
-    try:
-        status = chain_status(timeout=2.0)
-    except Exception as exc:
-        return (False, {"error": type(exc).__name__}), (False, {"error": "chain unreachable"})
-    chain_ok = status["chain_id"] == status["expected_chain_id"]
-    chain = {k: status[k] for k in ("chain_id", "expected_chain_id", "latest_block")}
-    contracts = status["contracts"]
-    contracts_ok = all(c["deployed"] for c in contracts.values())
-    return (chain_ok, chain), (contracts_ok, contracts)
-
-
 def check_worker() -> Check:
     try:
         beat = Heartbeat.objects.filter(name=WORKER_HEARTBEAT).first()
@@ -68,9 +62,8 @@ def check_worker() -> Check:
 
 def health_report() -> tuple[bool, dict[str, Any]]:
     checks: dict[str, Check] = {"database": check_database(), "redis": check_redis()}
-    chain, contracts = check_chain()
-    checks["chain"] = chain
-    checks["contracts"] = contracts
+    for more in _registered:
+        checks.update(more())
     checks["worker"] = check_worker() if checks["database"][0] else (False, {"error": "database down"})
     report: dict[str, Any] = {
         name: {"ok": ok, **detail} for name, (ok, detail) in checks.items()

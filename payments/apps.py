@@ -6,8 +6,6 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments and merchants"
 
     def ready(self) -> None:
-        from hub.purchases.listeners import on_payments_settled
-        from payments import checks  # noqa: F401 - registers the deploy checks
-        from payments.settled import payments_created
+        from payments import checks, hub_hooks, tasks  # noqa: F401 - deploy checks; actors sent by name
 
-        on_payments_settled(payments_created)  # events and invoices for merchants' payments
+        hub_hooks.register()  # merchants' payment events and invoices; merchant balances settle only

@@ -48,5 +48,3 @@ def new_api_key_id() -> str:
     return new_id("api_key")
 
 
-def new_payment_id() -> str:
-    return new_id("payment")

@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import ApiError, json_body, parse_int_param, protocol_view
 from hub.channels import selectors, services
-from hub.channels.collateral import channel_request_collateral
+from hub.collateral.services import collateral_request
 
 
 def _sync_params(body: dict[str, object] | None = None,
@@ -82,7 +82,7 @@ def request_deposit(request: HttpRequest, user: str) -> JsonResponse:
 def request_collateralization(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    channel_request_collateral(user=user)
+    collateral_request(user=user)
     return JsonResponse(_sync(user, params))
 
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hub.api.base import ApiError, protocol_view
 from hub.auth import issue_nonce
-from hub.channels.collateral import collateral_ceiling
+from hub.collateral.services import policy as collateral_policy
 from hub.rates.services import gas_latest, gwei_of, rate_latest_row
 
 
@@ -38,7 +38,7 @@ def config(request: HttpRequest) -> JsonResponse:
         "ethChainId": settings.CHAIN_ID,
         "hubAddress": hub_address(),
         "tokenAddress": settings.TOKEN_ADDRESS,
-        "maxCollateralization": str(collateral_ceiling()),
+        "maxCollateralization": str(collateral_policy().ceiling),
     })
 
 

@@ -45,6 +45,7 @@ from hub.chain.client import get_web3
 from hub.chain.crash import TX_AFTER_BROADCAST, TX_AFTER_SIGN, TX_BEFORE_RECEIPT, crashpoint
 from hub.chain.models import ChainTransaction, ChainTransactionAttempt, NonceCursor
 from hub.chain.signer import SignerError, hub_address, hub_signer
+from ops import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -153,15 +154,11 @@ def transaction_enqueue(
 
 
 def _send_submit(tx_id: int) -> None:
-    from hub import tasks
-
-    tasks.submit_transaction.send(tx_id)
+    jobs.send("submit_transaction", tx_id)
 
 
 def _send_check(tx_id: int, delay_ms: int = 0) -> None:
-    from hub import tasks
-
-    tasks.check_transaction.send_with_options(args=(tx_id,), delay=delay_ms or None)
+    jobs.send("check_transaction", tx_id, delay_ms=delay_ms)
 
 
 # --- submit -----------------------------------------------------------------------------------

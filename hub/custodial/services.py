@@ -7,9 +7,10 @@ fails on-chain reverses both, exactly once (the outbox completion callback)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -48,11 +49,34 @@ def custodial_debit(*, owner: str, amount_wei: int, amount_token: int, memo: str
           (account, "token", -amount_token), (counter_account, "token", amount_token)], memo=memo)
 
 
-def lock_custodial(address: str) -> None:
-    """Serialise writers of one custodial balance (the same transaction-scoped advisory lock the
-    merchant platform's settlements and refunds take)."""
-    from payments.balances.selectors import lock_custodial_accounts
+def lock_custodial_accounts(addresses: list[str]) -> None:
+    """Serialize every read-check-debit of these custodial accounts until the transaction ends
+    (transaction-scoped advisory locks, taken in sorted order so two lockers never deadlock).
+    Anything that debits a `custodial:<address>` account takes this lock first."""
+    with connection.cursor() as cursor:
+        for address in sorted({a.lower() for a in addresses}):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [custodial_account(address)])
 
+
+# Rules the layers above add on who may withdraw a custodial balance; each raises to refuse
+# (the merchant platform: a merchant's receiving address is paid out by settlements only).
+_withdrawal_guards: list[Callable[[str], None]] = []
+
+
+def guard_withdrawals(guard: Callable[[str], None]) -> None:
+    """Register `guard(address)`, called before a custodial withdrawal from `address`."""
+    if guard not in _withdrawal_guards:
+        _withdrawal_guards.append(guard)
+
+
+def _check_withdrawal_allowed(address: str) -> None:
+    for guard in _withdrawal_guards:
+        guard(address)
+
+
+def lock_custodial(address: str) -> None:
+    """Serialise writers of one custodial balance (the lock settlements and refunds take too)."""
     lock_custodial_accounts([address])
 
 
@@ -89,7 +113,7 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
     if not GlobalSwitches.current().withdrawals_enabled:
         raise ChannelError("withdrawals_disabled", "withdrawals are switched off", status=503)
     user = parse_address(user, "user")
-    _refuse_merchant_address(user)
+    _check_withdrawal_allowed(user)
     to = parse_address(recipient, "recipient")
     tokens = parse_uint(amount_token or "0", "amountToken")
     wei = parse_uint(amount_wei or "0", "amountWei")
@@ -127,17 +151,6 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
 
 
 custodial_withdraw = transaction.atomic(custodial_withdraw)  # not a decorator: mutmut skips decorated functions
-
-
-def _refuse_merchant_address(address: str) -> None:
-    """A merchant's custodial balance leaves only through settlements (payout address, team roles,
-    2FA): the key of a receiving address alone must not move it."""
-    from payments.merchants.models import ReceivingAddress
-
-    if ReceivingAddress.objects.filter(address=address).exists():
-        raise ChannelError("merchant_balance_settles_only",
-                           "this address receives for a merchant; its balance is paid out by settlements",
-                           status=403)
 
 
 def _enqueue_payout(withdrawal: CustodialWithdrawal) -> Any:

@@ -38,6 +38,8 @@ from hub.channels.services import (
 from hub.core import DidEmptyChannel, apply_update, zero_state
 from hub.disputes import onchain
 from hub.disputes.models import ACTIVE_STATUSES, ChannelDispute
+from hub.disputes.watch import advance_each
+from ops import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -306,9 +308,7 @@ def answer_transaction_completed(tx: ChainTransaction) -> None:
 
 
 def _send_advance(dispute_id: int, delay_ms: int = 0) -> None:
-    from hub.disputes.actors import advance_dispute
-
-    advance_dispute.send_with_options(args=(dispute_id,), delay=delay_ms or None)
+    jobs.send("advance_dispute", dispute_id, delay_ms=delay_ms)
 
 
 @transaction.atomic
@@ -351,14 +351,9 @@ def _bump(tx_id: int) -> None:
 def disputes_watch() -> int:
     """The watchtower's periodic pass over every IN_PERIOD dispute (closing times, failed or
     late answers). Returns how many were looked at."""
-    ids = list(ChannelDispute.objects.filter(status=Status.IN_PERIOD).order_by("closing_time")
-               .values_list("pk", flat=True))
-    for dispute_id in ids:
-        try:
-            dispute_advance(dispute_id=dispute_id)
-        except Exception:  # one broken dispute must not starve the others
-            logger.exception("dispute %s could not be advanced", dispute_id)
-    return len(ids)
+    ids = (ChannelDispute.objects.filter(status=Status.IN_PERIOD).order_by("closing_time")
+           .values_list("pk", flat=True))
+    return advance_each("dispute", ids, dispute_advance)
 
 
 # --- after the dispute --------------------------------------------------------------------

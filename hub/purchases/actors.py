@@ -8,6 +8,9 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
 
+from hub.collateral.services import collateral_request
+from hub.purchases.services import optimistic_sweep
+
 logger = logging.getLogger(__name__)
 
 
@@ -15,11 +18,9 @@ logger = logging.getLogger(__name__)
 def collateralize_recipients(recipients: list[str]) -> None:
     """Top up each recipient's channel if the policy says so (idempotent: at most one open
     proposal per channel and never on top of pending operations)."""
-    from hub.channels.collateral import channel_request_collateral
-
     for user in recipients:
         try:
-            channel_request_collateral(user=user)
+            collateral_request(user=user)
         except Exception:  # one bad channel must not stop the others
             logger.exception("collateral request for %s failed", user)
 
@@ -27,6 +28,4 @@ def collateralize_recipients(recipients: list[str]) -> None:
 @interval(seconds=settings.OPTIMISTIC_SWEEP_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=120_000)
 def sweep_optimistic_payments() -> None:
-    from hub.purchases.services import optimistic_sweep
-
     optimistic_sweep()

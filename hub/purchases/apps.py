@@ -7,4 +7,7 @@ class PurchasesConfig(AppConfig):
     verbose_name = "Purchases and payments"
 
     def ready(self) -> None:
-        from hub.purchases import admin  # noqa: F401
+        from hub.purchases import admin, tasks  # noqa: F401 - tasks: actors sent by name
+        from hub.purchases.services import register_payment_types
+
+        register_payment_types()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 
 from hub.chain.fields import AmountField
+from hub.purchases.ids import new_payment_id
 from ops.rows import fast_insert
-from payments.ids import new_payment_id
 
 
 @fast_insert

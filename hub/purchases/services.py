@@ -36,8 +36,10 @@ from hub.custodial.services import custodial_credit
 from hub.ledger.services import post
 from hub.purchases.listeners import payments_settled
 from hub.purchases.models import Payment, Purchase
-from linkpay.secret import secrets_scrub
-from ops import clock
+from hub.purchases.scrub import secrets_scrub
+from hub.purchases.types import PaymentRequest, PaymentType, Purchasing, payment_type, register
+from hub.threads.services import thread_find, thread_pay
+from ops import clock, jobs
 from ops.jsonbody import unstorable_text
 from ops.rows import rows_insert
 
@@ -64,19 +66,6 @@ def optimistic_account(payment_id: int) -> str:
 
 def new_purchase_id() -> str:
     return "pur_" + secrets.token_hex(16)
-
-
-@dataclass(frozen=True)
-class PaymentRequest:
-    recipient: str
-    amount_wei: int
-    amount_token: int
-    type: str
-    meta: dict[str, Any]
-    tx_count: int
-    sig_user: str
-    secret: str | None = None  # PT_LINK only; never stored
-    thread_state: Mapping[str, Any] | None = None  # PT_THREAD only: the sender-signed state
 
 
 def meta_clean(meta: Any, where: str = "meta") -> dict[str, Any]:
@@ -108,7 +97,7 @@ def _link_secrets(meta: Mapping[str, Any], raw: Any) -> list[str | None]:
 
 def parse_payments(raw: Any, *, link_secrets: Sequence[str | None] = ()) -> list[PaymentRequest]:
     """The payments of a purchase request. `raw` has been scrubbed of link secrets
-    (`secrets_scrub`); `link_secrets` holds them by position."""
+    (hub/purchases/scrub.py); `link_secrets` holds them by position."""
     if not isinstance(raw, list) or not raw:
         raise UpdateRejected("bad_args", "payments must be a non-empty list")
     if len(raw) > MAX_PAYMENTS_PER_PURCHASE:
@@ -122,10 +111,11 @@ def parse_payments(raw: Any, *, link_secrets: Sequence[str | None] = ()) -> list
         if not isinstance(amount, Mapping) or not isinstance(update, Mapping):
             raise UpdateRejected("bad_args", "amount and update must be objects")
         ptype = item.get("type")
-        if ptype not in Payment.Type.values:
+        handler = payment_type(ptype)
+        if handler is None:
             raise UpdateRejected("bad_args", f"unknown payment type {ptype!r}")
-        if ptype == "PT_THREAD":
-            out.append(_parse_thread_payment(item, amount, update))
+        if handler.parse is not None:
+            out.append(handler.parse(item, amount, update))
             continue
         if update.get("reason") != "Payment":
             raise UpdateRejected("bad_args", "each payment carries a user-signed Payment update")
@@ -147,13 +137,13 @@ def parse_payments(raw: Any, *, link_secrets: Sequence[str | None] = ()) -> list
             recipient=parse_address(item.get("recipient"), "recipient"), amount_wei=wei,
             amount_token=token, type=str(ptype), meta=dict(meta),
             tx_count=parse_uint(update.get("txCount"), "txCount"), sig_user=sig.lower(),
-            secret=secret if ptype == "PT_LINK" else None,
+            secret=secret,
         ))
     return out
 
 
-def _parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
-                          update: Mapping[str, Any]) -> PaymentRequest:
+def parse_thread_payment(item: Mapping[str, Any], amount: Mapping[str, Any],
+                         update: Mapping[str, Any]) -> PaymentRequest:
     """PT_THREAD: `update` is `{state}`, the sender's next thread state (BuyController)."""
     state = update.get("state")
     if not isinstance(state, Mapping):
@@ -195,6 +185,14 @@ def hub_pay_user(*, user: str, amount_wei: int, amount_token: int, memo: str) ->
                     memo=memo)
 
 
+def register_payment_types() -> None:
+    """The hub's own payment types (PurchasesConfig.ready(); linkpay registers PT_LINK)."""
+    register(PaymentType("PT_CHANNEL", deliver=deliver_in_channel, locks_recipient_channel=True))
+    register(PaymentType("PT_OPTIMISTIC", deliver=deliver_in_channel, locks_recipient_channel=True))
+    register(PaymentType("PT_CUSTODIAL", deliver=deliver_custodial))
+    register(PaymentType("PT_THREAD", pay=pay_thread, parse=parse_thread_payment))
+
+
 @dataclass
 class PurchaseResult:
     purchase: Purchase
@@ -230,27 +228,25 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
 def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentRequest]) -> PurchaseResult:
     """Inside purchase_create's transaction (no savepoint of its own: one fewer round trip)."""
     hub = channels.hub_address()
+    handlers = {r.type: payment_type(r.type) for r in requests}
     recipients = [r.recipient for r in requests
-                  if r.type in ("PT_CHANNEL", "PT_OPTIMISTIC") and r.recipient != hub]
+                  if handlers[r.type].locks_recipient_channel and r.recipient != hub]  # type: ignore[union-attr]
     locked = lock_user_channels([sender, *recipients])
     payer = locked[sender]
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
     purchase = Purchase(id=new_purchase_id(), sender=sender, meta=meta)
     rows_insert([purchase])
-    states: dict[str, ChannelState] = {}
-
-    def state_of(user: str) -> ChannelState:
-        if user not in states:
-            states[user] = channels.channel_state(locked[user], user)
-        return states[user]
+    ctx = Purchasing(purchase=purchase, sender=sender, hub=hub, locked=locked)
 
     made: list[Payment] = []
     for req in requests:
-        if req.type == "PT_THREAD":
-            made.append(_thread_payment(purchase, sender, req, {**meta, **req.meta}))
+        handler = handlers[req.type]
+        assert handler is not None  # parse_payments refused unknown types
+        if handler.pay is not None:
+            made.append(handler.pay(ctx, req, {**meta, **req.meta}))
             continue
-        prev = state_of(sender)
+        prev = ctx.state_of(sender)
         if req.tx_count != prev.tx_count_global + 1:
             raise UpdateRejected("tx_count_global", f"txCount {req.tx_count} does not follow "
                                                     f"{prev.tx_count_global}")
@@ -259,25 +255,27 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
         validate_signed_update(prev, new, "Payment", args, hub_address=hub, now=0)
         paid = channels.record_state(payer, prev, new, reason="Payment", args=args.to_json(),
                                 originator=sender)
-        states[sender] = paid.state
+        ctx.states[sender] = paid.state
         payment = Payment(purchase=purchase, sender=sender, recipient=req.recipient,
                           amount_wei=req.amount_wei, amount_token=req.amount_token, type=req.type,
                           meta={**meta, **req.meta}, payer_update=paid.update,
                           completed_at=timezone.now())
-        _deliver(payment, req, locked, state_of, states, hub)
+        if req.recipient == hub:
+            rows_insert([payment])  # a payment to the hub itself: done
+        else:
+            assert handler.deliver is not None
+            handler.deliver(ctx, payment, req)
         made.append(payment)
     _after_commit(made)
     return PurchaseResult(purchase, made, requests[0].tx_count,
                           payer_has_open_proposal=bool(getattr(payer, "has_open_proposal", True)))
 
 
-def _thread_payment(purchase: Purchase, sender: str, req: PaymentRequest,
-                    meta: dict[str, Any]) -> Payment:
+def pay_thread(ctx: Purchasing, req: PaymentRequest, meta: dict[str, Any]) -> Payment:
     """PT_THREAD: apply the sender's thread state; it must move exactly the payment's amount
     to the recipient. Non-custodial: nothing moves in the channels (the thread was funded by
     its OpenThread, which is the payment's `payer_update`)."""
-    from hub.threads.services import thread_find, thread_pay
-
+    purchase, sender = ctx.purchase, ctx.sender
     thread = thread_find(sender=sender, receiver=req.recipient)
     if thread is None:
         raise ChannelError("thread_not_found", f"no open thread from {sender} to {req.recipient}",
@@ -296,34 +294,23 @@ def _thread_payment(purchase: Purchase, sender: str, req: PaymentRequest,
     return payment
 
 
-def _deliver(payment: Payment, req: PaymentRequest, locked: dict[str, Channel], state_of: Any,
-             states: dict[str, ChannelState], hub: str) -> None:
-    """Hand the hub's side of one payment to its recipient (inside the purchase transaction)."""
-    if req.recipient == hub:
-        rows_insert([payment])  # a payment to the hub itself: done
-        return
-    if req.type == "PT_CUSTODIAL":
-        rows_insert([payment])
-        custodial_credit(recipient=req.recipient, amount_wei=req.amount_wei,
-                         amount_token=req.amount_token, memo=f"payment {payment.pk}")
-        return
-    if req.type == "PT_LINK":
-        if req.recipient != ZERO_ADDRESS:
-            raise UpdateRejected("bad_args", "a link payment's recipient is the zero address")
-        if not req.secret:
-            raise UpdateRejected("bad_args", "a link payment needs meta.secret")
-        rows_insert([payment])
-        from linkpay.services import link_create_from_payment
+def deliver_custodial(ctx: Purchasing, payment: Payment, req: PaymentRequest) -> None:
+    """PT_CUSTODIAL: the hub keeps it as the recipient's custodial balance."""
+    rows_insert([payment])
+    custodial_credit(recipient=req.recipient, amount_wei=req.amount_wei,
+                     amount_token=req.amount_token, memo=f"payment {payment.pk}")
 
-        link_create_from_payment(payment=payment, secret=req.secret)
-        return
+
+def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -> None:
+    """PT_CHANNEL and PT_OPTIMISTIC: the hub pays the recipient in their channel. Short of
+    collateral, PT_CHANNEL is refused and PT_OPTIMISTIC is held until collateral arrives."""
     if req.recipient == ZERO_ADDRESS:
         raise UpdateRejected("bad_args", "only link payments go to the zero address")
-    channel = locked[req.recipient]
-    forwarded = hub_pays(channel, state_of(req.recipient), req.amount_wei, req.amount_token,
-                          memo=f"payment to {req.recipient}")
+    channel = ctx.locked[req.recipient]
+    forwarded = hub_pays(channel, ctx.state_of(req.recipient), req.amount_wei, req.amount_token,
+                         memo=f"payment to {req.recipient}")
     if forwarded is not None:
-        states[req.recipient] = forwarded.state
+        ctx.states[req.recipient] = forwarded.state
         payment.disbursement = forwarded.update
         rows_insert([payment])
         return
@@ -355,18 +342,16 @@ def _after_commit(made: list[Payment]) -> None:
             <= p.disbursement.balance_token_hub + p.amount_token)
     }
     if needs_collateral:
-        from hub.purchases.actors import collateralize_recipients
-
         recipients = sorted(needs_collateral)
-        transaction.on_commit(lambda: collateralize_recipients.send(recipients))
+        transaction.on_commit(lambda: jobs.send("collateralize_recipients", recipients))
     payments_settled(made)
 
 
 def _request_collateral_after_failure(recipient: str, amount_token: int) -> None:
-    from hub.channels.collateral import channel_request_collateral
+    from hub.collateral.services import collateral_request
 
     try:
-        channel_request_collateral(user=recipient, target=amount_token)
+        collateral_request(user=recipient, target=amount_token)
     except (ChannelError, UpdateRejected) as exc:
         logger.info("collateral for %s not requested: %s", recipient, exc)
 

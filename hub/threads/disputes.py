@@ -32,8 +32,10 @@ from hub.channels.services import (
 from hub.core import DidEmptyChannel, ThreadState, apply_update, thread_proof, thread_root
 from hub.core.state import ZERO_ROOT
 from hub.disputes import onchain
+from hub.disputes.watch import advance_each
 from hub.threads.models import ThreadDispute, ThreadRecord, ThreadUpdate
 from hub.threads.services import _finish_if_closed, _mirror_close, _post_thread_ledger
+from ops import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -223,13 +225,8 @@ def thread_dispute_advance(*, dispute_id: int) -> ThreadDispute:
 
 
 def thread_disputes_watch() -> int:
-    ids = list(ThreadDispute.objects.filter(status__in=ACTIVE).values_list("pk", flat=True))
-    for dispute_id in ids:
-        try:
-            thread_dispute_advance(dispute_id=dispute_id)
-        except Exception:  # one broken dispute must not starve the others
-            logger.exception("thread dispute %s could not be advanced", dispute_id)
-    return len(ids)
+    ids = ThreadDispute.objects.filter(status__in=ACTIVE).values_list("pk", flat=True)
+    return advance_each("thread dispute", ids, thread_dispute_advance)
 
 
 def action_completed(tx: ChainTransaction) -> None:
@@ -242,13 +239,8 @@ def action_completed(tx: ChainTransaction) -> None:
     logger.warning("thread dispute %s: %s failed (%s); deciding again", dispute.pk,
                    dispute.last_action, tx.revert_reason or tx.failure_reason)
     dispute_id = dispute.pk
-
-    def send() -> None:
-        from hub.threads.actors import advance_thread_dispute
-
-        advance_thread_dispute.send_with_options(args=(dispute_id,), delay=RETRY_DELAY_MS)
-
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(
+        lambda: jobs.send("advance_thread_dispute", dispute_id, delay_ms=RETRY_DELAY_MS), robust=True)
 
 
 # --- events -------------------------------------------------------------------------------

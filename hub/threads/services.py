@@ -142,10 +142,10 @@ def thread_channel_update(*, user: str, request: Mapping[str, Any]) -> ChannelUp
 
 
 def _request_collateral(receiver: str, token: int) -> None:
-    from hub.channels.collateral import channel_request_collateral
+    from hub.collateral.services import collateral_request
 
     try:
-        channel_request_collateral(user=receiver, target=token)
+        collateral_request(user=receiver, target=token)
     except (ChannelError, UpdateRejected) as exc:
         logger.info("collateral for %s not requested: %s", receiver, exc)
 

@@ -3,17 +3,13 @@ channels (addresses in channel mode), and pending settlement."""
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import Sum
 
+from hub.custodial.services import custodial_account
 from hub.ledger.services import account_balance
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.selectors import merchant_addresses
 from payments.units import ASSETS
-
-
-def custodial_account(address: str) -> str:
-    return f"custodial:{address.lower()}"
 
 
 def custodial_balance_by_address(merchant_id: int, asset: str) -> dict[str, int]:
@@ -62,13 +58,3 @@ def merchant_balance(merchant_id: int) -> dict[str, dict[str, int]]:
         "channel": channel_balance(merchant_id),
         "pending_settlement": pending_settlement(merchant_id),
     }
-
-
-def lock_custodial_accounts(addresses: list[str]) -> None:
-    """Serialize every read-check-debit of these custodial accounts until the transaction ends
-    (transaction-scoped advisory locks, taken in sorted order so two lockers never deadlock).
-    Anything that debits a `custodial:<address>` account takes this lock first."""
-    with connection.cursor() as cursor:
-        for address in sorted({a.lower() for a in addresses}):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                           [custodial_account(address)])

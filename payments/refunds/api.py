@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from payments.api.base import MerchantAPIView, body_or_error, query_choice
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
 from payments.refunds import services
+from payments.refunds.execution import refund_execute
 from payments.refunds.models import Refund
 from payments.refunds.serializers import RefundCreateSerializer, RefundSerializer
 
@@ -58,16 +59,11 @@ class RefundListView(MerchantAPIView):
         )
         # Paid back at once, off-chain; when the payer's channel cannot receive it, as a link
         # whose secret and URL this response carries once.
-        from payments.refunds.execution import refund_execute
-
         outcome = refund_execute(refund_id=refund.public_id, allow_link=True)
         refund.refresh_from_db()
         body = dict(RefundSerializer(refund).data)  # the same fields as GET /refunds/{id}
         if outcome.link is not None:
-            from linkpay.api import link_url
-
-            body["link"] = {"id": outcome.link.link.public_id,
-                            "url": link_url(request, outcome.link.link, outcome.link.secret),
+            body["link"] = {"id": outcome.link.public_id, "url": outcome.link.url(request),
                             "secret": outcome.link.secret}
         response = Response(body, status=201)
         if body["link"] is not None:

@@ -4,18 +4,23 @@ merchant's custodial balance; a link when the payer's channel cannot receive it 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
-from hub.custodial.services import FLOAT, custodial_account, custodial_debit
+from hub.custodial.services import (
+    FLOAT,
+    custodial_account,
+    custodial_debit,
+    lock_custodial_accounts,
+)
 from hub.ledger.services import account_balance
 from hub.purchases.models import Payment, RefundExecution
 from hub.purchases.services import hub_pay_user
 from ops import clock
-from payments.balances.selectors import lock_custodial_accounts
 from payments.merchants.selectors import merchant_addresses
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_mark_failed, refund_mark_succeeded, refunds_pending
@@ -24,10 +29,29 @@ logger = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)
 
 
+@dataclass(frozen=True)
+class RefundLink:
+    """A link a refund was paid into; its secret is shown once, to the merchant."""
+
+    public_id: str
+    secret: str
+    url: Callable[[HttpRequest], str]  # the link's page, its secret in the fragment
+
+
+# Pays a refund into a new link funded from the merchant's custodial balance:
+# issuer(merchant_id=, amount=, asset=, note=). Registered by the links app (LinkpayConfig.ready()).
+RefundLinkIssuer = Callable[..., RefundLink]
+_link_issuers: list[RefundLinkIssuer] = []
+
+
+def issue_refund_links_with(issuer: RefundLinkIssuer) -> None:
+    _link_issuers[:] = [issuer]
+
+
 @dataclass
 class RefundOutcome:
     method: str  # "channel", "link", or "" when nothing happened (yet)
-    link: Any = None  # linkpay IssuedLink (its secret is shown once, to the merchant)
+    link: RefundLink | None = None
 
 
 def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
@@ -54,13 +78,11 @@ def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
                                        channel_update=paid.update)
         refund_mark_succeeded(refund_id=refund.public_id)
         return RefundOutcome("channel")
-    if allow_link:
-        from linkpay.services import link_create_custodial
-
-        issued = link_create_custodial(merchant_id=refund.merchant_id, amount=refund.amount,
-                                       asset=refund.asset, note=f"Refund {refund.public_id}")
+    if allow_link and _link_issuers:
+        issued = _link_issuers[0](merchant_id=refund.merchant_id, amount=refund.amount,
+                                  asset=refund.asset, note=f"Refund {refund.public_id}")
         RefundExecution.objects.create(refund_public_id=refund.public_id, method="link",
-                                       link_public_id=issued.link.public_id)
+                                       link_public_id=issued.public_id)
         refund_mark_succeeded(refund_id=refund.public_id)
         return RefundOutcome("link", issued)
     if clock.now() - refund.created_at > GIVE_UP_AFTER:

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from hub.custodial.services import lock_custodial_accounts
 from hub.purchases.models import Payment
-from payments.balances.selectors import custodial_balance, lock_custodial_accounts
+from payments.balances.selectors import custodial_balance
 from payments.errors import PaymentsError
 from payments.events.services import event_record
 from payments.merchants.selectors import merchant_addresses

@@ -18,13 +18,10 @@ from eth_utils.crypto import keccak
 
 from hub.chain.models import ChainTransaction
 from hub.chain.outbox import transaction_enqueue
+from hub.custodial.services import custodial_account, lock_custodial_accounts
 from hub.ledger.services import post
 from ops import clock
-from payments.balances.selectors import (
-    custodial_account,
-    custodial_balance_by_address,
-    lock_custodial_accounts,
-)
+from payments.balances.selectors import custodial_balance_by_address
 from payments.errors import PaymentsError
 from payments.events.services import event_record
 from payments.merchants.models import Merchant

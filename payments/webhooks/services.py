@@ -19,6 +19,7 @@ import httpx
 from django.db import models, transaction
 from django.utils import timezone
 
+from ops import jobs
 from payments import conf
 from payments.errors import PaymentsError
 from payments.events import catalogue
@@ -206,10 +207,8 @@ def _send_on_commit(delivery_ids: list[int]) -> None:
         return
 
     def send() -> None:
-        from payments.webhooks.tasks import deliver_webhook
-
         for delivery_id in delivery_ids:
-            deliver_webhook.send(delivery_id)
+            jobs.send("deliver_webhook", delivery_id)
 
     transaction.on_commit(send, robust=True)
 

@@ -192,7 +192,7 @@ def test_payment_ids_are_random_public_ids_everywhere_not_the_sequential_key(sho
     import re
 
     from payments.apikeys.services import api_key_create
-    from payments.settled import payment_event_data
+    from payments.hub_hooks import payment_event_data
     from tests.payments.conftest import Api
 
     ids = [p.public_id for p in shop.payments]

@@ -7,7 +7,7 @@ BATCH = 1000
 
 def backfill(apps: Any, schema_editor: Any) -> None:
     """Give every existing payment a random public id (the sequential pay_<pk> revealed volume)."""
-    from payments.ids import new_payment_id
+    from hub.purchases.ids import new_payment_id
 
     Payment = apps.get_model("purchases", "Payment")
     while True:

@@ -1,6 +1,6 @@
 from django.db import migrations, models
 
-import payments.ids
+import hub.purchases.ids
 
 
 class Migration(migrations.Migration):
@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payment',
             name='public_id',
-            field=models.CharField(default=payments.ids.new_payment_id, max_length=40, unique=True),
+            field=models.CharField(default=hub.purchases.ids.new_payment_id, max_length=40, unique=True),
         ),
     ]

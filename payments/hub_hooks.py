@@ -1,16 +1,36 @@
-"""What a completed payment means for the merchant platform: the merchant's domain event and
-the invoice it pays. Registered with the hub as a "payments settled" listener
-(`payments/apps.py`); runs inside the purchase's transaction (both write rows; the webhook
-deliveries and pushes they schedule happen after commit)."""
+"""What the merchant platform plugs into the hub (`register`, called by PaymentsConfig.ready()):
+
+- a "payments settled" listener: a completed payment to a merchant's address becomes the
+  merchant's domain event and credits the invoice it pays. It runs inside the purchase's
+  transaction (both write rows; the webhook deliveries and pushes they schedule happen after
+  commit);
+- a custodial-withdrawal guard: a merchant's custodial balance leaves only through settlements
+  (payout address, team roles, 2FA), so the key of a receiving address alone must not move it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hub.channels.errors import ChannelError
+from hub.custodial.services import guard_withdrawals
+from hub.purchases.listeners import on_payments_settled
 from hub.purchases.models import Payment
 from payments.events.services import event_record
 from payments.invoices.services import invoice_apply_payment
+from payments.merchants.models import ReceivingAddress
 from payments.merchants.selectors import merchant_ids_for_addresses
+
+
+def register() -> None:
+    on_payments_settled(payments_created)
+    guard_withdrawals(refuse_merchant_address)
+
+
+def refuse_merchant_address(address: str) -> None:
+    if ReceivingAddress.objects.filter(address=address).exists():
+        raise ChannelError("merchant_balance_settles_only",
+                           "this address receives for a merchant; its balance is paid out by settlements",
+                           status=403)
 
 
 def payments_created(payments: Iterable[Payment]) -> None:

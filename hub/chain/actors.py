@@ -1,0 +1,53 @@
+"""The chain's Dramatiq actors: the transaction outbox's submit/check steps and their sweep, and
+event ingestion. Each loads its row by id, calls one service and is safe to run twice; the
+periodic sweep re-sends whatever a lost message left behind."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from django.conf import settings
+from dramatiq_crontab import interval
+
+from hub.chain import services as chain
+from hub.chain.models import ChainTransaction
+
+logger = logging.getLogger(__name__)
+
+CHAIN_QUEUE = "chain"
+
+
+@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=30_000,
+                time_limit=120_000)
+def submit_transaction(tx_id: int) -> None:
+    try:
+        chain.transaction_submit(tx_id=tx_id)
+    except ChainTransaction.DoesNotExist:
+        logger.warning("submit_transaction: no transaction %s (rolled back?)", tx_id)
+    except chain.TransactionDeferred as exc:
+        logger.info("%s; the sweep retries it", exc)
+
+
+@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=30_000,
+                time_limit=120_000)
+def check_transaction(tx_id: int) -> None:
+    try:
+        chain.transaction_check(tx_id=tx_id)
+    except ChainTransaction.DoesNotExist:
+        logger.warning("check_transaction: no transaction %s (rolled back?)", tx_id)
+    except chain.TransactionDeferred as exc:
+        logger.info("%s; the sweep retries it", exc)
+
+
+@interval(seconds=settings.TX_SWEEP_SECONDS)
+@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=60_000)
+def sweep_transactions() -> None:
+    chain.transactions_sweep()
+    chain.transactions_recheck_confirmed()
+
+
+@interval(seconds=3)
+@dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=120_000)
+def ingest_events() -> None:
+    chain.events_poll()
