@@ -8,8 +8,8 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
 
+from hub.channels.confirmations import channels_invalidate_timed_out
 from hub.channels.reconciliation import reconcile_channels
-from hub.channels.services import channels_invalidate_timed_out
 from hub.collateral import services as collateral
 from hub.rates.services import gas_refresh, rate_refresh
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.chain.ingest import register_event_handler
+from hub.channels.confirmations import channel_confirm_pending
 from hub.core import DidUpdateChannel
 
 
@@ -26,8 +27,6 @@ def did_update_channel_from(event: Any) -> DidUpdateChannel:
 
 
 def on_did_update_channel(event: Any) -> None:
-    from hub.channels.services import channel_confirm_pending
-
     channel_confirm_pending(event=did_update_channel_from(event), transaction_hash=event.tx_hash,
                             chain_event_id=event.pk)
 

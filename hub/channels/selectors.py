@@ -7,13 +7,10 @@ from typing import Any
 from django.db.models import Q
 
 from hub.channels.models import Channel, ChannelUpdate
-from hub.channels.services import STATUS_NAMES, channel_find
+from hub.channels.records import STATUS_NAMES, channel_find
+from hub.core.state import PENDING_FIELDS
 
-_NO_PENDING = Q(
-    pending_deposit_wei_hub=0, pending_deposit_wei_user=0, pending_deposit_token_hub=0,
-    pending_deposit_token_user=0, pending_withdrawal_wei_hub=0, pending_withdrawal_wei_user=0,
-    pending_withdrawal_token_hub=0, pending_withdrawal_token_user=0,
-)
+_NO_PENDING = Q(**dict.fromkeys(PENDING_FIELDS, 0))
 
 
 def _update_json(channel: Channel, row: ChannelUpdate) -> dict[str, Any]:

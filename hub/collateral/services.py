@@ -9,54 +9,26 @@ same need."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, F
 
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
-from hub.collateral.models import CollateralAssignment
-from hub.collateral.policy import Bounds, Policy, Profile, bounds, top_up_amount
+from hub.collateral.limits import limits_for
+from hub.collateral.policy import top_up_amount
 from ops import clock
 from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
-TOKEN = 10**18
-
-
-def policy() -> Policy:
-    return Policy(floor=settings.COLLATERAL_FLOOR_TOKENS * TOKEN,
-                  ceiling=settings.COLLATERAL_CEILING_TOKENS * TOKEN)
-
-
-def profile_for(user: str) -> Profile | None:
-    assignment = CollateralAssignment.objects.select_related("profile").filter(user=user.lower()).first()
-    if assignment is None:
-        return None
-    p = assignment.profile
-    return Profile(minimum=p.minimum_maintained_token, target=p.amount_to_collateralize_token)
-
-
-def recent_payers(user: str, *, now: datetime | None = None) -> int:
-    """Distinct payers of channel-bound payments to `user` in the recent window."""
-    from hub.purchases.models import Payment
-
-    since = (now or clock.now()) - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
-    return (Payment.objects.filter(recipient=user.lower(), created_at__gte=since,
-                                   type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
-            .values("sender").distinct().count())
-
-
-def limits_for(user: str, *, requested: int = 0) -> Bounds:
-    return bounds(policy=policy(), recent_payers=recent_payers(user), profile=profile_for(user),
-                  requested=requested)
 
 
 def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
     """Propose a top-up when the policy says the hub holds too little in `user`'s channel.
     Nothing when enough is there, when operations are pending, when a proposal is already open,
     or when the reserve cannot pay (then the low-reserve alarm is raised)."""
-    from hub.channels.services import channel_find, channel_propose_hub_deposit, channel_state
+    from hub.channels.proposals import channel_propose_hub_deposit
+    from hub.channels.records import channel_find, channel_state
 
     state = channel_state(channel_find(user), user)
     amount = top_up_amount(hub_balance=state.balance_token_hub, limits=limits_for(user, requested=target))
@@ -90,7 +62,7 @@ def collateralize_frequent_recipients(*, limit: int = 50) -> int:
 def reclaim_idle_collateral(*, limit: int = 20) -> int:
     """Propose returning the hub's collateral from channels idle longer than the configured time
     (the user countersigns on their next sync; the hub then withdraws it to the reserve)."""
-    from hub.channels.services import channel_propose_hub_reclaim
+    from hub.channels.proposals import channel_propose_hub_reclaim
 
     idle_since = clock.now() - timedelta(seconds=settings.COLLATERAL_IDLE_RECLAIM_SECONDS)
     rows = (ChannelUpdate.objects.filter(channel__latest_update=F("pk"), created_at__lt=idle_since,

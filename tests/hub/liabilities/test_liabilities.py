@@ -192,7 +192,7 @@ def test_operator_publishes_on_demand_by_command_and_admin(hub_chain: ChainEnv, 
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     from hub import tasks
 
-    assert tasks.publish_liabilities.actor_name == "publish_liabilities"  # loaded by worker/scheduler
+    assert tasks.liability_actors.publish_liabilities.actor_name == "publish_liabilities"  # loaded by worker/scheduler
     call_command("publish_liabilities")
     first = root_latest()
     assert first is not None and first.trigger == "operator" and "root #1" in capsys.readouterr().out
