@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import error_response, json_body, parse_int_param, protocol_view
-from hub.channels import services as channels
+from hub.channels.sync import channel_sync
 from linkpay import services
 from linkpay.errors import LinkRateLimited
 from linkpay.models import Link
@@ -50,7 +50,7 @@ def redeem(request: HttpRequest, user: str) -> JsonResponse:
         return rate_limited(exc)
     link = result.link
     purchase_id = link.payment.purchase_id if link.payment is not None else link.public_id
-    sync = channels.channel_sync(user=user, last_chan_tx=last)
+    sync = channel_sync(user=user, last_chan_tx=last)
     return JsonResponse({
         "purchaseId": purchase_id, "linkId": link.public_id, "amount": _amount(link),
         "status": "pending" if result.pending else "completed", "sync": sync,
@@ -69,5 +69,5 @@ def link_cancel(request: HttpRequest, link_id: str) -> JsonResponse:
     body = json_body(request)
     user = request.address  # type: ignore[attr-defined]
     link = services.link_cancel(link_public_id=link_id, sender=user)
-    sync = channels.channel_sync(user=user, last_chan_tx=_last_chan_tx(body))
+    sync = channel_sync(user=user, last_chan_tx=_last_chan_tx(body))
     return JsonResponse({"link": link_data(link), "sync": sync})

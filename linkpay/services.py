@@ -28,7 +28,8 @@ from hub.chain.channel_manager import hub_reserves
 from hub.chain.outbox import transaction_enqueue
 from hub.channels.errors import ChannelError
 from hub.channels.models import Channel, ChannelUpdate
-from hub.channels.services import channel_find, channel_propose_hub_deposit, channel_state
+from hub.channels.proposals import channel_propose_hub_deposit
+from hub.channels.records import channel_find, channel_state
 from hub.collateral.services import collateral_request
 from hub.core import UpdateRejected, parse_address
 from hub.core.state import ZERO_ADDRESS

@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import ApiError, json_body, parse_int_param, protocol_view
-from hub.channels import selectors, services
+from hub.channels import selectors
+from hub.channels.proposals import (
+    channel_request_deposit,
+    channel_request_exchange,
+    channel_request_withdrawal,
+)
+from hub.channels.sync import channel_sync as sync_feed
+from hub.channels.updates import channel_apply_client_update
 from hub.collateral.services import collateral_request
 
 
@@ -28,7 +35,7 @@ def _sync_params(body: dict[str, object] | None = None,
 
 def _sync(user: str, params: tuple[int, int | None]) -> dict[str, object]:
     last, last_thread = params
-    return services.channel_sync(user=user, last_chan_tx=last, last_thread_update_id=last_thread)
+    return sync_feed(user=user, last_chan_tx=last, last_thread_update_id=last_thread)
 
 
 @protocol_view(methods=("GET",), owner_param="user")
@@ -72,7 +79,7 @@ def update_at(request: HttpRequest, user: str, tx_count: str) -> JsonResponse:
 def request_deposit(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    services.channel_request_deposit(user=user, deposit_wei=body.get("depositWei", "0"),
+    channel_request_deposit(user=user, deposit_wei=body.get("depositWei", "0"),
                                      deposit_token=body.get("depositToken", "0"),
                                      sig_user=body.get("sigUser"))
     return JsonResponse(_sync(user, params))
@@ -90,7 +97,7 @@ def request_collateralization(request: HttpRequest, user: str) -> JsonResponse:
 def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    services.channel_request_exchange(user=user, wei_to_sell=body.get("weiToSell", "0"),
+    channel_request_exchange(user=user, wei_to_sell=body.get("weiToSell", "0"),
                                       tokens_to_sell=body.get("tokensToSell", "0"))
     return JsonResponse(_sync(user, params))
 
@@ -99,7 +106,7 @@ def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
 def request_withdrawal(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    services.channel_request_withdrawal(user=user, params=body)
+    channel_request_withdrawal(user=user, params=body)
     return JsonResponse(_sync(user, params))
 
 
@@ -130,14 +137,14 @@ def update(request: HttpRequest, user: str) -> JsonResponse:
 
     for item in ordered:
         try:
-            services.channel_apply_client_update(user=user, request=item)
+            channel_apply_client_update(user=user, request=item)
         except UpdateRejected as exc:
             error = {"code": exc.code, "message": exc.message}
         except ChannelError as exc:
             error = {"code": exc.code, "message": exc.message}
         if error is not None:
             break
-    sync = services.channel_sync(user=user, last_chan_tx=max(first - 1, 0), last_thread_update_id=last_thread)
+    sync = sync_feed(user=user, last_chan_tx=max(first - 1, 0), last_thread_update_id=last_thread)
     payload: dict[str, object] = {"updates": sync}
     if error is not None:
         payload["error"] = error["message"]

@@ -7,7 +7,8 @@ from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import ApiError, json_body, protocol_view
 from hub.auth import is_operator
-from hub.channels import services as channels
+from hub.channels import records as channels
+from hub.channels.sync import channel_sync_of
 from hub.custodial.models import CustodialWithdrawal
 from hub.custodial.services import custodial_balance as balance
 from hub.custodial.services import custodial_withdraw as withdraw
@@ -23,7 +24,7 @@ def purchase(request: HttpRequest) -> JsonResponse:
     result = purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments"))
     # The sync from the purchase's first state: exactly the states it created (the payer's
     # channel was locked while they were written), plus any open proposal.
-    sync = channels.channel_sync_of(user=user, rows=[p.payer_update for p in result.payments],
+    sync = channel_sync_of(user=user, rows=[p.payer_update for p in result.payments],
                                     may_have_proposal=result.payer_has_open_proposal)
     return JsonResponse({"purchaseId": result.purchase.pk, "sync": sync})
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hub.api.base import ApiError, protocol_view
 from hub.auth import issue_nonce
-from hub.collateral.services import policy as collateral_policy
+from hub.collateral.limits import policy as collateral_policy
 from hub.rates.services import gas_latest, gwei_of, rate_latest_row
 
 

@@ -74,6 +74,7 @@ REORG_WINDOW_BLOCKS = 64
 MOVED_CALLBACKS = {
     "payments.custodial.services.custodial_withdrawal_completed":
         "hub.custodial.services.custodial_withdrawal_completed",
+    "hub.channels.onchain.hub_update_completed": "hub.channels.updates.hub_update_completed",
 }
 
 

@@ -28,11 +28,11 @@ from hub.chain.models import ChainTransaction
 from hub.chain.outbox import transaction_bump, transaction_cancel_unsent, transaction_enqueue
 from hub.channels.errors import ChannelError, Conflict
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
-from hub.channels.services import (
-    _lock_channel,
+from hub.channels.records import (
     channel_state,
     contract_address,
     hub_address,
+    lock_channel,
     record_state,
 )
 from hub.core import DidEmptyChannel, apply_update, zero_state
@@ -126,7 +126,7 @@ def dispute_exit_channel(*, user: str, reason: str) -> ChannelDispute:
     double-signed, without timeout and without pending operations. The start transaction goes
     through the outbox; the channel accepts no new updates from now on. At most one active
     dispute per channel."""
-    channel = _lock_channel(user)
+    channel = lock_channel(user)
     if channel.status != Channel.Status.OPEN:
         raise Conflict(EXIT_CHANNEL_NOT_OPEN, f"the channel is {channel.status}")
     latest = channel.latest_update
@@ -225,7 +225,7 @@ def dispute_record_start(*, event: ExitStarted, chain_event_id: int | None) -> C
     and, when the user started the exit, queue the hub's answer in this same transaction."""
     if event.contract_address.lower() != contract_address():
         return None
-    channel = _lock_channel(event.user)
+    channel = lock_channel(event.user)
     initiator = Initiator.HUB if event.sender_idx == 0 else Initiator.USER
     dispute = active_dispute(channel, lock=True)
     if dispute is not None and (dispute.status != Status.PENDING or initiator != Initiator.HUB):
@@ -368,7 +368,7 @@ def dispute_record_empty(*, event: DidEmptyChannel, transaction_hash: str,
     one never took effect and are marked invalid. Idempotent on the transaction hash."""
     if event.contract_address.lower() != contract_address():
         return None
-    channel = _lock_channel(event.user)
+    channel = lock_channel(event.user)
     already = ChannelUpdate.objects.filter(channel=channel, reason="EmptyChannel",
                                            args__transactionHash=transaction_hash).first()
     if already is not None:

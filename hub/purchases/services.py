@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hub.channels import services as channels
+from hub.channels import records as channels
 from hub.channels.errors import ChannelError
 from hub.channels.locks import channels_lock
 from hub.channels.models import Channel

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.channels import services as channels
+from hub.channels import records as channels
 from hub.channels.models import Channel
 from hub.core import ChannelState
 from hub.purchases.models import Payment, Purchase

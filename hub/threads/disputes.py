@@ -22,11 +22,11 @@ from hub.chain.channel_manager import channel_manager
 from hub.chain.models import ChainTransaction
 from hub.chain.outbox import transaction_cancel_unsent, transaction_enqueue
 from hub.channels.models import Channel, ChannelUpdate
-from hub.channels.services import (
-    _lock_channel,
+from hub.channels.records import (
     channel_state,
     contract_address,
     hub_address,
+    lock_channel,
     record_state,
 )
 from hub.core import DidEmptyChannel, ThreadState, apply_update, thread_proof, thread_root
@@ -122,7 +122,7 @@ def encode_empty(dispute: ThreadDispute) -> str:
 def thread_disputes_begin(*, user: str) -> list[ThreadDispute]:
     """The channel was emptied with threads open: open a ThreadDispute for each thread of the
     root it was emptied with and queue the hub's exit of each. Idempotent."""
-    channel = _lock_channel(user)
+    channel = lock_channel(user)
     if channel.status != Channel.Status.THREAD_DISPUTE:
         return []
     emptied: ChannelUpdate | None = channel.latest_update
@@ -330,7 +330,7 @@ def thread_emptied(*, user: str, sender: str, receiver: str, thread_id: int,
                    chain_event_id: int | None) -> None:
     """DidEmptyThread: this channel's side of the thread is paid out; settle the other side
     off-chain, and when no thread is left the channel is open again."""
-    channel = _lock_channel(user)
+    channel = lock_channel(user)
     thread = _thread_of(sender, receiver, thread_id)
     if thread is None:
         return
@@ -349,7 +349,7 @@ def thread_emptied(*, user: str, sender: str, receiver: str, thread_id: int,
 def threads_nuked(*, user: str, transaction_hash: str, chain_event_id: int | None) -> None:
     """DidNukeThreads: the contract paid everything left in the channel to the user; every thread
     of its root is settled on chain on this side."""
-    channel = _lock_channel(user)
+    channel = lock_channel(user)
     for dispute in ThreadDispute.objects.filter(channel=channel, status__in=ACTIVE).select_related(
             "thread"):
         thread = ThreadRecord.objects.select_for_update(of=("self",)).get(pk=dispute.thread_id)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Max, Q
 
 from hub.channels.models import Channel
-from hub.channels.services import contract_address
+from hub.channels.records import contract_address
 from hub.threads.models import ThreadRecord, ThreadUpdate
 
 

@@ -29,7 +29,7 @@ from hub.channels import errors
 from hub.channels.errors import ChannelError, Conflict, NotFound
 from hub.channels.locks import channels_lock
 from hub.channels.models import Channel, ChannelUpdate
-from hub.channels.services import (
+from hub.channels.records import (
     Recorded,
     channel_state,
     contract_address,

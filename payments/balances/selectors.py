@@ -27,7 +27,7 @@ def channel_balance(merchant_id: int) -> dict[str, int]:
     if not addresses:
         return totals
     from hub.channels.errors import ChannelError
-    from hub.channels.services import channel_find, channel_state
+    from hub.channels.records import channel_find, channel_state
 
     for address in addresses:
         try:

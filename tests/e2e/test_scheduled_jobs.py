@@ -229,7 +229,7 @@ def new_shop(name: str, *, payout_address: str = "") -> Shop:
 
 def hub_payments_to(address: str) -> int:
     """Hub-originated Payment updates in `address`'s channel."""
-    from hub.channels.services import hub_address
+    from hub.channels.records import hub_address
 
     return ChannelUpdate.objects.filter(channel__user=address.lower(), reason="Payment",
                                         originator=hub_address()).count()

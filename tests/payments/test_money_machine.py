@@ -208,7 +208,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def each_payers_channel_holds_what_it_paid_minus_refunds(self) -> None:
-        from hub.channels.services import channel_find, channel_state
+        from hub.channels.records import channel_find, channel_state
 
         for sim in self.world.payers:
             state = channel_state(channel_find(sim.address), sim.address)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from hub.channels.services import channel_find, channel_state
+from hub.channels.records import channel_find, channel_state
 from hub.core import ChannelState
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance

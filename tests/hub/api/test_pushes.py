@@ -60,7 +60,7 @@ async def test_a_rolled_back_change_is_never_pushed(hub_chain: ChainEnv) -> None
     await socket.receive_from()
 
     def request_then_roll_back() -> None:
-        from hub.channels.services import channel_request_deposit
+        from hub.channels.proposals import channel_request_deposit
 
         class Abort(Exception):
             pass

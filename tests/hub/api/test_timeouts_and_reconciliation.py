@@ -13,9 +13,9 @@ from web3 import Web3
 from hub.chain.channel_manager import authorized_update_args
 from hub.chain.deploy import contract_at, send_transaction
 from hub.chain.models import ChainEvent
+from hub.channels.confirmations import channels_invalidate_timed_out
 from hub.channels.models import ChannelUpdate
 from hub.channels.reconciliation import reconcile_channels
-from hub.channels.services import channels_invalidate_timed_out
 from hub.ledger.models import LedgerEntry
 from ops.models import Alarm
 from stack.embedded import Anvil

@@ -128,7 +128,7 @@ class ThreadUser:
 
 def thread_user(env: ChainEnv, *, tokens: int = 0, wei: int = 0) -> ThreadUser:
     sim = funded_user(env, tokens=tokens, wei=wei)
-    from hub.channels.services import hub_address
+    from hub.channels.records import hub_address
 
     return ThreadUser(sim, hub_address())
 
