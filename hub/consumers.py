@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from hub.auth import AuthFailed, authenticate
 from hub.push import SUBSCRIBE_GROUP, channel_group
 
 
@@ -47,8 +48,6 @@ class ChannelConsumer(AsyncWebsocketConsumer):
     user: str | None = None
 
     async def connect(self) -> None:
-        from hub.auth import AuthFailed, authenticate
-
         try:
             self.user = await sync_to_async(authenticate)(*_credentials(self.scope))
         except AuthFailed:

@@ -10,7 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from hub.chain.admin import ReadOnlyAdmin
+from linkpay.errors import LinkError
 from linkpay.models import Link
+from linkpay.services import link_cancel
 from ops.admin_display import amount_column
 
 
@@ -30,9 +32,6 @@ class LinkAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Cancel (return to the sender)")
     def cancel_links(self, request: HttpRequest, queryset: QuerySet[Link]) -> None:
-        from linkpay.errors import LinkError
-        from linkpay.services import link_cancel
-
         done = 0
         for link in queryset.filter(status=Link.Status.OPEN):
             try:

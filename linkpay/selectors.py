@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from hub.ledger.models import LedgerEntry
 from linkpay.models import Link
 
 
@@ -23,8 +24,6 @@ def link_public(public_id: str) -> Link | None:
 def link_held_total(asset: str) -> int:
     """What the ledger holds for links (sum of `link:*`), for reconciliation with open links."""
     from django.db.models import Sum
-
-    from hub.ledger.models import LedgerEntry
 
     total = LedgerEntry.objects.filter(account__startswith="link:", asset=asset).aggregate(t=Sum("amount"))["t"]
     return int(total or 0)

@@ -6,6 +6,7 @@ from django.http import HttpRequest, JsonResponse
 
 from hub.api.base import ApiError, json_body, parse_int_param, protocol_view
 from hub.channels import selectors
+from hub.channels.errors import ChannelError
 from hub.channels.proposals import (
     channel_request_deposit,
     channel_request_exchange,
@@ -14,6 +15,7 @@ from hub.channels.proposals import (
 from hub.channels.sync import channel_sync as sync_feed
 from hub.channels.updates import channel_apply_client_update
 from hub.collateral.services import collateral_request
+from hub.core import UpdateRejected
 
 
 def _sync_params(body: dict[str, object] | None = None,
@@ -132,9 +134,6 @@ def update(request: HttpRequest, user: str) -> JsonResponse:
     first = tx_count_of(ordered[0])
     _, last_thread = _sync_params({"lastThreadUpdateId": body.get("lastThreadUpdateId")})  # before any write
     error: dict[str, str] | None = None
-    from hub.channels.errors import ChannelError
-    from hub.core import UpdateRejected
-
     for item in ordered:
         try:
             channel_apply_client_update(user=user, request=item)

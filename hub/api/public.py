@@ -11,8 +11,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hub.api.base import ApiError, protocol_view
 from hub.auth import issue_nonce
+from hub.chain.signer import hub_address
 from hub.collateral.limits import policy as collateral_policy
-from hub.rates.services import gas_latest, gwei_of, rate_latest_row
+from hub.core import UpdateRejected
+from hub.rates.services import gas_latest, gas_refresh, gwei_of, rate_latest_row
+from ops.models import GlobalSwitches
 
 
 @protocol_view(methods=("GET",), auth=False)
@@ -20,8 +23,6 @@ def nonce(request: HttpRequest) -> JsonResponse:
     address = request.headers.get("x-address")
     if not address:
         raise ApiError(400, "bad_address", "the x-address header is required")
-    from hub.core import UpdateRejected
-
     try:
         return JsonResponse({"nonce": issue_nonce(address)})
     except UpdateRejected:
@@ -31,8 +32,6 @@ def nonce(request: HttpRequest) -> JsonResponse:
 @protocol_view(methods=("GET",), auth=False)
 def config(request: HttpRequest) -> JsonResponse:
     """What a client needs to talk to this hub. No secrets, ever."""
-    from hub.chain.signer import hub_address
-
     return JsonResponse({
         "contractAddress": settings.CHANNEL_MANAGER_ADDRESS,
         "ethChainId": settings.CHAIN_ID,
@@ -59,8 +58,6 @@ def exchange_rate(request: HttpRequest) -> JsonResponse:
 def gas_estimate(request: HttpRequest) -> JsonResponse:
     row = gas_latest()
     if row is None:
-        from hub.rates.services import gas_refresh
-
         row = gas_refresh()
     if row is None:
         raise ApiError(503, "gas_price_unavailable", "no gas price is known yet")
@@ -70,8 +67,6 @@ def gas_estimate(request: HttpRequest) -> JsonResponse:
 
 @protocol_view(methods=("GET",), auth=False)
 def feature_flags(request: HttpRequest) -> JsonResponse:
-    from ops.models import GlobalSwitches
-
     switches = GlobalSwitches.current()
     return JsonResponse({
         "bootySupport": True,

@@ -31,6 +31,7 @@ from web3.exceptions import BlockNotFound
 from hub.chain.artifacts import load_abi
 from hub.chain.client import get_web3
 from hub.chain.models import ChainCursor, ChainEvent, ChainReorg
+from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
 
@@ -234,8 +235,6 @@ def _store_logs(contract: str, decoders: dict[str, Any], logs: Iterable[Any]) ->
 def _handle_reorg(w3: Web3, cursor: ChainCursor, canonical: str | None, start_block: int) -> ChainReorg:
     """Rewind the cursor below the fork, orphan vanished events, record and alarm. The caller
     holds the cursor lock."""
-    from ops.services import alarm_raise
-
     old_block, old_hash = cursor.block_number, cursor.block_hash
     floor = start_block - 1
     safe = max(old_block - REORG_REWIND_BLOCKS, floor)
@@ -332,8 +331,6 @@ def _dispatch_one(event_id: int, now: datetime) -> str | None:
             event.retry_at = now + timedelta(seconds=delay)
             event.save(update_fields=["state", "error", "retry_at", "attempts", "handler"])
             if event.attempts == ALARM_AFTER_FAILURES:
-                from ops.services import alarm_raise
-
                 alarm_raise(
                     kind="event_handler", key=f"event:{event.pk}", severity="critical",
                     message=f"{event.name} event {event.pk} failed {event.attempts} times: {event.error[:200]}",

@@ -46,6 +46,7 @@ from hub.chain.crash import TX_AFTER_BROADCAST, TX_AFTER_SIGN, TX_BEFORE_RECEIPT
 from hub.chain.models import ChainTransaction, ChainTransactionAttempt, NonceCursor
 from hub.chain.signer import SignerError, hub_address, hub_signer
 from ops import jobs
+from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
 
@@ -313,8 +314,6 @@ def _sign_attempt(
 
 
 def _alarm_fee_cap(tx: ChainTransaction, max_fee: int) -> None:
-    from ops.services import alarm_raise
-
     alarm_raise(
         kind="tx_fee_cap", key=f"tx:{tx.pk}",
         message=f"transaction {tx.pk} ({tx.purpose}) needs max fee {max_fee} wei/gas to be "
@@ -347,8 +346,6 @@ def _broadcast(w3: Web3, tx_id: int, attempt: ChainTransactionAttempt) -> str:
             last_error=f"broadcast refused: {message[:500]}", updated_at=timezone.now()
         )
         if "insufficient funds" in message:
-            from ops.services import alarm_raise
-
             alarm_raise(
                 kind="hub_funds", key="hub",
                 message=f"the hub cannot pay for transaction {tx_id}: {message[:200]}",
@@ -611,8 +608,6 @@ def transactions_recheck_confirmed(*, window_blocks: int = REORG_WINDOW_BLOCKS, 
     a reorg removed is re-broadcast (its mined attempt's signed bytes) with an alarm; one that was
     mined again but reverted, or whose nonce another transaction took, raises a critical alarm.
     Returns how many were no longer where they were recorded. Safe to run at any time."""
-    from ops.services import alarm_raise
-
     w3 = get_web3()
     head = w3.eth.block_number
     rows = list(

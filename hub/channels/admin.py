@@ -9,6 +9,7 @@ from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.disputes.admin_actions import exit_channels
 from hub.ledger.models import LedgerEntry
+from hub.ledger.services import channel_ledger_state
 from ops.admin_display import amount_column
 
 
@@ -45,8 +46,6 @@ class ChannelAdmin(ReadOnlyAdmin):
 
     @admin.display(description="ledger (sum per account)")
     def ledger(self, obj: Channel) -> str:
-        from hub.ledger.services import channel_ledger_state
-
         return ", ".join(f"{k}={v}" for k, v in channel_ledger_state(obj.pk).items() if v)
 
 

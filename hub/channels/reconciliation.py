@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.chain.channel_manager import channel_on_chain
 from hub.channels.models import Channel, ChannelUpdate
+from hub.ledger.models import LedgerEntry
 from hub.ledger.services import FIELDS, channel_ledger_state
 from ops.services import alarm_raise
 
@@ -53,8 +55,6 @@ def _has_pending(row: ChannelUpdate) -> bool:
 
 
 def _chain_mismatches(channel: Channel, row: ChannelUpdate) -> list[dict[str, Any]]:
-    from hub.chain.channel_manager import channel_on_chain
-
     chain = channel_on_chain(channel.user)
     if chain["tx_count_chain"] != row.tx_count_chain:
         return []  # the latest state's on-chain operations are not both sides' yet
@@ -75,8 +75,6 @@ def _chain_mismatches(channel: Channel, row: ChannelUpdate) -> list[dict[str, An
 def _thread_value(channel_id: int) -> dict[str, int]:
     """What this channel has in open threads (the threads' ledger accounts)."""
     from django.db.models import Sum
-
-    from hub.ledger.models import LedgerEntry
 
     rows = (LedgerEntry.objects.filter(account__startswith="thread:",
                                        account__endswith=f":channel:{channel_id}")

@@ -14,9 +14,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Count, F
 
+from hub.chain.channel_manager import hub_reserves
+from hub.chain.client import get_web3
+from hub.chain.signer import hub_address
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+from hub.channels.proposals import channel_propose_hub_deposit, channel_propose_hub_reclaim
+from hub.channels.records import channel_find, channel_state
 from hub.collateral.limits import limits_for
 from hub.collateral.policy import top_up_amount
+from hub.purchases.models import Payment
 from ops import clock
 from ops.services import alarm_raise
 
@@ -27,15 +33,10 @@ def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
     """Propose a top-up when the policy says the hub holds too little in `user`'s channel.
     Nothing when enough is there, when operations are pending, when a proposal is already open,
     or when the reserve cannot pay (then the low-reserve alarm is raised)."""
-    from hub.channels.proposals import channel_propose_hub_deposit
-    from hub.channels.records import channel_find, channel_state
-
     state = channel_state(channel_find(user), user)
     amount = top_up_amount(hub_balance=state.balance_token_hub, limits=limits_for(user, requested=target))
     if amount <= 0 or state.has_pending_ops:
         return None
-    from hub.chain.channel_manager import hub_reserves
-
     _wei, tokens = hub_reserves()
     if tokens < amount:
         alarm_raise(kind="low_reserve", key="token", severity="critical",
@@ -46,8 +47,6 @@ def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
 
 def collateralize_frequent_recipients(*, limit: int = 50) -> int:
     """Top up, ahead of time, recipients that several payers paid recently. Returns proposals."""
-    from hub.purchases.models import Payment
-
     since = clock.now() - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
     busy = (Payment.objects.filter(created_at__gte=since, type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
             .values("recipient").annotate(payers=Count("sender", distinct=True))
@@ -62,8 +61,6 @@ def collateralize_frequent_recipients(*, limit: int = 50) -> int:
 def reclaim_idle_collateral(*, limit: int = 20) -> int:
     """Propose returning the hub's collateral from channels idle longer than the configured time
     (the user countersigns on their next sync; the hub then withdraws it to the reserve)."""
-    from hub.channels.proposals import channel_propose_hub_reclaim
-
     idle_since = clock.now() - timedelta(seconds=settings.COLLATERAL_IDLE_RECLAIM_SECONDS)
     rows = (ChannelUpdate.objects.filter(channel__latest_update=F("pk"), created_at__lt=idle_since,
                                          balance_token_hub__gt=0, invalid__isnull=True,
@@ -78,8 +75,6 @@ def reclaim_idle_collateral(*, limit: int = 20) -> int:
 
 def reserve_check() -> tuple[int, int]:
     """Raise the low-reserve alarm when the contract's hub reserve is below the thresholds."""
-    from hub.chain.channel_manager import hub_reserves
-
     wei, tokens = hub_reserves()
     if wei < settings.RESERVE_ALARM_WEI:
         alarm_raise(kind="low_reserve", key="wei", severity="critical",
@@ -94,9 +89,6 @@ def reserve_check() -> tuple[int, int]:
 def _check_hot_wallet() -> None:
     """The hub's own account pays gas and on-chain payouts (settlements, custodial withdrawals,
     link claims); an operator refills it from the reserve (hubContractWithdraw) or outside."""
-    from hub.chain.client import get_web3
-    from hub.chain.signer import hub_address
-
     w3 = get_web3()
     address = w3.to_checksum_address(hub_address())
     eth = w3.eth.get_balance(address)

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from hub.chain.outbox import transaction_enqueue
 from hub.channels.errors import ChannelError
 from hub.core import UpdateRejected, parse_address
 from hub.core.rates import token_to_wei
@@ -21,6 +22,8 @@ from hub.core.state import parse_uint
 from hub.custodial.models import CustodialWithdrawal
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, post
+from hub.rates.services import rate_current
+from ops.models import GlobalSwitches
 
 MIN_WITHDRAWAL_TOKEN = 10**17  # 0.1 token (the original hub's minimum)
 MIN_WITHDRAWAL_WEI = 10**13
@@ -108,8 +111,6 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
     """Pay part of `user`'s custodial balance to `recipient` on-chain through the outbox: the
     token balance as ETH at the hub's current rate (the Connext behaviour) or as tokens, and the
     wei balance as ETH. At most the balance; at least the minimums. At most once per row."""
-    from ops.models import GlobalSwitches
-
     if not GlobalSwitches.current().withdrawals_enabled:
         raise ChannelError("withdrawals_disabled", "withdrawals are switched off", status=503)
     user = parse_address(user, "user")
@@ -130,8 +131,6 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
     rate_text = ""
     sent_wei, sent_token = wei, 0
     if tokens and payout_asset == "eth":
-        from hub.rates.services import rate_current
-
         rate = rate_current()
         if rate is None:
             raise UpdateRejected("rate_unavailable", "the hub has no exchange rate younger than 24 h")
@@ -155,8 +154,6 @@ custodial_withdraw = transaction.atomic(custodial_withdraw)  # not a decorator: 
 
 def _enqueue_payout(withdrawal: CustodialWithdrawal) -> Any:
     from django.conf import settings
-
-    from hub.chain.outbox import transaction_enqueue
 
     key = f"custodial-withdrawal:{withdrawal.pk}"
     if withdrawal.sent_token:

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from hub.channels.admin import ReadOnlyAdmin
 from hub.disputes.models import ChannelDispute
+from hub.disputes.services import dispute_advance
 
 
 @admin.register(ChannelDispute)
@@ -23,8 +24,6 @@ class ChannelDisputeAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Check the chain and move the selected disputes on now")
     def advance(self, request: HttpRequest, queryset: QuerySet[ChannelDispute]) -> None:
-        from hub.disputes.services import dispute_advance
-
         for dispute in queryset.filter(status=ChannelDispute.Status.IN_PERIOD):
             dispute_advance(dispute_id=dispute.pk)
         self.message_user(request, "done", messages.SUCCESS)

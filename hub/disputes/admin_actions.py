@@ -8,12 +8,11 @@ from django.http import HttpRequest
 
 from hub.channels.errors import ChannelError
 from hub.channels.models import Channel
+from hub.disputes.services import dispute_exit_channel
 
 
 @admin.action(description="Exit this channel on chain (hub-initiated dispute)")
 def exit_channels(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-    from hub.disputes.services import dispute_exit_channel
-
     if not request.user.is_superuser:
         modeladmin.message_user(request, "only a superuser may exit channels", messages.ERROR)
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.chain.ingest import register_event_handler
 from hub.core import DidEmptyChannel
-from hub.disputes.services import ExitStarted
+from hub.disputes.services import ExitStarted, dispute_record_empty, dispute_record_start
 
 
 def exit_started_from(event: Any) -> ExitStarted:
@@ -37,14 +37,10 @@ def did_empty_channel_from(event: Any) -> DidEmptyChannel:
 
 
 def on_did_start_exit_channel(event: Any) -> None:
-    from hub.disputes.services import dispute_record_start
-
     dispute_record_start(event=exit_started_from(event), chain_event_id=event.pk)
 
 
 def on_did_empty_channel(event: Any) -> None:
-    from hub.disputes.services import dispute_record_empty
-
     dispute_record_empty(event=did_empty_channel_from(event), transaction_hash=event.tx_hash,
                          chain_event_id=event.pk)
 

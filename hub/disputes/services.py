@@ -40,6 +40,7 @@ from hub.disputes import onchain
 from hub.disputes.models import ACTIVE_STATUSES, ChannelDispute
 from hub.disputes.watch import advance_each
 from ops import jobs
+from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,6 @@ def _enter_dispute(channel: Channel) -> None:
 
 
 def _alarm(kind: str, key: str, message: str, *, critical: bool = False, **detail: object) -> None:
-    from ops.services import alarm_raise
-
     alarm_raise(kind=kind, key=key, message=message, severity="critical" if critical else "warning",
                 detail={k: str(v) for k, v in detail.items()})
 

@@ -23,6 +23,7 @@ from hub.channels import records as channels
 from hub.channels.errors import ChannelError
 from hub.channels.locks import channels_lock
 from hub.channels.models import Channel
+from hub.collateral.services import collateral_request
 from hub.core import (
     ChannelState,
     PaymentArgs,
@@ -41,6 +42,7 @@ from hub.purchases.types import PaymentRequest, PaymentType, Purchasing, payment
 from hub.threads.services import thread_find, thread_pay
 from ops import clock, jobs
 from ops.jsonbody import unstorable_text
+from ops.models import GlobalSwitches
 from ops.rows import rows_insert
 
 logger = logging.getLogger(__name__)
@@ -204,8 +206,6 @@ class PurchaseResult:
 def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
     """Apply a purchase atomically. Raises InsufficientCollateral (after requesting a top-up in
     its own transaction) when a PT_CHANNEL recipient cannot be paid yet."""
-    from ops.models import GlobalSwitches
-
     if not GlobalSwitches.cached().payments_enabled:
         raise ChannelError("payments_disabled", "payments are switched off", status=503)
     sender = parse_address(sender, "sender")
@@ -348,8 +348,6 @@ def _after_commit(made: list[Payment]) -> None:
 
 
 def _request_collateral_after_failure(recipient: str, amount_token: int) -> None:
-    from hub.collateral.services import collateral_request
-
     try:
         collateral_request(user=recipient, target=amount_token)
     except (ChannelError, UpdateRejected) as exc:

@@ -9,7 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from hub.chain.admin import ReadOnlyAdmin
+from hub.core.rates import rate_to_wad
 from hub.rates.models import ExchangeRate, GasPrice, RateSource
+from hub.rates.services import rate_refresh
 
 
 @admin.register(RateSource)
@@ -21,15 +23,11 @@ class RateSourceAdmin(admin.ModelAdmin):
         return not RateSource.objects.exists()
 
     def save_model(self, request: HttpRequest, obj: RateSource, form: Any, change: bool) -> None:
-        from hub.core.rates import rate_to_wad
-
         rate_to_wad(obj.operator_rate.strip())  # refuse a malformed rate before saving
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Fetch the rate from this source now")
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[RateSource]) -> None:
-        from hub.rates.services import rate_refresh
-
         row = rate_refresh()
         if row is None:
             self.message_user(request, "The source gave no usable rate (see alarms).", messages.ERROR)

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from hub.chain.market import read_fees, read_price_feed
 from hub.core import HubRate
 from hub.core.rates import RATE_MAX_AGE_SECONDS, rate_to_wad
+from hub.push import broadcast_subscribers
 from hub.rates.models import ExchangeRate, GasPrice, RateSource
 from ops.services import alarm_raise
 
@@ -39,8 +41,6 @@ def rate_refresh() -> ExchangeRate | None:
     refused (and alarmed): a stale rate must never be used to price an exchange."""
     source = rate_source()
     if source.kind == RateSource.Kind.PRICE_FEED:
-        from hub.chain.market import read_price_feed
-
         try:
             reading = read_price_feed(source.feed_address)
         except Exception as exc:
@@ -61,8 +61,6 @@ def rate_refresh() -> ExchangeRate | None:
 
 @transaction.atomic
 def gas_refresh() -> GasPrice | None:
-    from hub.chain.market import read_fees
-
     try:
         fees = read_fees()
     except Exception as exc:
@@ -85,6 +83,4 @@ def gwei_of(wei: int) -> int:
 
 
 def _broadcast(kind: str, data: str) -> None:
-    from hub.push import broadcast_subscribers
-
     broadcast_subscribers({"type": kind, "data": data})

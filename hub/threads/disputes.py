@@ -36,6 +36,7 @@ from hub.disputes.watch import advance_each
 from hub.threads.models import ThreadDispute, ThreadRecord, ThreadUpdate
 from hub.threads.services import _finish_if_closed, _mirror_close, _post_thread_ledger
 from ops import jobs
+from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,6 @@ ACTIVE = (Status.PENDING, Status.IN_PERIOD)
 
 
 def _alarm(kind: str, key: str, message: str, **detail: object) -> None:
-    from ops.services import alarm_raise
-
     alarm_raise(kind=kind, key=key, message=message, severity="critical",
                 detail={k: str(v) for k, v in detail.items()})
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from hub.chain.ingest import register_event_handler, registered_event_handlers
+from hub.threads.disputes import (
+    thread_disputes_begin,
+    thread_emptied,
+    thread_exit_seen,
+    threads_nuked,
+)
 
 
 def on_did_start_exit_thread(event: Any) -> None:
-    from hub.threads.disputes import thread_exit_seen
-
     a = event.args
     thread_exit_seen(sender=str(a["sender"]), receiver=str(a["receiver"]),
                      thread_id=int(a["threadId"]), tx_count=int(a["txCount"]),
@@ -23,8 +27,6 @@ def on_did_challenge_thread(event: Any) -> None:
 
 
 def on_did_empty_thread(event: Any) -> None:
-    from hub.threads.disputes import thread_emptied
-
     a = event.args
     thread_emptied(user=str(a["user"]).lower(), sender=str(a["sender"]),
                    receiver=str(a["receiver"]), thread_id=int(a["threadId"]),
@@ -33,8 +35,6 @@ def on_did_empty_thread(event: Any) -> None:
 
 
 def on_did_nuke_threads(event: Any) -> None:
-    from hub.threads.disputes import threads_nuked
-
     threads_nuked(user=str(event.args["user"]).lower(), transaction_hash=event.tx_hash,
                   chain_event_id=event.pk)
 
@@ -43,8 +43,6 @@ def _with_thread_disputes(channel_handler: Any) -> Any:
     def on_did_empty_channel(event: Any) -> None:
         channel_handler(event)
         if int(event.args["threadCount"]) > 0:
-            from hub.threads.disputes import thread_disputes_begin
-
             thread_disputes_begin(user=str(event.args["user"]).lower())
 
     on_did_empty_channel.wrapped = channel_handler  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hub import push
 from hub.channels import errors
 from hub.channels.errors import ChannelError, Conflict, NotFound
 from hub.channels.locks import channels_lock
@@ -36,6 +37,7 @@ from hub.channels.records import (
     hub_address,
     record_state,
 )
+from hub.collateral.services import collateral_request
 from hub.core import (
     ThreadArgs,
     ThreadState,
@@ -50,6 +52,7 @@ from hub.core.state import parse_uint
 from hub.core.threads import check_thread_state, check_thread_transition, thread_key
 from hub.ledger.services import channel_account, post
 from hub.threads.models import ThreadRecord, ThreadUpdate
+from ops.models import GlobalSwitches
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +73,6 @@ class ThreadCollateralShort(ChannelError):
 
 
 def threads_enabled() -> bool:
-    from ops.models import GlobalSwitches
-
     return bool(GlobalSwitches.cached().threads_enabled)
 
 
@@ -142,8 +143,6 @@ def thread_channel_update(*, user: str, request: Mapping[str, Any]) -> ChannelUp
 
 
 def _request_collateral(receiver: str, token: int) -> None:
-    from hub.collateral.services import collateral_request
-
     try:
         collateral_request(user=receiver, target=token)
     except (ChannelError, UpdateRejected) as exc:
@@ -267,8 +266,6 @@ def _record_thread_state(thread: ThreadRecord, new: ThreadState) -> ThreadUpdate
 
 
 def _push_thread(thread: ThreadRecord, row: ThreadUpdate) -> None:
-    from hub import push
-
     item = {**row.to_sync_item(), "type": "thread_update"}
     push.push_channel_updates_on_commit(thread.sender, [item])
     push.push_channel_updates_on_commit(thread.receiver, [item])

@@ -5,8 +5,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from hub.purchases.selectors import payment_pk, payment_public_id_of
 from payments.api.base import MerchantAPIView, body_or_error, query_choice
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
+from payments.errors import PaymentsError
 from payments.refunds import services
 from payments.refunds.execution import refund_execute
 from payments.refunds.models import Refund
@@ -14,8 +16,6 @@ from payments.refunds.serializers import RefundCreateSerializer, RefundSerialize
 
 
 def _refunds(merchant_id: int) -> QuerySet[Refund]:
-    from hub.purchases.selectors import payment_public_id_of
-
     return (Refund.objects.filter(merchant_id=merchant_id)
             .annotate(payment_public_id=payment_public_id_of()).order_by("-id"))
 
@@ -34,8 +34,6 @@ class RefundListView(MerchantAPIView):
             rows = rows.filter(state=status)
         payment = request.query_params.get("payment")
         if payment is not None:
-            from hub.purchases.selectors import payment_pk
-
             pk = payment_pk(payment)
             if pk is None:
                 return Response(paginate(request, rows.none(), RefundSerializer))
@@ -45,9 +43,6 @@ class RefundListView(MerchantAPIView):
     @extend_schema(operation_id="refunds_create", request=RefundCreateSerializer,
                    responses={201: RefundSerializer})
     def post(self, request: Request) -> Response:
-        from hub.purchases.selectors import payment_pk
-        from payments.errors import PaymentsError
-
         data = body_or_error(RefundCreateSerializer, request)
         pk = payment_pk(data["payment"])
         if pk is None:

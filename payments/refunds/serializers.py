@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hub.purchases.selectors import payment_public_id
 from payments.refunds.models import Refund
 from payments.serialization import (
     ASSET_CHOICES,
@@ -30,8 +31,6 @@ class RefundSerializer(serializers.Serializer):
     payment = serializers.SerializerMethodField()
 
     def get_payment(self, obj: Refund) -> str | None:
-        from hub.purchases.selectors import payment_public_id
-
         annotated = getattr(obj, "payment_public_id", None)  # lists annotate it: no query per row
         return annotated if annotated is not None else payment_public_id(obj.payment_id)
     recipient = serializers.CharField()
