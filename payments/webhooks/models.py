@@ -67,6 +67,10 @@ class WebhookDelivery(models.Model):
         return f"{self.public_id} [{self.state}]"
 
 
+# How much of a receiver's answer is kept and shown (the first characters, no more).
+RESPONSE_EXCERPT_CHARS = 64
+
+
 class WebhookAttempt(models.Model):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()

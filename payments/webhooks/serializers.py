@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments.serialization import MetadataField, MetadataInput, Timestamp
-from payments.webhooks.models import WebhookDelivery
+from payments.webhooks.models import RESPONSE_EXCERPT_CHARS, WebhookDelivery
 
 
 class WebhookEndpointSerializer(serializers.Serializer):
@@ -111,8 +111,6 @@ class WebhookAttemptSerializer(serializers.Serializer):
 
     @extend_schema_field(str)
     def get_response_body(self, obj: Any) -> str:
-        from payments.webhooks.services import RESPONSE_EXCERPT_CHARS
-
         # rows written before the excerpt was shortened hold up to 2000 characters
         return str(obj.response_body)[:RESPONSE_EXCERPT_CHARS]
 

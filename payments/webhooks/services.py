@@ -26,7 +26,13 @@ from payments.events import catalogue
 from payments.events.models import Event
 from payments.metadata import metadata_clean
 from payments.webhooks import destinations
-from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from payments.webhooks.models import (
+    RESPONSE_EXCERPT_CHARS,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from payments.webhooks.serializers import WebhookEndpointSerializer
 from payments.webhooks.signing import SIGNATURE_HEADER, new_secret, signature_header
 
 logger = logging.getLogger(__name__)
@@ -36,7 +42,6 @@ RETRYABLE_STATUSES = frozenset({408, 429})
 USER_AGENT = "Spoke-Webhooks/1"
 # What is kept of a receiver's answer: its status and this much of the body, enough to tell
 # "ok" from "invalid signature" and too little to read back another server's page.
-RESPONSE_EXCERPT_CHARS = 64
 
 
 # --- the schedule (pure) ---------------------------------------------------------------------
@@ -164,8 +169,6 @@ def endpoint_send_test(*, merchant_id: int, endpoint_id: str,
                        now: datetime | None = None) -> WebhookDelivery:
     """Send a `webhook_endpoint.test` event to this endpoint only (whatever events it picked,
     even when disabled: the merchant asked for it). The event is listed like any other."""
-    from payments.webhooks.serializers import WebhookEndpointSerializer
-
     now = now or timezone.now()
     endpoint = WebhookEndpoint.objects.get(merchant_id=merchant_id, public_id=endpoint_id)
     from payments.events.services import merchant_request
