@@ -12,6 +12,7 @@ import secrets
 from django.db import models
 
 from hub.chain.fields import AmountField
+from hub.ledger import accounts
 
 
 def new_link_id() -> str:
@@ -87,7 +88,7 @@ class Link(models.Model):
 
     @property
     def ledger_account(self) -> str:
-        return f"link:{self.public_id}"
+        return accounts.link(self.public_id)
 
     @property
     def amount_wei(self) -> int:

@@ -20,6 +20,9 @@ from hub.core import UpdateRejected, parse_address
 from hub.core.rates import token_to_wei
 from hub.core.state import parse_uint
 from hub.custodial.models import CustodialWithdrawal
+from hub.ledger.accounts import CUSTODIAL_FLOAT as FLOAT
+from hub.ledger.accounts import ONCHAIN_PAYOUTS as PAYOUTS
+from hub.ledger.accounts import custodial as custodial_account
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, post
 from hub.rates.services import rate_current
@@ -27,13 +30,7 @@ from ops.models import GlobalSwitches
 
 MIN_WITHDRAWAL_TOKEN = 10**17  # 0.1 token (the original hub's minimum)
 MIN_WITHDRAWAL_WEI = 10**13
-FLOAT = "hub:custodial_float"
-PAYOUTS = "hub:onchain_payouts"
 ON_COMPLETE = "hub.custodial.services.custodial_withdrawal_completed"
-
-
-def custodial_account(address: str) -> str:
-    return f"custodial:{address.lower()}"
 
 
 def custodial_credit(*, recipient: str, amount_wei: int, amount_token: int, memo: str) -> None:

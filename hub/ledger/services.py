@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from hub.core import ChannelState
 from hub.core.state import AMOUNT_FIELDS
+from hub.ledger.accounts import channel as channel_account
 from hub.ledger.models import LedgerEntry
 
 FIELDS = tuple(attr for attr, _ in AMOUNT_FIELDS)
@@ -24,10 +25,6 @@ MEMO_MAX = LedgerEntry._meta.get_field("memo").max_length or 0
 
 def asset_of(field: str) -> str:
     return LedgerEntry.Asset.WEI if "_wei_" in field else LedgerEntry.Asset.TOKEN
-
-
-def channel_account(channel_id: int, field: str) -> str:
-    return f"channel:{channel_id}:{field}"
 
 
 _batch = threading.local()

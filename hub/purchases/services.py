@@ -34,6 +34,8 @@ from hub.core import (
 )
 from hub.core.state import ZERO_ADDRESS, parse_uint
 from hub.custodial.services import custodial_credit
+from hub.ledger.accounts import OPTIMISTIC_FLOAT
+from hub.ledger.accounts import optimistic as optimistic_account
 from hub.ledger.services import post
 from hub.purchases.listeners import payments_settled
 from hub.purchases.models import Payment, Purchase
@@ -47,7 +49,6 @@ from ops.rows import rows_insert
 
 logger = logging.getLogger(__name__)
 
-OPTIMISTIC_FLOAT = "hub:optimistic_float"
 MAX_PAYMENTS_PER_PURCHASE = 50
 
 
@@ -60,10 +61,6 @@ class InsufficientCollateral(ChannelError):
                          f"the hub has not enough collateral in {recipient}'s channel yet; "
                          "a top-up was requested", status=409)
         self.recipient, self.amount_wei, self.amount_token = recipient, amount_wei, amount_token
-
-
-def optimistic_account(payment_id: int) -> str:
-    return f"optimistic:{payment_id}"
 
 
 def new_purchase_id() -> str:

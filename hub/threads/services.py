@@ -50,6 +50,7 @@ from hub.core import (
 )
 from hub.core.state import parse_uint
 from hub.core.threads import check_thread_state, check_thread_transition, thread_key
+from hub.ledger import accounts
 from hub.ledger.services import channel_account, post
 from hub.threads.models import ThreadRecord, ThreadUpdate
 from ops.models import GlobalSwitches
@@ -110,7 +111,7 @@ def _post_thread_ledger(channel: Channel, thread: ThreadRecord, wei: int, token:
                         memo: str) -> None:
     """Move value between the channel's `chain` account and its thread account: `+` when the
     thread takes value out of the channel's balances (open), `-` when it returns (close)."""
-    account = f"thread:{thread.pk}:channel:{channel.pk}"
+    account = accounts.thread(thread.pk, channel.pk)
     post([(channel_account(channel.pk, "chain"), "wei", -wei), (account, "wei", wei),
           (channel_account(channel.pk, "chain"), "token", -token), (account, "token", token)],
          memo=memo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from hub.chain.fields import AmountField
+from hub.ledger import accounts
 from payments.ids import new_settlement_id
 
 
@@ -42,4 +43,4 @@ class Settlement(models.Model):
 
     @property
     def ledger_account(self) -> str:
-        return f"settlement:{self.public_id}"
+        return accounts.settlement(self.public_id)

@@ -19,6 +19,7 @@ from eth_utils.crypto import keccak
 from hub.chain.models import ChainTransaction
 from hub.chain.outbox import transaction_enqueue
 from hub.custodial.services import custodial_account, lock_custodial_accounts
+from hub.ledger.accounts import SETTLEMENT_PAYOUTS as PAYOUTS_ACCOUNT
 from hub.ledger.services import post
 from ops import clock
 from payments.balances.selectors import custodial_balance_by_address
@@ -31,7 +32,6 @@ from payments.settlements.serializers import settlement_data
 from payments.units import ASSETS
 
 State = Settlement.State
-PAYOUTS_ACCOUNT = "payouts:onchain"
 ON_COMPLETE = "payments.settlements.services.settlement_on_payout_complete"
 _TRANSFER_SELECTOR = keccak(text="transfer(address,uint256)")[:4]
 
