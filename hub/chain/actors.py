@@ -10,7 +10,7 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
 
-from hub.chain import services as chain
+from hub.chain import ingest, outbox
 from hub.chain.models import ChainTransaction
 
 logger = logging.getLogger(__name__)
@@ -22,10 +22,10 @@ CHAIN_QUEUE = "chain"
                 time_limit=120_000)
 def submit_transaction(tx_id: int) -> None:
     try:
-        chain.transaction_submit(tx_id=tx_id)
+        outbox.transaction_submit(tx_id=tx_id)
     except ChainTransaction.DoesNotExist:
         logger.warning("submit_transaction: no transaction %s (rolled back?)", tx_id)
-    except chain.TransactionDeferred as exc:
+    except outbox.TransactionDeferred as exc:
         logger.info("%s; the sweep retries it", exc)
 
 
@@ -33,21 +33,21 @@ def submit_transaction(tx_id: int) -> None:
                 time_limit=120_000)
 def check_transaction(tx_id: int) -> None:
     try:
-        chain.transaction_check(tx_id=tx_id)
+        outbox.transaction_check(tx_id=tx_id)
     except ChainTransaction.DoesNotExist:
         logger.warning("check_transaction: no transaction %s (rolled back?)", tx_id)
-    except chain.TransactionDeferred as exc:
+    except outbox.TransactionDeferred as exc:
         logger.info("%s; the sweep retries it", exc)
 
 
 @interval(seconds=settings.TX_SWEEP_SECONDS)
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=60_000)
 def sweep_transactions() -> None:
-    chain.transactions_sweep()
-    chain.transactions_recheck_confirmed()
+    outbox.transactions_sweep()
+    outbox.transactions_recheck_confirmed()
 
 
 @interval(seconds=3)
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=120_000)
 def ingest_events() -> None:
-    chain.events_poll()
+    ingest.events_poll()

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from hub.chain import services
+from hub.chain.ingest import events_redispatch
 from hub.chain.models import (
     ChainCursor,
     ChainEvent,
@@ -18,6 +18,7 @@ from hub.chain.models import (
     ChainTransactionAttempt,
     NonceCursor,
 )
+from hub.chain.outbox import transaction_bump, transaction_cancel
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -85,11 +86,11 @@ class ChainTransactionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Resubmit now with a fee bump (same nonce)")
     def resubmit_with_fee_bump(self, request: HttpRequest, queryset: QuerySet[ChainTransaction]) -> None:
-        self._each(request, queryset, services.transaction_bump, "resubmitted")
+        self._each(request, queryset, transaction_bump, "resubmitted")
 
     @admin.action(description="Cancel (replace with a 0-value self-transfer at the same nonce)")
     def cancel(self, request: HttpRequest, queryset: QuerySet[ChainTransaction]) -> None:
-        self._each(request, queryset, services.transaction_cancel, "cancellation sent")
+        self._each(request, queryset, transaction_cancel, "cancellation sent")
 
 
 @admin.register(ChainEvent)
@@ -103,7 +104,7 @@ class ChainEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Dispatch again (failed or ignored events)")
     def redispatch(self, request: HttpRequest, queryset: QuerySet[ChainEvent]) -> None:
-        count = services.events_redispatch(event_ids=queryset.values_list("id", flat=True))
+        count = events_redispatch(event_ids=queryset.values_list("id", flat=True))
         self.message_user(request, f"{count} event(s) queued for dispatch")
 
 

@@ -48,10 +48,6 @@ class Channel(models.Model):
         return f"channel {self.user}"
 
 
-def _amount_columns() -> dict[str, AmountField]:
-    return {attr: AmountField(default=0) for attr, _ in AMOUNT_FIELDS}
-
-
 @fast_insert
 class ChannelUpdate(models.Model):
     """One hub-signed state (and, once the user countersigns, double-signed)."""
