@@ -62,7 +62,7 @@ def recent_payers_by_recipient(*, now: datetime | None = None,
                                recipients: Iterable[str] | None = None) -> dict[str, int]:
     """{recipient: distinct payers of channel-bound payments in the collateral window}, one query
     (the policy's `recent_payers`, for many channels at once)."""
-    from payments.purchases.models import Payment
+    from hub.purchases.models import Payment
 
     since = (now or timezone.now()) - timedelta(seconds=settings.COLLATERAL_WINDOW_SECONDS)
     rows = Payment.objects.filter(created_at__gte=since, type__in=["PT_CHANNEL", "PT_OPTIMISTIC"])
@@ -78,7 +78,7 @@ def _profiles(users: Iterable[str]) -> dict[str, Profile]:
 
 
 def _limits(user: str, payers: dict[str, int], profiles: dict[str, Profile]) -> Bounds:
-    from hub.collateral.services import policy
+    from hub.collateral.limits import policy
 
     return bounds(policy=policy(), recent_payers=payers.get(user, 0), profile=profiles.get(user))
 

@@ -37,7 +37,8 @@ def _channel_problem(user: str) -> RebalanceOutcome | None:
 def collateral_reclaim(*, user: str) -> RebalanceOutcome:
     """Propose returning all the hub's collateral in `user`'s channel to the reserve (the user's
     balances stay as they are). At most one open proposal per channel, so never twice at once."""
-    from hub.channels.services import channel_propose_hub_reclaim, channel_state
+    from hub.channels.proposals import channel_propose_hub_reclaim
+    from hub.channels.records import channel_state
 
     user = user.lower()
     problem = _channel_problem(user)
@@ -59,7 +60,8 @@ def collateral_top_up(*, user: str, target_token: int) -> RebalanceOutcome:
     `target_token`. Refused when the hub already holds that much, when the channel is busy, or
     when the contract's reserve cannot pay it (the low-reserve alarm is raised then)."""
     from hub.chain.channel_manager import hub_reserves
-    from hub.channels.services import channel_propose_hub_deposit, channel_state
+    from hub.channels.proposals import channel_propose_hub_deposit
+    from hub.channels.records import channel_state
     from ops.services import alarm_raise
 
     user = user.lower()
