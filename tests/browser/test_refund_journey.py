@@ -18,6 +18,7 @@ from eth_account import Account
 
 from hub.channels.models import Channel
 from payments.merchants.services import merchant_create
+from payments.refunds.execution import refunds_sweep
 from payments.refunds.models import Refund
 from tests.browser.dashboard_server import chromium_page, daphne_server, screenshot
 from tests.browser.test_dashboard import sign_in
@@ -48,16 +49,7 @@ def _browser_env(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path)
 
 def sweep_refunds() -> int:
     """What the worker's periodic job does."""
-    import importlib
-
-    # where the sweep lives moves with the hub/ restructuring (issue 17)
-    for module in ("hub.refunds.execution", "hub.purchases.refunds", "payments.purchases.refunds"):
-        try:
-            sweep = importlib.import_module(module).refunds_sweep
-        except (ImportError, AttributeError):
-            continue
-        return int(sweep())
-    raise AssertionError("refunds_sweep not found")
+    return refunds_sweep()
 
 
 def test_a_partial_then_a_full_refund_is_confirmed_shown_filtered_and_exported(tmp_path: Path) -> None:
