@@ -36,7 +36,7 @@ def payment_public_ids(pks: list[int]) -> list[str]:
 
 def refund_execution(refund_public_id: str) -> tuple[str, str] | None:
     """(method, link public id or "") of how a refund was paid back, or None if not yet."""
-    from payments.purchases.models import RefundExecution
+    from hub.purchases.models import RefundExecution
 
     row = (RefundExecution.objects.filter(refund_public_id=refund_public_id)
            .values_list("method", "link_public_id").first())

@@ -48,7 +48,7 @@ class InvoiceSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "string", "pattern": "^pay_[0-9a-f]{24}$"}})
     def get_payments(self, obj: Invoice) -> list[str]:
-        from payments.purchases.selectors import payment_public_ids
+        from hub.purchases.selectors import payment_public_ids
 
         return payment_public_ids(list(obj.payments.order_by("id").values_list("payment_id", flat=True)))
 

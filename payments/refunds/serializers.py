@@ -51,7 +51,7 @@ class RefundSerializer(serializers.Serializer):
         return "refund"
 
     def _execution(self, obj: Refund) -> tuple[str, str] | None:
-        from payments.purchases.selectors import refund_execution
+        from hub.purchases.selectors import refund_execution
 
         return refund_execution(obj.public_id)
 

@@ -111,7 +111,7 @@ def test_an_event_names_its_request_and_carries_the_object_as_the_api_shows_it(
 
 
 def test_payment_succeeded_carries_the_payment_schema_of_the_api(shop: Shop, document: dict[str, Any]) -> None:
-    from payments.purchases.hooks import payments_created
+    from payments.hub_hooks import payments_created
     from tests.dashboard.helpers import make_payment
 
     payment = make_payment(shop.address, wei=10**15)

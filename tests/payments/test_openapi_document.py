@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from payments.purchases.models import Payment
+from hub.purchases.models import Payment
 from tests.payments.conftest import Shop
 from tests.payments.test_event_catalogue import document, inline  # noqa: F401 - fixture
 
