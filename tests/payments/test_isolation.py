@@ -289,6 +289,11 @@ POST_BODIES = {
 }
 
 
+# Reads that answer 404 in this world because what they serve does not exist yet: no proof of
+# liabilities is published here (tests/dashboard/test_proof_of_funds.py downloads a published one).
+READ_WITHOUT_DATA = {"proof_download": 404}
+
+
 def test_every_dashboard_route_follows_the_role_table_and_refuses_another_merchants_owner(db: Any) -> None:
     team = make_team("Matrix shop", roles=("manager", "staff"))
     shop = Shop(team.merchant, team.address, api_key_create(merchant_id=team.merchant.pk, kind="secret").plaintext)
@@ -325,7 +330,8 @@ def test_every_dashboard_route_follows_the_role_table_and_refuses_another_mercha
                 assert response.status_code == 403, (role, name, response.status_code)
             else:
                 response = client.get(url)
-                assert response.status_code == (200 if allowed else 403), (role, name, response.status_code)
+                expected = READ_WITHOUT_DATA.get(name, 200) if allowed else 403
+                assert response.status_code == expected, (role, name, response.status_code)
             cells += 1
     stranger = Client()
     sign_in(stranger, stranger_team.owner)
