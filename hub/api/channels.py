@@ -1,4 +1,4 @@
-"""Channel routes of the protocol API (PROTOCOL.md §4)."""
+"""Channel routes of the protocol API (docs/protocol.md §4)."""
 
 from __future__ import annotations
 

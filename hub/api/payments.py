@@ -1,4 +1,4 @@
-"""Payment and custodial routes of the protocol API (PROTOCOL.md §3, §4)."""
+"""Payment and custodial routes of the protocol API (docs/protocol.md §3, §4)."""
 
 from __future__ import annotations
 

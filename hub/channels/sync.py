@@ -25,7 +25,7 @@ def channel_sync(*, user: str, last_chan_tx: int,
     ).order_by("tx_count_global")
     items = [row.to_sync_item() for row in rows]
     if last_thread_update_id is not None:
-        # Merged by createdOn, OpenThread first on ties (connext-v1.md §3.5).
+        # Merged by createdOn, OpenThread first on ties (docs/protocol.md §3, "Sync").
         merged = [(row.created_at, 0 if row.reason == "OpenThread" else 1, i, item)
                   for i, (row, item) in enumerate(zip(rows, items, strict=True))]
         merged += [(at, 1, len(merged) + j, item) for j, (at, item) in

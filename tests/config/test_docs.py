@@ -1,7 +1,8 @@
 """The repository's documentation stands on its own and stays true to the code.
 
 - No tracked file sends the reader outside the repository (a sibling `shared/` folder that a
-  person who clones the repository does not have).
+  person who clones the repository does not have), nor cites a document by a name that no file
+  in the repository has (`PROTOCOL.md §4` where docs/protocol.md is meant).
 - Every relative link in the Markdown documents points at a file that exists, and every
   repository path the documents name (`hub/core/`, `config/settings.py`, ...) exists.
 - Every environment variable the code reads is described in docs/configuration.md."""
@@ -49,6 +50,30 @@ def test_no_tracked_file_points_outside_the_repository() -> None:
             if OUTSIDE.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert not offenders, "link to docs/ instead:\n" + "\n".join(offenders)
+
+
+# Names of the design notes the project started from, which are not part of the repository.
+# contracts/*.sol is left alone: its comments are compiled into the committed artifacts'
+# metadata, so editing one changes the bytecode.
+OUTSIDE_DOCUMENTS = re.compile(
+    r"\b(PROTOCOL|DESIGN|STYLE|connext-v1|threats|performance|merchant-platforms|toolchain|"
+    r"checkout-and-card)\.md\b")
+
+
+def test_no_tracked_file_cites_a_document_the_repository_lacks() -> None:
+    names = {path.name for path in tracked_files()}
+    offenders = []
+    for path in tracked_files():
+        if path.suffix == ".sol" or path == Path(__file__):
+            continue
+        text = text_of(path)
+        if text is None:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in OUTSIDE_DOCUMENTS.finditer(line):
+                if match.group(0) not in names:
+                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "cite docs/ instead:\n" + "\n".join(offenders)
 
 
 def test_relative_links_in_markdown_resolve() -> None:

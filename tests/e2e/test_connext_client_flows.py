@@ -64,7 +64,7 @@ def test_a_restarted_connext_client_restores_its_state_from_the_hub(
 
 def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, live_server: Any,
                                                         chain_poller: None) -> None:
-    """PROTOCOL.md end to end with the published client: ETH and token deposits, hub collateral,
+    """docs/protocol.md end to end with the published client: ETH and token deposits, hub collateral,
     exchanges both ways, and a withdrawal whose on-chain payout matches to the wei."""
     from web3 import Web3
 
