@@ -85,6 +85,9 @@ def _recorded_contracts() -> dict[str, str]:
 _recorded = _recorded_contracts()
 CHANNEL_MANAGER_ADDRESS = env.address("CHANNEL_MANAGER_ADDRESS", _recorded.get("channel_manager"))
 TOKEN_ADDRESS = env.address("TOKEN_ADDRESS", _recorded.get("token"))
+# The Checkout contract (on-chain invoice payments by operator-signed intents).
+CHECKOUT_ADDRESS = env.address("CHECKOUT_ADDRESS", _recorded.get("checkout"))
+CHECKOUT_INTENT_SECONDS = env.integer("CHECKOUT_INTENT_SECONDS", 900, minimum=60)
 
 # The hub's signing key lives in a file (or an encrypted keystore with a password file); it is
 # never stored in the database, in settings output or in logs.

@@ -23,3 +23,7 @@ class HubConfig(AppConfig):
         from ops.health import register_checks
 
         register_checks(chain_checks)
+
+        from hub.checkout import events as checkout_events
+
+        checkout_events.register()

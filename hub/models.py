@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.chain.models import *  # noqa: F403
+from hub.checkout.models import CheckoutPayment
 from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
 from hub.collateral.models import CollateralAssignment, CollateralProfile
 from hub.disputes.models import ChannelDispute
@@ -13,6 +14,7 @@ from hub.threads.models import ThreadDispute, ThreadRecord, ThreadUpdate
 
 __all__ = [
     "Channel",
+    "CheckoutPayment",
     "ChannelDispute",
     "ChannelUpdate",
     "CollateralAssignment",

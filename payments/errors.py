@@ -56,6 +56,9 @@ CODES: dict[str, ErrorCode] = {
     "idempotency_conflict": ErrorCode(409, IDEMPOTENCY),
     "idempotency_in_progress": ErrorCode(409, IDEMPOTENCY),
     "rate_limited": ErrorCode(429, RATE_LIMIT),
+    # temporarily unavailable
+    "payments_disabled": ErrorCode(503, API),  # the operator switched payments off
+    "checkout_unavailable": ErrorCode(503, API),  # no Checkout contract configured
     # ours
     "api_error": ErrorCode(500, API),
 }

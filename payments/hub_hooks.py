@@ -4,6 +4,8 @@
   merchant's domain event and credits the invoice it pays. It runs inside the purchase's
   transaction (both write rows; the webhook deliveries and pushes they schedule happen after
   commit);
+- a "checkout paid" listener: a confirmed on-chain payment through the Checkout contract credits
+  the invoice it names (`invoice_credit_checkout`), inside the hub's recording transaction;
 - a custodial-withdrawal guard: a merchant's custodial balance leaves only through settlements
   (payout address, team roles, 2FA), so the key of a receiving address alone must not move it."""
 
@@ -12,17 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.channels.errors import ChannelError
+from hub.checkout.listeners import on_checkout_paid
 from hub.custodial.services import guard_withdrawals
 from hub.purchases.listeners import on_payments_settled
 from hub.purchases.models import Payment
 from payments.events.services import event_record
-from payments.invoices.services import invoice_apply_payment
+from payments.invoices.services import invoice_apply_payment, invoice_credit_checkout
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.selectors import merchant_ids_for_addresses
 
 
 def register() -> None:
     on_payments_settled(payments_created)
+    on_checkout_paid(invoice_credit_checkout)
     guard_withdrawals(refuse_merchant_address)
 
 

@@ -9,5 +9,6 @@ app_name = "payments"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("pay/<str:invoice_id>", checkout.checkout, name="checkout"),
     path("pay/<str:invoice_id>/status.json", checkout.checkout_status, name="checkout_status"),
+    path("pay/<str:invoice_id>/intent.json", checkout.checkout_intent, name="checkout_intent"),
     path("dashboard/", include("payments.dashboard.urls")),
 ]

@@ -69,6 +69,7 @@ def point_settings_at(settings: object, env: ChainEnv) -> None:
     settings.CHAIN_ID = Anvil.CHAIN_ID  # type: ignore[attr-defined]
     settings.CHANNEL_MANAGER_ADDRESS = env.deployment.channel_manager  # type: ignore[attr-defined]
     settings.TOKEN_ADDRESS = env.deployment.token  # type: ignore[attr-defined]
+    settings.CHECKOUT_ADDRESS = env.deployment.checkout  # type: ignore[attr-defined]
     settings.HUB_PRIVATE_KEY_FILE = env.key_file  # type: ignore[attr-defined]
     settings.HUB_KEYSTORE_FILE = None  # type: ignore[attr-defined]
     settings.CONFIRMATIONS = 0  # type: ignore[attr-defined]

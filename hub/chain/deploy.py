@@ -19,6 +19,7 @@ from hub.chain.artifacts import load_artifact
 
 CHANNEL_MANAGER = "ChannelManager"
 TEST_ERC20 = "SpokeTestToken"
+CHECKOUT = "Checkout"
 
 RECEIPT_TIMEOUT = 120.0
 
@@ -32,10 +33,13 @@ class Deployment:
     channel_manager: ChecksumAddress
     token: ChecksumAddress
     block: int  # the block of the ChannelManager deployment: where event ingestion starts
+    checkout: ChecksumAddress | None = None  # the Checkout contract (on-chain invoice payments)
+    checkout_block: int = 0
 
     def as_record(self) -> dict[str, Any]:
         """The CONTRACTS_FILE entry for one chain id."""
-        return {"channel_manager": self.channel_manager, "token": self.token, "block": self.block}
+        return {"channel_manager": self.channel_manager, "token": self.token, "block": self.block,
+                "checkout": self.checkout, "checkout_block": self.checkout_block}
 
 
 def send_transaction(w3: Web3, account: LocalAccount, tx: TxParams) -> TxReceipt:
@@ -94,17 +98,28 @@ def deploy_channel_manager(
     return manager, receipt["blockNumber"]
 
 
+def deploy_checkout(w3: Web3, deployer: LocalAccount, *, operator: str) -> tuple[Contract, int]:
+    """Deploy a Checkout whose intents `operator` signs (owned by `deployer`, who may pause it);
+    returns it and its deployment block."""
+    checkout, receipt = deploy_contract(
+        w3, deployer, CHECKOUT, Web3.to_checksum_address(operator), deployer.address
+    )
+    return checkout, receipt["blockNumber"]
+
+
 def deploy_all(
     w3: Web3, hub: LocalAccount, *, challenge_period: int, token: str | None = None
 ) -> Deployment:
-    """Deploy the ChannelManager for `hub` (and, unless `token` is given, a test token the hub
-    can mint)."""
+    """Deploy the ChannelManager and the Checkout for `hub` (and, unless `token` is given, a
+    test token the hub can mint)."""
     token_address = token or deploy_token(w3, hub).address
     manager, block = deploy_channel_manager(
         w3, hub, hub=hub.address, challenge_period=challenge_period, token=token_address
     )
+    checkout, checkout_block = deploy_checkout(w3, hub, operator=hub.address)
     return Deployment(
-        channel_manager=manager.address, token=Web3.to_checksum_address(token_address), block=block
+        channel_manager=manager.address, token=Web3.to_checksum_address(token_address), block=block,
+        checkout=checkout.address, checkout_block=checkout_block,
     )
 
 

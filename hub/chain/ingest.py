@@ -357,17 +357,17 @@ def events_redispatch(*, event_ids: Iterable[int]) -> int:
 # --- the hub's contract -----------------------------------------------------------------------
 
 
-def _deployment_block(address: str) -> int:
-    """The ChannelManager's deployment block from CONTRACTS_FILE (written by deploy_contracts),
-    where ingestion starts on a fresh database; 0 when unknown."""
+def _deployment_block(address: str, key: str = "channel_manager", block_key: str = "block") -> int:
+    """A contract's deployment block from CONTRACTS_FILE (written by deploy_contracts), where
+    ingestion starts on a fresh database; 0 when unknown."""
     path = settings.CONTRACTS_FILE
     if path is None:
         return 0
     try:
         recorded = json.loads(path.read_text())
         entry = recorded.get(str(settings.CHAIN_ID), {})
-        if str(entry.get("channel_manager", "")).lower() == address.lower():
-            return int(entry.get("block", 0))
+        if str(entry.get(key, "")).lower() == address.lower():
+            return int(entry.get(block_key, 0))
     except (OSError, ValueError, AttributeError, TypeError):
         pass
     return 0
@@ -397,11 +397,16 @@ def ingested_head_time(address: str) -> int | None:
 
 
 def events_poll() -> IngestResult | None:
-    """One periodic pass: ingest the ChannelManager's events (if configured), then dispatch."""
+    """One periodic pass: ingest the ChannelManager's and the Checkout's events (those
+    configured), then dispatch. Returns the ChannelManager's ingest result."""
     result = None
     address = settings.CHANNEL_MANAGER_ADDRESS
     if address:
         result = events_ingest(address=address, abi=load_abi("ChannelManager"),
                                start_block=_deployment_block(address))
+    checkout = getattr(settings, "CHECKOUT_ADDRESS", None)
+    if checkout:
+        events_ingest(address=checkout, abi=load_abi("Checkout"),
+                      start_block=_deployment_block(checkout, "checkout", "checkout_block"))
     events_dispatch()
     return result

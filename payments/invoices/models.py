@@ -51,10 +51,18 @@ class Invoice(models.Model):
 
 
 class InvoicePayment(models.Model):
-    """One payment applied to an invoice; unique per payment so applying twice is a no-op."""
+    """One payment applied to an invoice; unique per payment so applying twice is a no-op.
+
+    `source` says what `payment_id` names: a hub payment ("hub") or an on-chain checkout
+    payment ("checkout", `hub.CheckoutPayment`)."""
+
+    class Source(models.TextChoices):
+        HUB = "hub"
+        CHECKOUT = "checkout"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    payment_id = models.BigIntegerField(unique=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.HUB)
+    payment_id = models.BigIntegerField()
     amount = AmountField()
     asset = models.CharField(max_length=8, choices=Asset.choices)
     paid_at = models.DateTimeField()
@@ -62,6 +70,10 @@ class InvoicePayment(models.Model):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "payment_id"],
+                                    name="payments_invoicepayment_source_payment_uniq"),
+        ]
 
     def __str__(self) -> str:
         return f"payment {self.payment_id} → {self.invoice_id}: {self.amount} {self.asset}"

@@ -6,9 +6,11 @@ amount. Every state change records an `invoice.<state>` event in the same transa
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,8 +20,11 @@ from payments.events.services import event_record
 from payments.invoices.models import Invoice, InvoicePayment
 from payments.invoices.serializers import invoice_data
 from payments.merchants.models import ReceivingAddress
+from payments.merchants.services import normalize_address
 from payments.metadata import metadata_clean
 from payments.units import ASSETS
+
+logger = logging.getLogger(__name__)
 
 State = Invoice.State
 
@@ -61,14 +66,14 @@ def invoice_create(*, merchant_id: int, amount: int, asset: str, description: st
 
 @transaction.atomic
 def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int, amount: int,
-                          asset: str, paid_at: datetime) -> bool:
+                          asset: str, paid_at: datetime, source: str = InvoicePayment.Source.HUB) -> bool:
     """Count payment `payment_id`, whose value reached merchant `merchant_id` (its recipient is
     one of that merchant's receiving addresses), towards invoice `invoice_id` and move its state.
 
     Only value that reached the invoice's own merchant counts: a payment to another merchant
     that names this invoice leaves it untouched (and is an ordinary payment to its recipient);
     returns whether the payment was counted. Called by the purchase code inside its
-    transaction. Idempotent on `payment_id`. Raises PaymentsError (so the purchase is refused
+    transaction. Idempotent on (`source`, `payment_id`). Raises PaymentsError (so the purchase is refused
     with it) when the invoice does not exist (resource_missing), the asset differs
     (invoice_asset_mismatch) or the late-payment window has passed (invoice_not_payable)."""
     invoice = Invoice.objects.select_for_update().filter(public_id=invoice_id).first()
@@ -76,14 +81,14 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
         raise PaymentsError("resource_missing", f"no invoice {invoice_id}", param="invoice_id")
     if invoice.merchant_id != merchant_id:
         return False
-    if InvoicePayment.objects.filter(payment_id=payment_id).exists():
+    if InvoicePayment.objects.filter(source=source, payment_id=payment_id).exists():
         return True
     if asset != invoice.asset:
         raise PaymentsError("invoice_asset_mismatch", f"invoice {invoice_id} is payable in {invoice.asset}")
     if paid_at > invoice.late_payment_until:
         raise PaymentsError("invoice_not_payable", f"invoice {invoice_id} no longer accepts payments")
-    InvoicePayment.objects.create(invoice=invoice, payment_id=payment_id, amount=amount,
-                                  asset=asset, paid_at=paid_at)
+    InvoicePayment.objects.create(invoice=invoice, source=source, payment_id=payment_id,
+                                  amount=amount, asset=asset, paid_at=paid_at)
     invoice.amount_received += amount
     before = invoice.state
     covered = invoice.amount_received >= invoice.amount
@@ -127,3 +132,65 @@ def invoices_expire(*, now: datetime | None = None, limit: int = 1000) -> int:
             _record_state(invoice)
             done += 1
     return done
+
+
+def invoice_credit_checkout(payment: Any) -> None:
+    """Listener for the hub's confirmed on-chain checkout payments (`hub.CheckoutPayment`):
+    count it towards the invoice it names when the recipient is that invoice's merchant's
+    receiving address. Runs inside the hub's recording transaction. The money has already
+    moved on-chain, so a payment that cannot count (unknown invoice, other asset, past the late
+    window) is logged and left to the merchant (its refund destination is on the record), never
+    retried."""
+    from payments.merchants.selectors import merchant_ids_for_addresses
+
+    merchant_id = merchant_ids_for_addresses([payment.recipient]).get(payment.recipient)
+    if merchant_id is None:
+        logger.warning("checkout payment %s pays %s, no merchant's address", payment.pk, payment.recipient)
+        return
+    try:
+        with transaction.atomic():
+            invoice_apply_payment(
+                invoice_id=payment.invoice_ref, merchant_id=merchant_id, payment_id=payment.pk,
+                amount=int(payment.amount), asset=payment.asset, paid_at=payment.paid_at,
+                source=InvoicePayment.Source.CHECKOUT,
+            )
+    except PaymentsError as err:
+        logger.warning("checkout payment %s not counted towards %s: %s", payment.pk,
+                       payment.invoice_ref, err.code)
+
+
+def invoice_remaining(invoice: Invoice) -> int:
+    return max(0, int(invoice.amount) - int(invoice.amount_received))
+
+
+def invoice_payable(invoice: Invoice, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return (invoice.state in (State.OPEN, State.PARTIALLY_PAID) and invoice.expires_at > now
+            and invoice_remaining(invoice) > 0)
+
+
+def invoice_checkout_intent(invoice: Invoice, *, payer: str, now: datetime | None = None) -> dict[str, Any]:
+    """A hub-signed intent for the Checkout contract paying exactly the invoice's remaining
+    amount to its receiving address, valid until the invoice's expiry at the latest; refunds of
+    the payment go to `payer`."""
+    from hub.checkout.intents import CheckoutUnavailable, intent_sign
+
+    now = now or timezone.now()
+    if not conf_payments_enabled():
+        raise PaymentsError("payments_disabled", "payments are switched off; try again later")
+    if not invoice_payable(invoice, now=now):
+        raise PaymentsError("invoice_not_payable", f"invoice {invoice.public_id} is {invoice.state}")
+    deadline = min(int(invoice.expires_at.timestamp()),
+                   int(now.timestamp()) + settings.CHECKOUT_INTENT_SECONDS)
+    try:
+        return intent_sign(invoice_ref=invoice.public_id, recipient=invoice.pay_to,
+                           asset=invoice.asset, amount=invoice_remaining(invoice),
+                           deadline=deadline, refund_destination=normalize_address(payer, param="payer"))
+    except CheckoutUnavailable as err:
+        raise PaymentsError("checkout_unavailable", str(err)) from None
+
+
+def conf_payments_enabled() -> bool:
+    from ops.models import GlobalSwitches
+
+    return bool(GlobalSwitches.cached().payments_enabled)

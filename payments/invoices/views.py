@@ -80,3 +80,36 @@ def _fiat_now(invoice: Invoice) -> str:
 @never_cache
 def checkout_status(request: HttpRequest, invoice_id: str) -> JsonResponse:
     return JsonResponse(status_data(_invoice(invoice_id)))
+
+
+INTENT_RATE_PER_SECOND = 0.5  # per invoice and client address: a wallet asks once per attempt
+INTENT_BURST = 10
+
+
+@never_cache
+def checkout_intent(request: HttpRequest, invoice_id: str) -> JsonResponse:
+    """`GET /pay/<id>/intent.json?payer=0x…`: a hub-signed intent for the Checkout contract that
+    pays exactly the invoice's remaining amount to its receiving address (public: anyone with
+    the checkout link may pay it; rate-limited per invoice and client)."""
+    from payments.api.ratelimit import take_token
+    from payments.audit.services import client_ip
+    from payments.errors import CODES, PaymentsError
+    from payments.invoices.services import invoice_checkout_intent
+
+    invoice = _invoice(invoice_id)
+    allowed, wait = take_token(f"checkout-intent:{invoice.public_id}:{client_ip(request)}",
+                               rate=INTENT_RATE_PER_SECOND, burst=INTENT_BURST)
+    if not allowed:
+        response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests"}},
+                                status=429)
+        response["Retry-After"] = str(max(1, int(wait + 0.999)))
+        return response
+    payer = request.GET.get("payer", "")
+    try:
+        if not payer:
+            raise PaymentsError("parameter_missing", "payer is the paying wallet's address", param="payer")
+        data = invoice_checkout_intent(invoice, payer=payer)
+    except PaymentsError as err:
+        return JsonResponse({"error": {"code": err.code, "message": str(err), "param": err.param}},
+                            status=CODES[err.code].status)
+    return JsonResponse(data)

@@ -44,7 +44,8 @@ def daphne_server(log_dir: Path, chain: Any = None, production: dict[str, str] |
     env.update({"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "DEBUG": "true",
                 "SPOKE_NO_DEVDATA": "1", "DRAMATIQ_STUB": "1", "LOG_LEVEL": "WARNING",
                 "DB_POOL_SIZE": "4"})  # as deployed: daphne takes connections from a pool
-    for name in ("ETH_RPC_URL", "CHANNEL_MANAGER_ADDRESS", "TOKEN_ADDRESS", "HUB_PRIVATE_KEY_FILE",
+    for name in ("ETH_RPC_URL", "CHANNEL_MANAGER_ADDRESS", "TOKEN_ADDRESS", "CHECKOUT_ADDRESS",
+                 "HUB_PRIVATE_KEY_FILE",
                  "HUB_KEYSTORE_FILE", "HUB_KEYSTORE_PASSWORD_FILE"):
         env.pop(name, None)
     if chain is not None:
@@ -52,7 +53,8 @@ def daphne_server(log_dir: Path, chain: Any = None, production: dict[str, str] |
 
         env.update({"ETH_RPC_URL": chain.rpc_url, "CHAIN_ID": str(Anvil.CHAIN_ID), "CONFIRMATIONS": "0",
                     "CHANNEL_MANAGER_ADDRESS": chain.deployment.channel_manager,
-                    "TOKEN_ADDRESS": chain.deployment.token, "HUB_PRIVATE_KEY_FILE": str(chain.key_file)})
+                    "TOKEN_ADDRESS": chain.deployment.token, "HUB_PRIVATE_KEY_FILE": str(chain.key_file),
+                    **({"CHECKOUT_ADDRESS": chain.deployment.checkout} if chain.deployment.checkout else {})})
     if production is not None:
         key_file = log_dir / "hub.key"
         if "HUB_PRIVATE_KEY_FILE" not in env:

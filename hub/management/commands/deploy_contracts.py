@@ -1,4 +1,4 @@
-"""Deploy the ChannelManager (and, on development chains, the test token), record the addresses
+"""Deploy the ChannelManager and the Checkout (and, on development chains, the test token), record the addresses
 in settings.CONTRACTS_FILE and fund the hub. Idempotent: run by `./spoke up` on every start."""
 
 from __future__ import annotations
@@ -103,7 +103,15 @@ class Command(BaseCommand):
             records[str(chain_id)] = entry
             _write_records(path, records)
             self.stdout.write(f"deployed ChannelManager {entry['channel_manager']} (block {entry['block']}), "
-                              f"token {entry['token']}; recorded in {path}")
+                              f"token {entry['token']}, Checkout {entry['checkout']}; recorded in {path}")
+        if not deploy.has_code(w3, entry.get("checkout")) or (
+                deploy.contract_at(w3, deploy.CHECKOUT, str(entry["checkout"])).functions.operator().call()
+                != hub.address):
+            checkout, block = deploy.deploy_checkout(w3, hub, operator=hub.address)
+            entry = {**entry, "checkout": checkout.address, "checkout_block": block}
+            records[str(chain_id)] = entry
+            _write_records(path, records)
+            self.stdout.write(f"deployed Checkout {checkout.address} (block {block}); recorded in {path}")
 
         if dev:
             added_wei, added_tokens = deploy.top_up_hub_reserves(
