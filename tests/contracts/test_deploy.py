@@ -31,7 +31,11 @@ def test_deploy_all_and_fund_reserves(w3: Web3) -> None:
     w3.provider.make_request("anvil_setBalance", [hub.address, hex(1_000 * ETH)])  # type: ignore[arg-type]
     dep = deploy.deploy_all(w3, hub, challenge_period=321)
     assert deploy.has_code(w3, dep.channel_manager) and deploy.has_code(w3, dep.token)
-    assert dep.as_record() == {"channel_manager": dep.channel_manager, "token": dep.token, "block": dep.block}
+    assert dep.as_record() == {"channel_manager": dep.channel_manager, "token": dep.token, "block": dep.block,
+                               "checkout": dep.checkout, "checkout_block": dep.checkout_block}
+    checkout = deploy.contract_at(w3, deploy.CHECKOUT, str(dep.checkout))
+    assert checkout.functions.operator().call() == hub.address
+    assert checkout.functions.owner().call() == hub.address
     manager = deploy.contract_at(w3, deploy.CHANNEL_MANAGER, dep.channel_manager)
     assert manager.functions.hub().call() == hub.address
     assert manager.functions.challengePeriod().call() == 321
