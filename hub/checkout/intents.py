@@ -12,6 +12,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3 import Web3
 
+from hub.chain.artifacts import load_abi
 from hub.chain.signer import hub_signer
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -64,7 +65,9 @@ def intent_digest(*, contract: str, chain_id: int, message: dict[str, Any]) -> b
 def intent_sign(*, invoice_ref: str, recipient: str, asset: str, amount: int, deadline: int,
                 refund_destination: str, nonce: int | None = None) -> dict[str, Any]:
     """A signed intent, JSON-ready (integers as decimal strings), with the contract call to make:
-    `method` ("payNative" or "payToken"), `value` (wei to send) and `to` (the contract)."""
+    `contract`, `method` ("payNative" or "payToken"), `value` (wei to send) and `data` (the
+    ABI-encoded call, so that a wallet page needs no ABI encoder). A token payment needs the
+    contract's allowance for the amount first."""
     contract = settings.CHECKOUT_ADDRESS
     if not contract:
         raise CheckoutUnavailable("no Checkout contract is configured")
@@ -80,15 +83,25 @@ def intent_sign(*, invoice_ref: str, recipient: str, asset: str, amount: int, de
     digest = intent_digest(contract=contract, chain_id=int(settings.CHAIN_ID), message=message)
     signature = hub_signer().sign_raw_hash(digest)
     native = message["asset"] == ZERO_ADDRESS
+    method = "payNative" if native else "payToken"
+    calldata = Web3().eth.contract(abi=load_abi("Checkout")).encode_abi(
+        method, args=[tuple(message.values()), signature])
     return {
         "contract": Web3.to_checksum_address(contract), "chain_id": int(settings.CHAIN_ID),
-        "method": "payNative" if native else "payToken",
+        "method": method,
         "value": str(message["amount"]) if native else "0",
+        "data": calldata,  # the whole call, ready for eth_sendTransaction
         "intent": {
             "invoice": "0x" + message["invoice"].hex(), "nonce": str(message["nonce"]),
             "recipient": message["recipient"], "asset": message["asset"],
             "amount": str(message["amount"]), "deadline": str(message["deadline"]),
             "refund_destination": message["refundDestination"],
+        },
+        # a token payment first allows the contract the exact amount (ERC-20 approve)
+        "approve": None if native else {
+            "to": message["asset"],
+            "data": Web3().eth.contract(abi=load_abi("SpokeTestToken")).encode_abi(
+                "approve", args=[Web3.to_checksum_address(contract), message["amount"]]),
         },
         "digest": "0x" + digest.hex(),
         "signature": "0x" + signature.hex(),

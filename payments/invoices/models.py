@@ -31,6 +31,8 @@ class Invoice(models.Model):
     description = models.CharField(max_length=500, blank=True, default="")
     order_id = models.CharField(max_length=200, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # where the checkout page sends the shopper back after paying (http/https; empty: no link)
+    success_url = models.CharField(max_length=2000, blank=True, default="")
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     expires_at = models.DateTimeField()
     late_payment_until = models.DateTimeField()  # payments until then still count (paid_late)

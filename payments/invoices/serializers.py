@@ -29,6 +29,7 @@ class InvoiceSerializer(serializers.Serializer):
     description = serializers.CharField()
     order_id = serializers.CharField()
     metadata = MetadataField()
+    success_url = serializers.CharField(help_text="where the checkout page links back to after payment")
     checkout_url = serializers.SerializerMethodField(
         help_text="the page to send the customer to (absolute URL)")
     payments = serializers.SerializerMethodField(
@@ -50,7 +51,9 @@ class InvoiceSerializer(serializers.Serializer):
     def get_payments(self, obj: Invoice) -> list[str]:
         from hub.purchases.selectors import payment_public_ids
 
-        return payment_public_ids(list(obj.payments.order_by("id").values_list("payment_id", flat=True)))
+        # hub payments only: an on-chain checkout payment is no merchant-API payment object
+        hub_payments = obj.payments.filter(source="hub").order_by("id")
+        return payment_public_ids(list(hub_payments.values_list("payment_id", flat=True)))
 
 
 class InvoiceCreateSerializer(serializers.Serializer):
@@ -64,6 +67,14 @@ class InvoiceCreateSerializer(serializers.Serializer):
         min_value=0, max_value=30 * 24 * 3600, required=False,
         help_text="seconds after expiry during which payments still count (default 86400)")
     metadata = MetadataInput(required=False)
+    success_url = serializers.URLField(
+        max_length=2000, required=False, default="", allow_blank=True,
+        help_text="http(s) URL of the shop's page the shopper returns to after paying")
+
+    def validate_success_url(self, value: str) -> str:
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise serializers.ValidationError("success_url is an http or https URL")
+        return value
 
 
 def invoice_data(invoice: Invoice) -> dict[str, Any]:

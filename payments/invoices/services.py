@@ -38,7 +38,7 @@ def _record_state(invoice: Invoice) -> None:
 def invoice_create(*, merchant_id: int, amount: int, asset: str, description: str = "",
                    order_id: str = "", metadata: dict[str, Any] | None = None,
                    expires_in: int | None = None, late_payment_window: int | None = None,
-                   now: datetime | None = None) -> Invoice:
+                   success_url: str = "", now: datetime | None = None) -> Invoice:
     """An open invoice payable to the merchant's first custodial receiving address."""
     if asset not in ASSETS:
         raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
@@ -57,6 +57,7 @@ def invoice_create(*, merchant_id: int, amount: int, asset: str, description: st
     invoice = Invoice.objects.create(
         merchant_id=merchant_id, amount=amount, asset=asset, pay_to=address,
         description=description, order_id=order_id, metadata=metadata_clean(metadata),
+        success_url=success_url,
         expires_at=expires_at, late_payment_until=expires_at + timedelta(seconds=window),
     )
     event_record(type="invoice.created", merchant_id=merchant_id,

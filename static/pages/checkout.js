@@ -1,24 +1,126 @@
+// The hosted checkout: keeps the invoice's state live (polls status.json) and pays with an
+// EIP-1193 browser wallet (window.ethereum): the server signs a payment intent for the exact
+// remaining amount and returns the ready-encoded contract call; the wallet only sends it.
 (function () {
+  "use strict";
+  var main = document.getElementById("checkout");
   var box = document.getElementById("status");
-  var url = box.dataset.statusUrl;
   var labels = {open: "Waiting for payment", partially_paid: "Partially paid", paid: "Paid — thank you",
-                overpaid: "Paid (more than the amount)", expired: "Expired", paid_late: "Paid (after expiry)"};
-  var done = {paid: 1, overpaid: 1, paid_late: 1};
+                overpaid: "Paid (more than the amount) — thank you", expired: "Expired",
+                paid_late: "Paid (after expiry) — thank you"};
+  var pending = false;  // a wallet payment was sent and waits for its confirmations
+  var timer = null;
+
+  function text(id, value) {
+    var el = document.getElementById(id);
+    if (el) { el.textContent = value; }
+  }
+  function hide(id, hidden) {
+    var el = document.getElementById(id);
+    if (el) { el.hidden = hidden; }
+  }
+
   function show(s) {
     box.setAttribute("data-status", s.status);
-    document.getElementById("status-text").textContent = labels[s.status] || s.status;
-    var detail = "received " + s.amount_received + " of " + s.amount + " base units";
-    if (s.status === "open" || s.status === "partially_paid") {
-      detail += " · " + Math.floor(s.seconds_left / 60) + ":" + ("0" + s.seconds_left % 60).slice(-2) + " left";
+    text("status-text", labels[s.status] || s.status);
+    var detail = "";
+    if (s.payable) {
+      detail = Math.floor(s.seconds_left / 60) + ":" + ("0" + s.seconds_left % 60).slice(-2) + " left to pay";
+      if (pending) { detail = "Payment sent — waiting for the network to confirm it. " + detail; }
+    } else if (s.paid) {
+      detail = "Received " + s.received_text;
     }
-    document.getElementById("status-detail").textContent = detail;
+    text("status-detail", detail);
+    text("due-label", s.status === "partially_paid" ? "Still to pay" : "Amount");
+    text("due-amount", s.payable ? s.remaining_text : s.amount_text);
+    text("received-amount", s.received_text);
+    hide("partial-note", s.status !== "partially_paid");
+    var paused = !!document.getElementById("payments-paused");
+    hide("pay-options", !s.payable || paused);
+    if (!s.payable) { hide("due-fiat", true); }
+    hide("receipt", !s.paid);
+    text("receipt-amount", s.received_text);
+    if (s.paid && s.paid_at) {
+      var d = new Date(s.paid_at * 1000);
+      text("receipt-time", d.toLocaleString());
+    }
+    hide("expired-note", s.status !== "expired");
+    var button = document.getElementById("pay-wallet");
+    if (button && s.payable) { button.textContent = "Pay " + s.remaining_text + " with my wallet"; }
   }
-  show(JSON.parse(document.getElementById("initial-status").textContent));
+
   function poll() {
-    fetch(url, {headers: {"Accept": "application/json"}, cache: "no-store"})
+    fetch(main.dataset.statusUrl, {headers: {"Accept": "application/json"}, cache: "no-store"})
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (s) { if (s) { show(s); } if (!s || !done[s.status]) { setTimeout(poll, 2000); } })
-      .catch(function () { setTimeout(poll, 2000); });
+      .then(function (s) {
+        if (s) { show(s); }
+        if (!s || !s.paid) { schedule(); }
+      })
+      .catch(schedule);
   }
-  setTimeout(poll, 2000);
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(poll, pending ? 1000 : 2000);
+  }
+
+  function message(msg, isError) {
+    var el = document.getElementById("wallet-message");
+    if (!el) { return; }
+    el.textContent = msg;
+    el.className = isError ? "note error" : "note";
+  }
+
+  function hex(decimal) { return "0x" + BigInt(decimal).toString(16); }
+
+  function walletError(err) {
+    if (err && err.code === 4001) { return "You cancelled in your wallet. Nothing was paid."; }
+    return (err && err.message) ? err.message : String(err);
+  }
+
+  async function payWithWallet() {
+    var eth = window.ethereum;
+    if (!eth || typeof eth.request !== "function") {
+      message("No browser wallet found. Open this page in your wallet app's browser (scan the QR code), " +
+              "or install a wallet such as MetaMask.", true);
+      return;
+    }
+    var button = document.getElementById("pay-wallet");
+    button.disabled = true;
+    try {
+      message("Connecting to your wallet…");
+      var accounts = await eth.request({method: "eth_requestAccounts"});
+      if (!accounts || !accounts.length) { throw new Error("The wallet shared no account."); }
+      var from = accounts[0];
+      var wanted = hex(main.dataset.chainId);
+      var current = await eth.request({method: "eth_chainId"});
+      if (BigInt(current) !== BigInt(wanted)) {
+        message("Switching your wallet to the right network…");
+        await eth.request({method: "wallet_switchEthereumChain", params: [{chainId: wanted}]});
+      }
+      message("Preparing the payment…");
+      var r = await fetch(main.dataset.intentUrl + "?payer=" + encodeURIComponent(from),
+                          {headers: {"Accept": "application/json"}, cache: "no-store"});
+      var intent = await r.json();
+      if (!r.ok) { throw new Error((intent.error && intent.error.message) || "The payment could not be prepared."); }
+      if (intent.approve) {
+        message("Step 1 of 2: allow the checkout to take exactly this amount (confirm in your wallet)…");
+        await eth.request({method: "eth_sendTransaction",
+                           params: [{from: from, to: intent.approve.to, data: intent.approve.data}]});
+      }
+      message((intent.approve ? "Step 2 of 2: " : "") + "Confirm the payment in your wallet…");
+      var tx = await eth.request({method: "eth_sendTransaction", params: [{
+        from: from, to: intent.contract, value: hex(intent.value), data: intent.data}]});
+      pending = true;
+      message("Payment sent (transaction " + tx + "). This page turns to Paid once the network confirms it.");
+      schedule();
+    } catch (err) {
+      message(walletError(err), true);
+      button.disabled = false;
+    }
+  }
+
+  show(JSON.parse(document.getElementById("initial-status").textContent));
+  var payButton = document.getElementById("pay-wallet");
+  if (payButton) { payButton.addEventListener("click", payWithWallet); }
+  schedule();
 })();

@@ -205,7 +205,7 @@ def test_dashboard_checkout_link_page_and_admin_run_in_chromium_without_a_policy
         page.goto(f"{base}/pay/{content['invoice']}")
         # checkout.js ran: the status reads as words, with the amounts (the server wrote the code)
         expect(page.locator("#status-text")).to_have_text("Waiting for payment")
-        expect(page.locator("#status-detail")).to_contain_text("base units")
+        expect(page.locator("#status-detail")).to_contain_text("left to pay")
 
         page.goto(f"{base}/l/{content['link']}#{content['secret']}")
         page.get_by_role("button", name="Show QR code").click()
