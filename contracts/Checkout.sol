@@ -127,8 +127,10 @@ contract Checkout is EIP712, Ownable, Pausable, ReentrancyGuard {
         }
         digest = intentDigest(intent);
         if (intentUsed[digest]) revert IntentUsed();
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != operator) revert InvalidSignature();
+        (address signer, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || errArg != bytes32(0) || signer != operator) {
+            revert InvalidSignature();
+        }
         intentUsed[digest] = true;
     }
 }

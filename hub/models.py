@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hub.chain.models import *  # noqa: F403
-from hub.checkout.models import CheckoutPayment
 from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
+from hub.checkout.models import CheckoutPayment
 from hub.collateral.models import CollateralAssignment, CollateralProfile
 from hub.disputes.models import ChannelDispute
 from hub.ledger.models import LedgerEntry
@@ -14,9 +14,9 @@ from hub.threads.models import ThreadDispute, ThreadRecord, ThreadUpdate
 
 __all__ = [
     "Channel",
-    "CheckoutPayment",
     "ChannelDispute",
     "ChannelUpdate",
+    "CheckoutPayment",
     "CollateralAssignment",
     "CollateralProfile",
     "DepositAuthorization",

@@ -21,7 +21,7 @@ trap 'rm -rf "$WORK"' EXIT
 INPUT="$WORK/slither-input.json"
 node contracts/build.js --standard-json-input "$INPUT"
 
-# Only ChannelManager is in scope; contracts/test/ holds deliberately hostile test contracts.
+# ChannelManager and Checkout are in scope; contracts/test/ holds deliberately hostile test contracts.
 "$VENV/bin/slither" "$INPUT" \
     --solc "$REPO_ROOT/contracts/tools/solc-shim" \
     --compile-force-framework solc-json \

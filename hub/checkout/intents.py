@@ -71,8 +71,9 @@ def intent_sign(*, invoice_ref: str, recipient: str, asset: str, amount: int, de
     contract = settings.CHECKOUT_ADDRESS
     if not contract:
         raise CheckoutUnavailable("no Checkout contract is configured")
-    message = {
-        "invoice": invoice_ref_bytes(invoice_ref),
+    invoice = invoice_ref_bytes(invoice_ref)
+    message: dict[str, Any] = {
+        "invoice": invoice,
         "nonce": secrets.randbits(128) if nonce is None else nonce,
         "recipient": Web3.to_checksum_address(recipient),
         "asset": asset_address(asset),
@@ -92,7 +93,7 @@ def intent_sign(*, invoice_ref: str, recipient: str, asset: str, amount: int, de
         "value": str(message["amount"]) if native else "0",
         "data": calldata,  # the whole call, ready for eth_sendTransaction
         "intent": {
-            "invoice": "0x" + message["invoice"].hex(), "nonce": str(message["nonce"]),
+            "invoice": "0x" + invoice.hex(), "nonce": str(message["nonce"]),
             "recipient": message["recipient"], "asset": message["asset"],
             "amount": str(message["amount"]), "deadline": str(message["deadline"]),
             "refund_destination": message["refundDestination"],

@@ -69,7 +69,7 @@ def test_a_shopper_pays_with_a_browser_wallet_and_both_pages_turn_paid(
     shop_address = Account.create().address.lower()
     merchant = merchant_create(name="Harbour Coffee", owner=owner, addresses=[shop_address])
     invoice = invoice_create(merchant_id=merchant.pk, amount=ETH // 40, asset="wei",
-                             description="2 × flat white", order_id="HC-1042",
+                             description="2 flat whites", order_id="HC-1042",
                              success_url="https://shop.example/thanks?order=HC-1042")
     shopper = hub_chain.w3.eth.accounts[-1]  # an unlocked anvil account: it takes eth_sendTransaction
     before = hub_chain.w3.eth.get_balance(hub_chain.w3.to_checksum_address(shop_address))
