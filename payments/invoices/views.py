@@ -66,7 +66,9 @@ def checkout(request: HttpRequest, invoice_id: str) -> HttpResponse:
     from ops.amounts import exact_amount, format_amount
 
     invoice = _invoice(invoice_id)
-    url = request.build_absolute_uri(reverse("payments:checkout", args=[invoice.public_id]))
+    from payments import conf
+
+    url = conf.absolute_url(reverse("payments:checkout", args=[invoice.public_id]))  # = the API's checkout_url
     status = status_data(invoice)
     remaining = int(status["remaining"])  # type: ignore[call-overload]
     return render(request, "payments/checkout.html", {
