@@ -71,6 +71,7 @@ class ReceivingAddress(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "receiving addresses"  # Django's default adds an "s": "addresss"
         constraints = [
             models.CheckConstraint(condition=models.Q(address=Lower("address")),
                                    name="payments_receivingaddress_lower"),

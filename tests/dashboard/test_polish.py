@@ -94,6 +94,7 @@ def test_the_admin_shows_amounts_formatted_times_with_their_zone_and_says_what_t
     invoice_create(merchant_id=team.merchant.pk, amount=122000000000000300, asset="wei")
     client = Client()
     client.force_login(operator)
+    assert "addresss" not in client.get(reverse("admin:index")).content.decode()
     page = client.get(reverse("admin:payments_invoice_changelist")).content.decode()
     assert "≈ 0.122 ETH" in page and 'title="0.1220000000000003 ETH' in page and " UTC" in page
     make_payment(team.address, wei=ETH // 4)
