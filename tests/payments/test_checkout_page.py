@@ -77,3 +77,21 @@ def test_success_url_on_the_api(shop: Shop) -> None:
         refused = api.post("/api/v1/invoices", {"amount": "1000", "asset": "wei", "success_url": bad})
         assert refused.status_code == 400, bad
         assert refused.json()["error"]["param"] == "success_url"
+
+
+def test_payments_switched_off_hide_the_pay_options_and_refuse_intents(shop: Shop, settings: Any) -> None:
+    from ops.models import _SWITCH_CACHE, GlobalSwitches
+
+    settings.CHECKOUT_ADDRESS = "0x" + "ab" * 20
+    invoice = invoice_create(merchant_id=shop.merchant.pk, amount=1000, asset="wei")
+    switches = GlobalSwitches.current()
+    switches.payments_enabled = False
+    switches.save()
+    _SWITCH_CACHE.clear()
+    try:
+        html = page(invoice)
+        assert 'id="payments-paused"' in html and '<section id="pay-options" hidden>' in html
+        refused = Client().get(f"/pay/{invoice.public_id}/intent.json", {"payer": "0x" + "22" * 20})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (503, "payments_disabled")
+    finally:
+        _SWITCH_CACHE.clear()

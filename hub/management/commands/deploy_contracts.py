@@ -97,7 +97,7 @@ class Command(BaseCommand):
         entry = records.get(str(chain_id)) or {}
         if not options["force"] and self._usable(w3, entry, hub):
             self.stdout.write(f"contracts already deployed: ChannelManager {entry['channel_manager']}, "
-                              f"token {entry['token']}")
+                              f"token {entry['token']}, Checkout {entry.get('checkout') or '(none yet)'}")
         else:
             entry = self._deploy(w3, hub, dev).as_record()
             records[str(chain_id)] = entry
