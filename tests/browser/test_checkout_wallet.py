@@ -126,3 +126,37 @@ def test_a_shopper_pays_with_a_browser_wallet_and_both_pages_turn_paid(
         screenshot(checkout, "checkout-wallet-390-paid")
         shop.close()
     assert console_errors == []
+
+
+def test_a_token_invoice_is_approved_then_paid_from_the_wallet(
+    hub_chain: ChainEnv, settings: Any, tmp_path: Path,
+) -> None:
+    from hub.chain.deploy import contract_at, mint_tokens
+
+    settings.CONFIRMATIONS = 0
+    shop_address = Account.create().address.lower()
+    merchant = merchant_create(name="Token Bakery", addresses=[shop_address])
+    invoice = invoice_create(merchant_id=merchant.pk, amount=12 * 10**18, asset="token")
+    shopper = list(hub_chain.w3.eth.accounts)[-2]
+    mint_tokens(hub_chain.w3, hub_chain.hub, hub_chain.deployment.token, shopper, 20 * 10**18)
+    token = contract_at(hub_chain.w3, "SpokeTestToken", hub_chain.deployment.token)
+    calls: list[str] = []
+    console_errors: list[str] = []
+
+    with daphne_server(tmp_path, chain=hub_chain) as base, chromium_page(console_errors) as page:
+        page.expose_function("__walletRpc", wallet_rpc(hub_chain, shopper, calls))
+        page.add_init_script(PROVIDER)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{base}/pay/{invoice.public_id}")
+        page.get_by_role("button", name="Pay 12 SPD with my wallet").click()
+        expect(page.locator("#wallet-message")).to_contain_text("Payment sent", timeout=20_000)
+        assert calls.count("eth_sendTransaction") == 2  # the exact allowance, then the payment
+        assert token.functions.balanceOf(hub_chain.w3.to_checksum_address(shop_address)).call() == 12 * 10**18
+        deadline = time.monotonic() + 30
+        while Invoice.objects.get(pk=invoice.pk).state != Invoice.State.PAID:
+            assert time.monotonic() < deadline, "the invoice was not credited"
+            events_poll()
+        expect(page.locator("#status-text")).to_have_text("Paid — thank you", timeout=15_000)
+        expect(page.locator("#receipt-amount")).to_have_text("12 SPD")
+        screenshot(page, "checkout-wallet-390-token-paid")
+    assert console_errors == []

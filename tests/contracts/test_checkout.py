@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 import pytest
+from eth_typing import Hash32
 from eth_utils import keccak
 from web3.contract import Contract
 
@@ -43,7 +44,7 @@ def _intent(chain: Chain, checkout: Contract, *, signer: Any = None, asset: str 
     }
     digest = intent_digest(contract=checkout.address, chain_id=chain.w3.eth.chain_id, message=message)
     assert checkout.functions.intentDigest(tuple(message.values())).call() == digest
-    signature = (signer or chain.hub).unsafe_sign_hash(digest).signature
+    signature = (signer or chain.hub).unsafe_sign_hash(Hash32(digest)).signature
     message.update(tamper or {})  # after signing: what a tampering payer would send
     return tuple(message.values()), bytes(signature)
 
