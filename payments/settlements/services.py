@@ -135,14 +135,27 @@ SCHEDULE_PERIODS = {
 
 def settlements_run_automatic(*, now: datetime | None = None) -> list[Settlement]:
     """Settle every merchant whose custodial balance reached its threshold, or whose schedule
-    is due. Each merchant is settled in its own transaction; refusals are skipped."""
+    is due. Each merchant is settled in its own transaction, which decides whether it is due
+    under the merchant row's lock: two runs at once (two schedulers, a misfire) settle once.
+    Refusals are skipped."""
     now = now or clock.now()
     created: list[Settlement] = []
     merchants = Merchant.objects.exclude(payout_address="").exclude(
         settlement_threshold_wei__isnull=True, settlement_threshold_token__isnull=True,
         settlement_schedule=Merchant.SettlementSchedule.NONE,
-    )
-    for merchant in merchants:
+    ).values_list("pk", flat=True)
+    for merchant_id in list(merchants):
+        created.extend(_settle_if_due(merchant_id, now))
+    return created
+
+
+def _settle_if_due(merchant_id: int, now: datetime) -> list[Settlement]:
+    """One merchant's automatic settlements, decided and made under its row lock."""
+    created: list[Settlement] = []
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().filter(pk=merchant_id).first()
+        if merchant is None or not merchant.payout_address:
+            return created
         period = SCHEDULE_PERIODS.get(merchant.settlement_schedule)  # type: ignore[call-overload]
         scheduled = period is not None and (
             merchant.last_scheduled_settlement_at is None

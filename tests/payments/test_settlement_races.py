@@ -1,16 +1,20 @@
 """Settlements under concurrency and failure, on a real anvil: two settlements of the whole
 balance at once pay it out once, two automatic runs at once settle once, a payout address that
 refuses ETH gets nothing and the balance comes back exactly once, a daily schedule settles once
-per day of the platform's clock."""
+per day of the platform's clock, and two runs that both reach a due daily schedule settle it
+once (the second decides under the merchant's row lock)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from web3 import Web3
 
 from hub.chain.deploy import deploy_contract
@@ -99,3 +103,68 @@ def test_a_daily_schedule_settles_once_per_day_of_the_platform_clock(
     assert [s.amount for s in settlements_run_automatic()] == [50]
     assert settlements_run_automatic() == []
     assert account_balance(f"custodial:{payout_shop.address}", "wei") == 0
+
+
+def test_two_runs_that_both_find_a_daily_settlement_due_settle_it_once(
+        payout_shop: Shop, movable_clock: MovableClock) -> None:
+    """Two runs reach the merchant while a third transaction holds its row; a credit lands
+    between the first run's settlement and the second's. The second run decides under the
+    lock, sees today's settlement and leaves the credit for tomorrow."""
+    merchant_id = payout_shop.merchant.pk
+    Merchant.objects.filter(pk=merchant_id).update(
+        settlement_schedule=Merchant.SettlementSchedule.DAILY)
+    credit_custodial(payout_shop.address, "wei", 100)
+    held, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def run(name: str, call: Callable[[], Any]) -> threading.Thread:
+        def target() -> None:
+            try:
+                results[name] = call()
+            except BaseException as exc:
+                results[name] = exc
+            finally:
+                connection.close()
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    def hold() -> None:
+        with transaction.atomic():
+            Merchant.objects.select_for_update().get(pk=merchant_id)
+            held.set()
+            release.wait(timeout=60)
+
+    def credit_under_the_lock() -> None:
+        with transaction.atomic():
+            Merchant.objects.select_for_update().get(pk=merchant_id)
+            credit_custodial(payout_shop.address, "wei", 50)
+
+    def waiting() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND wait_event_type = 'Lock'")
+            return int(cursor.fetchone()[0])
+
+    def wait_for_waiters(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while waiting() < n:
+            assert time.monotonic() < deadline, f"{n} transactions never queued on the merchant row"
+            time.sleep(0.02)
+
+    threads = [run("holder", hold)]
+    assert held.wait(timeout=30)
+    # queued in this order behind the holder: run A, the credit, run B
+    threads.append(run("a", settlements_run_automatic))
+    wait_for_waiters(1)
+    threads.append(run("credit", credit_under_the_lock))
+    wait_for_waiters(2)
+    threads.append(run("b", settlements_run_automatic))
+    wait_for_waiters(3)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(isinstance(r, BaseException) for r in results.values()), results
+    assert sorted(len(results[name]) for name in ("a", "b")) == [0, 1], results
+    assert [int(s.amount) for s in Settlement.objects.all()] == [100]
+    assert account_balance(f"custodial:{payout_shop.address}", "wei") == 50
