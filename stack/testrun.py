@@ -3,11 +3,16 @@
 DATABASE_URL / REDIS_URL are used when set (CI points them at the machine's servers); otherwise
 an embedded PostgreSQL and Valkey are started on free ports in a private temporary directory.
 Tests that need a chain start their own anvil (tests/conftest.py). Tests get a Redis database
-number of their own so they never touch a running stack's data."""
+number of their own so they never touch a running stack's data.
+
+The whole suite runs in SPOKE_TEST_WORKERS (default 2) pytest-xdist worker processes, each with
+its own test database and Redis database (tests/workers.py); a run that names its tests, or
+chooses xdist's options itself, runs as asked."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -16,11 +21,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+
 from stack.embedded import EmbeddedPostgres, EmbeddedValkey
 from stack.procs import become_subreaper, reap_orphans
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_DB = 13
+TEST_WORKERS = 2
+
+
+def parallel_args(args: list[str], workers: int) -> list[str]:
+    """`-n workers` for a whole-suite run; nothing when `args` name tests (a path, a node id)
+    or set xdist's options (-n, --dist, -p no:xdist), or when workers < 2."""
+    if workers < 2:
+        return []
+    for arg in args:
+        if arg.startswith(("-n", "--numprocesses", "--dist", "--maxprocesses")) or arg == "no:xdist":
+            return []
+        if not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists():
+            return []
+    # one test at a time to whichever worker is free: the long tests come first
+    # (tests/conftest.py orders them), so the run ends with short ones on both workers
+    return ["-n", str(workers), "--dist", "load", "--maxschedchunk", "1"]
 
 
 def with_redis_db(url: str, db: int) -> str:
@@ -70,12 +93,43 @@ def test_servers() -> Iterator[dict[str, str]]:
         subprocess.run(["rm", "-rf", str(work)], check=False)  # noqa: S603, S607
 
 
+# test_<name>_gw0_p<pid>: a run's test databases on a shared server carry its launcher's pid
+RUN_DATABASE = re.compile(r"^test_.*_p(\d+)$")
+
+
+def drop_run_databases(database_url: str, *, pid: int | None = None) -> None:
+    """Drop the test databases that `pid`'s run left on a shared PostgreSQL server, or with no
+    pid, those of every run whose launcher is gone (a killed run cannot drop its own)."""
+    try:
+        with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as conn:
+            names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+            for name in names:
+                found = RUN_DATABASE.match(name)
+                if found is None:
+                    continue
+                owner = int(found[1])
+                if owner != pid if pid is not None else Path(f"/proc/{owner}").exists():
+                    continue  # another run's, or a run still going
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error as exc:
+        print(f"spoke: could not clean up test databases: {exc}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     become_subreaper()
+    shared_database = os.environ.get("DATABASE_URL")
+    if shared_database:
+        # other runs may use the same server at the same time (tests/conftest.py names them)
+        os.environ["SPOKE_TEST_DB_SUFFIX"] = f"p{os.getpid()}"
+        drop_run_databases(shared_database)
     with test_servers() as env:
+        args = sys.argv[1:]
+        args = [*parallel_args(args, int(env.get("SPOKE_TEST_WORKERS", TEST_WORKERS))), *args]
         result = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=env, check=False
+            [sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env, check=False
         )
+    if shared_database:
+        drop_run_databases(shared_database, pid=os.getpid())
     raise SystemExit(result.returncode)
 
 

@@ -3,6 +3,7 @@ environment (`./spoke test` points DATABASE_URL and REDIS_URL at real servers)."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,21 @@ import pytest
 
 from stack.embedded import Anvil
 from tests.chain_env import ChainEnv, clear_chain_caches, deploy_chain_env, point_settings_at
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The whole-stack tests first (`./spoke up` ones before the rest): run in parallel workers
+    (stack/testrun.py), the longest tests then start at once and the short ones fill the gaps,
+    instead of a long test ending the run alone. The order within each group is kept."""
+
+    def weight(item: pytest.Item) -> int:
+        if item.nodeid.startswith("tests/stack/test_restart") or item.nodeid.startswith("tests/stack/test_start"):
+            return 0
+        if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
+            return 1
+        return 2
+
+    items.sort(key=weight)
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +80,18 @@ def movable_clock(settings: Any, tmp_path: Path) -> MovableClock:
     clock.advance(0)
     settings.TEST_CLOCK_FILE = clock.path
     return clock
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Test database names: pytest-django's per-worker suffix (test_<name>_gw0), then the run's
+    own suffix when stack/testrun.py sets one (a shared server may serve several runs at once,
+    each of which would otherwise drop the other's database on start)."""
+    suffix = os.environ.get("SPOKE_TEST_DB_SUFFIX")
+    if not suffix:
+        return
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{suffix}"
