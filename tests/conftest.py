@@ -14,20 +14,24 @@ import pytest
 from stack.embedded import Anvil
 from tests.chain_env import ChainEnv, clear_chain_caches, deploy_chain_env, point_settings_at
 
+LONGEST = ("tests/stack/test_restart.py", "tests/stack/test_start_command.py")  # ./spoke up, minutes
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The whole-stack tests first (`./spoke up` ones before the rest): run in parallel workers
-    (stack/testrun.py), the longest tests then start at once and the short ones fill the gaps,
-    instead of a long test ending the run alone. The order within each group is kept."""
-
-    def weight(item: pytest.Item) -> int:
-        if item.nodeid.startswith("tests/stack/test_restart") or item.nodeid.startswith("tests/stack/test_start"):
-            return 0
-        if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
-            return 1
-        return 2
-
-    items.sort(key=weight)
+    """The whole-stack tests first: run in parallel workers (stack/testrun.py), the longest tests
+    then start at once and the short ones fill both workers to the end, instead of a long test
+    ending the run alone. xdist hands each worker two tests to begin with, then one at a time:
+    the two `./spoke up` tests come first and third, so that they start on different workers.
+    The order within each group is kept."""
+    longest = [item for item in items if item.nodeid.startswith(LONGEST)]
+    slow = [item for item in items if item not in longest
+            and (item.get_closest_marker("slow") or item.get_closest_marker("browser"))]
+    first = []
+    while longest or slow:
+        first += [longest.pop(0)] if longest else []
+        first += [slow.pop(0)] if slow else []
+    chosen = set(first)
+    items[:] = first + [item for item in items if item not in chosen]
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -85,17 +83,8 @@ def beat_after(report: dict[str, object], moment: float) -> bool:
     return datetime.fromisoformat(str(worker["last_beat"])).timestamp() > moment
 
 
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    # Not pytest's tmp_path: other pytest runs on this machine prune old base directories, and
-    # this test's PostgreSQL data must not vanish under the running stack.
-    path = Path(tempfile.mkdtemp(prefix="spoke-restart-test-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def test_every_process_killed_in_turn_is_restarted_and_the_platform_answers_again(
-    workdir: Path,
+    workdir: Path,  # not tmp_path: see tests/stack/conftest.py
 ) -> None:
     tmp_path = workdir
     port = free_port()

@@ -134,9 +134,10 @@ def run_once(repo: Path, log: Path) -> tuple[float, dict[str, object]]:
     return elapsed, report
 
 
-def test_start_command_comes_up_healthy_and_stops_cleanly_twice(tmp_path: Path) -> None:
-    repo = fresh_copy(tmp_path / "spoke")
-    log = tmp_path / "spoke-up.log"
+def test_start_command_comes_up_healthy_and_stops_cleanly_twice(workdir: Path) -> None:
+    # not tmp_path: the copy's embedded PostgreSQL lives in it (tests/stack/conftest.py)
+    repo = fresh_copy(workdir / "spoke")
+    log = workdir / "spoke-up.log"
     first, report = run_once(repo, log)
     creds = json.loads((repo / ".devdata" / "credentials.json").read_text())
     contracts = json.loads((repo / ".devdata" / "contracts.json").read_text())

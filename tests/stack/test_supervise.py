@@ -147,10 +147,11 @@ def test_reaping_orphans_leaves_the_exit_status_of_our_own_children(
     assert svc.returncode() == -signal.SIGKILL
 
 
-def test_postgres_is_restarted_on_its_port_but_never_recreated_empty(tmp_path: Path) -> None:
+def test_postgres_is_restarted_on_its_port_but_never_recreated_empty(workdir: Path) -> None:
     from stack.embedded import EmbeddedPostgres, ServerError
 
-    pg = EmbeddedPostgres(tmp_path / "pg", fsync=False).start()
+    # not pytest's tmp_path: see tests/stack/conftest.py
+    pg = EmbeddedPostgres(workdir / "pg", fsync=False).start()
     try:
         port, first = pg.port, pg.current_pid()
         assert first is not None
