@@ -60,6 +60,15 @@ class InvoiceCreateForm(forms.Form):
     description = forms.CharField(max_length=500, required=False)
     order_id = forms.CharField(max_length=200, required=False, label="Order id")
     expires_in_minutes = forms.IntegerField(min_value=1, max_value=7 * 24 * 60, initial=15, label="Expires in (minutes)")
+    success_url = forms.URLField(
+        required=False, max_length=2000, label="Return link", assume_scheme="https",
+        help_text="Your shop's page the customer goes back to after paying, e.g. https://shop.example/thanks")
+
+    def clean_success_url(self) -> str:
+        value = str(self.cleaned_data.get("success_url") or "")
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError("Enter an https:// or http:// address.")
+        return value
 
 
 class LinkCreateForm(forms.Form):

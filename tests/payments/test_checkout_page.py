@@ -95,3 +95,16 @@ def test_payments_switched_off_hide_the_pay_options_and_refuse_intents(shop: Sho
         assert (refused.status_code, refused.json()["error"]["code"]) == (503, "payments_disabled")
     finally:
         _SWITCH_CACHE.clear()
+
+
+def test_dashboard_invoice_form_takes_a_return_link() -> None:
+    from payments.dashboard.forms import InvoiceCreateForm
+
+    base = {"amount": "0.25", "asset": "wei", "expires_in_minutes": "15"}
+    ok = InvoiceCreateForm({**base, "success_url": "https://shop.example/thanks"})
+    assert ok.is_valid(), ok.errors
+    assert ok.cleaned_data["success_url"] == "https://shop.example/thanks"
+    assert InvoiceCreateForm(base).is_valid()
+    for bad in ("javascript:alert(1)", "ftp://shop.example/x"):
+        refused = InvoiceCreateForm({**base, "success_url": bad})
+        assert not refused.is_valid() and "success_url" in refused.errors, bad

@@ -59,7 +59,7 @@ def invoice_new_view(request: HttpRequest) -> HttpResponse:
             invoice = invoice_create(
                 merchant_id=dash_of(request).merchant_id, amount=parse_human(d["amount"], d["asset"]),
                 asset=d["asset"], description=d["description"], order_id=d["order_id"],
-                expires_in=d["expires_in_minutes"] * 60)
+                expires_in=d["expires_in_minutes"] * 60, success_url=d["success_url"])
             messages.success(request, f"Invoice {invoice.public_id} created.")
             return redirect("payments:dashboard:invoice", invoice_id=invoice.public_id)
         except PaymentsError as exc:
