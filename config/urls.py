@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/hub/", include("config.hub_urls")),
     path("proof/", proof_page, name="liabilities_proof"),
     path("", include("config.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language chooser
     path("", include("payments.urls")),
     path("", include("linkpay.urls")),
 ]

@@ -11,6 +11,7 @@ from csp.decorators import csp
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.timesince import timeuntil
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -28,11 +29,25 @@ from ops import clock, jsonbody
 from ops.amounts import exact_amount, format_amount
 
 STATUS_TEXT = {
-    Link.Status.OPEN: "Ready to claim",
-    Link.Status.REDEEMING: "Claimed: the payment is on its way",
-    Link.Status.REDEEMED: "Redeemed",
-    Link.Status.CANCELLED: "Cancelled by the sender",
-    Link.Status.EXPIRED: "Expired: returned to the sender",
+    Link.Status.OPEN: _("Ready to claim"),
+    Link.Status.REDEEMING: _("Claimed: the payment is on its way"),
+    Link.Status.REDEEMED: _("Redeemed"),
+    Link.Status.CANCELLED: _("Cancelled by the sender"),
+    Link.Status.EXPIRED: _("Expired: returned to the sender"),
+}
+# What link.js says, in the page's language (the browser's: the page posts no forms, so it has
+# no language chooser); %(name)s are filled in by the script.
+PAGE_TEXTS = {
+    "beingSent": _("being sent…"), "done": _("Done: the payment was sent."),
+    "failed": _("The payment did not go through; you can claim again."),
+    "zeroAddress": _("the zero address (0x000…000) belongs to nobody"),
+    "deadAddress": _("0x…dEaD is a burn address that belongs to nobody"),
+    "notAnAddress": _("That is not an Ethereum address: it starts with 0x and has 40 more letters and digits (0-9, a-f)."),
+    "burn": _("%(reason)s: anything sent there is lost for good. Enter the address of your own wallet."),
+    "sending": _("Sending…"), "refused": _("The claim was refused."),
+    "claimed": _("Claimed: the payment is on its way to %(address)s."),
+    "networkError": _("Network error; try again."), "copied": _("Link copied."),
+    "copyByHand": _("Copy the address bar to hand it over."), "qrAlt": _("QR code of this link"),
 }
 # The link page holds a bearer secret (in the URL fragment): nothing but our own script, style,
 # fetches and the QR image (a data: URL); no form posts anywhere.
@@ -49,7 +64,7 @@ def _status(link: Link) -> dict[str, Any]:
     claimed = status in (Link.Status.REDEEMING, Link.Status.REDEEMED) and link.payout == Link.Payout.ONCHAIN
     tx = link.chain_transaction if claimed and link.chain_transaction_id else None
     return {
-        "id": link.public_id, "status": status, "statusText": STATUS_TEXT[Link.Status(status)],
+        "id": link.public_id, "status": status, "statusText": str(STATUS_TEXT[Link.Status(status)]),
         "amount": str(link.amount), "asset": link.asset,
         "display": format_amount(int(link.amount), link.asset),
         "exact": exact_amount(int(link.amount), link.asset),
@@ -65,7 +80,7 @@ def _sender_name(link: Link) -> str:
     """The merchant's name, or the sending wallet's short address for a link bought in a channel."""
     if link.merchant_id is not None:
         return str(link.merchant.name)  # type: ignore[union-attr]
-    return f"{link.sender[:6]}…{link.sender[-4:]}" if link.sender else "Someone"
+    return f"{link.sender[:6]}…{link.sender[-4:]}" if link.sender else str(_("Someone"))
 
 
 def _found(public_id: str) -> Link:
@@ -85,6 +100,7 @@ def page(request: HttpRequest, public_id: str) -> HttpResponse:
         "link": data, "wallet_url_template": conf.LINK_WALLET_URL_TEMPLATE,
         "expires_at": link.expires_at, "expires_in": timeuntil(link.expires_at, clock.now()),
         "expired": data["status"] == Link.Status.EXPIRED,
+        "texts": {key: str(text) for key, text in PAGE_TEXTS.items()},
     })
     response["Referrer-Policy"] = "no-referrer"
     return response

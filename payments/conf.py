@@ -63,3 +63,8 @@ def absolute_url(path: str) -> str:
     from ops.middleware import current_base_url
 
     return (PUBLIC_BASE_URL or current_base_url() or "http://localhost") + path
+
+
+# The block explorer page of a transaction, per deployment: `{tx}` is replaced by the 0x hash
+# (e.g. https://etherscan.io/tx/{tx}). Empty: the dashboard shows the hash without a link.
+EXPLORER_TX_URL = os.environ.get("EXPLORER_TX_URL", "")

@@ -48,6 +48,7 @@ CODES: dict[str, ErrorCode] = {
     "receiving_address_missing": ErrorCode(409, INVALID),
     "invoice_not_payable": ErrorCode(409, INVALID),
     "invoice_asset_mismatch": ErrorCode(409, INVALID),
+    "invoice_not_voidable": ErrorCode(409, INVALID),
     "refund_exceeds_payment": ErrorCode(409, INVALID),
     "refund_not_pending": ErrorCode(409, INVALID),
     "delivery_not_redeliverable": ErrorCode(409, INVALID),

@@ -1,4 +1,4 @@
-"""CSV exports of payments, invoices and settlements for a date range (UTC days, inclusive).
+"""CSV exports of payments, invoices and settlements for a date range (days of the merchant's time zone, inclusive; timestamps in ISO 8601 with their offset).
 
 Each row carries the amount twice (human units and exact base units) and payments their fiat
 value at the rate of the time. Cells that a spreadsheet would run as a formula are prefixed

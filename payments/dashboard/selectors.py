@@ -19,10 +19,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from hub.channels.models import ChannelUpdate
@@ -33,7 +34,6 @@ from payments.invoices.models import Invoice
 from payments.merchants.models import Membership
 from payments.merchants.selectors import merchant_addresses
 from payments.refunds.models import Refund
-from payments.units import ASSETS
 
 
 def memberships_of(user: Any) -> list[Membership]:
@@ -59,6 +59,28 @@ class PaymentFilters:
     start: date | None = None
     end: date | None = None  # inclusive
     q: str = ""
+    meta: tuple[str, str] | str = ""  # ("key", "value") for containment, or text
+    sort: str = ""  # one of PAYMENT_ORDER's keys
+
+
+# the sortable columns: whitelisted orderings, each ending in a unique tie-breaker
+PAYMENT_ORDER: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "id"), "-created": ("-created_at", "-id"),
+    "amount": ("amount_wei", "amount_token", "id"), "-amount": ("-amount_wei", "-amount_token", "-id"),
+    "status": ("shown_status", "-created_at", "-id"), "-status": ("-shown_status", "-created_at", "-id"),
+}
+
+
+def meta_match(meta: tuple[str, str] | str) -> Q:
+    """key=value: JSONB containment (`meta @> {"key": "value"}`, also the number when the value
+    is one); text: a case-insensitive match anywhere in the metadata's JSON text."""
+    if isinstance(meta, tuple):
+        key, value = meta
+        match = Q(meta__contains={key: value})
+        if re.fullmatch(r"-?[0-9]{1,18}", value):
+            match |= Q(meta__contains={key: int(value)})
+        return match
+    return Q(meta_text__icontains=meta)
 
 
 def day_start(day: date) -> datetime:
@@ -124,8 +146,13 @@ def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = Non
         if q.startswith("pay_"):
             match |= Q(public_id=q)
         rows = rows.filter(match)
+    if f.meta:
+        if not isinstance(f.meta, tuple):
+            rows = rows.annotate(meta_text=Cast("meta", TextField()))
+        rows = rows.filter(meta_match(f.meta))
     return rows.annotate(rate_then=rate_then("created_at"),
-                         rate_time_then=rate_time_then("created_at")).order_by("-created_at", "-id")
+                         rate_time_then=rate_time_then("created_at")).order_by(
+        *PAYMENT_ORDER.get(f.sort, PAYMENT_ORDER["-created"]))
 
 
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
@@ -250,78 +277,6 @@ def payment_receipts(payment: Payment) -> list[SignedStateReceipt]:
     return receipts
 
 
-# --- volume -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Volume:
-    label: str
-    count: int
-    totals: dict[str, int]
-    fiat: Decimal
-
-    def money(self) -> list[Money]:
-        return [Money(self.totals[a], a) for a in ASSETS]
-
-
-@dataclass
-class DayVolume:
-    count: int = 0
-    wei: int = 0
-    token: int = 0
-    fiat: Decimal = Decimal(0)
-
-
-def _daily_volume(rows: QuerySet[Payment]) -> dict[date, DayVolume]:
-    """Per UTC day: count, totals per asset and fiat, each payment at the rate of its time.
-    One query; the fiat sums are done here because each payment has its own rate."""
-    per_day: dict[date, DayVolume] = {}
-    for wei, token, rate, day in rows.annotate(day=TruncDate("created_at")).values_list(
-            "amount_wei", "amount_token", "rate_then", "day").iterator(chunk_size=2000):
-        bucket = per_day.setdefault(day, DayVolume())
-        bucket.count += 1
-        bucket.wei += int(wei or 0)
-        bucket.token += int(token or 0)
-        bucket.fiat += (Money(int(token or 0), "token").fiat or Decimal(0)) + (
-            Money(int(wei or 0), "wei", Decimal(rate) if rate is not None else None).fiat or Decimal(0))
-    return per_day
-
-
-@dataclass(frozen=True)
-class ChartBar:
-    day: date
-    fiat: Decimal
-    height: float  # 0..100 (% of the tallest bar)
-    x: float  # position in the chart's 100 x 40 viewBox
-    y: float
-    h: float
-
-
-def volume_overview(merchant_id: int, *, now: datetime | None = None, days: int = 30
-                    ) -> tuple[list[Volume], list[ChartBar]]:
-    """Completed volume today, over 7 and over `days` days (UTC days), and the daily series."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    first = today - timedelta(days=days - 1)
-    rows = payments_for_merchant(merchant_id).filter(
-        status=Payment.Status.COMPLETED, created_at__gte=day_start(first))
-    per_day = _daily_volume(rows)
-    windows = []
-    for label, start in (("Today", today), ("7 days", today - timedelta(days=6)), (f"{days} days", first)):
-        buckets = [v for d, v in per_day.items() if d >= start]
-        windows.append(Volume(label, sum(b.count for b in buckets),
-                              {"wei": sum(b.wei for b in buckets), "token": sum(b.token for b in buckets)},
-                              sum((b.fiat for b in buckets), Decimal(0))))
-    tallest = max((v.fiat for v in per_day.values()), default=Decimal(0))
-    bars = []
-    for i in range(days):
-        day = first + timedelta(days=i)
-        value = per_day[day].fiat if day in per_day else Decimal(0)
-        height = float(value / tallest * 100) if tallest > 0 else 0.0
-        h = round(height * 0.38, 3)  # leave a little headroom in the 40-unit-high viewBox
-        bars.append(ChartBar(day, value, round(height, 2), round(i * 100 / days + 0.3, 3), round(40 - h, 3), h))
-    return windows, bars
-
-
 # --- invoices, refunds, events ------------------------------------------------------------------
 
 def invoices_for_merchant(merchant_id: int, *, state: str = "", asset: str = "",
@@ -349,10 +304,22 @@ def invoice_money(invoice: Invoice, amount: int | None = None) -> Money:
                  Decimal(rate) if rate is not None else None, getattr(invoice, "rate_time_then", None))
 
 
-def refunds_for_merchant(merchant_id: int) -> QuerySet[Refund]:
+def _created_between(rows: QuerySet[Any], start: date | None, end: date | None) -> QuerySet[Any]:
+    if start:
+        rows = rows.filter(created_at__gte=day_start(start))
+    if end:
+        rows = rows.filter(created_at__lt=day_start(end + timedelta(days=1)))
+    return rows
+
+
+def refunds_for_merchant(merchant_id: int, *, state: str = "", start: date | None = None,
+                         end: date | None = None) -> QuerySet[Refund]:
     from hub.purchases.selectors import payment_public_id_of
 
-    return (Refund.objects.filter(merchant_id=merchant_id)
+    rows = Refund.objects.filter(merchant_id=merchant_id)
+    if state:
+        rows = rows.filter(state=state)
+    return (_created_between(rows, start, end)
             .annotate(payment_public_id=payment_public_id_of()).order_by("-id"))
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from payments.apikeys.models import ApiKey
 from payments.apikeys.services import IssuedKey, api_key_create, api_key_revoke, api_key_roll
 from payments.audit.models import AuditLog
 from payments.audit.services import audit_record, client_ip
@@ -26,6 +27,7 @@ from payments.dashboard import signin
 from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice
 from payments.errors import PaymentsError
 from payments.merchants.models import Membership, Merchant
+from payments.merchants.permissions import RESOURCES, Access
 from payments.merchants.services import (
     membership_set,
     merchant_settlement_rule_set,
@@ -56,12 +58,33 @@ def _audit(request: HttpRequest, merchant_id: int | None, action: str, target: s
 
 # --- API keys -----------------------------------------------------------------------------------
 
+def key_grants(kind: str, permissions: dict[str, str] | None) -> dict[str, str]:
+    """resource -> access a key of `kind` holds (what `key_allows` answers for it)."""
+    if kind == ApiKey.Kind.SECRET:
+        return dict.fromkeys(RESOURCES, "write")
+    if kind == ApiKey.Kind.READ_ONLY:
+        return dict.fromkeys(RESOURCES, "read")
+    return dict(permissions or {})
+
+
 @transaction.atomic
 def api_key_create_by(request: HttpRequest, *, merchant_id: int, kind: str, name: str,
                       permissions: dict[str, str] | None = None) -> IssuedKey:
+    """A key no stronger than the signed-in member's own role: every (resource, access) the key
+    would hold must be one the role allows (permission_denied otherwise), as a key creating a
+    key through the API may not exceed its own access."""
+    membership = Membership.objects.get(merchant_id=merchant_id, user_id=int(request.user.pk or 0))
+    for resource, access in key_grants(kind, permissions).items():
+        # an access that is not read or write is api_key_create's to refuse (parameter_invalid)
+        wanted: Access = "write" if access == "write" else "read"
+        if resource in RESOURCES and access in ("read", "write") and not membership.allows(resource, wanted):
+            raise PaymentsError("permission_denied",
+                                f"your role ({membership.role}) cannot grant {access} on {resource}",
+                                param="permissions")
     issued = api_key_create(merchant_id=merchant_id, kind=kind, name=name, permissions=permissions)
     _audit(request, merchant_id, "api_key.created", f"api_key:{issued.api_key.public_id}",
-           kind=kind, name=name, prefix=issued.api_key.display_prefix)
+           kind=kind, name=name, prefix=issued.api_key.display_prefix,
+           permissions=issued.api_key.permissions or None)
     return issued
 
 
@@ -77,6 +100,30 @@ def api_key_roll_by(request: HttpRequest, *, merchant_id: int, key_id: str) -> I
     _audit(request, merchant_id, "api_key.rolled", f"api_key:{key_id}",
            new_key=issued.api_key.public_id, prefix=issued.api_key.display_prefix)
     return issued
+
+
+# --- team settings ------------------------------------------------------------------------------
+
+@transaction.atomic
+def merchant_time_zone_set_by(request: HttpRequest, *, merchant_id: int, time_zone: str) -> Merchant:
+    """The zone (already validated against zoneinfo by the form) the team's dashboard uses."""
+    merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
+    before = merchant.time_zone
+    merchant.time_zone = time_zone
+    merchant.save(update_fields=["time_zone"])
+    _audit(request, merchant_id, "merchant.time_zone_set", f"merchant:{merchant_id}", before=before, after=time_zone)
+    return merchant
+
+
+# --- invoices -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def invoice_void_by(request: HttpRequest, *, merchant_id: int, invoice_id: str) -> Any:
+    from payments.invoices.services import invoice_void
+
+    invoice = invoice_void(merchant_id=merchant_id, invoice_id=invoice_id)
+    _audit(request, merchant_id, "invoice.voided", f"invoice:{invoice.public_id}")
+    return invoice
 
 
 # --- money out ----------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
             return Event.objects.get(idempotency_key=idempotency_key)
         if merchant_id is not None:
             deliveries_create_for_event(event=event, now=timezone.now())
-            payload = {"type": "event", "event": event.as_payload()}
+            from payments.dashboard.toasts import toast_for
+
+            payload = {"type": "event", "event": event.as_payload(), "toast": toast_for(type, data)}
             transaction.on_commit(lambda: _push_dashboard(merchant_id, payload), robust=True)
         return event

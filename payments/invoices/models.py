@@ -21,6 +21,7 @@ class Invoice(models.Model):
         OVERPAID = "overpaid"
         EXPIRED = "expired"
         PAID_LATE = "paid_late"
+        VOID = "void"  # cancelled by the merchant before any payment; accepts none
 
     public_id = models.CharField(max_length=40, unique=True, default=new_invoice_id)
     merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="invoices")

@@ -1,7 +1,7 @@
 """Invoice writes: create, apply a payment, expire.
 
 States: open → paid | partially_paid | overpaid (before expiry); open/partially_paid → expired
-(by the periodic actor); expired → paid_late when payments within the late window cover the
+(by the periodic actor); open → void (by the merchant, before any payment); expired → paid_late when payments within the late window cover the
 amount. Every state change records an `invoice.<state>` event in the same transaction."""
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
         return False
     if InvoicePayment.objects.filter(source=source, payment_id=payment_id).exists():
         return True
+    if invoice.state == State.VOID:
+        raise PaymentsError("invoice_not_payable", f"invoice {invoice_id} was voided")
     if asset != invoice.asset:
         raise PaymentsError("invoice_asset_mismatch", f"invoice {invoice_id} is payable in {invoice.asset}")
     if paid_at > invoice.late_payment_until:
@@ -109,6 +111,25 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
     if invoice.state != before:
         _record_state(invoice)
     return True
+
+
+@transaction.atomic
+def invoice_void(*, merchant_id: int, invoice_id: str) -> Invoice:
+    """Cancel an open invoice that has received nothing: it accepts no payment afterwards
+    (a payment naming it is refused with invoice_not_payable). Idempotent on a void invoice;
+    any other state is refused with invoice_not_voidable. Records `invoice.void`."""
+    invoice = Invoice.objects.select_for_update().filter(merchant_id=merchant_id, public_id=invoice_id).first()
+    if invoice is None:
+        raise PaymentsError("resource_missing", f"no invoice {invoice_id[:64]}", param="invoice_id")
+    if invoice.state == State.VOID:
+        return invoice
+    if invoice.state != State.OPEN or invoice.amount_received > 0:
+        raise PaymentsError("invoice_not_voidable",
+                            f"only an open invoice that has received nothing can be voided (this one is {invoice.state})")
+    invoice.state = State.VOID
+    invoice.save(update_fields=["state", "updated_at"])
+    _record_state(invoice)
+    return invoice
 
 
 def invoices_expire(*, now: datetime | None = None, limit: int = 1000) -> int:

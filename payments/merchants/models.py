@@ -27,6 +27,9 @@ class Merchant(models.Model):
         max_length=8, choices=SettlementSchedule.choices, default=SettlementSchedule.NONE
     )
     last_scheduled_settlement_at = models.DateTimeField(null=True, blank=True)
+    # The IANA zone the dashboard shows this team's times and days in (validated against
+    # zoneinfo when set).
+    time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -26,14 +26,22 @@
     "refund.succeeded": "Refund sent", "refund.failed": "Refund failed"
   };
 
-  function toast(text) {
+  function toast(text, url) {
     var box = document.getElementById("toasts");
     if (!box) return;
     var el = document.createElement("div");
     el.className = "toast";
-    el.textContent = text;
+    // only our own dashboard paths become links (the server builds them; never a full URL)
+    if (url && /^\/dashboard\/[A-Za-z0-9_\/-]*$/.test(url)) {
+      var a = document.createElement("a");
+      a.href = url;
+      a.textContent = text;
+      el.appendChild(a);
+    } else {
+      el.textContent = text;
+    }
     box.appendChild(el);
-    setTimeout(function () { el.remove(); }, 5000);
+    setTimeout(function () { el.remove(); }, 8000);
   }
 
   function refresh() {
@@ -50,7 +58,8 @@
     if (seen.has(event.id)) return;
     seen.add(event.id);
     body.dispatchEvent(new CustomEvent("spoke:event", { detail: event }));
-    toast(LABELS[event.type] || event.type);
+    if (message.toast && message.toast.text) toast(message.toast.text, message.toast.url);
+    else toast(LABELS[event.type] || event.type);
     refresh();
   }
 

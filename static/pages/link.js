@@ -7,6 +7,8 @@
   var claimSection = document.getElementById("claim");
   var statusEl = document.getElementById("status");
   var walletTemplate = root.dataset.walletUrlTemplate || "";
+  // the page's language: the server renders these texts (gettext); none is written here
+  var T = JSON.parse(document.getElementById("link-texts").textContent);
 
   function say(text, isError) {
     message.textContent = text;
@@ -19,7 +21,7 @@
     if (data.destination) {
       document.getElementById("claimed").hidden = false;
       document.getElementById("destination").textContent = data.destination;
-      document.getElementById("tx-hash").textContent = data.txHash || "being sent…";
+      document.getElementById("tx-hash").textContent = data.txHash || T.beingSent;
     }
   }
 
@@ -47,8 +49,8 @@
       if (data.status === "redeeming" || (data.status === "redeemed" && data.destination && !data.txHash)) {
         setTimeout(poll, 2000);
       }
-      if (data.status === "redeemed") { say("Done: the payment was sent.", false); }
-      if (data.status === "open") { say("The payment did not go through; you can claim again.", true); }
+      if (data.status === "redeemed") { say(T.done, false); }
+      if (data.status === "open") { say(T.failed, true); }
     }).catch(function () { setTimeout(poll, 5000); });
   }
 
@@ -59,8 +61,8 @@
   }
 
   // Claiming is two steps: type the address, then confirm it (a payment on-chain is final).
-  var BURN = {"0x0000000000000000000000000000000000000000": "the zero address (0x000…000) belongs to nobody",
-              "0x000000000000000000000000000000000000dead": "0x…dEaD is a burn address that belongs to nobody"};
+  var BURN = {"0x0000000000000000000000000000000000000000": T.zeroAddress,
+              "0x000000000000000000000000000000000000dead": T.deadAddress};
   var addressInput = document.getElementById("address");
   var confirmBox = document.getElementById("confirm");
   var confirmCheck = document.getElementById("confirm-check");
@@ -77,13 +79,13 @@
     event.preventDefault();
     var address = addressInput.value.trim();
     if (!/^0x[0-9a-fA-F]{40}$/.test(address)) {
-      say("That is not an Ethereum address: it starts with 0x and has 40 more letters and digits (0-9, a-f).", true);
+      say(T.notAnAddress, true);
       addressInput.setAttribute("aria-invalid", "true");
       addressInput.focus();
       return;
     }
     if (BURN[address.toLowerCase()]) {
-      say(BURN[address.toLowerCase()] + ": anything sent there is lost for good. Enter the address of your own wallet.", true);
+      say(T.burn.replace("%(reason)s", BURN[address.toLowerCase()]), true);
       addressInput.setAttribute("aria-invalid", "true");
       addressInput.focus();
       return;
@@ -108,32 +110,32 @@
     if (!chosen || !confirmCheck.checked) return;
     var address = chosen;
     sendButton.disabled = true;
-    say("Sending…", false);
+    say(T.sending, false);
     post("/claim", {secret: secret, address: address}).then(function (r) {
       return r.json().then(function (data) { return {ok: r.ok, status: r.status, data: data}; });
     }).then(function (res) {
       if (!res.ok) {
         sendButton.disabled = !confirmCheck.checked;
-        say(res.data.message || "The claim was refused.", true);
+        say(res.data.message || T.refused, true);
         return;
       }
       hideConfirm();
       showStatus(res.data);
-      say("Claimed: the payment is on its way to " + address + ".", false);
+      say(T.claimed.replace("%(address)s", address), false);
       setTimeout(poll, 2000);
     }).catch(function () {
       sendButton.disabled = !confirmCheck.checked;
-      say("Network error; try again.", true);
+      say(T.networkError, true);
     });
   });
 
   document.getElementById("copy").addEventListener("click", function () {
     var text = location.href;
     if (navigator.clipboard) {
-      navigator.clipboard.writeText(text).then(function () { say("Link copied.", false); },
-                                               function () { say("Copy the address bar to hand it over.", false); });
+      navigator.clipboard.writeText(text).then(function () { say(T.copied, false); },
+                                               function () { say(T.copyByHand, false); });
     } else {
-      say("Copy the address bar to hand it over.", false);
+      say(T.copyByHand, false);
     }
   });
 
@@ -141,7 +143,7 @@
     post("/qr", {secret: secret}).then(function (r) { return r.blob(); }).then(function (blob) {
       var box = document.getElementById("qr");
       var img = document.createElement("img");
-      img.alt = "QR code of this link";
+      img.alt = T.qrAlt;
       var reader = new FileReader();
       reader.onload = function () { img.src = reader.result; box.replaceChildren(img); box.hidden = false; };
       reader.readAsDataURL(blob);

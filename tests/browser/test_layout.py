@@ -60,11 +60,13 @@ NOT_PAGES = {
     "invitation_revoke": "POST only", "invitation": "a public invitation page (needs a token)",
     "member_role": "POST only", "member_remove": "POST only", "proof_download": "JSON download",
     "webhook_update": "POST only", "webhook_delete": "POST only", "webhook_rotate": "POST only",
-    "webhook_test": "POST only",
+    "webhook_test": "POST only", "invoice_void": "POST (its confirmation is checked in the setup journey)",
+    "time_zone": "POST only",
 }
 PAGE_ROUTES = {"home": "home", "payments": "payments", "payment": "payment", "invoices": "invoices",
                "invoice_new": "invoice-new", "invoice": "invoice", "links": "links", "refunds": "refunds",
-               "settlements": "settlements", "api_keys": "api-keys", "webhooks": "webhooks", "webhook": "webhook",
+               "settlements": "settlements", "settlement": "settlement",
+               "api_keys": "api-keys", "webhooks": "webhooks", "webhook": "webhook",
                "team": "team", "audit": "audit", "export": "export", "security": "security", "proof": "proof",
                "liquidity": "liquidity"}
 

@@ -67,7 +67,7 @@ def build_world(name: str = "Harbour Coffee & Tea Roasters") -> World:
                              description="Wholesale order #8812 — 12 kg house blend", order_id="8812")
     issued = link_create_custodial(merchant_id=merchant.pk, amount=ETH // 100, asset="wei",
                                    expires_in=3 * 86400, note="Thanks for the review!")
-    settlement_execute(merchant_id=merchant.pk, asset="wei", amount=ETH // 10)
+    settlement = settlement_execute(merchant_id=merchant.pk, asset="wei", amount=ETH // 10)
     api_key_create(merchant_id=merchant.pk, kind="secret", name="Shop backend")
     api_key_create(merchant_id=merchant.pk, kind="read_only", name="Reporting")
     audit_record(action="settlement.rule_set", surface="dashboard", actor=owner, merchant_id=merchant.pk,
@@ -86,8 +86,8 @@ def build_world(name: str = "Harbour Coffee & Tea Roasters") -> World:
         "invoices": "/dashboard/invoices/", "invoice-new": "/dashboard/invoices/new/",
         "invoice": f"/dashboard/invoices/{invoice.public_id}/",
         "links": "/dashboard/links/", "refunds": "/dashboard/refunds/",
-        "settlements": "/dashboard/settlements/", "api-keys": "/dashboard/api-keys/",
-        "webhooks": "/dashboard/webhooks/", "webhook": f"/dashboard/webhooks/{endpoint.public_id}/",
+        "settlements": "/dashboard/settlements/", "settlement": f"/dashboard/settlements/{settlement.public_id}/",
+        "api-keys": "/dashboard/api-keys/", "webhooks": "/dashboard/webhooks/", "webhook": f"/dashboard/webhooks/{endpoint.public_id}/",
         "team": "/dashboard/team/", "audit": "/dashboard/audit/", "export": "/dashboard/export/",
         "security": "/dashboard/security/", "proof": "/dashboard/proof/", "liquidity": "/dashboard/liquidity/",
     }

@@ -73,16 +73,15 @@ def test_payments_show_human_units_and_fiat_at_the_rate_of_their_time(shop) -> N
     assert "5 SPD" in page and "$5.00" in page
 
 
-def test_home_shows_volume_today_7_and_30_days(shop) -> None:  # type: ignore[no-untyped-def]
+def test_home_shows_the_volume_of_the_last_30_days_by_default(shop) -> None:  # type: ignore[no-untyped-def]
     response = client_for(shop.owner).get("/dashboard/")
-    windows = {w.label: w for w in response.context["windows"]}
-    today = timezone.localdate()
-    in_today = [p for p in shop.payments if timezone.localdate(p.created_at) == today]
-    assert windows["Today"].count == len(in_today)
-    assert windows["7 days"].count == 3 and windows["30 days"].count == 3
-    assert str(windows["30 days"].fiat) == "355.00"
-    assert windows["30 days"].totals == {"wei": ETH + ETH // 2, "token": 5 * ETH}
-    assert sum(1 for b in response.context["bars"] if b.fiat > 0) == len({timezone.localdate(p.created_at) for p in shop.payments})
+    current = response.context["comparison"].current
+    assert response.context["period"].days == 30
+    assert current.count == 3
+    assert str(current.fiat) == "355.00"
+    assert current.totals == {"wei": ETH + ETH // 2, "token": 5 * ETH}
+    bars = response.context["chart"].bars
+    assert sum(1 for b in bars if b.fiat > 0) == len({timezone.localdate(p.created_at) for p in shop.payments})
 
 
 def test_filters_and_search_narrow_the_payments(shop) -> None:  # type: ignore[no-untyped-def]

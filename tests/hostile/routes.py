@@ -115,10 +115,11 @@ FIELDS = [
     "note", "payment", "payment_id", "invoice", "reason", "payout_address", "threshold", "limit",
     "starting_after", "ending_before", "type", "status", "created", "id", "state", "invoiceId",
     "threadId", "sender", "receiver", "balanceWeiSender", "balanceTokenSender", "timeout",
+    "time_zone",
 ]
 QUERY_FIELDS = ["limit", "starting_after", "ending_before", "page", "status", "type", "q", "cursor",
                 "start", "end", "kind", "lastChanTx", "lastThreadUpdateId", "created[gte]",
-                "since", "merchant", "o", "p", "all", "_changelist_filters"]
+                "since", "merchant", "o", "p", "all", "_changelist_filters", "sort", "meta", "range"]
 
 BIG_DIGITS = "9" * 5000
 VALUES: dict[str, Any] = {

@@ -305,6 +305,7 @@ def test_every_dashboard_route_follows_the_role_table_and_refuses_another_mercha
         "payment_id": Payment.objects.get(pk=owned.payment_pk).public_id, "invoice_id": owned.ids["invoices"], "link_id": owned.ids["links"],
         "key_id": owned.ids["api_keys"], "endpoint_id": owned.ids["webhook_endpoints"],
         "delivery_id": owned.ids["webhook_deliveries"],
+        "settlement_id": owned.ids["settlements"],
         "membership_id": Membership.objects.get(merchant=team.merchant, role="staff").pk,
         "invitation_id": TeamInvitation.objects.create(
             merchant=team.merchant, email="invited@example.com", role="staff", token_hash="0" * 64,

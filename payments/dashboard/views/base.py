@@ -7,14 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ops.models import GlobalSwitches
 from payments.audit.models import AuditLog
@@ -23,6 +25,9 @@ from payments.dashboard.selectors import last_event_id, membership_for, membersh
 from payments.merchants.models import Membership, Merchant
 from payments.merchants.permissions import RESOURCES, Access
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # Set by the dashboard's own sign-in (password, then the second factor when there is one). An
 # admin session alone does not open the dashboard: the admin sign-in has no second factor.
 SESSION_SIGNED_IN = "dashboard_signed_in"
@@ -30,19 +35,19 @@ SESSION_MERCHANT = "dashboard_merchant_id"
 PAGE_SIZE = 50
 PAYOUT_NOTICE_AGE = timedelta(days=7)
 
-NAV: tuple[tuple[str, str, str | None], ...] = (
-    ("Home", "payments:dashboard:home", "balance"),
-    ("Liquidity", "payments:dashboard:liquidity", "balance"),
-    ("Payments", "payments:dashboard:payments", "payments"),
-    ("Invoices", "payments:dashboard:invoices", "invoices"),
-    ("Links", "payments:dashboard:links", "links"),
-    ("Refunds", "payments:dashboard:refunds", "refunds"),
-    ("Settlements", "payments:dashboard:settlements", "settlements"),
-    ("Proof of funds", "payments:dashboard:proof", "balance"),
-    ("API keys", "payments:dashboard:api_keys", "api_keys"),
-    ("Webhooks", "payments:dashboard:webhooks", "webhooks"),
-    ("Team", "payments:dashboard:team", "team"),
-    ("Export", "payments:dashboard:export", "payments"),
+NAV: tuple[tuple[StrOrPromise, str, str | None], ...] = (
+    (_("Home"), "payments:dashboard:home", "balance"),
+    (_("Liquidity"), "payments:dashboard:liquidity", "balance"),
+    (_("Payments"), "payments:dashboard:payments", "payments"),
+    (_("Invoices"), "payments:dashboard:invoices", "invoices"),
+    (_("Links"), "payments:dashboard:links", "links"),
+    (_("Refunds"), "payments:dashboard:refunds", "refunds"),
+    (_("Settlements"), "payments:dashboard:settlements", "settlements"),
+    (_("Proof of funds"), "payments:dashboard:proof", "balance"),
+    (_("API keys"), "payments:dashboard:api_keys", "api_keys"),
+    (_("Webhooks"), "payments:dashboard:webhooks", "webhooks"),
+    (_("Team"), "payments:dashboard:team", "team"),
+    (_("Export"), "payments:dashboard:export", "payments"),
 )
 
 
@@ -71,6 +76,13 @@ class Dash:
         return self.role == Membership.Role.OWNER
 
 
+def merchant_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def dash_of(request: HttpRequest) -> Dash:
     dash: Dash = request.dash  # type: ignore[attr-defined]
     return dash
@@ -90,9 +102,15 @@ def dashboard_view(resource: str | None = None, access: Access = "read") -> Call
                 return render(request, "dashboard/no_merchant.html", status=403)
             request.session[SESSION_MERCHANT] = membership.merchant_id
             request.dash = Dash(membership, [])  # type: ignore[attr-defined]
-            if resource is not None and not membership.allows(resource, access):
-                return page(request, "dashboard/forbidden.html", {"resource": resource}, status=403)
-            return view(request, *args, **kwargs)
+            # times and days on every page are the team's (the setting is validated when saved;
+            # a zone this Python no longer knows falls back to UTC)
+            timezone.activate(merchant_zone(membership.merchant.time_zone))
+            try:
+                if resource is not None and not membership.allows(resource, access):
+                    return page(request, "dashboard/forbidden.html", {"resource": resource}, status=403)
+                return view(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
 
         # what the view needs, for the role x route matrix test (functools.wraps carries it)
         wrapped.dashboard_permission = (resource, access)  # type: ignore[attr-defined]
@@ -112,7 +130,7 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
         for label, name, resource in NAV if resource is None or dash.can(resource)
     ]
     if dash.is_owner:
-        nav.append({"label": "Audit log", "url": reverse("payments:dashboard:audit"),
+        nav.append({"label": _("Audit log"), "url": reverse("payments:dashboard:audit"),
                     "active": request.resolver_match is not None
                     and request.resolver_match.view_name == "payments:dashboard:audit"})
     perm = {r: {"read": dash.can(r, "read"), "write": dash.can(r, "write")} for r in RESOURCES}
@@ -126,7 +144,8 @@ def page(request: HttpRequest, template: str, context: dict[str, Any] | None = N
             "form_token": form_token_lazy(request), "payout_notice": payout_notice,
             # the operator's kill switch: merchants hear that payments are paused (ops/admin.py)
             "payments_paused": not GlobalSwitches.cached().payments_enabled,
-            "reserve_shortfall": reserve_shortfalls(root_latest())}
+            "reserve_shortfall": reserve_shortfalls(root_latest()),
+            "tz_name": timezone.get_current_timezone_name()}
     response = render(request, template, {**base, **(context or {})}, status=status)
     return response
 

@@ -42,7 +42,8 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             issued = services.api_key_create_by(request, merchant_id=dash_of(request).merchant_id,
-                                                kind=form.cleaned_data["kind"], name=form.cleaned_data["name"])
+                                                kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
+                                                permissions=form.cleaned_data["permissions"])
             show_once_stash(request, "api_key", plaintext=issued.plaintext)
             messages.success(request, f"Key {issued.api_key.display_prefix}… created.")
             return redirect("payments:dashboard:api_keys")

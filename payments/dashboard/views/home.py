@@ -6,16 +6,23 @@ from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from payments.balances.selectors import merchant_balance
+from payments.dashboard import forms
 from payments.dashboard.money import Money, fiat_label, rate_at
-from payments.dashboard.selectors import (
-    events_after,
-    payment_money,
-    payments_for_merchant,
-    volume_overview,
+from payments.dashboard.overview import (
+    DEFAULT_DAYS,
+    PRESETS,
+    Period,
+    onboarding_steps,
+    overview,
+    preset_period,
+    today_in_zone,
 )
+from payments.dashboard.selectors import events_after, payment_money, payments_for_merchant
+from payments.dashboard.toasts import toast_for
 from payments.dashboard.views.base import dash_of, dashboard_view, page
 from payments.units import ASSETS
 
@@ -36,15 +43,26 @@ def home_view(request: HttpRequest) -> HttpResponse:
         total = sum((m.fiat for m in amounts if m.fiat is not None), Decimal(0))
         cards.append({"key": key, "label": label, "help": help_text, "amounts": amounts,
                       "fiat": fiat_label(total) if rate is not None else "—"})
-    windows, bars = volume_overview(dash.merchant_id)
+    form = forms.OverviewRangeForm(request.GET or None)
+    period = preset_period(DEFAULT_DAYS, today_in_zone())
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        if d["range"] == "custom":
+            period = Period(d["start"], d["end"], "custom")
+        elif d["range"]:
+            period = preset_period(int(d["range"]), today_in_zone())
+    comparison, chart = overview(dash.merchant_id, period)
     latest = list(payments_for_merchant(dash.merchant_id)[:10]) if dash.can("payments") else []
     for p in latest:
         p.money = payment_money(p)  # type: ignore[attr-defined]
+    steps = onboarding_steps(dash.merchant_id, dash.merchant.payout_address)
     return page(request, "dashboard/home.html", {
-        "cards": cards, "windows": windows, "bars": bars,
-        "chart_max": fiat_label(max((b.fiat for b in bars), default=None)),
+        "cards": cards, "form": form, "period": period, "comparison": comparison, "chart": chart,
+        "presets": [(str(n), _("%(days)s days") % {"days": n}) for n in PRESETS],
+        "steps": steps if not all(s.done for s in steps) else [],
+        "steps_done": sum(1 for s in steps if s.done),
         "latest": latest, "show_latest": dash.can("payments"), "rate": rate, "rate_time": rate_time,
-    })
+    }, status=400 if form.is_bound and form.errors else 200)
 
 
 @never_cache
@@ -60,6 +78,7 @@ def events_view(request: HttpRequest) -> JsonResponse:
         after = 0
     events = events_after(dash_of(request).merchant_id, after)
     return JsonResponse({
-        "events": [{"type": "event", "event": e.as_payload()} for e in events],
+        "events": [{"type": "event", "event": e.as_payload(), "toast": toast_for(e.type, e.data)}
+                   for e in events],
         "cursor": events[-1].pk if events else after,
     })

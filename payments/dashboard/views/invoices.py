@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from payments.dashboard import forms
+from payments.dashboard import forms, services
 from payments.dashboard.money import parse_human
 from payments.dashboard.once import once_only
 from payments.dashboard.selectors import invoice_money, invoices_for_merchant
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
+from payments.invoices.models import Invoice
 from payments.invoices.services import invoice_create
 
 
@@ -31,10 +37,10 @@ def invoices_view(request: HttpRequest) -> HttpResponse:
     return page(request, "dashboard/invoices.html", {"form": form, "page_obj": page_obj, "query": query})
 
 
-@never_cache
-@dashboard_view("invoices")
-def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
-    invoice = invoices_for_merchant(dash_of(request).merchant_id).filter(public_id=invoice_id).first()
+def _invoice_page(request: HttpRequest, invoice_id: str, *, error: str = "", status: int = 200) -> HttpResponse:
+    dash = dash_of(request)
+    invoice = (invoices_for_merchant(dash.merchant_id).filter(public_id=invoice_id).first()
+               if INVOICE_ID.fullmatch(invoice_id) else None)
     if invoice is None:
         raise Http404("no such invoice")
     from hub.purchases.selectors import payment_public_id_of
@@ -42,10 +48,43 @@ def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     applied = list(invoice.payments.annotate(payment_public_id=payment_public_id_of()))
     for a in applied:
         a.money = invoice_money(invoice, int(a.amount))  # type: ignore[attr-defined]
+    remaining = max(0, int(invoice.amount) - int(invoice.amount_received))
     return page(request, "dashboard/invoice_detail.html", {
         "invoice": invoice, "money": invoice_money(invoice),
-        "received": invoice_money(invoice, int(invoice.amount_received)), "applied": applied,
-    })
+        "received": invoice_money(invoice, int(invoice.amount_received)),
+        "remaining": invoice_money(invoice, remaining), "applied": applied,
+        "checkout_url": request.build_absolute_uri(reverse("payments:checkout", args=[invoice.public_id])),
+        "can_void": dash.can("invoices", "write") and invoice.state == Invoice.State.OPEN
+        and int(invoice.amount_received) == 0,
+        "void_error": error,
+    }, status=status)
+
+
+# what an invoice's public id can be (payments/ids.py makes `inv_` + 24 hex characters)
+INVOICE_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+@never_cache
+@dashboard_view("invoices")
+def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    return _invoice_page(request, invoice_id)
+
+
+@require_POST
+@dashboard_view("invoices", "write")
+@once_only("payments:dashboard:invoices")
+def invoice_void_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    """Void an open invoice that has received nothing (a 409 page with the reason otherwise)."""
+    if not INVOICE_ID.fullmatch(invoice_id):
+        raise Http404("no such invoice")
+    try:
+        services.invoice_void_by(request, merchant_id=dash_of(request).merchant_id, invoice_id=invoice_id)
+    except PaymentsError as exc:
+        if exc.code == "resource_missing":
+            raise Http404("no such invoice") from None
+        return _invoice_page(request, invoice_id, error=exc.message, status=409)
+    messages.success(request, _("The invoice was voided: its checkout page accepts no payment."))
+    return redirect("payments:dashboard:invoice", invoice_id=invoice_id)
 
 
 @never_cache

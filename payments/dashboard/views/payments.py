@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -35,18 +36,44 @@ def filters_from(form: forms.PaymentFilterForm) -> PaymentFilters:
         return PaymentFilters()
     d = form.cleaned_data
     return PaymentFilters(status=d["status"], type=d["type"], asset=d["asset"], start=d["start"],
-                          end=d["end"], q=d["q"])
+                          end=d["end"], q=d["q"], meta=d["meta"], sort=d["sort"])
+
+
+SORT_COLUMNS = (("amount", _("Amount")), ("status", _("Status")), ("created", _("When")))
+
+
+def sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the URL that sorts by it (the other way round when it is the
+    current sort) and its aria-sort value."""
+    links = {}
+    for name, label in SORT_COLUMNS:
+        query = request.GET.copy()
+        query.pop("page", None)
+        active = current.lstrip("-") == name or (not current and name == "created")
+        descending = current.startswith("-") or (not current and name == "created")
+        query["sort"] = (name if descending else f"-{name}") if active else f"-{name}"
+        links[name] = {"url": "?" + query.urlencode(), "label": str(label),
+                       "aria": ("descending" if descending else "ascending") if active else "none"}
+    return links
 
 
 @never_cache
 @dashboard_view("payments")
 def payments_view(request: HttpRequest) -> HttpResponse:
+    """Filters, search (ids, payer, metadata) and sorting; a value the form refuses (an
+    unknown sort, a far date, a malformed metadata key) is a 400 with the form's message."""
     form = forms.PaymentFilterForm(request.GET or None)
+    invalid = form.is_bound and not form.is_valid()
     rows = payments_for_merchant(dash_of(request).merchant_id, filters_from(form))
+    if invalid:
+        rows = rows.none()
     page_obj, query = paginate(request, rows)
     for p in page_obj:
         p.money = payment_money(p)
-    return page(request, "dashboard/payments.html", {"form": form, "page_obj": page_obj, "query": query})
+    sort = form.cleaned_data.get("sort", "") if not invalid and form.is_bound else ""
+    return page(request, "dashboard/payments.html", {
+        "form": form, "page_obj": page_obj, "query": query, "sort_links": sort_links(request, sort)},
+        status=400 if invalid else 200)
 
 
 def _payment_or_404(request: HttpRequest, payment_id: str) -> Any:
@@ -141,7 +168,13 @@ def refund_create_view(request: HttpRequest, payment_id: str) -> HttpResponse:
 @never_cache
 @dashboard_view("refunds")
 def refunds_view(request: HttpRequest) -> HttpResponse:
-    page_obj, query = paginate(request, refunds_for_merchant(dash_of(request).merchant_id))
+    form = forms.RefundFilterForm(request.GET or None)
+    invalid = form.is_bound and not form.is_valid()
+    d = form.cleaned_data if form.is_bound and not invalid else {}
+    rows = refunds_for_merchant(dash_of(request).merchant_id, state=d.get("state", ""),
+                                start=d.get("start"), end=d.get("end"))
+    page_obj, query = paginate(request, rows.none() if invalid else rows)
     for r in page_obj:
         r.money = Money(int(r.amount), r.asset)
-    return page(request, "dashboard/refunds.html", {"page_obj": page_obj, "query": query})
+    return page(request, "dashboard/refunds.html", {"form": form, "page_obj": page_obj, "query": query},
+                status=400 if invalid else 200)

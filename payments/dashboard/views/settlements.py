@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from payments import conf
 from payments.balances.selectors import custodial_balance
 from payments.dashboard import forms, services
 from payments.dashboard.money import Money, parse_human
@@ -35,11 +38,19 @@ def _page(request: HttpRequest, *, request_form: forms.SettlementRequestForm | N
           rule_form: forms.SettlementRuleForm | None = None, status: int = 200) -> HttpResponse:
     dash = dash_of(request)
     dash.merchant.refresh_from_db()
-    page_obj, query = paginate(request, settlements_for_merchant(dash.merchant_id))
+    filters = forms.SettlementFilterForm(request.GET or None)
+    invalid = filters.is_bound and not filters.is_valid()
+    d = filters.cleaned_data if filters.is_bound and not invalid else {}
+    rows = settlements_for_merchant(dash.merchant_id, status=d.get("state") or None,
+                                    start=d.get("start"), end=d.get("end"))
+    page_obj, query = paginate(request, rows.none() if invalid else rows)
     for s in page_obj:
         s.money = Money(int(s.amount), s.asset)
+        s.tx = settlement_tx(s)
+    if invalid:
+        status = 400
     return page(request, "dashboard/settlements.html", {
-        "page_obj": page_obj, "query": query,
+        "page_obj": page_obj, "query": query, "filters": filters,
         "available": [Money(custodial_balance(dash.merchant_id, a), a) for a in ASSETS],
         "request_form": request_form or forms.SettlementRequestForm(),
         "rule_form": rule_form or forms.SettlementRuleForm(initial=_rule_initial(dash.merchant)),
@@ -50,6 +61,43 @@ def _page(request: HttpRequest, *, request_form: forms.SettlementRequestForm | N
 @dashboard_view("settlements")
 def settlements_view(request: HttpRequest) -> HttpResponse:
     return _page(request)
+
+
+SETTLEMENT_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+@dataclass(frozen=True)
+class TxView:
+    tx_hash: str
+    explorer_url: str
+    state: str
+    block_number: int | None
+
+
+def settlement_tx(settlement: Any) -> TxView | None:
+    """The settlement's on-chain transaction: the mined hash, else the latest broadcast one,
+    with the deployment's explorer link (EXPLORER_TX_URL, `{tx}` for the hash; none when unset)."""
+    tx = settlement.chain_transaction
+    if tx is None:
+        return None
+    attempts = list(tx.attempts.all())  # prefetched
+    tx_hash = tx.tx_hash or (attempts[-1].tx_hash if attempts else "")
+    template = conf.EXPLORER_TX_URL
+    url = template.replace("{tx}", tx_hash) if tx_hash and "{tx}" in template else ""
+    return TxView(tx_hash, url, tx.state, tx.block_number)
+
+
+@never_cache
+@dashboard_view("settlements")
+def settlement_detail_view(request: HttpRequest, settlement_id: str) -> HttpResponse:
+    dash = dash_of(request)
+    settlement = (settlements_for_merchant(dash.merchant_id).filter(public_id=settlement_id).first()
+                  if SETTLEMENT_ID.fullmatch(settlement_id) else None)
+    if settlement is None:
+        raise Http404("no such settlement")
+    return page(request, "dashboard/settlement_detail.html", {
+        "settlement": settlement, "money": Money(int(settlement.amount), settlement.asset),
+        "tx": settlement_tx(settlement)})
 
 
 @require_POST

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
@@ -31,7 +34,8 @@ from payments.merchants.models import Membership
 from payments.merchants.permissions import RESOURCES, ROLE_PERMISSIONS
 
 
-def _team_page(request: HttpRequest, form: forms.InviteForm, *, error: str = "", status: int = 200) -> HttpResponse:
+def _team_page(request: HttpRequest, form: forms.InviteForm, *, error: str = "", status: int = 200,
+               tz_form: forms.TimeZoneForm | None = None) -> HttpResponse:
     merchant_id = dash_of(request).merchant_id
     members = list(Membership.objects.filter(merchant_id=merchant_id)
                    .select_related("user").order_by("role", "user__username"))
@@ -46,6 +50,8 @@ def _team_page(request: HttpRequest, form: forms.InviteForm, *, error: str = "",
     return no_store(page(request, "dashboard/team.html", {
         "members": members, "invitations": invitations, "form": form, "roles": Membership.Role.choices,
         "error": error, "invited": invited, "matrix": matrix,
+        "tz_form": tz_form or forms.TimeZoneForm(initial={"time_zone": dash_of(request).merchant.time_zone}),
+        "zones": sorted(zoneinfo.available_timezones()),
         "email_configured": "dummy" not in settings.EMAIL_BACKEND}, status=status))
 
 
@@ -53,6 +59,19 @@ def _team_page(request: HttpRequest, form: forms.InviteForm, *, error: str = "",
 @dashboard_view("team")
 def team_view(request: HttpRequest) -> HttpResponse:
     return _team_page(request, forms.InviteForm())
+
+
+@require_POST
+@dashboard_view("team", "write")
+@once_only("payments:dashboard:team")
+def time_zone_view(request: HttpRequest) -> HttpResponse:
+    form = forms.TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, forms.InviteForm(), tz_form=form, status=400)
+    services.merchant_time_zone_set_by(request, merchant_id=dash_of(request).merchant_id,
+                                       time_zone=form.cleaned_data["time_zone"])
+    messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": form.cleaned_data["time_zone"]})
+    return redirect("payments:dashboard:team")
 
 
 @require_POST

@@ -1,0 +1,284 @@
+"""The overview page's reads: the chosen period and the one before it, the daily volume chart
+(geometry for a server-rendered SVG: the page runs no inline script or style), and the
+onboarding checklist derived from what the merchant has really set up.
+
+Days are the merchant's days: the request runs in the merchant's time zone (activated by
+`dashboard_view`), so `TruncDate` and the day boundaries use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.purchases.models import Payment
+from payments.dashboard.money import Money, fiat_label
+from payments.dashboard.selectors import day_start, payments_for_merchant
+from payments.units import ASSETS
+
+PRESETS = (7, 30, 90)
+DEFAULT_DAYS = 30
+MAX_DAYS = 366  # a custom range is at most a year (the chart draws one bar a day)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date  # first day, inclusive
+    end: date  # last day, inclusive
+    preset: str  # "7" | "30" | "90" | "custom"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length that ends the day before this one starts."""
+        end = self.start - timedelta(days=1)
+        return Period(end - timedelta(days=self.days - 1), end, self.preset)
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+
+def preset_period(days: int, today: date) -> Period:
+    return Period(today - timedelta(days=days - 1), today, str(days))
+
+
+@dataclass
+class DayVolume:
+    count: int = 0
+    wei: int = 0
+    token: int = 0
+    fiat: Decimal = Decimal(0)
+
+
+def daily_volume(rows: QuerySet[Payment]) -> dict[date, DayVolume]:
+    """Per day of the current time zone: count, totals per asset and fiat, each payment at the
+    rate of its time. One query; the fiat sums are done here because each payment has its own
+    rate."""
+    per_day: dict[date, DayVolume] = {}
+    for wei, token, rate, day in rows.annotate(day=TruncDate("created_at")).values_list(
+            "amount_wei", "amount_token", "rate_then", "day").iterator(chunk_size=2000):
+        bucket = per_day.setdefault(day, DayVolume())
+        bucket.count += 1
+        bucket.wei += int(wei or 0)
+        bucket.token += int(token or 0)
+        bucket.fiat += (Money(int(token or 0), "token").fiat or Decimal(0)) + (
+            Money(int(wei or 0), "wei", Decimal(rate) if rate is not None else None).fiat or Decimal(0))
+    return per_day
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    totals: dict[str, int]
+    fiat: Decimal
+
+    def money(self) -> list[Money]:
+        return [Money(self.totals[a], a) for a in ASSETS]
+
+    @property
+    def fiat_label(self) -> str:
+        return fiat_label(self.fiat)
+
+
+def _totals(per_day: dict[date, DayVolume], period: Period) -> Totals:
+    buckets = [v for d, v in per_day.items() if period.start <= d <= period.end]
+    return Totals(sum(b.count for b in buckets),
+                  {"wei": sum(b.wei for b in buckets), "token": sum(b.token for b in buckets)},
+                  sum((b.fiat for b in buckets), Decimal(0)))
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a figure moved against the previous period: a percentage when the previous period
+    had any, else "new" (or nothing when both are zero)."""
+
+    current: Decimal
+    previous: Decimal
+
+    @property
+    def percent(self) -> Decimal | None:
+        if self.previous == 0:
+            return None
+        return ((self.current - self.previous) * 100 / self.previous).quantize(Decimal("0.1"))
+
+    @property
+    def direction(self) -> str:
+        if self.current > self.previous:
+            return "up"
+        return "down" if self.current < self.previous else "flat"
+
+    @property
+    def label(self) -> str:
+        pct = self.percent
+        if pct is None:
+            return str(_("new")) if self.current else "—"
+        sign = "+" if pct > 0 else ("\u2212" if pct < 0 else "\u00b1")
+        return f"{sign}{abs(pct)}%"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    period: Period
+    previous_period: Period
+    current: Totals
+    previous: Totals
+
+    @property
+    def fiat_change(self) -> Change:
+        return Change(self.current.fiat, self.previous.fiat)
+
+    @property
+    def count_change(self) -> Change:
+        return Change(Decimal(self.current.count), Decimal(self.previous.count))
+
+
+# --- the chart ----------------------------------------------------------------------------------
+
+# The SVG's coordinate system (viewBox); the plot area leaves room for the axis labels.
+CHART_W, CHART_H = 640, 240
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 64, 628, 12, 204
+
+
+@dataclass(frozen=True)
+class Bar:
+    day: date
+    fiat: Decimal
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def fiat_label(self) -> str:
+        return fiat_label(self.fiat)
+
+
+@dataclass(frozen=True)
+class Tick:
+    label: str
+    x: float = 0.0
+    y: float = 0.0
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: list[Bar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    top: Decimal
+    width: int = CHART_W
+    height: int = CHART_H
+    left: int = PLOT_LEFT
+    right: int = PLOT_RIGHT
+    top_y: int = PLOT_TOP
+    bottom: int = PLOT_BOTTOM
+
+    @property
+    def highest(self) -> Bar | None:
+        return max(self.bars, key=lambda b: b.fiat, default=None) if any(b.fiat for b in self.bars) else None
+
+
+def nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest of 1, 2, 2.5, 5 times 10^k at or above `value` (the top of the value axis)."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = value.adjusted()
+    for _round in range(2):
+        for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)):
+            candidate = step.scaleb(exponent)
+            if candidate >= value:
+                return candidate
+        exponent += 1
+    return Decimal(10).scaleb(exponent)  # pragma: no cover (the loop always finds one)
+
+
+def _axis_label(value: Decimal) -> str:
+    if value >= 1_000_000:
+        return f"${(value / 1_000_000).normalize():f}M"
+    if value >= 10_000:
+        return f"${(value / 1000).normalize():f}k"
+    return f"${value.normalize():f}" if value == value.to_integral_value() else f"${value:.2f}"
+
+
+def volume_chart(per_day: dict[date, DayVolume], period: Period) -> Chart:
+    days = period.dates()
+    tallest = max((per_day[d].fiat for d in days if d in per_day), default=Decimal(0))
+    top = nice_ceiling(tallest)
+    plot_w, plot_h = PLOT_RIGHT - PLOT_LEFT, PLOT_BOTTOM - PLOT_TOP
+    slot = plot_w / len(days)
+    gap = min(slot * 0.2, 4.0)
+    bars = []
+    for i, day in enumerate(days):
+        bucket = per_day.get(day, DayVolume())
+        h = float(bucket.fiat / top) * plot_h if top > 0 else 0.0
+        bars.append(Bar(day, bucket.fiat, bucket.count, round(PLOT_LEFT + i * slot + gap / 2, 2),
+                        round(PLOT_BOTTOM - h, 2), round(slot - gap, 2), round(h, 2)))
+    y_ticks = [Tick(_axis_label(top * k / 4), PLOT_LEFT - 6, round(PLOT_BOTTOM - plot_h * k / 4, 2))
+               for k in range(5)]
+    count = min(len(days), 6)
+    indexes = sorted({round(i * (len(days) - 1) / max(count - 1, 1)) for i in range(count)})
+    fmt = "%b %-d" if period.days <= 120 else "%b %Y"
+    x_ticks = [Tick(days[i].strftime(fmt), round(PLOT_LEFT + (i + 0.5) * slot, 2), PLOT_BOTTOM + 18)
+               for i in indexes]
+    return Chart(bars, y_ticks, x_ticks, top)
+
+
+def overview(merchant_id: int, period: Period) -> tuple[Comparison, Chart]:
+    """Completed volume in `period` against the period of the same length before it, and the
+    daily chart of `period`. One query over both periods."""
+    previous = period.previous()
+    rows = payments_for_merchant(merchant_id).filter(
+        status=Payment.Status.COMPLETED, created_at__gte=day_start(previous.start),
+        created_at__lt=day_start(period.end + timedelta(days=1)))
+    per_day = daily_volume(rows)
+    comparison = Comparison(period, previous, _totals(per_day, period), _totals(per_day, previous))
+    return comparison, volume_chart(per_day, period)
+
+
+def today_in_zone(now: datetime | None = None) -> date:
+    return timezone.localdate(now or timezone.now())
+
+
+# --- onboarding ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    help: str
+    url: str
+    done: bool
+
+
+def onboarding_steps(merchant_id: int, payout_address: str) -> list[Step]:
+    """What a new merchant sets up, each step read from the data it stands for."""
+    from payments.apikeys.models import ApiKey
+    from payments.invoices.models import Invoice
+    from payments.webhooks.models import WebhookEndpoint
+
+    return [
+        Step("payout_address", str(_("Set your payout address")),
+             str(_("Where settlements pay your balance out on-chain.")),
+             reverse("payments:dashboard:settlements") + "#auto-rule", bool(payout_address)),
+        Step("api_key", str(_("Create an API key")),
+             str(_("Your shop backend uses it to create invoices.")),
+             reverse("payments:dashboard:api_keys") + "#new-key",
+             ApiKey.objects.filter(merchant_id=merchant_id).exists()),
+        Step("webhook", str(_("Add a webhook endpoint")),
+             str(_("Hear about payments as they happen.")),
+             reverse("payments:dashboard:webhooks"),
+             WebhookEndpoint.objects.filter(merchant_id=merchant_id).exists()),
+        Step("invoice", str(_("Create a test invoice")),
+             str(_("See the checkout page your customers will see.")),
+             reverse("payments:dashboard:invoice_new"),
+             Invoice.objects.filter(merchant_id=merchant_id).exists()),
+    ]
