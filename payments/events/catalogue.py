@@ -59,6 +59,7 @@ for _name, _text in [
     ("overpaid", "Payments for an invoice exceed its amount; the excess can be refunded."),
     ("expired", "An invoice expired unpaid (or partially paid)."),
     ("paid_late", "An invoice was paid after it expired."),
+    ("void", "An open invoice was voided by the merchant before any payment; it accepts none."),
 ]:
     register(f"invoice.{_name}", object="invoice", serializer=_INVOICE, description=_text)
 register("payment.succeeded", object="payment", serializer=_PAYMENT,
