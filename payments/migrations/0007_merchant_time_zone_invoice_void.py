@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0005_event_envelope_and_api_audit'),
+        ('payments', '0006_checkout'),
     ]
 
     operations = [
