@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0006_checkout'),
+        ('payments', '0007_receiving_address_plural'),
     ]
 
     operations = [
