@@ -3,12 +3,15 @@
 Per channel: the ledger's per-field sums equal the latest valid state; and, for a channel with
 no pending operations whose latest state went on-chain (txCountChain equal on both sides), the
 state's totals per asset equal the contract's channel totals. Any difference raises an alarm
-naming the channel and the field."""
+naming the channel and the field. Each channel's state and ledger are read in one snapshot: the
+jobs running meanwhile (payments, refunds) never show as a difference."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import connection, transaction
 
 from hub.chain.channel_manager import channel_on_chain
 from hub.channels.models import Channel, ChannelUpdate
@@ -29,17 +32,19 @@ class ReconciliationReport:
 
 def reconcile_channels(*, check_chain: bool = True) -> ReconciliationReport:
     report = ReconciliationReport()
-    channels = Channel.objects.exclude(latest_update=None).select_related("latest_update")
-    for channel in channels.iterator():
+    ids = Channel.objects.exclude(latest_update=None).order_by("pk").values_list("pk", flat=True)
+    for channel_id in list(ids):
+        seen = _snapshot(channel_id)
+        if seen is None:
+            continue
+        channel, row, ledger, in_threads = seen
         report.channels += 1
-        row: ChannelUpdate = channel.latest_update  # type: ignore[assignment]
-        ledger = channel_ledger_state(channel.pk)
         for name in FIELDS:
             if ledger[name] != getattr(row, name):
                 report.mismatches.append({"channel": channel.user, "field": name,
                                           "ledger": ledger[name], "state": getattr(row, name)})
         if check_chain and not _has_pending(row):
-            report.mismatches.extend(_chain_mismatches(channel, row))
+            report.mismatches.extend(_chain_mismatches(channel, row, in_threads))
     for mismatch in report.mismatches:
         alarm_raise(kind="reconciliation", key=f"{mismatch['channel']}:{mismatch['field']}",
                     severity="critical",
@@ -50,17 +55,33 @@ def reconcile_channels(*, check_chain: bool = True) -> ReconciliationReport:
     return report
 
 
+def _snapshot(channel_id: int) -> tuple[Channel, ChannelUpdate, dict[str, int], dict[str, int]] | None:
+    """The channel's latest state, its ledger and its thread value as of one moment: a
+    REPEATABLE READ transaction, so a payment or refund committing between the reads (it writes
+    the state and the ledger together) cannot show one without the other. (Inside a caller's
+    transaction, that transaction's own isolation applies.)"""
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        if not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        channel = Channel.objects.select_related("latest_update").filter(pk=channel_id).first()
+        if channel is None or channel.latest_update is None:
+            return None
+        return channel, channel.latest_update, channel_ledger_state(channel.pk), _thread_value(channel.pk)
+
+
 def _has_pending(row: ChannelUpdate) -> bool:
     return any(getattr(row, name) for name in FIELDS if name.startswith("pending"))
 
 
-def _chain_mismatches(channel: Channel, row: ChannelUpdate) -> list[dict[str, Any]]:
+def _chain_mismatches(channel: Channel, row: ChannelUpdate,
+                      in_threads: dict[str, int]) -> list[dict[str, Any]]:
     chain = channel_on_chain(channel.user)
     if chain["tx_count_chain"] != row.tx_count_chain:
         return []  # the latest state's on-chain operations are not both sides' yet
     out = []
     # value in open threads left the channel's balances off-chain but not the contract
-    in_threads = _thread_value(channel.pk)
     wei_total = row.balance_wei_hub + row.balance_wei_user + in_threads["wei"]
     token_total = row.balance_token_hub + row.balance_token_user + in_threads["token"]
     if chain["wei_total"] != wei_total:

@@ -37,7 +37,7 @@ from hub.ledger.services import account_balance
 from hub.purchases.models import Payment, RefundExecution
 from linkpay.models import Link
 from linkpay.services import link_create_custodial
-from ops.models import Heartbeat
+from ops.models import Alarm, Heartbeat
 from ops.tasks import WORKER_HEARTBEAT
 from payments.apikeys.services import api_key_create
 from payments.merchants.models import Merchant
@@ -62,6 +62,7 @@ SCHEDULE = {
     "TX_SWEEP_SECONDS": INTERVAL, "OPTIMISTIC_SWEEP_SECONDS": INTERVAL,
     "REFUND_SWEEP_SECONDS": INTERVAL, "LINK_EXPIRY_SWEEP_SECONDS": INTERVAL,
     "COLLATERAL_SWEEP_SECONDS": INTERVAL, "SPOKE_AUTO_SETTLEMENT_INTERVAL_SECONDS": INTERVAL,
+    "RECONCILIATION_SECONDS": 5,  # the settings' minimum: reconciliation runs beside every job
 }
 DAY = int(timedelta(days=1).total_seconds())
 
@@ -207,6 +208,9 @@ def test_every_scheduled_money_job_runs_on_schedule_and_exactly_once(
                   collateral_sweep_proposes_one_top_up_for_a_busy_recipient):
         clock.advance(-clock.offset)
         story(platform, clock, cast)
+        platform.fire("reconcile", times=2)  # besides the scheduled runs, after each story
+    # the ledger, the signed states and the contract agreed all along
+    assert list(Alarm.objects.filter(kind="reconciliation").values_list("message", flat=True)) == []
 
 
 def wait_for(platform: Platform, predicate: Callable[[], bool], what: str, timeout: float = 60,
