@@ -21,6 +21,7 @@ PUBLIC_TITLES = {
     "tx_reorged": "A confirmed hub transaction left the chain in a reorganisation and is being resent",
     "tx_fee_cap": "Network fees are above the hub's cap; an on-chain transaction is waiting",
     "event_handler": "Processing of a chain event is failing; deposits may be credited late",
+    "timeouts_held": "A stuck chain event is holding back the expiry of pending channel operations",
     "process_restarted": "A platform process restarted",
     "dispute_answer_late": "An on-chain dispute answer is late",
     "dispute_answer_retried": "An on-chain dispute answer is being retried",

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -373,27 +373,72 @@ def _deployment_block(address: str, key: str = "channel_manager", block_key: str
     return 0
 
 
-def ingested_head(address: str) -> int | None:
-    """The newest block up to which every event of `address` is ingested and handled: the
-    cursor, lowered below the first event still waiting for its handler (new or failed). None
-    before anything was ingested."""
+# the arguments naming the channel users an event concerns
+USER_ARGS = ("user", "sender", "receiver", "recipient")
+
+
+def event_users(args: Any) -> frozenset[str]:
+    """The channel users an event's arguments name (empty: it names none, so it may concern any)."""
+    if not isinstance(args, dict):
+        return frozenset()
+    return frozenset(str(args[k]).lower() for k in USER_ARGS if isinstance(args.get(k), str) and args[k])
+
+
+@dataclass(frozen=True)
+class WaitingEvent:
+    """An event below the cursor still waiting for its handler (new, or failed and retrying)."""
+
+    pk: int
+    name: str
+    block_number: int
+    state: str
+    error: str
+    created_at: datetime
+    users: frozenset[str]
+
+
+def waiting_events(address: str) -> tuple[int | None, list[WaitingEvent]]:
+    """The cursor of `address` and its events at or below it still waiting for their handler,
+    in chain order. (None, []) before anything was ingested."""
     contract = address.lower()
     cursor = ChainCursor.objects.filter(contract=contract).values_list("block_number", flat=True).first()
     if cursor is None:
+        return None, []
+    rows = (ChainEvent.objects.filter(contract=contract, block_number__lte=cursor,
+                                      state__in=[EventState.NEW, EventState.FAILED])
+            .order_by("block_number", "log_index")
+            .values_list("pk", "name", "block_number", "state", "error", "created_at", "args"))
+    return cursor, [WaitingEvent(pk, name, block, state, error, created, event_users(args))
+                    for pk, name, block, state, error, created, args in rows]
+
+
+def ingested_head(address: str, *, user: str | None = None) -> int | None:
+    """The newest block up to which every event of `address` is ingested and handled: the
+    cursor, lowered below the first event still waiting for its handler (new or failed). None
+    before anything was ingested.
+
+    With `user`, only the events that may concern that user's channel count: those naming it,
+    and those naming no user. A stuck handler of another channel's event does not hold it back."""
+    cursor, waiting = waiting_events(address)
+    if cursor is None:
         return None
-    waiting = (ChainEvent.objects.filter(contract=contract, block_number__lte=cursor,
-                                         state__in=[EventState.NEW, EventState.FAILED])
-               .aggregate(first=Min("block_number"))["first"])
-    head = cursor if waiting is None else min(cursor, waiting - 1)
+    if user is not None:
+        user = user.lower()
+        waiting = [w for w in waiting if not w.users or user in w.users]
+    head = cursor if not waiting else min(cursor, waiting[0].block_number - 1)
     return head if head >= 0 else None
 
 
-def ingested_head_time(address: str) -> int | None:
-    """The timestamp of `ingested_head(address)`, or None before anything was ingested."""
-    head = ingested_head(address)
+def ingested_head_time(address: str, *, user: str | None = None) -> int | None:
+    """The timestamp of `ingested_head(address, user=user)`, or None before anything was ingested."""
+    head = ingested_head(address, user=user)
     if head is None:
         return None
-    return int(get_web3().eth.get_block(head)["timestamp"])
+    return block_timestamp(head)
+
+
+def block_timestamp(number: int) -> int:
+    return int(get_web3().eth.get_block(number)["timestamp"])
 
 
 def events_poll() -> IngestResult | None:

@@ -7,8 +7,10 @@ import logging
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from hub.chain.models import ChainTransaction
+from hub.chain.ingest import WaitingEvent, block_timestamp, waiting_events
+from hub.chain.models import ChainEvent, ChainTransaction
 from hub.channels.errors import ChannelError
 from hub.channels.models import ChannelUpdate
 from hub.channels.records import (
@@ -16,7 +18,6 @@ from hub.channels.records import (
     channel_state,
     contract_address,
     hub_address,
-    ingested_block_time,
     lock_channel,
     record_state,
 )
@@ -26,6 +27,7 @@ from hub.core import (
     UpdateRejected,
     apply_update,
 )
+from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
 
@@ -57,18 +59,37 @@ def channel_confirm_pending(*, event: DidUpdateChannel, transaction_hash: str,
                    originator=hub_address(), chain_event_id=chain_event_id).update
 
 
+STUCK_AFTER_SECONDS = 60  # a new event not handled this long after it was stored is stuck
+
+
 def channels_invalidate_timed_out(*, limit: int = 100) -> int:
     """Invalidate pending states whose timeout has passed by the ingested block time (so their
     operation did not happen on-chain before it). A state with a hub transaction still in
     flight is left to the outbox (its failure invalidates it through the completion callback).
-    Returns how many."""
+    Each channel is judged by its own ingested time: an event still waiting for its handler
+    holds back the timeouts of the channels it names (all of them when it names none), and a
+    stuck one (failed, or new for a minute) raises an alarm. Returns how many."""
 
-    now = ingested_block_time()
-    candidates = (
-        ChannelUpdate.objects.filter(channel__latest_update=F("pk"), timeout__gt=0,
-                                     timeout__lt=now, invalid__isnull=True)
-        .select_related("channel")[:limit]
-    )
+    contract = contract_address()
+    cursor, waiting = waiting_events(contract)
+    if cursor is None:
+        return 0
+    held: dict[str, WaitingEvent] = {}
+    for event in waiting:
+        for user in event.users:
+            held.setdefault(user, event)
+    unnamed = next((w for w in waiting if not w.users), None)
+    head = cursor if unnamed is None else unnamed.block_number - 1
+    now = block_timestamp(head) if head >= 0 else 0
+    due = ChannelUpdate.objects.filter(channel__latest_update=F("pk"), timeout__gt=0,
+                                       invalid__isnull=True)
+    candidates = list(due.filter(timeout__lt=now).exclude(channel__user__in=list(held))
+                      .select_related("channel")[:limit])
+    for user, event in held.items():
+        own = event.block_number - 1
+        own_now = block_timestamp(min(head, own)) if min(head, own) >= 0 else 0
+        candidates += due.filter(channel__user=user, timeout__lt=own_now).select_related("channel")
+        _alarm_if_stuck(event, user, due.filter(channel__user=user, timeout__lt=now).exists())
     done = 0
     for row in candidates:
         tx_id = row.chain_transaction_id
@@ -83,3 +104,14 @@ def channels_invalidate_timed_out(*, limit: int = 100) -> int:
         except (UpdateRejected, ChannelError) as exc:
             logger.info("timeout invalidation of %s skipped: %s", row.channel.user, exc)
     return done
+
+
+def _alarm_if_stuck(event: WaitingEvent, user: str, holds_a_timeout: bool) -> None:
+    stuck = event.state == ChainEvent.State.FAILED or (
+        timezone.now() - event.created_at).total_seconds() >= STUCK_AFTER_SECONDS
+    if not stuck or not holds_a_timeout:
+        return
+    alarm_raise(kind="timeouts_held", key=f"{user}:event:{event.pk}", severity="critical",
+                message=(f"{event.name} event {event.pk} ({event.state}, not handled) holds back "
+                         f"the timeouts of channel {user}: {event.error[:200]}"),
+                detail={"event_id": event.pk, "user": user, "block_number": event.block_number})

@@ -77,13 +77,14 @@ def block_time() -> int:
     return latest_block_time()
 
 
-def ingested_block_time() -> int:
+def ingested_block_time(user: str | None = None) -> int:
     """The timestamp the hub judges passed timeouts by: the newest block whose events are
     ingested and handled. With CONFIRMATIONS > 0 the latest block runs ahead of the ingester, so
     a deposit mined before its timeout would otherwise be invalidated before its event is seen.
-    0 before anything was ingested: then no timeout has passed."""
+    With `user`, for that user's channel: events of other channels still waiting for their
+    handler do not hold it back. 0 before anything was ingested: then no timeout has passed."""
 
-    return ingested_head_time(contract_address()) or 0
+    return ingested_head_time(contract_address(), user=user) or 0
 
 
 def lock_channel(user: str) -> Channel:

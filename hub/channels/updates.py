@@ -145,7 +145,7 @@ def _user_invalidation(channel: Channel, prev: ChannelState, raw_args: Any,
                        sig_user: Any) -> ChannelUpdate | None:
     args = parse_args("Invalidation", raw_args)
     assert isinstance(args, InvalidationArgs)
-    now = ingested_block_time()
+    now = ingested_block_time(channel.user)
     withdrawal = _invalidated_withdrawal(channel, prev)
     expected = apply_update(prev, "Invalidation", args, now=now, invalidated_withdrawal=withdrawal)
     if not isinstance(sig_user, str):
@@ -200,7 +200,7 @@ def channel_invalidate(*, user: str, reason: str, message: str = "",
         withdrawal = _restoring_withdrawal_args(channel, pending_row)
     args = InvalidationArgs(invalid_tx_count=target, reason=reason, message=message or None,
                             withdrawal=withdrawal if prev.has_pending_withdrawals else None)
-    new = apply_update(prev, "Invalidation", args, now=ingested_block_time(),
+    new = apply_update(prev, "Invalidation", args, now=ingested_block_time(channel.user),
                        invalidated_withdrawal=withdrawal)
     row = record_state(channel, prev, new, reason="Invalidation", args=args.to_json(),
                   originator=hub_address()).update

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from web3 import Web3
 
 from hub.chain.channel_manager import authorized_update_args
@@ -81,6 +83,47 @@ def test_a_timed_out_deposit_is_invalidated_and_the_channel_keeps_working(own_ch
     user_deposit(env, sim, wei=ETH)
     assert sim.latest.balance_wei_user == ETH
     assert reconcile_channels().ok
+
+
+def test_a_stuck_handler_of_another_channels_event_does_not_hold_back_this_channels_timeout(
+        own_chain: ChainEnv) -> None:
+    """Another channel's event failed in its handler at a block before this channel's timeout
+    passed: it holds back that channel's timeouts (and alarms), not this one's."""
+    env = own_chain
+    sim = UserSim(env.new_user(eth=5 * ETH), env.deployment.channel_manager)
+    sim.login()
+    _propose_deposit(env, sim, ETH)
+    env.mine(seconds=1)
+    ingest_all()
+    other = env.new_user(eth=ETH).address.lower()
+    stuck_block = int(env.w3.eth.block_number)
+    stuck = ChainEvent.objects.create(
+        contract=env.deployment.channel_manager.lower(), name="DidStartExitChannel",
+        block_number=stuck_block, block_hash=env.w3.eth.get_block(stuck_block)["hash"].to_0x_hex(),
+        tx_hash="0x" + uuid.uuid4().hex * 2, tx_index=0, log_index=0,
+        args={"user": other, "senderIdx": "1"}, state=ChainEvent.State.FAILED, attempts=3,
+        error="RuntimeError: the handler cannot decode it",
+        retry_at=timezone.now() + timedelta(days=1))
+    env.mine(seconds=301)
+    ingest_all()
+    assert channels_invalidate_timed_out() == 1  # sim's timeout passed; other's event is not sim's
+    item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    assert item["update"]["args"]["reason"] == "CU_INVALID_TIMEOUT"
+    # an event naming sim holds sim's timeouts back, and says so
+    other_sim = UserSim(env.new_user(eth=5 * ETH), env.deployment.channel_manager)
+    other_sim.login()
+    _propose_deposit(env, other_sim, ETH)
+    env.mine(seconds=1)
+    ingest_all()
+    ChainEvent.objects.filter(pk=stuck.pk).update(block_number=int(env.w3.eth.block_number),
+                                                  args={"user": other_sim.address.lower()})
+    env.mine(seconds=301)
+    ingest_all()
+    assert channels_invalidate_timed_out() == 0
+    alarm = Alarm.objects.get(kind="timeouts_held")
+    assert other_sim.address.lower() in alarm.message and alarm.severity == "critical"
+    ChainEvent.objects.filter(pk=stuck.pk).update(state=ChainEvent.State.PROCESSED)
+    assert channels_invalidate_timed_out() == 1
 
 
 def _propose_deposit(env: ChainEnv, sim: UserSim, wei: int) -> dict[str, object]:
