@@ -109,11 +109,14 @@ def test_a_merchant_signs_in_with_totp_sees_a_connext_payment_live_links_settles
         # a settlement of what is left
         page.goto(f"{base}/dashboard/settlements/")
         page.locator("#settle-form").get_by_label("Amount").fill("0.02")
+        asked: list[str] = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
         page.get_by_role("button", name="Request settlement").click()
         page.wait_for_selector("#settlements-list tr[data-settlement-id]")
         settlement = Settlement.objects.get(merchant=merchant)
         assert settlement.amount == ETH // 50 and settlement.asset == "wei"
         assert settlement.public_id in page.locator("#settlements-list").inner_text()
+        assert asked and "0.02" in asked[0], asked  # the confirmation named the amount before money moved
         screenshot(page, "05-settlements")
 
         # CSV export, checked row by row against the database
