@@ -15,13 +15,13 @@ from rest_framework.response import Response
 from linkpay import conf, selectors, services
 from linkpay.errors import LinkError
 from linkpay.models import Link
-from linkpay.qr import qr_data_uri
 from linkpay.serializers import (
     LinkCreatedSerializer,
     LinkCreateSerializer,
     LinkSerializer,
     link_path,
 )
+from ops.qr import qr_data_uri
 from payments.api.base import MerchantAPIView, body_or_error, query_choice
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
 from payments.errors import PaymentsError

@@ -23,10 +23,10 @@ from linkpay import conf, services
 from linkpay.errors import LinkRateLimited
 from linkpay.models import Link
 from linkpay.protocol import client_ip, rate_limited
-from linkpay.qr import qr_svg
 from linkpay.selectors import link_public
 from ops import clock, jsonbody
 from ops.amounts import exact_amount, format_amount
+from ops.qr import qr_svg
 
 STATUS_TEXT = {
     Link.Status.OPEN: _("Ready to claim"),

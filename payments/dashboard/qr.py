@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.safestring import SafeString, mark_safe
 
-from linkpay.qr import qr_svg
+from ops.qr import qr_svg
 
 
 def qr_svg_inline(text: str) -> SafeString:

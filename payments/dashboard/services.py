@@ -191,27 +191,6 @@ def refund_create_by(request: HttpRequest, *, merchant_id: int, payment_id: int,
     return refund
 
 
-@transaction.atomic
-def link_create_by(request: HttpRequest, *, merchant_id: int, amount: int, asset: str,
-                   expires_in: int | None, note: str) -> Any:
-    from linkpay.services import link_create_custodial
-
-    issued = link_create_custodial(merchant_id=merchant_id, amount=amount, asset=asset,
-                                   expires_in=expires_in, note=note)
-    _audit(request, merchant_id, "link.created", f"link:{issued.link.public_id}",
-           amount=str(amount), asset=asset)
-    return issued
-
-
-@transaction.atomic
-def link_cancel_by(request: HttpRequest, *, merchant_id: int, link_id: str) -> Any:
-    from linkpay.services import link_cancel
-
-    link = link_cancel(link_public_id=link_id, merchant_id=merchant_id)
-    _audit(request, merchant_id, "link.cancelled", f"link:{link.public_id}")
-    return link
-
-
 # --- webhooks -----------------------------------------------------------------------------------
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Mounted at /dashboard/ (payments/urls.py)."""
+"""The merchant platform's dashboard pages; config/dashboard_urls.py mounts them at /dashboard/ with
+linkpay's link pages (linkpay/dashboard/urls.py) in the one `payments:dashboard` namespace."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from payments.dashboard.views import (
     export,
     home,
     invoices,
-    links,
     liquidity,
     payments,
     proof,
@@ -39,10 +39,6 @@ urlpatterns: list[URLPattern] = [
     path("invoices/new/", invoices.invoice_new_view, name="invoice_new"),
     path("invoices/<str:invoice_id>/", invoices.invoice_detail_view, name="invoice"),
     path("invoices/<str:invoice_id>/void/", invoices.invoice_void_view, name="invoice_void"),
-    path("links/", links.links_view, name="links"),
-    path("links/new/", links.link_create_view, name="link_create"),
-    path("links/created/", links.link_created_view, name="link_created"),
-    path("links/<str:link_id>/cancel/", links.link_cancel_view, name="link_cancel"),
     path("settlements/", settlements.settlements_view, name="settlements"),
     path("proof/", proof.proof_view, name="proof"),
     path("proof/proof.json", proof.proof_download_view, name="proof_download"),

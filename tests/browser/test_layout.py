@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from payments.dashboard import urls as dashboard_urls
+from config import dashboard_urls
 from tests.browser.dashboard_server import (
     WIDTHS,
     axe_serious,

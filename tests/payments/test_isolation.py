@@ -17,12 +17,12 @@ from django.test import Client
 from django.urls import URLPattern
 from django.utils import timezone
 
+from config import dashboard_urls
 from hub.purchases.models import Payment
 from linkpay.models import Link
 from linkpay.services import link_create_custodial
 from payments.apikeys.models import ApiKey
 from payments.apikeys.services import api_key_create, api_key_revoke
-from payments.dashboard import urls as dashboard_urls
 from payments.dashboard.models import TeamInvitation
 from payments.events.services import event_record
 from payments.invoices.models import Invoice, InvoicePayment

@@ -1,4 +1,4 @@
-"""QR codes of link URLs (the `qrcode` library, SVG output: no image stack needed)."""
+"""QR codes (the `qrcode` library, SVG output: no image stack needed)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Links: list, create (the URL with its secret and the QR are shown once), cancel."""
+"""The dashboard's link pages (/dashboard/links/): list, create (the URL with its secret and the QR
+are shown once), cancel."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from django.views.decorators.http import require_POST
 
 from hub.channels.errors import ChannelError
 from linkpay import conf as link_conf
+from linkpay.dashboard import forms, services
 from linkpay.models import Link
 from linkpay.selectors import links_for_merchant
 from linkpay.serializers import link_path
-from payments.dashboard import forms, services
 from payments.dashboard.money import Money, parse_human
 from payments.dashboard.once import once_only, show_once_pop, show_once_stash
 from payments.dashboard.qr import qr_svg_inline
