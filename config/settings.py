@@ -262,6 +262,8 @@ if PRODUCTION:
 # payments/webhooks/destinations.py). `./spoke up` turns this on for a local receiver, tests that
 # use one turn it on themselves; `check --deploy` warns when it is on in production.
 WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS = env.boolean("WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS", False)
+# How long saving an endpoint waits for its host's DNS answer before refusing it (url_unresolvable).
+WEBHOOKS_RESOLVE_TIMEOUT_MS = env.integer("WEBHOOKS_RESOLVE_TIMEOUT_MS", 3000, minimum=50)
 
 # --- Email: team invitations and payout-address notices ---------------------------------------
 # Development prints mail to the console. Production sends nothing until an operator configures a

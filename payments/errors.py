@@ -31,6 +31,7 @@ CODES: dict[str, ErrorCode] = {
     "amount_invalid": ErrorCode(400, INVALID),
     "address_invalid": ErrorCode(400, INVALID),
     "url_not_public": ErrorCode(400, INVALID),  # a webhook URL on loopback or a private network
+    "url_unresolvable": ErrorCode(400, INVALID),  # a webhook URL whose host cannot resolve (in time)
     "cursor_invalid": ErrorCode(404, INVALID),  # no such object in the list
     "idempotency_key_invalid": ErrorCode(400, INVALID),
     "body_too_large": ErrorCode(413, INVALID),

@@ -8,6 +8,12 @@ the original Host header (and, for https, the host name as SNI and for the certi
 so a DNS answer that changes between check and connect (rebinding) cannot win. Redirects are
 never followed.
 
+Saving an endpoint resolves its host with a bound (`settings.WEBHOOKS_RESOLVE_TIMEOUT_MS`),
+on a small pool of resolver threads, so a slow DNS server never holds a web worker: a name that
+does not answer in time is refused (`400 url_unresolvable`), and so is a name under `.invalid`
+(RFC 6761: it never resolves). A name the DNS says does not exist (yet) is accepted: the check at
+connect time decides.
+
 `settings.WEBHOOKS_ALLOW_PRIVATE_DESTINATIONS` lifts the rule for development and for tests with
 a receiver on loopback; it is off unless set, and `check --deploy` warns when it is on in
 production."""
@@ -16,6 +22,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as ResolveTimeout
 from dataclasses import dataclass
 
 import httpx
@@ -26,6 +34,10 @@ from payments.errors import PaymentsError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# getaddrinfo cannot be interrupted: a lookup that outlives its bound finishes in one of these
+# threads, never in the request's. At most this many hang at once; further saves wait their turn
+# within their own bound.
+_resolvers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
 
 
 class DestinationRefused(Exception):
@@ -82,16 +94,30 @@ def _refuse_non_public(host: str, addresses: list[IPAddress]) -> None:
         raise DestinationRefused(f"{host} is not a public internet address")
 
 
+def _unresolvable(host: str, message: str) -> PaymentsError:
+    return PaymentsError("url_unresolvable", f"{host}: {message}; use a host name that resolves",
+                         param="url")
+
+
 def check_url_on_save(url: str) -> None:
     """Refuse (PaymentsError url_not_public) a URL whose host is, or resolves to, a non-public
-    address. A name that does not resolve yet is accepted: the check at connect time decides."""
+    address, and (url_unresolvable) one whose name cannot resolve: under `.invalid`, or no DNS
+    answer within WEBHOOKS_RESOLVE_TIMEOUT_MS. A name the DNS says does not exist (yet) is
+    accepted: the check at connect time decides."""
     parsed = httpx.URL(url)
     host = parsed.raw_host.decode("ascii")
-    if host.rstrip(".").lower() == "localhost" or host.rstrip(".").lower().endswith(".localhost"):
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
         addresses: list[IPAddress] = [ipaddress.IPv4Address("127.0.0.1")]
+    elif name == "invalid" or name.endswith(".invalid"):
+        raise _unresolvable(host, "names under .invalid never resolve")
     else:
+        lookup = _resolvers.submit(resolve, host, parsed.port or (443 if parsed.scheme == "https" else 80))
         try:
-            addresses = resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+            addresses = lookup.result(timeout=settings.WEBHOOKS_RESOLVE_TIMEOUT_MS / 1000)
+        except ResolveTimeout:
+            lookup.cancel()  # still queued: never runs
+            raise _unresolvable(host, "the name did not resolve in time") from None
         except (OSError, UnicodeError):
             return
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from typing import Any
 
 import pytest
@@ -81,6 +82,42 @@ def test_an_endpoint_cannot_be_moved_to_a_private_address(shop: Shop) -> None:
                      {"url": "http://169.254.169.254/latest/meta-data/"})
     assert moved.status_code == 400 and moved.json()["error"]["code"] == "url_not_public"
     assert WebhookEndpoint.objects.get().url == "https://hooks.example.com/h"
+
+
+def test_a_name_under_invalid_is_refused_with_a_clear_code(shop: Shop) -> None:
+    response = shop.client().post("/api/v1/webhook_endpoints", {"url": "https://hooks.shop.invalid/h",
+                                                                "enabled_events": ["*"]})
+    assert response.status_code == 400, response.content
+    assert (response.json()["error"]["code"], response.json()["error"]["param"]) == ("url_unresolvable", "url")
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_name_whose_dns_does_not_answer_is_refused_without_waiting_for_it(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, settings: Any,
+) -> None:
+    """The DNS server never answers: the save answers 400 within its bound while the lookup is
+    still hanging (in a resolver thread, not the request's)."""
+    settings.WEBHOOKS_RESOLVE_TIMEOUT_MS = 200
+    real = socket.getaddrinfo
+    answer, asked = threading.Event(), threading.Event()
+
+    def silent_dns(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow.example.com":
+            asked.set()
+            answer.wait(timeout=60)
+            raise socket.gaierror("timed out")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_dns)
+    try:
+        response = shop.client().post("/api/v1/webhook_endpoints", {"url": "https://slow.example.com/h",
+                                                                    "enabled_events": ["*"]})
+        assert asked.is_set() and not answer.is_set()  # answered while the lookup still hangs
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "url_unresolvable"
+        assert not WebhookEndpoint.objects.exists()
+    finally:
+        answer.set()
 
 
 def test_the_dashboard_form_refuses_a_loopback_endpoint(db: Any) -> None:
