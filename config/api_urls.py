@@ -24,6 +24,8 @@ v1 = [
     path("payments/<str:id>", PaymentDetailView.as_view(), name="payment"),
     path("invoices", invoices.InvoiceListView.as_view(), name="invoices"),
     path("invoices/<str:id>", invoices.InvoiceDetailView.as_view(), name="invoice"),
+    path("invoices/<str:id>/refund_excess", invoices.InvoiceRefundExcessView.as_view(),
+         name="invoice_refund_excess"),
     path("refunds", refunds.RefundListView.as_view(), name="refunds"),
     path("refunds/<str:id>", refunds.RefundDetailView.as_view(), name="refund"),
     path("payout_settings", settlements.PayoutSettingsView.as_view(), name="payout_settings"),

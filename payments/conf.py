@@ -38,6 +38,12 @@ API_KEY_LAST_USED_RESOLUTION_SECONDS = _int("SPOKE_API_KEY_LAST_USED_RESOLUTION_
 INVOICE_EXPIRY_SECONDS = _int("SPOKE_INVOICE_EXPIRY_SECONDS", 15 * 60)
 INVOICE_LATE_WINDOW_SECONDS = _int("SPOKE_INVOICE_LATE_WINDOW_SECONDS", 24 * 3600)
 
+# Fiat: operator-set rates of other currencies per US dollar (the hub's rate is dollars per ETH);
+# a currency with no rate set cannot price invoices (rate_unavailable).
+FIAT_PER_USD = {"EUR": os.environ.get("SPOKE_FIAT_EUR_PER_USD", "").strip()}
+# The currency payments, refunds and settlements record their value in when no invoice names one.
+FIAT_BOOKS_CURRENCY = os.environ.get("SPOKE_FIAT_BOOKS_CURRENCY", "USD").strip().upper() or "USD"
+
 # Webhooks
 WEBHOOK_TIMEOUT_SECONDS = _float("SPOKE_WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_RETRY_FOR_SECONDS = _int("SPOKE_WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600)

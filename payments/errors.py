@@ -50,6 +50,8 @@ CODES: dict[str, ErrorCode] = {
     "invoice_not_payable": ErrorCode(409, INVALID),
     "invoice_asset_mismatch": ErrorCode(409, INVALID),
     "invoice_not_voidable": ErrorCode(409, INVALID),
+    "invoice_no_excess": ErrorCode(409, INVALID),  # refund_excess on an invoice with nothing to refund
+    "rate_unavailable": ErrorCode(409, INVALID),  # no current rate for the invoice's fiat currency
     "refund_exceeds_payment": ErrorCode(409, INVALID),
     "refund_not_pending": ErrorCode(409, INVALID),
     "delivery_not_redeliverable": ErrorCode(409, INVALID),

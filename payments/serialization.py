@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -37,6 +39,31 @@ class PositiveAmountString(AmountString):
     """An amount to move: positive, below 10^77 (so always within uint256)."""
 
     positive = True
+
+
+@extend_schema_field({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "example": "2450.50"})
+class DecimalString(serializers.Field):
+    """A decimal number (a fiat value, a rate) as a string, exactly as stored."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return format(value, "f")
+
+
+PRICE_PATTERN = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,29}(\.[0-9]{1,2})?)$"  # more than zero
+
+
+@extend_schema_field({"type": "string", "pattern": PRICE_PATTERN, "maxLength": 33, "example": "19.99"})
+class PriceString(serializers.Field):
+    """A fiat price as a decimal string with at most 2 decimals ("19.99"); checked again (more than
+    zero) by payments.fiat.parse_price."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return format(value, "f")
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not re.fullmatch(PRICE_PATTERN, data):
+            raise serializers.ValidationError("a decimal string with at most 2 decimals, e.g. \"19.99\"")
+        return data
 
 
 @extend_schema_field(OpenApiTypes.INT)

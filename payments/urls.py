@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
+from payments.invoices import receipts
 from payments.invoices import views as checkout
 
 app_name = "payments"
@@ -13,4 +14,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("pay/<str:invoice_id>", checkout.checkout, name="checkout"),
     path("pay/<str:invoice_id>/status.json", checkout.checkout_status, name="checkout_status"),
     path("pay/<str:invoice_id>/intent.json", checkout.checkout_intent, name="checkout_intent"),
+    path("receipts/<str:invoice_id>/<str:token>", receipts.receipt, name="receipt"),
 ]

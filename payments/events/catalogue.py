@@ -60,6 +60,11 @@ for _name, _text in [
     ("expired", "An invoice expired unpaid (or partially paid)."),
     ("paid_late", "An invoice was paid after it expired."),
     ("void", "An open invoice was voided by the merchant before any payment; it accepts none."),
+    ("payment_flagged", "A payment was credited to an invoice but arrived late (after expiry) or took "
+                        "it over its amount: see paid_late, amount_overpaid and amount_excess; "
+                        "POST /invoices/{id}/refund_excess gives the excess back."),
+    ("excess_refunded", "The excess of an invoice (overpaid part, or everything received when it "
+                        "expired unpaid) was refunded to the payers (refund.created per refund)."),
 ]:
     register(f"invoice.{_name}", object="invoice", serializer=_INVOICE, description=_text)
 register("payment.succeeded", object="payment", serializer=_PAYMENT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from hub.chain.fields import AmountField
+from payments.fiat import FiatRecord
 from payments.ids import new_invoice_id
 
 
@@ -34,6 +35,15 @@ class Invoice(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     # where the checkout page sends the shopper back after paying (http/https; empty: no link)
     success_url = models.CharField(max_length=2000, blank=True, default="")
+    # Priced in a fiat currency: `amount` was converted from `price` at `rate` (fiat per whole
+    # asset unit, from `rate_source` retrieved at `rate_at`), locked for the invoice's lifetime.
+    currency = models.CharField(max_length=3, blank=True, default="")
+    price = models.DecimalField(max_digits=78, decimal_places=2, null=True, blank=True)
+    rate = models.DecimalField(max_digits=78, decimal_places=18, null=True, blank=True)
+    rate_source = models.CharField(max_length=64, blank=True, default="")
+    rate_at = models.DateTimeField(null=True, blank=True)
+    customer_email = models.EmailField(max_length=254, blank=True, default="")
+    receipt_token = models.CharField(max_length=64, blank=True, default="")  # the receipt page's secret
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     expires_at = models.DateTimeField()
     late_payment_until = models.DateTimeField()  # payments until then still count (paid_late)
@@ -52,8 +62,12 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return f"{self.public_id} {self.amount} {self.asset} [{self.state}]"
 
+    @property
+    def currency_or_none(self) -> str | None:
+        return self.currency or None
 
-class InvoicePayment(models.Model):
+
+class InvoicePayment(FiatRecord):
     """One payment applied to an invoice; unique per payment so applying twice is a no-op.
 
     `source` says what `payment_id` names: a hub payment ("hub") or an on-chain checkout
@@ -69,6 +83,7 @@ class InvoicePayment(models.Model):
     amount = AmountField()
     asset = models.CharField(max_length=8, choices=Asset.choices)
     paid_at = models.DateTimeField()
+    late = models.BooleanField(default=False)  # arrived after the invoice expired
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,13 +7,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from payments import conf
+from payments.fiat import CURRENCIES
 from payments.invoices.models import Invoice
+from payments.invoices.selectors import invoice_excess, invoice_overpaid, invoice_paid_late
 from payments.serialization import (
     ASSET_CHOICES,
     AmountString,
+    DecimalString,
     MetadataField,
     MetadataInput,
     PositiveAmountString,
+    PriceString,
     Timestamp,
 )
 
@@ -30,6 +34,27 @@ class InvoiceSerializer(serializers.Serializer):
     order_id = serializers.CharField()
     metadata = MetadataField()
     success_url = serializers.CharField(help_text="where the checkout page links back to after payment")
+    currency = serializers.CharField(
+        allow_null=True, source="currency_or_none",
+        help_text="the fiat currency the invoice is priced in (USD, EUR), null when priced in the asset")
+    price = DecimalString(allow_null=True,
+                          help_text="the fiat price (decimal string), null when priced in the asset")
+    rate = DecimalString(allow_null=True,
+                         help_text="fiat per whole unit of the asset (per ETH, per SPD) locked at creation: "
+                                   "amount = price / rate, rounded up to a base unit")
+    rate_source = serializers.CharField(help_text="where the rate came from (hub:operator, hub:price_feed, peg; "
+                                                  "*SPOKE_FIAT_EUR_PER_USD when converted from dollars)")
+    rate_at = Timestamp(allow_null=True, help_text="when the locked rate was retrieved")
+    customer_email = serializers.CharField(help_text="where the receipt is mailed (empty: none)")
+    amount_overpaid = serializers.SerializerMethodField(
+        help_text="base units received beyond `amount` (credited to the balance, refundable)")
+    amount_excess = serializers.SerializerMethodField(
+        help_text="base units POST /invoices/{id}/refund_excess would refund now: the overpaid part, or "
+                  "everything received when the invoice expired unpaid; less excess refunds already made")
+    paid_late = serializers.SerializerMethodField(
+        help_text="true when a payment counted towards the invoice arrived after it expired")
+    receipt_url = serializers.SerializerMethodField(
+        help_text="the public receipt page (unguessable URL), null until a payment arrived")
     checkout_url = serializers.SerializerMethodField(
         help_text="the page to send the customer to (absolute URL)")
     payments = serializers.SerializerMethodField(
@@ -41,6 +66,24 @@ class InvoiceSerializer(serializers.Serializer):
 
     def get_object(self, obj: Any) -> str:
         return "invoice"
+
+    @extend_schema_field({"type": "string", "pattern": "^[0-9]{1,78}$", "example": "0"})
+    def get_amount_overpaid(self, obj: Invoice) -> str:
+        return str(invoice_overpaid(obj))
+
+    @extend_schema_field({"type": "string", "pattern": "^[0-9]{1,78}$", "example": "0"})
+    def get_amount_excess(self, obj: Invoice) -> str:
+        return str(invoice_excess(obj))
+
+    def get_paid_late(self, obj: Invoice) -> bool:
+        return invoice_paid_late(obj)
+
+    @extend_schema_field({"type": ["string", "null"], "format": "uri",
+                          "example": "https://pay.example.com/receipts/inv_3f9c1e0b8a7d4c2e9b6a5f10/3q2-7w"})
+    def get_receipt_url(self, obj: Invoice) -> str | None:
+        if not obj.receipt_token or int(obj.amount_received) == 0:
+            return None
+        return conf.absolute_url(reverse("payments:receipt", args=[obj.public_id, obj.receipt_token]))
 
     @extend_schema_field({"type": "string", "format": "uri",
                           "example": "https://pay.example.com/pay/inv_3f9c1e0b8a7d4c2e9b6a5f10"})
@@ -57,8 +100,19 @@ class InvoiceSerializer(serializers.Serializer):
 
 
 class InvoiceCreateSerializer(serializers.Serializer):
-    amount = PositiveAmountString()
-    asset = serializers.ChoiceField(choices=ASSET_CHOICES)
+    amount = PositiveAmountString(
+        required=False, help_text="base units of `asset`; or give `currency` and `price` instead")
+    asset = serializers.ChoiceField(choices=ASSET_CHOICES, help_text="what the customer pays in")
+    currency = serializers.ChoiceField(
+        choices=CURRENCIES, required=False,
+        help_text="price the invoice in this fiat currency (with `price`, without `amount`): the amount "
+                  "is converted at the current rate and the rate is locked for the invoice's lifetime")
+    price = PriceString(
+        required=False,
+        help_text="the fiat price as a decimal string with at most 2 decimals, e.g. \"19.99\"")
+    customer_email = serializers.EmailField(
+        max_length=254, required=False, default="", allow_blank=True,
+        help_text="the customer's email address: the receipt is mailed there once the invoice is paid")
     description = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
     order_id = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     expires_in = serializers.IntegerField(min_value=60, max_value=30 * 24 * 3600, required=False,

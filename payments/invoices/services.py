@@ -7,21 +7,30 @@ amount. Every state change records an `invoice.<state>` event in the same transa
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from payments import conf
+from ops import jobs
+from payments import conf, fiat
 from payments.errors import PaymentsError
 from payments.events.services import event_record
 from payments.invoices.models import Invoice, InvoicePayment
+from payments.invoices.selectors import invoice_excess
 from payments.invoices.serializers import invoice_data
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.services import normalize_address
 from payments.metadata import metadata_clean
+from payments.refunds.models import Refund
+from payments.refunds.services import refund_create
 from payments.units import ASSETS
 
 logger = logging.getLogger(__name__)
@@ -35,15 +44,44 @@ def _record_state(invoice: Invoice) -> None:
 
 
 @transaction.atomic
-def invoice_create(*, merchant_id: int, amount: int, asset: str, description: str = "",
-                   order_id: str = "", metadata: dict[str, Any] | None = None,
+def invoice_create(*, merchant_id: int, asset: str, amount: int | None = None,
+                   currency: str = "", price: str | Decimal | None = None, customer_email: str = "",
+                   description: str = "", order_id: str = "", metadata: dict[str, Any] | None = None,
                    expires_in: int | None = None, late_payment_window: int | None = None,
                    success_url: str = "", now: datetime | None = None) -> Invoice:
-    """An open invoice payable to the merchant's first custodial receiving address."""
+    """An open invoice payable to the merchant's first custodial receiving address.
+
+    Either `amount` (base units of `asset`) or `currency` + `price` (a fiat price): a fiat price
+    is converted at the current rate, rounded up to a whole base unit, and the rate (with its
+    source and time) is locked on the invoice for its lifetime (rate_unavailable without a
+    current rate)."""
     if asset not in ASSETS:
         raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
+    priced: dict[str, Any] = {}
+    if currency or price is not None:
+        if amount is not None:
+            raise PaymentsError("parameter_invalid", "give either amount or currency and price",
+                                param="amount")
+        if currency not in fiat.CURRENCIES:
+            raise PaymentsError("parameter_invalid" if currency else "parameter_missing",
+                                f"currency is one of {', '.join(fiat.CURRENCIES)}", param="currency")
+        if price is None:
+            raise PaymentsError("parameter_missing", "a fiat-priced invoice needs a price", param="price")
+        value = price if isinstance(price, Decimal) else fiat.parse_price(price)
+        quote = fiat.required_quote(asset, currency)
+        amount = fiat.amount_for(value, asset, quote)
+        priced = {"currency": currency, "price": value, "rate": quote.rate, "rate_source": quote.source,
+                  "rate_at": quote.at}
+    if amount is None:
+        raise PaymentsError("parameter_missing", "amount (or currency and price) is required", param="amount")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0 or amount >= 2**256:
         raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
+    if customer_email:
+        try:
+            validate_email(customer_email)
+        except ValidationError:
+            raise PaymentsError("parameter_invalid", "customer_email is not an email address",
+                                param="customer_email") from None
     address = (
         ReceivingAddress.objects.filter(merchant_id=merchant_id)
         .order_by("-mode", "id")  # custodial sorts before channel (descending)
@@ -59,6 +97,7 @@ def invoice_create(*, merchant_id: int, amount: int, asset: str, description: st
         description=description, order_id=order_id, metadata=metadata_clean(metadata),
         success_url=success_url,
         expires_at=expires_at, late_payment_until=expires_at + timedelta(seconds=window),
+        customer_email=customer_email, receipt_token=secrets.token_urlsafe(24), **priced,
     )
     event_record(type="invoice.created", merchant_id=merchant_id,
                  data={"object": invoice_data(invoice)})
@@ -90,8 +129,12 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
         raise PaymentsError("invoice_asset_mismatch", f"invoice {invoice_id} is payable in {invoice.asset}")
     if paid_at > invoice.late_payment_until:
         raise PaymentsError("invoice_not_payable", f"invoice {invoice_id} no longer accepts payments")
-    InvoicePayment.objects.create(invoice=invoice, source=source, payment_id=payment_id,
-                                  amount=amount, asset=asset, paid_at=paid_at)
+    InvoicePayment.objects.create(
+        invoice=invoice, source=source, payment_id=payment_id, amount=amount, asset=asset, paid_at=paid_at,
+        late=paid_at > invoice.expires_at,
+        **fiat.record_fields(amount, asset, at=paid_at,
+                             currency=invoice.currency or conf.FIAT_BOOKS_CURRENCY),
+    )
     invoice.amount_received += amount
     before = invoice.state
     covered = invoice.amount_received >= invoice.amount
@@ -110,6 +153,12 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
     invoice.save(update_fields=["amount_received", "state", "paid_at", "updated_at"])
     if invoice.state != before:
         _record_state(invoice)
+    late = paid_at > invoice.expires_at
+    over = invoice.amount_received > invoice.amount
+    if late or over:
+        # Credited anyway, and flagged: the merchant decides (refund_excess gives the excess back).
+        event_record(type="invoice.payment_flagged", merchant_id=invoice.merchant_id,
+                     data={"object": invoice_data(invoice)})
     return True
 
 
@@ -130,6 +179,44 @@ def invoice_void(*, merchant_id: int, invoice_id: str) -> Invoice:
     invoice.save(update_fields=["state", "updated_at"])
     _record_state(invoice)
     return invoice
+
+
+@transaction.atomic
+def invoice_refund_excess(*, merchant_id: int, invoice_id: str) -> tuple[Invoice, list[Refund]]:
+    """Refund what the invoice received beyond its amount (or everything, when it expired without
+    being paid in full) to the payers, newest payment first, through the refund service.
+
+    Refused with invoice_no_excess when there is nothing (left) to refund: a second call after a
+    refund finds no excess, so repeating the request changes nothing. Event: refund.created per
+    refund, then invoice.excess_refunded."""
+    invoice = Invoice.objects.select_for_update().filter(merchant_id=merchant_id, public_id=invoice_id).first()
+    if invoice is None:
+        raise PaymentsError("resource_missing", f"no invoice {invoice_id}", param="id")
+    left = invoice_excess(invoice)
+    if left <= 0:
+        raise PaymentsError("invoice_no_excess", f"invoice {invoice_id} has no excess to refund")
+    refunds: list[Refund] = []
+    # hub payments are refunded off-chain to their payer; an on-chain checkout payment has no
+    # channel payer to pay back (its excess stays flagged for the merchant to settle by hand)
+    for row in invoice.payments.filter(source=InvoicePayment.Source.HUB).order_by("-id"):
+        if left <= 0:
+            break
+        already = Refund.objects.filter(payment_id=row.payment_id).exclude(
+            state=Refund.State.FAILED).aggregate(t=Sum("amount"))["t"]
+        room = int(row.amount) - int(already or 0)
+        if room <= 0:
+            continue
+        refund = refund_create(merchant_id=merchant_id, payment_id=row.payment_id, amount=min(room, left),
+                               reason=Refund.Reason.EXCESS_PAYMENT, invoice_id=invoice.pk)
+        refunds.append(refund)
+        left -= int(refund.amount)
+    if not refunds:
+        raise PaymentsError("invoice_no_excess", f"invoice {invoice_id}'s payments are refunded already")
+    event_record(type="invoice.excess_refunded", merchant_id=merchant_id,
+                 data={"object": invoice_data(invoice)})
+    # paid back by the refund worker (the pending refund rows are its outbox), after commit
+    transaction.on_commit(lambda: jobs.send("sweep_refunds"))
+    return invoice, refunds
 
 
 def invoices_expire(*, now: datetime | None = None, limit: int = 1000) -> int:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from django.db import models
 
 from hub.chain.fields import AmountField
+from payments.fiat import FiatRecord
 from payments.ids import new_refund_id
 
 
-class Refund(models.Model):
+class Refund(FiatRecord):
     class State(models.TextChoices):
         PENDING = "pending"
         SUCCEEDED = "succeeded"
@@ -20,6 +21,7 @@ class Refund(models.Model):
         DUPLICATE = "duplicate"
         FRAUDULENT = "fraudulent"
         OTHER = "other"
+        EXCESS_PAYMENT = "excess_payment"  # POST /invoices/{id}/refund_excess
 
     public_id = models.CharField(max_length=40, unique=True, default=new_refund_id)
     merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="refunds")
@@ -32,6 +34,8 @@ class Refund(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     failure_reason = models.TextField(blank=True, default="")
     refund_payment_id = models.BigIntegerField(null=True, blank=True)  # the payment back, when made
+    invoice = models.ForeignKey("payments.Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="refunds")  # set for refunds of an invoice's excess
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

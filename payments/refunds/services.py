@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from hub.custodial.services import lock_custodial_accounts
 from hub.purchases.models import Payment
+from payments import conf, fiat
 from payments.balances.selectors import custodial_balance
 from payments.errors import PaymentsError
 from payments.events.services import event_record
@@ -30,7 +31,7 @@ def _open_refunds_total(merchant_id: int, asset: str) -> int:
 
 def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = None,
                   reason: str = Refund.Reason.REQUESTED_BY_CUSTOMER,
-                  metadata: dict[str, Any] | None = None) -> Refund:
+                  metadata: dict[str, Any] | None = None, invoice_id: int | None = None) -> Refund:
     """Record a pending refund of (part of) payment `payment_id` to its payer.
 
     Refused when the payment is not one the merchant received (resource_missing), when it
@@ -67,6 +68,8 @@ def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = Non
     refund = Refund.objects.create(
         merchant_id=merchant_id, payment_id=payment_id, recipient=str(payment.sender).lower(),
         amount=wanted, asset=asset, reason=reason, metadata=metadata_clean(metadata),
+        invoice_id=invoice_id,
+        **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),
     )
     event_record(type="refund.created", merchant_id=merchant_id, data={"object": refund_data(refund)})
     return refund

@@ -6,10 +6,11 @@ from django.db import models
 
 from hub.chain.fields import AmountField
 from hub.ledger import accounts
+from payments.fiat import FiatRecord
 from payments.ids import new_settlement_id
 
 
-class Settlement(models.Model):
+class Settlement(FiatRecord):
     class State(models.TextChoices):
         PENDING = "pending"  # recorded, ledger debited, transaction queued
         SUBMITTED = "submitted"  # the transaction is broadcast

@@ -22,6 +22,7 @@ from hub.custodial.services import custodial_account, lock_custodial_accounts
 from hub.ledger.accounts import SETTLEMENT_PAYOUTS as PAYOUTS_ACCOUNT
 from hub.ledger.services import post
 from ops import clock
+from payments import conf, fiat
 from payments.balances.selectors import custodial_balance_by_address
 from payments.errors import PaymentsError
 from payments.events.services import event_record
@@ -75,6 +76,7 @@ def settlement_execute(*, merchant_id: int, asset: str, amount: int | None = Non
     settlement = Settlement.objects.create(
         merchant=merchant, asset=asset, amount=wanted, payout_address=merchant.payout_address,
         automatic=automatic, debits={a: str(v) for a, v in debits.items()},
+        **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),
     )
     post([*((custodial_account(a), asset, -v) for a, v in debits.items()),
           (settlement.ledger_account, asset, wanted)], memo=f"settlement {settlement.public_id}")

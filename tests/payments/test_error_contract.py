@@ -155,6 +155,16 @@ def t_invoice_asset_mismatch(c: Ctx) -> Any:
         amount=1, asset="token", paid_at=timezone.now()))
 
 
+def t_invoice_no_excess(c: Ctx) -> Any:
+    invoice = c.api.post("/api/v1/invoices", {"amount": "1", "asset": "wei"}).json()
+    return c.api.post(f"/api/v1/invoices/{invoice['id']}/refund_excess")
+
+
+def t_rate_unavailable(c: Ctx) -> Any:
+    c.monkeypatch.setitem(conf.FIAT_PER_USD, "EUR", "")
+    return c.api.post("/api/v1/invoices", {"currency": "EUR", "price": "10", "asset": "token"})
+
+
 def t_refund_exceeds_payment(c: Ctx) -> Any:
     payment = _payment(c.shop, wei=1000)
     return c.api.post("/api/v1/refunds", {"payment": payment.public_id, "amount": "1001"})

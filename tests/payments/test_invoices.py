@@ -84,7 +84,7 @@ def test_payment_after_expiry_within_the_window_is_paid_late(shop: Shop) -> None
     expire_invoices()
     invoice = pay(invoice, 1, 1000, after=timedelta(hours=1))
     assert invoice.state == State.PAID_LATE
-    assert event_types(shop)[-2:] == ["invoice.expired", "invoice.paid_late"]
+    assert event_types(shop)[-3:] == ["invoice.expired", "invoice.paid_late", "invoice.payment_flagged"]
 
 
 def test_payment_after_the_late_window_is_refused(shop: Shop) -> None:
