@@ -57,6 +57,15 @@ def add_conventions(result: dict[str, Any], generator: Any, request: Any, public
         payout = result.get("paths", {}).get("/api/v1/payout_settings", {}).get("post", {})
         if "requestBody" in payout:
             payout["requestBody"]["required"] = True
+    invoice_create = components.get("InvoiceCreateRequest")
+    if invoice_create is not None:
+        # priced in the asset (amount) or in a fiat currency (currency and price), never both
+        invoice_create["oneOf"] = [
+            {"required": ["amount"], "not": {"anyOf": [{"required": ["currency"]}, {"required": ["price"]}]}},
+            {"required": ["currency", "price"], "not": {"required": ["amount"]}},
+        ]
+        invoice_create["example"] = {"currency": "USD", "price": "19.99", "asset": "wei", "order_id": "1042",
+                                     "description": "Order 1042", "customer_email": "buyer@example.com"}
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
@@ -79,13 +88,6 @@ def add_conventions(result: dict[str, Any], generator: Any, request: Any, public
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
                     "description": "replays the first response for 24 h; another body with the same key is 409",
                 })
-    invoice_create = components.get("InvoiceCreateRequest")
-    if invoice_create is not None:
-        # priced in the asset (amount) or in a fiat currency (currency and price), never both
-        invoice_create["oneOf"] = [
-            {"required": ["amount"], "not": {"anyOf": [{"required": ["currency"]}, {"required": ["price"]}]}},
-            {"required": ["currency", "price"], "not": {"required": ["amount"]}},
-        ]
     _refuse_nul(result.get("paths"))
     _refuse_nul(result.get("components", {}).get("schemas"))
     from payments.events.openapi import add_webhook_examples

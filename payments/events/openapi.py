@@ -95,11 +95,11 @@ def example_value(schema: dict[str, Any], components: dict[str, Any], name: str 
     schema = _resolve(schema, components)
     if depth > 8:
         return None
+    if "example" in schema:  # an explicit example wins (InvoiceCreateRequest's oneOf)
+        return copy.deepcopy(schema["example"])
     for key in ("oneOf", "anyOf", "allOf"):
         if key in schema:
             return example_value(schema[key][0], components, name, object_name, depth + 1)
-    if "example" in schema:
-        return copy.deepcopy(schema["example"])
     if "enum" in schema:
         options = [v for v in schema["enum"] if v is not None]
         return options[0] if options else None
