@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -419,13 +419,21 @@ def ingested_head(address: str, *, user: str | None = None) -> int | None:
 
     With `user`, only the events that may concern that user's channel count: those naming it,
     and those naming no user. A stuck handler of another channel's event does not hold it back."""
-    cursor, waiting = waiting_events(address)
-    if cursor is None:
-        return None
-    if user is not None:
+    contract = address.lower()
+    if user is None:  # every waiting event counts: the first one's block is enough
+        cursor = ChainCursor.objects.filter(contract=contract).values_list("block_number", flat=True).first()
+        if cursor is None:
+            return None
+        first = (ChainEvent.objects.filter(contract=contract, block_number__lte=cursor,
+                                           state__in=[EventState.NEW, EventState.FAILED])
+                 .aggregate(first=Min("block_number"))["first"])
+    else:
+        cursor, waiting = waiting_events(contract)
+        if cursor is None:
+            return None
         user = user.lower()
-        waiting = [w for w in waiting if not w.users or user in w.users]
-    head = cursor if not waiting else min(cursor, waiting[0].block_number - 1)
+        first = next((w.block_number for w in waiting if not w.users or user in w.users), None)
+    head = cursor if first is None else min(cursor, first - 1)
     return head if head >= 0 else None
 
 
