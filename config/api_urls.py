@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.urls import include, path, re_path
 
 from linkpay import api as links
-from payments.api import errors, schema
+from payments.api import docs, errors, schema
 from payments.api.payments_received import PaymentDetailView, PaymentListView
 from payments.apikeys import api as apikeys
 from payments.balances.api import BalanceView, LiabilityProofView, LiquidityView
@@ -58,6 +58,6 @@ v1 = [
 urlpatterns = [
     path("api/v1/", include((v1, "api_v1"), namespace="api_v1")),
     path("api/v1/schema/", schema.schema_view(), name="api_v1_schema"),
-    path("api/v1/docs/", schema.docs_page, name="api_v1_docs"),
+    path("api/v1/docs/", docs.docs_page, name="api_v1_docs"),
     re_path(r"^api/v1(?:/.*)?$", errors.not_found),
 ]

@@ -19,17 +19,7 @@ def test_import_contracts_hold() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# Known debt, to shrink and never to grow: the merchant API's schema, its docs page and the event
-# catalogue's OpenAPI examples build on each other, and so do events and webhook deliveries
-# (inside functions).
-KNOWN_CYCLES = [
-    ["payments.events.services", "payments.webhooks.services"],
-    ["payments.api.docs", "payments.api.schema", "payments.events.api", "payments.events.openapi",
-     "payments.events.serializers"],
-]
-
-
 def test_no_import_cycle_between_modules() -> None:
     """Counting imports inside functions too: a function-level import is no way around a cycle."""
     _top, every, _inner = importgraph.collect()
-    assert [c for c in importgraph.cycles(every) if c not in KNOWN_CYCLES] == []
+    assert importgraph.cycles(every) == []

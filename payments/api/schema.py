@@ -1,13 +1,18 @@
-"""The OpenAPI document of /api/v1/ and a self-contained docs page (no CDN assets)."""
+"""The OpenAPI document of /api/v1/: drf-spectacular's settings, the postprocessing hook that adds
+the house conventions, and the generated document (read by the docs page and the event catalogue)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.settings import patched_settings
 from drf_spectacular.views import SpectacularAPIView
 
+from payments.api.descriptions import OPERATIONS
 from payments.errors import CODES
+from payments.events.openapi import add_webhook_examples, example_value, webhook_paths
 
 ERROR_STATUSES = sorted({c.status for c in CODES.values()} - {406, 415})
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -47,9 +52,6 @@ def _refuse_nul(node: Any) -> None:
 def add_conventions(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Postprocessing hook: a description and an example on every operation, the error shape
     on every operation, Idempotency-Key on POSTs, no NUL characters in strings."""
-    from payments.api.descriptions import OPERATIONS
-    from payments.events.openapi import example_value
-
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     components = result["components"]["schemas"]
     if "PayoutSettingsUpdateRequest" in components:  # an empty update is parameter_missing
@@ -90,8 +92,6 @@ def add_conventions(result: dict[str, Any], generator: Any, request: Any, public
                 })
     _refuse_nul(result.get("paths"))
     _refuse_nul(result.get("components", {}).get("schemas"))
-    from payments.events.openapi import add_webhook_examples
-
     add_webhook_examples(result)
     return result
 
@@ -116,8 +116,6 @@ SCHEMA_SETTINGS = {
 def schema_settings() -> dict[str, Any]:
     """SCHEMA_SETTINGS with one OpenAPI 3.1 webhook per catalogued event type (read once the
     apps are ready: linkpay registers its types in its AppConfig.ready)."""
-    from payments.events.openapi import webhook_paths
-
     return {**SCHEMA_SETTINGS, "WEBHOOKS": webhook_paths()}
 
 
@@ -125,7 +123,8 @@ def schema_view() -> Any:
     return SpectacularAPIView.as_view(urlconf="config.api_urls", custom_settings=schema_settings())
 
 
-def docs_page(request: HttpRequest) -> HttpResponse:
-    from payments.api.docs import docs_page as render
-
-    return render(request)
+@cache
+def generated_schema() -> dict[str, Any]:
+    """The OpenAPI document of /api/v1/ (built once per process)."""
+    with patched_settings(schema_settings()):
+        return SchemaGenerator(urlconf="config.api_urls").get_schema(request=None, public=True)

@@ -9,8 +9,9 @@ from rest_framework.response import Response
 
 from payments.api.base import MerchantAPIView
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
+from payments.api.schema import generated_schema
 from payments.events import catalogue
-from payments.events.openapi import envelope_serializer, event_example, generated_schema
+from payments.events.openapi import envelope_serializer, event_example
 from payments.events.selectors import events_for_merchant
 from payments.events.serializers import EventSerializer, EventTypeSerializer
 

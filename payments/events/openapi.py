@@ -150,18 +150,6 @@ def _example_string(schema: dict[str, Any], name: str, object_name: str) -> str:
     return name.replace("_", " ") or "text"
 
 
-@cache
-def generated_schema() -> dict[str, Any]:
-    """The OpenAPI document of /api/v1/ (built once per process)."""
-    from drf_spectacular.generators import SchemaGenerator
-    from drf_spectacular.settings import patched_settings
-
-    from payments.api.schema import schema_settings
-
-    with patched_settings(schema_settings()):
-        return SchemaGenerator(urlconf="config.api_urls").get_schema(request=None, public=True)
-
-
 def event_example(event_type: catalogue.EventType, components: dict[str, Any]) -> dict[str, Any]:
     envelope = components[envelope_serializer(event_type.object).__name__.removesuffix("Serializer")]
     value = example_value(envelope, components, object_name="event")

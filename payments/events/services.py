@@ -8,9 +8,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ops.middleware import current_path, current_request
 from payments.events.catalogue import API_VERSION
 from payments.events.models import Event
+from payments.events.origin import merchant_request
+from payments.webhooks.services import deliveries_create_for_event
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +29,6 @@ def _push_dashboard(merchant_id: int, payload: dict[str, Any]) -> None:
     send_groups([(dashboard_group(merchant_id), payload)])
 
 
-# The merchant's own surfaces: an event caused by one of their requests names it. A customer's
-# request (a hub purchase paying an invoice) is not the merchant's to see: such events say null.
-MERCHANT_PATHS = ("/api/v1/", "/dashboard/")
-
-
-def merchant_request() -> tuple[str | None, str | None]:
-    """(request id, Idempotency-Key) of the merchant API or dashboard request being served."""
-    if not current_path().startswith(MERCHANT_PATHS):
-        return None, None
-    return current_request()
-
-
 def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
                  idempotency_key: str | None = None) -> Event:
     """Record an immutable event; after commit, deliver it to the merchant's matching webhook
@@ -50,8 +39,6 @@ def event_record(*, type: str, merchant_id: int | None, data: dict[str, Any],
 
     `data` is `{"object": <the object as the API shows it>}` for every type (one envelope; see
     catalogue.py). The request being served (if any) is recorded as the event's `request`."""
-    from payments.webhooks.services import deliveries_create_for_event
-
     if not (isinstance(data, dict) and set(data) == {"object"} and isinstance(data["object"], dict)):
         raise ValueError("event data is {'object': {...}}")
     request_id, request_key = merchant_request()

@@ -24,6 +24,7 @@ from payments import conf
 from payments.errors import PaymentsError
 from payments.events import catalogue
 from payments.events.models import Event
+from payments.events.origin import merchant_request
 from payments.metadata import metadata_clean
 from payments.webhooks import destinations
 from payments.webhooks.models import (
@@ -171,8 +172,6 @@ def endpoint_send_test(*, merchant_id: int, endpoint_id: str,
     even when disabled: the merchant asked for it). The event is listed like any other."""
     now = now or timezone.now()
     endpoint = WebhookEndpoint.objects.get(merchant_id=merchant_id, public_id=endpoint_id)
-    from payments.events.services import merchant_request
-
     request_id, request_key = merchant_request()
     event = Event.objects.create(type=TEST_EVENT_TYPE, merchant_id=merchant_id,
                                  data={"object": dict(WebhookEndpointSerializer(endpoint).data)},

@@ -44,7 +44,7 @@ def test_every_emitted_type_is_catalogued_and_nothing_else() -> None:
 
 @pytest.fixture(scope="module")
 def document(django_db_blocker: Any) -> dict[str, Any]:
-    from payments.events.openapi import generated_schema
+    from payments.api.schema import generated_schema
 
     with django_db_blocker.unblock():
         return generated_schema()

@@ -14,7 +14,11 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 from markdown_it import MarkdownIt
 
+from payments.api.schema import generated_schema
 from payments.errors import CODES
+from payments.events.api import event_type_rows
+from payments.events.catalogue import API_VERSION
+from payments.events.openapi import example_value
 
 _MD = MarkdownIt("commonmark", {"html": False}).enable("table")
 GUIDE = Path(__file__).with_name("guide.md")
@@ -54,8 +58,6 @@ def _type_of(schema: dict[str, Any], node: Any) -> str:
 
 
 def _example(schema: dict[str, Any], content: dict[str, Any]) -> Any:
-    from payments.events.openapi import example_value
-
     if content.get("examples"):
         return next(iter(content["examples"].values())).get("value")
     if "example" in content:
@@ -121,8 +123,6 @@ def _errors() -> str:
 
 
 def _events() -> str:
-    from payments.events.api import event_type_rows
-
     parts = []
     for row in event_type_rows():
         parts.append(f'<section class="op" id="event-{escape(row["id"])}"><h3><code>{escape(row["id"])}</code></h3>'
@@ -134,16 +134,12 @@ def _events() -> str:
 
 @cache
 def _reference() -> tuple[str, list[tuple[str, str]], str, str]:
-    from payments.events.openapi import generated_schema
-
     schema = generated_schema()
     operations, nav = _operations(schema)
     return operations, nav, _errors(), _events()
 
 
 def docs_page(request: HttpRequest) -> HttpResponse:
-    from payments.events.catalogue import API_VERSION
-
     base = request.build_absolute_uri("/")
     guide = GUIDE.read_text().replace("{base}", base).replace("{api_version}", API_VERSION)
     operations, nav, errors, events = _reference()
