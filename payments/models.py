@@ -7,6 +7,7 @@ from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevi
 from payments.events.models import Event
 from payments.idempotency.models import IdempotencyRecord
 from payments.invoices.models import Invoice, InvoicePayment
+from payments.mail.models import OutgoingEmail
 from payments.merchants.models import Membership, Merchant, ReceivingAddress
 from payments.refunds.models import Refund
 from payments.settlements.models import Settlement
@@ -22,6 +23,7 @@ __all__ = [
     "Membership",
     "Merchant",
     "MerchantSecurity",
+    "OutgoingEmail",
     "ReceivingAddress",
     "Refund",
     "Settlement",

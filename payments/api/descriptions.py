@@ -18,10 +18,13 @@ OPERATIONS = {
                    "envelope. Filter with `type`.",
     "events_retrieve": "One event, exactly as it was delivered to webhook endpoints.",
     "invoices_list": "Invoices, newest first.",
-    "invoices_create": "Create an invoice for an amount in one asset; send the customer to its "
-                       "`checkout_url`. Payments that name the invoice count towards it until "
-                       "`late_payment_until`; `invoice.paid` (or `partially_paid`, `overpaid`, "
-                       "`paid_late`, `expired`) follows.",
+    "invoices_create": "Create an invoice for an amount in one asset, or for a `price` in a fiat "
+                       "`currency` (converted at the current rate, locked on the invoice); send the "
+                       "customer to its `checkout_url`. Payments that name the invoice count towards it "
+                       "until `late_payment_until`; `invoice.paid` (or `partially_paid`, `overpaid`, "
+                       "`paid_late`, `expired`) follows. Late and over-payments are credited and flagged "
+                       "(`amount_overpaid`, `amount_excess`, `paid_late`, `invoice.payment_flagged`); "
+                       "`POST /invoices/{id}/refund_excess` gives the excess back.",
     "invoices_retrieve": "One invoice, with the payments that count towards it (`payments`).",
     "links_list": "Link payments the merchant created, newest first.",
     "links_create": "Fund a link payment from the custodial balance. The answer carries the link "

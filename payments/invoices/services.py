@@ -25,7 +25,8 @@ from payments.errors import PaymentsError
 from payments.events.services import event_record
 from payments.invoices.models import Invoice, InvoicePayment
 from payments.invoices.selectors import invoice_excess
-from payments.invoices.serializers import invoice_data
+from payments.invoices.serializers import InvoiceSerializer, invoice_data
+from payments.mail.services import invoice_paid_notices
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.services import normalize_address
 from payments.metadata import metadata_clean
@@ -153,6 +154,8 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
     invoice.save(update_fields=["amount_received", "state", "paid_at", "updated_at"])
     if invoice.state != before:
         _record_state(invoice)
+        if covered and before in (State.OPEN, State.PARTIALLY_PAID, State.EXPIRED):
+            invoice_paid_notices(invoice, InvoiceSerializer().get_receipt_url(invoice))
     late = paid_at > invoice.expires_at
     over = invoice.amount_received > invoice.amount
     if late or over:

@@ -26,6 +26,7 @@ from payments import conf, fiat
 from payments.balances.selectors import custodial_balance_by_address
 from payments.errors import PaymentsError
 from payments.events.services import event_record
+from payments.mail.services import settlement_notice
 from payments.merchants.models import Merchant
 from payments.merchants.selectors import merchant_addresses
 from payments.settlements.models import Settlement
@@ -120,6 +121,10 @@ def settlement_on_payout_complete(tx: ChainTransaction) -> None:
     event_record(type=f"settlement.{settlement.state}", merchant_id=settlement.merchant_id,
                  data={"object": settlement_data(settlement)},
                  idempotency_key=f"settlement.{settlement.state}:{settlement.public_id}")
+    settlement_notice(merchant_id=settlement.merchant_id, merchant_name=settlement.merchant.name,
+                      settlement_id=settlement.public_id, state=settlement.state,
+                      amount=int(settlement.amount), asset=settlement.asset,
+                      payout_address=settlement.payout_address)
 
 
 def settlements_mark_submitted() -> int:
