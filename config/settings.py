@@ -104,6 +104,9 @@ if HUB_KEYSTORE_FILE is not None and HUB_KEYSTORE_PASSWORD_FILE is None:
 # --- Hub policy ------------------------------------------------------------------------------
 COLLATERAL_FLOOR_TOKENS = env.integer("COLLATERAL_FLOOR_TOKENS", 10, minimum=0)
 COLLATERAL_CEILING_TOKENS = env.integer("COLLATERAL_CEILING_TOKENS", 170, minimum=1)
+# A user's ETH deposit carries a hub token deposit worth that ETH (so the user can exchange at
+# once), at most this many whole tokens per channel (and never more than the hub's reserve).
+DEPOSIT_EXCHANGE_CAP_TOKENS = env.integer("DEPOSIT_EXCHANGE_CAP_TOKENS", 170, minimum=0)
 RECONCILIATION_SECONDS = env.integer("RECONCILIATION_SECONDS", 60, minimum=5)
 COLLATERAL_WINDOW_SECONDS = env.integer("COLLATERAL_WINDOW_SECONDS", 600, minimum=1)
 COLLATERAL_IDLE_RECLAIM_SECONDS = env.integer("COLLATERAL_IDLE_RECLAIM_SECONDS", 7 * 24 * 3600, minimum=60)

@@ -65,9 +65,11 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
 
 
 def protocol_view(*, methods: tuple[str, ...], auth: bool = True,
-                  owner_param: str | None = None) -> Callable[[View], View]:
+                  owner_param: str | None = None, others_allowed: bool = False) -> Callable[[View], View]:
     """Wrap a protocol view: method check, auth (`request.address`), owner check on `:user`
-    routes (an operator may act for anyone), and error mapping. Nothing is written when a view
+    routes (an operator may act for anyone; with `others_allowed`, another authenticated user
+    passes too and the view reads `request.is_owner` to answer them a redacted view), and error
+    mapping. Nothing is written when a view
     raises: services are atomic."""
 
     def decorate(view: View) -> View:
@@ -84,7 +86,8 @@ def protocol_view(*, methods: tuple[str, ...], auth: bool = True,
                 if owner_param is not None:
                     owner = str(kwargs.get(owner_param, "")).lower()
                     caller = request.address  # type: ignore[attr-defined]
-                    if owner != caller and not is_operator(caller):
+                    request.is_owner = owner == caller or is_operator(caller)  # type: ignore[attr-defined]
+                    if not request.is_owner and not others_allowed:  # type: ignore[attr-defined]
                         raise ApiError(403, "not_owner", "this route is only for its own user")
                     kwargs[owner_param] = owner
                 return view(request, *args, **kwargs)
@@ -102,6 +105,7 @@ def protocol_view(*, methods: tuple[str, ...], auth: bool = True,
 
         wrapper.protocol_methods = methods  # type: ignore[attr-defined]
         wrapper.protocol_auth = auth  # type: ignore[attr-defined]  # read by tests and the schema
+        wrapper.protocol_others_allowed = others_allowed  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -9,12 +9,11 @@ from hub.channels import selectors
 from hub.channels.errors import ChannelError
 from hub.channels.proposals import (
     channel_request_deposit,
-    channel_request_exchange,
     channel_request_withdrawal,
 )
 from hub.channels.sync import channel_sync as sync_feed
 from hub.channels.updates import channel_apply_client_update
-from hub.collateral.services import collateral_request
+from hub.collateral.services import collateral_request, exchange_request
 from hub.core import UpdateRejected
 
 
@@ -40,9 +39,11 @@ def _sync(user: str, params: tuple[int, int | None]) -> dict[str, object]:
     return sync_feed(user=user, last_chan_tx=last, last_thread_update_id=last_thread)
 
 
-@protocol_view(methods=("GET",), owner_param="user")
+@protocol_view(methods=("GET",), owner_param="user", others_allowed=True)
 def channel_detail(request: HttpRequest, user: str) -> JsonResponse:
-    data = selectors.channel_summary(user)
+    """The owner sees the channel; another authenticated user sees it redacted (the hub's
+    balances only, what a payer's client reads to tell whether the recipient needs collateral)."""
+    data = selectors.channel_summary(user, redacted=not request.is_owner)  # type: ignore[attr-defined]
     if data is None:
         raise ApiError(404, "channel_not_found", f"no channel for {user}")
     return JsonResponse(data)
@@ -99,8 +100,8 @@ def request_collateralization(request: HttpRequest, user: str) -> JsonResponse:
 def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    channel_request_exchange(user=user, wei_to_sell=body.get("weiToSell", "0"),
-                                      tokens_to_sell=body.get("tokensToSell", "0"))
+    exchange_request(user=user, wei_to_sell=body.get("weiToSell", "0"),
+                     tokens_to_sell=body.get("tokensToSell", "0"))
     return JsonResponse(_sync(user, params))
 
 

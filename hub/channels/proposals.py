@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from hub import push
+from hub.chain.channel_manager import hub_reserves
 from hub.channels import errors
 from hub.channels.errors import ChannelError, Conflict
 from hub.channels.models import Channel, ChannelUpdate, DepositAuthorization, ProposedUpdate
@@ -77,13 +80,55 @@ def channel_request_deposit(*, user: str, deposit_wei: Any, deposit_token: Any,
         raise Conflict(errors.DEPOSIT_AUTHORIZATION_USED,
                        "this deposit request signature was already used") from None
     now = block_time()
-    args = DepositArgs(deposit_wei_hub=0, deposit_wei_user=wei, deposit_token_hub=0,
+    args = DepositArgs(deposit_wei_hub=0, deposit_wei_user=wei,
+                       deposit_token_hub=exchange_collateral_for_deposit(prev, wei),
                        deposit_token_user=token, timeout=now + PENDING_TIMEOUT_SECONDS,
                        sig_user=sig_user.lower())
     new = apply_update(prev, "ProposePendingDeposit", args, now=now)
     supersede_proposals(channel)
     return record_state(channel, prev, new, reason="ProposePendingDeposit", args=args.to_json(),
                    originator=user).update
+
+
+class ExchangeNeedsCollateral(Conflict):
+    """The hub holds too little in the channel to take the other side of an exchange. The caller
+    (hub/collateral/services.py: exchange_request) asks for a top-up after the refusal."""
+
+    def __init__(self, *, tokens: int, wei_short: bool) -> None:
+        super().__init__(errors.INSUFFICIENT_COLLATERAL,
+                         "the hub has too little in this channel to cover the exchange yet; "
+                         "a collateral top-up was requested: ask again once it is confirmed")
+        self.tokens, self.wei_short = tokens, wei_short
+
+
+def exchange_collateral_for_deposit(prev: ChannelState, deposit_wei: int) -> int:
+    """The hub's token deposit that rides along with a user's ETH deposit so that the user can
+    exchange it at once (the original hub's deposit-time matching): the token value of the
+    deposited wei at the hub's rate, less what the hub already holds in the channel, capped per
+    channel (DEPOSIT_EXCHANGE_CAP_TOKENS), by the user token limit and by the hub's reserve.
+    0 when there is no wei, no fresh rate or no reserve."""
+    if deposit_wei == 0:
+        return 0
+    rate = rate_current()
+    if rate is None:
+        return 0
+    cap = settings.DEPOSIT_EXCHANGE_CAP_TOKENS * 10**18
+    wanted = min(wei_to_token(deposit_wei, rate.rate), cap,
+                 max(0, USER_TOKEN_LIMIT - prev.balance_token_user))
+    amount = wanted - prev.balance_token_hub
+    if amount <= 0:
+        return 0
+    _wei, reserve_tokens = hub_reserves()
+    return max(0, min(amount, reserve_tokens - tokens_in_flight()))
+
+
+def tokens_in_flight() -> int:
+    """Hub token deposits promised but not yet in a channel (pending on chain or in the user's
+    hands): what the reserve already owes."""
+    total = (ChannelUpdate.objects.filter(channel__latest_update=F("pk"), invalid__isnull=True,
+                                          pending_deposit_token_hub__gt=0)
+             .aggregate(n=Sum("pending_deposit_token_hub"))["n"])
+    return int(total or 0)
 
 
 def _propose(channel: Channel, prev: ChannelState, reason: str, args: Any,
@@ -107,9 +152,11 @@ def _propose(channel: Channel, prev: ChannelState, reason: str, args: Any,
 
 
 @transaction.atomic
-def channel_request_exchange(*, user: str, wei_to_sell: Any, tokens_to_sell: Any) -> ProposedUpdate | None:
+def channel_request_exchange(*, user: str, wei_to_sell: Any, tokens_to_sell: Any) -> ProposedUpdate:
     """An unsigned Exchange proposal at the hub's rate, capped by the hub's balances and the
-    user token limit. None when nothing can be exchanged."""
+    user token limit. Never a silent nothing: `nothing_to_exchange` (400) when the user has
+    nothing to sell, `collateral_on_its_way` (409) while the hub's deposit is pending on chain,
+    `insufficient_collateral` (409, ExchangeNeedsCollateral) when the hub holds too little."""
     wei = parse_uint(wei_to_sell, "weiToSell")
     tokens = parse_uint(tokens_to_sell, "tokensToSell")
     if wei and tokens:
@@ -120,16 +167,27 @@ def channel_request_exchange(*, user: str, wei_to_sell: Any, tokens_to_sell: Any
     channel = lock_channel(user)
     require_open(channel)
     prev = channel_state(channel, user)
+    if wei == 0 and tokens == 0:
+        raise ChannelError(errors.NOTHING_TO_EXCHANGE, "an exchange needs weiToSell or tokensToSell")
+    if (wei and prev.balance_wei_user == 0) or (tokens and prev.balance_token_user == 0):
+        raise ChannelError(errors.NOTHING_TO_EXCHANGE, "the channel holds nothing of what is sold")
+    asked_wei, asked_tokens = wei, tokens
     if wei:
         token_cap = min(prev.balance_token_hub, max(0, USER_TOKEN_LIMIT - prev.balance_token_user))
         wei = min(wei, prev.balance_wei_user, token_to_wei(token_cap, rate.rate))
     if tokens:
         tokens = min(tokens, prev.balance_token_user, wei_to_token(prev.balance_wei_hub, rate.rate))
-    if wei == 0 and tokens == 0:
-        return None
     amounts = calculate_exchange(seller="user", rate=rate.rate, wei_to_sell=wei, tokens_to_sell=tokens)
     if amounts.tokens_received == 0 and amounts.wei_received == 0:
-        return None
+        if asked_wei and prev.balance_token_user >= USER_TOKEN_LIMIT:
+            raise ChannelError(errors.NOTHING_TO_EXCHANGE,
+                                 "the channel already holds the most tokens a user may buy")
+        if prev.pending_deposit_token_hub or prev.pending_deposit_wei_hub:
+            raise Conflict(errors.COLLATERAL_ON_ITS_WAY,
+                           "the hub's deposit into this channel is on its way on chain; "
+                           "ask again once it is confirmed")
+        needed = wei_to_token(min(asked_wei, prev.balance_wei_user), rate.rate) if asked_wei else 0
+        raise ExchangeNeedsCollateral(tokens=min(needed, USER_TOKEN_LIMIT), wei_short=bool(asked_tokens))
     args = ExchangeArgs(seller="user", exchange_rate=rate.rate, wei_to_sell=wei, tokens_to_sell=tokens)
     return _propose(channel, prev, "Exchange", args)
 

@@ -24,8 +24,34 @@ def _update_json(channel: Channel, row: ChannelUpdate) -> dict[str, Any]:
     }
 
 
-def channel_summary(user: str) -> dict[str, Any] | None:
-    """`GET channel/:user`: `{id, status, lastUpdateOn, user, state}`."""
+REDACTED_ZERO = (
+    "balanceWeiUser", "balanceTokenUser", "pendingDepositWeiUser", "pendingDepositTokenUser",
+    "pendingWithdrawalWeiUser", "pendingWithdrawalTokenUser", "pendingWithdrawalWeiHub",
+    "pendingWithdrawalTokenHub", "pendingDepositWeiHub", "pendingDepositTokenHub",
+)
+REDACTED_BLANK = ("sigUser", "sigHub", "threadRoot")
+
+
+def redact_state(state: dict[str, Any]) -> dict[str, Any]:
+    """What another user may see of a channel's state: the hub's balances (what the hub can pay
+    into the channel now); the user's balances and every pending amount are zeroed, signatures
+    emptied, counters and the thread root left at zero values."""
+    out = dict(state)
+    for key in REDACTED_ZERO:
+        if key in out:
+            out[key] = "0"
+    for key in REDACTED_BLANK:
+        if key in out:
+            out[key] = "" if key != "threadRoot" else "0x" + "0" * 64
+    for key in ("txCountGlobal", "txCountChain", "threadCount", "timeout"):
+        if key in out:
+            out[key] = 0
+    return out
+
+
+def channel_summary(user: str, *, redacted: bool = False) -> dict[str, Any] | None:
+    """`GET channel/:user`: `{id, status, lastUpdateOn, user, state}`; `redacted` for a caller
+    other than the owner (redact_state)."""
     channel = channel_find(user)
     if channel is None or channel.latest_update_id is None:
         return None
@@ -35,7 +61,7 @@ def channel_summary(user: str) -> dict[str, Any] | None:
         "status": STATUS_NAMES[Channel.Status(channel.status)],
         "lastUpdateOn": row.created_at.isoformat(),
         "user": channel.user,
-        "state": row.to_state(channel.contract, channel.user).to_json(),
+        "state": (redact_state if redacted else dict)(row.to_state(channel.contract, channel.user).to_json()),
     }
 
 

@@ -18,7 +18,12 @@ from hub.chain.channel_manager import hub_reserves
 from hub.chain.client import get_web3
 from hub.chain.signer import hub_address
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
-from hub.channels.proposals import channel_propose_hub_deposit, channel_propose_hub_reclaim
+from hub.channels.proposals import (
+    ExchangeNeedsCollateral,
+    channel_propose_hub_deposit,
+    channel_propose_hub_reclaim,
+    channel_request_exchange,
+)
 from hub.channels.records import channel_find, channel_state
 from hub.collateral.limits import limits_for
 from hub.collateral.policy import top_up_amount
@@ -43,6 +48,18 @@ def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
                     message=f"the hub's token reserve ({tokens}) cannot cover a top-up of {amount}")
         return None
     return channel_propose_hub_deposit(user=user, wei=0, token=amount)
+
+
+def exchange_request(*, user: str, wei_to_sell: object, tokens_to_sell: object) -> ProposedUpdate:
+    """A user's exchange request; when the hub holds too little in the channel to cover it, the
+    refusal (409 insufficient_collateral) comes with a top-up proposal for the tokens it needs
+    (made after the refused request rolled back)."""
+    try:
+        return channel_request_exchange(user=user, wei_to_sell=wei_to_sell, tokens_to_sell=tokens_to_sell)
+    except ExchangeNeedsCollateral as short:
+        if short.tokens:
+            collateral_request(user=user, target=short.tokens)
+        raise
 
 
 def collateralize_frequent_recipients(*, limit: int = 50) -> int:

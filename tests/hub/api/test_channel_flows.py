@@ -104,16 +104,8 @@ def test_deposit_exchange_and_withdraw_through_the_api(hub_chain: ChainEnv) -> N
     user_deposit(env, sim, tokens=20 * TOKEN)
     assert (sim.latest.balance_wei_user, sim.latest.balance_token_user) == (2 * ETH, 20 * TOKEN)
 
-    # the hub needs tokens in the channel to sell: collateral first
-    item = last_item(sim.post(f"channel/{sim.address}/request-collateralization", {"lastChanTx": sim.latest.tx_count_global}))
-    assert item["update"]["reason"] == "ProposePendingDeposit"
-    assert item["update"]["txCount"] is None  # an unsigned proposal
-    request = sim.accept(item, now=now_of(env))
-    request["txCount"] = sim.latest.tx_count_global
-    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
-    run_hub_transactions()
-    confirm_from_chain(env, sim)
-    assert sim.latest.balance_token_hub > 0
+    # the ETH deposit carried the hub's tokens for an exchange (70: the user token limit)
+    assert sim.latest.balance_token_hub == 70 * TOKEN
 
     # wei -> tokens
     item = last_item(sim.post(f"channel/{sim.address}/request-exchange",
@@ -153,3 +145,38 @@ def test_deposit_exchange_and_withdraw_through_the_api(hub_chain: ChainEnv) -> N
     assert not ChannelUpdate.objects.filter(sig_user__isnull=True, invalid__isnull=True).exists()
     report = reconcile_channels()
     assert report.ok, report.mismatches
+
+
+def test_an_eth_deposit_carries_the_hubs_tokens_so_the_exchange_follows_at_once(hub_chain: ChainEnv) -> None:
+    env = hub_chain
+    rate = set_rate("200")
+    sim = UserSim(env.new_user(eth=2 * ETH), env.deployment.channel_manager)
+    sim.login()
+    user_deposit(env, sim, wei=ETH // 10)
+    assert sim.latest.balance_token_hub == 20 * TOKEN  # 0.1 ETH at 200 tokens/ETH
+    item = last_item(sim.post(f"channel/{sim.address}/request-exchange",
+                              {"weiToSell": str(ETH // 20), "lastChanTx": sim.latest.tx_count_global}))
+    assert item["update"]["reason"] == "Exchange"
+    request = sim.accept(item, now=now_of(env), hub_rate=rate)
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    assert (sim.latest.balance_token_user, sim.latest.balance_wei_user) == (10 * TOKEN, ETH // 20)
+
+
+def test_an_exchange_the_hub_cannot_cover_is_refused_and_asks_for_collateral(
+        hub_chain: ChainEnv, settings: Any) -> None:
+    from hub.channels.models import ProposedUpdate
+
+    env = hub_chain
+    set_rate("200")
+    settings.DEPOSIT_EXCHANGE_CAP_TOKENS = 0  # no tokens ride along with the deposit
+    sim = UserSim(env.new_user(eth=2 * ETH), env.deployment.channel_manager)
+    sim.login()
+    user_deposit(env, sim, wei=ETH // 10)
+    assert sim.latest.balance_token_hub == 0
+    nothing = sim.post(f"channel/{sim.address}/request-exchange", {"tokensToSell": str(TOKEN)})
+    assert (nothing.status_code, nothing.json()["code"]) == (400, "nothing_to_exchange")
+    response = sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)})
+    assert (response.status_code, response.json()["code"]) == (409, "insufficient_collateral")
+    top_up = ProposedUpdate.objects.get(channel__user=sim.address, status=ProposedUpdate.Status.OPEN)
+    assert top_up.reason == "ProposePendingDeposit" and int(top_up.args["depositTokenHub"]) >= 10 * TOKEN

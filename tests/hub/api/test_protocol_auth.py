@@ -30,6 +30,8 @@ def user_routes() -> list[tuple[str, str]]:
         template = regex.strip("^$").replace(r"(?P<user>0x[0-9a-fA-F]{40})", "{user}")
         template = re.sub(r"\(\?P<tx_count>[^)]*\)", "1", template)
         template = template.replace("(?P<which>active|all|incoming|initial-states)", "all")
+        if getattr(pattern.callback, "protocol_others_allowed", False):
+            continue  # GET channel/:user: others get a redacted view (test below)
         methods = pattern.callback.protocol_methods
         method = "GET" if "GET" in methods else methods[0]
         routes.append((method, template))
@@ -37,7 +39,34 @@ def user_routes() -> list[tuple[str, str]]:
 
 
 def test_the_route_list_covers_every_user_route() -> None:
-    assert len(user_routes()) == 17
+    assert len(user_routes()) == 16
+    others = [str(p.pattern) for p in urlpatterns if getattr(p.callback, "protocol_others_allowed", False)]
+    assert others == [r"^channel/(?P<user>0x[0-9a-fA-F]{40})$"]
+
+
+def test_another_user_reads_a_channel_redacted_the_owner_in_full(hub_chain: ChainEnv) -> None:
+    """What the Connext client's recipientNeedsCollateral reads: the hub's balances. The user's
+    balances, pending amounts and signatures are the owner's alone."""
+    from tests.hub.api.test_channel_flows import set_rate, user_deposit
+
+    set_rate("200")
+    owner = UserSim(hub_chain.new_user(eth=2 * ETH), hub_chain.deployment.channel_manager)
+    owner.login()
+    user_deposit(hub_chain, owner, wei=ETH // 10)
+    mine = owner.get(f"channel/{owner.address}").json()["state"]
+    assert mine["balanceWeiUser"] == str(ETH // 10) and mine["sigUser"] and mine["sigHub"]
+    assert int(mine["balanceTokenHub"]) == 20 * 10**18  # the deposit carried exchange collateral
+
+    other = UserSim(Account.create(), hub_chain.deployment.channel_manager)
+    other.login()
+    response = other.get(f"channel/{owner.address}")
+    assert response.status_code == 200, response.content
+    seen = response.json()["state"]
+    assert (seen["balanceWeiHub"], seen["balanceTokenHub"]) == (mine["balanceWeiHub"], mine["balanceTokenHub"])
+    assert seen["balanceWeiUser"] == seen["balanceTokenUser"] == "0"
+    assert seen["sigUser"] == seen["sigHub"] == ""
+    assert seen["txCountGlobal"] == 0
+    assert other.get(f"channel/{owner.address}/sync?lastChanTx=0").json()["code"] == "not_owner"
 
 
 @pytest.mark.parametrize(("method", "template"), user_routes())
