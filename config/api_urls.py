@@ -12,6 +12,7 @@ from payments.apikeys import api as apikeys
 from payments.balances.api import BalanceView, LiabilityProofView, LiquidityView
 from payments.events import api as events
 from payments.invoices import api as invoices
+from payments.invoices.public_api import PublicInvoiceView
 from payments.refunds import api as refunds
 from payments.settlements import api as settlements
 from payments.webhooks import api as webhooks
@@ -26,6 +27,7 @@ v1 = [
     path("invoices/<str:id>", invoices.InvoiceDetailView.as_view(), name="invoice"),
     path("invoices/<str:id>/refund_excess", invoices.InvoiceRefundExcessView.as_view(),
          name="invoice_refund_excess"),
+    path("public/invoices/<str:id>", PublicInvoiceView.as_view(), name="public_invoice"),
     path("refunds", refunds.RefundListView.as_view(), name="refunds"),
     path("refunds/<str:id>", refunds.RefundDetailView.as_view(), name="refund"),
     path("payout_settings", settlements.PayoutSettingsView.as_view(), name="payout_settings"),

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from hub.channels.errors import ChannelError
 from hub.checkout.listeners import on_checkout_paid
-from hub.custodial.services import guard_withdrawals
+from hub.custodial.services import guard_withdrawals, receive_custodially
 from hub.purchases.listeners import on_payments_settled
 from hub.purchases.models import Payment
 from payments.events.services import event_record
@@ -28,6 +28,13 @@ def register() -> None:
     on_payments_settled(payments_created)
     on_checkout_paid(invoice_credit_checkout)
     guard_withdrawals(refuse_merchant_address)
+    receive_custodially(is_merchant_address)
+
+
+def is_merchant_address(address: str) -> bool:
+    """A merchant's receiving address takes channel payments custodially while it has no
+    channel (`channel.pay(invoice.pay_to, ...)` of the SDK, the Connext client's PT_CHANNEL)."""
+    return ReceivingAddress.objects.filter(address=address.lower()).exists()
 
 
 def refuse_merchant_address(address: str) -> None:

@@ -122,6 +122,28 @@ class HubClient:
     def post(self, path: str, body: Any) -> Any:
         return self._send("POST", path, body=body)
 
+    def invoice_payable(self, invoice: str) -> dict[str, Any]:
+        """The public payable state of an invoice (`GET /api/v1/public/invoices/<id>`, no API
+        key): `invoice` is its id or its checkout URL (`https://shop.example/pay/inv_...`)."""
+        invoice = invoice.strip()
+        parsed = httpx.URL(invoice) if "://" in invoice else None
+        if parsed is not None:
+            parts = [p for p in parsed.path.split("/") if p]
+            if len(parts) < 2 or parts[-2] != "pay":
+                raise ValueError(f"not a checkout URL: {invoice}")
+            origin, invoice_id = f"{parsed.scheme}://{parsed.netloc.decode()}", parts[-1]
+        else:
+            hub = httpx.URL(self.hub_url)
+            origin, invoice_id = f"{hub.scheme}://{hub.netloc.decode()}", invoice
+        try:
+            response = self._http.get(f"{origin}/api/v1/public/invoices/{invoice_id}")
+        except httpx.TransportError as exc:
+            raise HubUnavailable(f"GET invoice {invoice_id}: {exc}") from exc
+        if not response.is_success:
+            raise _error_from(response)
+        data: dict[str, Any] = response.json()
+        return data
+
     # ---- public routes -------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:

@@ -465,6 +465,18 @@ class Channel:
         return self.buy([PaymentRequest(recipient, amount_wei, amount_token, payment_type,
                                         dict(meta or {}))], meta=purchase_meta)
 
+    def pay_invoice(self, invoice: str, *, payment_type: str = "PT_CHANNEL") -> PurchaseResult:
+        """Pay what is still due on an invoice (its id or checkout URL) from this channel: the
+        remaining amount, in the invoice's asset, to its receiving address, with
+        `meta.invoiceId` (a merchant without a channel is credited custodially)."""
+        due = self.hub.invoice_payable(invoice)
+        if not due.get("payable"):
+            raise SpokeError(f"invoice {due.get('id')} is not payable (status {due.get('status')})")
+        amount = int(due["amount_remaining"])
+        wei, token = (0, amount) if due["asset"] == "token" else (amount, 0)
+        return self.pay(str(due["pay_to"]), amount_wei=wei, amount_token=token,
+                        payment_type=payment_type, meta=dict(due["payment_meta"]))
+
     def pay_link(self, *, amount_wei: int = 0, amount_token: int = 0, secret: str | None = None,
                  meta: Mapping[str, Any] | None = None) -> PurchaseResult:
         """A link payment: the hub holds the amount until someone redeems `secret`."""

@@ -70,6 +70,22 @@ def guard_withdrawals(guard: Callable[[str], None]) -> None:
         _withdrawal_guards.append(guard)
 
 
+# Who receives custodially when they have no channel (the merchant platform: its receiving
+# addresses), so that a channel payment to them is kept as their custodial balance.
+_custodial_recipients: list[Callable[[str], bool]] = []
+
+
+def receive_custodially(predicate: Callable[[str], bool]) -> None:
+    """Register `predicate(address)`: True when a channel payment to `address`, which has no
+    channel, is to be kept as its custodial balance instead of being refused."""
+    if predicate not in _custodial_recipients:
+        _custodial_recipients.append(predicate)
+
+
+def receives_custodially(address: str) -> bool:
+    return any(predicate(address) for predicate in _custodial_recipients)
+
+
 def _check_withdrawal_allowed(address: str) -> None:
     for guard in _withdrawal_guards:
         guard(address)

@@ -33,7 +33,7 @@ from hub.core import (
     validate_signed_update,
 )
 from hub.core.state import ZERO_ADDRESS, parse_uint
-from hub.custodial.services import custodial_credit
+from hub.custodial.services import custodial_credit, receives_custodially
 from hub.ledger.accounts import OPTIMISTIC_FLOAT
 from hub.ledger.accounts import optimistic as optimistic_account
 from hub.ledger.services import post
@@ -299,8 +299,10 @@ def deliver_custodial(ctx: Purchasing, payment: Payment, req: PaymentRequest) ->
 
 
 def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -> None:
-    """PT_CHANNEL and PT_OPTIMISTIC: the hub pays the recipient in their channel. Short of
-    collateral, PT_CHANNEL is refused and PT_OPTIMISTIC is held until collateral arrives."""
+    """PT_CHANNEL and PT_OPTIMISTIC: the hub pays the recipient in their channel. A recipient
+    without a channel that receives custodially (hub/custodial/services.py: receive_custodially,
+    e.g. a merchant's receiving address) gets a custodial credit. Otherwise, short of collateral,
+    PT_CHANNEL is refused and PT_OPTIMISTIC is held until collateral arrives."""
     if req.recipient == ZERO_ADDRESS:
         raise UpdateRejected("bad_args", "only link payments go to the zero address")
     channel = ctx.locked[req.recipient]
@@ -310,6 +312,12 @@ def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -
         ctx.states[req.recipient] = forwarded.state
         payment.disbursement = forwarded.update
         rows_insert([payment])
+        return
+    if channel.latest_update_id is None and receives_custodially(req.recipient):
+        # A receiver that has no channel (a merchant's receiving address): kept custodially,
+        # as a PT_CUSTODIAL payment would be, instead of refused for want of collateral.
+        payment.meta = {**payment.meta, "deliveredAs": "PT_CUSTODIAL"}
+        deliver_custodial(ctx, payment, req)
         return
     if req.type == "PT_CHANNEL":
         raise InsufficientCollateral(req.recipient, req.amount_wei, req.amount_token)
