@@ -72,6 +72,8 @@ def add_conventions(result: dict[str, Any], generator: Any, request: Any, public
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
+            if "Public" in operation.get("tags", []):
+                operation["security"] = []  # no API key: the wallets' public reads
             if not operation.get("description") and operation.get("operationId") in OPERATIONS:
                 operation["description"] = OPERATIONS[operation["operationId"]]
             responses = operation.setdefault("responses", {})

@@ -64,8 +64,9 @@ def test_a_restarted_connext_client_restores_its_state_from_the_hub(
 
 def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, live_server: Any,
                                                         chain_poller: None) -> None:
-    """docs/protocol.md end to end with the published client: ETH and token deposits, hub collateral,
-    exchanges both ways, and a withdrawal whose on-chain payout matches to the wei."""
+    """docs/protocol.md end to end with the published client: ETH and token deposits (the ETH deposit
+    carries the hub's tokens, so the exchange follows with no other call), exchanges both ways,
+    and a withdrawal whose on-chain payout matches to the wei."""
     from web3 import Web3
 
     from tests.chain_env import TOKEN
@@ -79,8 +80,8 @@ def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, li
     assert state is not None
     assert (state["balanceWeiUser"], state["balanceTokenUser"]) == (str(ETH), str(10 * TOKEN))
 
-    state = driver.request_collateral(wait=True).channel
-    assert state is not None and int(state["balanceTokenHub"]) >= 10 * TOKEN
+    # no collateral request: the ETH deposit brought the hub's tokens (the user token limit, 70)
+    assert state["balanceTokenHub"] == str(70 * TOKEN)
 
     state = driver.exchange(ETH // 20, "wei").channel  # 0.05 ETH -> 10 tokens
     assert state is not None and state["balanceTokenUser"] == str(20 * TOKEN)
@@ -127,8 +128,12 @@ def test_connext_clients_pay_each_other_channel_custodial_and_optimistic(
     bob.deposit(amount_wei=ETH // 100)
     carol.deposit(amount_wei=ETH // 100)
 
-    # PT_OPTIMISTIC to bob, who has no hub collateral yet: held by the hub
-    alice.buy([{"recipient": bob_address, "amountToken": str(2 * TOKEN), "type": "PT_OPTIMISTIC"}])
+    # bob's ETH deposit brought 2 hub tokens (0.01 ETH at 200): too few for 3
+    assert alice.recipient_needs_collateral(bob_address, amount_token=2 * TOKEN) is None
+    assert alice.recipient_needs_collateral(bob_address, amount_token=3 * TOKEN) == (
+        "Recipient needs collateral to facilitate payment.")
+    # PT_OPTIMISTIC to bob, who has too little hub collateral: held by the hub
+    alice.buy([{"recipient": bob_address, "amountToken": str(3 * TOKEN), "type": "PT_OPTIMISTIC"}])
     held = Payment.objects.get(type="PT_OPTIMISTIC")
     assert held.status == "pending"
     # bob's client countersigns the top-up the payment triggered; the hub then forwards
@@ -137,11 +142,12 @@ def test_connext_clients_pay_each_other_channel_custodial_and_optimistic(
     optimistic_sweep()
     held.refresh_from_db()
     assert held.status == "completed"
-    assert bob.state().channel["balanceTokenUser"] == str(2 * TOKEN)
+    assert bob.state().channel["balanceTokenUser"] == str(3 * TOKEN)
 
     # PT_CHANNEL to bob, now collateralized: forwarded at once
+    assert alice.recipient_needs_collateral(bob_address, amount_token=3 * TOKEN) is None
     alice.buy([{"recipient": bob_address, "amountToken": str(3 * TOKEN), "type": "PT_CHANNEL"}])
-    assert bob.state().channel["balanceTokenUser"] == str(5 * TOKEN)
+    assert bob.state().channel["balanceTokenUser"] == str(6 * TOKEN)
 
     # PT_CUSTODIAL to carol, who withdraws it on-chain (as ETH at the hub's rate)
     alice.buy([{"recipient": carol_address, "amountToken": str(4 * TOKEN), "type": "PT_CUSTODIAL"}])
@@ -156,4 +162,4 @@ def test_connext_clients_pay_each_other_channel_custodial_and_optimistic(
         time.sleep(0.5)
     got = hub_chain.w3.eth.get_balance(Web3.to_checksum_address(payout)) - before
     assert got == token_to_wei(4 * TOKEN, rate.rate)
-    assert alice.state().channel["balanceTokenUser"] == str(21 * TOKEN)
+    assert alice.state().channel["balanceTokenUser"] == str(20 * TOKEN)

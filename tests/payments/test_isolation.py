@@ -82,9 +82,30 @@ def owner_objects(shop: Shop) -> Owned:
     )
 
 
+PUBLIC_OPERATIONS = [("/api/v1/public/invoices/{id}", "get")]  # no key by design (wallets)
+
+
 def operations(schema: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(path, method) for path, item in schema["paths"].items()
-            for method in item if method in ("get", "post", "delete", "put", "patch")]
+    """Every operation that needs an API key; the public ones are exactly PUBLIC_OPERATIONS."""
+    found = [(path, method) for path, item in schema["paths"].items()
+             for method in item if method in ("get", "post", "delete", "put", "patch")]
+    public = [(path, method) for path, method in found if schema["paths"][path][method].get("security") == []]
+    assert public == PUBLIC_OPERATIONS
+    return [op for op in found if op not in public]
+
+
+def test_the_public_invoice_read_shows_what_a_wallet_pays_and_nothing_private(shop: Shop) -> None:
+    invoice = invoice_create(merchant_id=shop.merchant.pk, amount=1000, asset="token",
+                             order_id="order-secret-77", metadata={"customer": "alice@example.com"})
+    response = Api(None).get(f"/api/v1/public/invoices/{invoice.public_id}")
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["amount_remaining"], data["pay_to"], data["payment_meta"]) == (
+        "1000", shop.address, {"invoiceId": invoice.public_id})
+    body = response.content.decode()
+    assert "order-secret-77" not in body and "alice@example.com" not in body
+    assert shop.merchant.name not in body
+    assert Api(None).get("/api/v1/public/invoices/inv_nope").status_code == 404
 
 
 def call(api: Api, method: str, path: str) -> Any:

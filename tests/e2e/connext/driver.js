@@ -195,6 +195,14 @@ async function run (input) {
         result = await client.redeem(args.secret)
         await settle(client, timeoutMs, pollMs)
         break
+      case 'recipientNeedsCollateral': {
+        // reads GET channel/<recipient> as another user (the hub answers a redacted view)
+        const message = await client.recipientNeedsCollateral(args.recipient, {
+          amountWei: String(args.amountWei || '0'), amountToken: String(args.amountToken || '0'),
+        })
+        result = { message: message === undefined ? null : message }
+        break
+      }
       case 'requestCollateral': {
         const before = BigInt(client.store.getState().persistent.channel.balanceTokenHub)
         await client.requestCollateral()

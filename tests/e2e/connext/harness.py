@@ -121,6 +121,14 @@ class ConnextDriver:
     def redeem(self, secret: str, **kw: Any) -> DriverResult:
         return self.run("redeem", {"secret": secret}, **kw)
 
+    def recipient_needs_collateral(self, recipient: str, *, amount_wei: int = 0, amount_token: int = 0,
+                                   **kw: Any) -> str | None:
+        """The client's `recipientNeedsCollateral`: None when the hub can pay the recipient now."""
+        result = self.run("recipientNeedsCollateral", {
+            "recipient": recipient, "amountWei": str(amount_wei), "amountToken": str(amount_token)}, **kw)
+        message = result.result["message"]
+        return None if message is None else str(message)
+
     def request_collateral(self, *, wait: bool = False, **kw: Any) -> DriverResult:
         return self.run("requestCollateral", {"wait": wait}, **kw)
 
