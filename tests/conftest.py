@@ -99,3 +99,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     for database in settings.DATABASES.values():
         test = database.setdefault("TEST", {})
         test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{suffix}"
+
+
+@pytest.fixture(autouse=True)
+def _deposit_exchange_collateral(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests written about the hub's collateral top-ups deposit ETH and expect the hub to hold no
+    tokens yet: they run with DEPOSIT_EXCHANGE_CAP_TOKENS = 0. Tests marked `deposit_collateral`
+    run with the default (the ETH deposit carries the hub's tokens for an exchange)."""
+    from django.conf import settings
+
+    if request.node.get_closest_marker("deposit_collateral") is not None:
+        yield
+        return
+    before = settings.DEPOSIT_EXCHANGE_CAP_TOKENS
+    settings.DEPOSIT_EXCHANGE_CAP_TOKENS = 0
+    try:
+        yield
+    finally:
+        settings.DEPOSIT_EXCHANGE_CAP_TOKENS = before

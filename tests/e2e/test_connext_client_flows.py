@@ -62,6 +62,7 @@ def test_a_restarted_connext_client_restores_its_state_from_the_hub(
     assert driver.state().channel == deposited.channel
 
 
+@pytest.mark.deposit_collateral
 def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, live_server: Any,
                                                         chain_poller: None) -> None:
     """docs/protocol.md end to end with the published client: ETH and token deposits (the ETH deposit
@@ -101,6 +102,7 @@ def test_connext_client_deposits_exchanges_and_withdraws(hub_chain: ChainEnv, li
         wei_in_channel - ETH // 10 + ETH // 20)
 
 
+@pytest.mark.deposit_collateral
 def test_connext_clients_pay_each_other_channel_custodial_and_optimistic(
         hub_chain: ChainEnv, live_server: Any, chain_poller: None) -> None:
     """Two users with the published client: PT_CHANNEL into a collateralized channel,

@@ -18,7 +18,8 @@ from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.e2e.test_connext_client_flows import chain_poller  # noqa: F401  (fixture)
 from tests.hub.api.test_channel_flows import set_rate
 
-pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.deposit_collateral,
+              pytest.mark.django_db(transaction=True)]
 
 README = Path(__file__).resolve().parents[2] / "client" / "README.md"
 

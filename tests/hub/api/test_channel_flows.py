@@ -93,6 +93,7 @@ def set_rate(rate: str) -> HubRate:
     return current
 
 
+@pytest.mark.deposit_collateral
 def test_deposit_exchange_and_withdraw_through_the_api(hub_chain: ChainEnv) -> None:
     env = hub_chain
     rate = set_rate("200")
@@ -147,6 +148,7 @@ def test_deposit_exchange_and_withdraw_through_the_api(hub_chain: ChainEnv) -> N
     assert report.ok, report.mismatches
 
 
+@pytest.mark.deposit_collateral
 def test_an_eth_deposit_carries_the_hubs_tokens_so_the_exchange_follows_at_once(hub_chain: ChainEnv) -> None:
     env = hub_chain
     rate = set_rate("200")

@@ -44,6 +44,7 @@ def test_the_route_list_covers_every_user_route() -> None:
     assert others == [r"^channel/(?P<user>0x[0-9a-fA-F]{40})$"]
 
 
+@pytest.mark.deposit_collateral
 def test_another_user_reads_a_channel_redacted_the_owner_in_full(hub_chain: ChainEnv) -> None:
     """What the Connext client's recipientNeedsCollateral reads: the hub's balances. The user's
     balances, pending amounts and signatures are the owner's alone."""
