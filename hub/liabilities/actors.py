@@ -6,10 +6,10 @@ import dramatiq
 from django.conf import settings
 from dramatiq_crontab import interval
 
+from hub.liabilities.services import liabilities_publish
+
 
 @interval(seconds=settings.LIABILITIES_SECONDS)
 @dramatiq.actor(queue_name="default", max_retries=0, time_limit=600_000)
 def publish_liabilities() -> None:
-    from hub.liabilities.services import liabilities_publish
-
     liabilities_publish()

@@ -7,14 +7,14 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from hub.liabilities.models import LiabilityRoot
+from hub.liabilities.selectors import reserves_of
+from hub.liabilities.services import liabilities_publish
 
 
 @admin.action(description="Publish a new liabilities root now")
 def publish_now(modeladmin: admin.ModelAdmin, request: HttpRequest,
                 queryset: QuerySet[LiabilityRoot]) -> None:
     """Builds a fresh root over all liabilities (the selection only enables the action)."""
-    from hub.liabilities.services import liabilities_publish
-
     if not request.user.is_superuser:
         modeladmin.message_user(request, "only a superuser may publish a root", messages.ERROR)
         return
@@ -59,7 +59,5 @@ class LiabilityRootAdmin(admin.ModelAdmin):
 
     @admin.display(description="reserve ratio")
     def reserve_ratio(self, obj: LiabilityRoot) -> str:
-        from hub.liabilities.selectors import reserves_of
-
         reserves = reserves_of(obj)
         return ", ".join(f"{a} {r['ratio']}" for a, r in reserves.items()) or obj.reserves_error

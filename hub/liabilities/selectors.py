@@ -13,15 +13,21 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
+from hub.channels.models import Channel
 from hub.core.liabilities import ASSETS, Leaf, Tree, proof_json, tree_from_nodes
+from hub.ledger import accounts as ledger_accounts
+from hub.ledger.models import LedgerEntry
 from hub.liabilities.models import LiabilityLeaf, LiabilityRoot
+from hub.threads.models import ThreadRecord
 
-# Ledger accounts that are owed to someone: custodial balances (`custodial:<address>`), open links
-# (`link:<id>`), settlements being paid out (`settlement:<id>`).
-LEDGER_LIABILITY_PREFIXES = ("custodial:", "link:", "settlement:")
-# The user side of a channel: its balance and what a pending withdrawal still owes the user.
+# Ledger accounts that are owed to someone (named in hub/ledger/accounts.py): custodial balances,
+# open links, settlements being paid out.
+LEDGER_LIABILITY_PREFIXES = (ledger_accounts.custodial(""), ledger_accounts.link(""), ledger_accounts.settlement(""))
+# The user side of a channel (accounts.channel): its balance and what a pending withdrawal still
+# owes the user.
 _CHANNEL_USER_ACCOUNT = re.compile(
-    r"^channel:(\d+):(balance|pending_withdrawal)_(wei|token)_user$")
+    "^" + re.escape(ledger_accounts.channel(0, "")).replace("0", r"(\d+)", 1)
+    + r"(balance|pending_withdrawal)_(wei|token)_user$")
 CHANNEL_USER_REGEX = _CHANNEL_USER_ACCOUNT.pattern
 
 
@@ -34,9 +40,6 @@ def liabilities_now() -> tuple[dict[tuple[str, str], int], int]:
     every channel and each user's share of its open threads (keyed `channel:<user>`), and the
     number of ledger rows read. Zero balances are left out; negative ones are kept (the caller
     refuses to commit to them). Call it inside a REPEATABLE READ transaction for one snapshot."""
-    from hub.channels.models import Channel
-    from hub.ledger.models import LedgerEntry
-
     prefixes = Q()
     for prefix in LEDGER_LIABILITY_PREFIXES:
         prefixes |= Q(account__startswith=prefix)
@@ -62,8 +65,6 @@ def _thread_shares() -> list[tuple[str, str, int]]:
     """Value in open threads left both channels' user balances: by the latest sender-signed
     state, the sender is owed its side and the receiver its side (paid into its channel when the
     thread closes). A side already settled on chain is no longer the hub's to owe."""
-    from hub.threads.models import ThreadRecord
-
     out = []
     threads = (ThreadRecord.objects.filter(status__in=[ThreadRecord.Status.OPEN,
                                                        ThreadRecord.Status.DISPUTE])

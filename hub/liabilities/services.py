@@ -11,6 +11,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from hub.chain.outbox import transaction_enqueue
+from hub.chain.reserves import chain_assets
+from hub.chain.signer import hub_address, hub_state_signer
 from hub.core.liabilities import (
     ASSETS,
     AssetRoot,
@@ -29,8 +32,6 @@ ANCHOR_PREFIX = b"spoke-liabilities-v1"
 
 
 def _read_reserves() -> tuple[dict[str, Any], int | None, str]:
-    from hub.chain.reserves import chain_assets
-
     try:
         block, assets = chain_assets()
     except Exception as exc:  # the node is down or misconfigured: publish without reserves
@@ -65,8 +66,6 @@ def liabilities_publish(*, trigger: str = LiabilityRoot.Trigger.SCHEDULE,
 
 def _publish_locked(*, reserves: dict[str, Any], block: int | None, error: str, trigger: str,
                     requested_by: str, nested: bool) -> tuple[LiabilityRoot, dict[str, AssetRoot]]:
-    from hub.chain.signer import hub_address, hub_state_signer
-
     with transaction.atomic():
         if not nested:  # one snapshot for the ledger, the channels and the threads
             with connection.cursor() as cursor:
@@ -123,8 +122,6 @@ def _insert_leaves(root_id: int, rows: list[tuple[str, int, str, str, bytes, byt
 def _anchor(root: LiabilityRoot, digest: bytes) -> Any:
     """A 0-value transaction from the hub to itself whose data is the commitment, through the
     outbox (idempotent per root): the root's existence at that block is then public record."""
-    from hub.chain.outbox import transaction_enqueue
-
     return transaction_enqueue(purpose="liabilities_anchor", to=root.hub_address,
                                data=ANCHOR_PREFIX + digest, gas_limit=30_000,
                                idempotency_key=f"liabilities-anchor:{root.sequence}")
