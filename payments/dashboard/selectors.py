@@ -27,6 +27,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from hub.channels.models import ChannelUpdate
+from hub.core.state import AMOUNT_FIELDS
 from hub.purchases.models import Payment
 from payments.dashboard.money import Money, rate_then, rate_time_then
 from payments.events.models import Event
@@ -173,15 +174,7 @@ def payment_for_merchant(merchant_id: int, payment_id: str) -> Payment | None:
 
 STATE_FIELDS = (
     ("contractAddress", None), ("user", None), ("recipient", "recipient"),
-    ("balanceWeiHub", "balance_wei_hub"), ("balanceWeiUser", "balance_wei_user"),
-    ("balanceTokenHub", "balance_token_hub"), ("balanceTokenUser", "balance_token_user"),
-    ("pendingDepositWeiHub", "pending_deposit_wei_hub"), ("pendingDepositWeiUser", "pending_deposit_wei_user"),
-    ("pendingDepositTokenHub", "pending_deposit_token_hub"),
-    ("pendingDepositTokenUser", "pending_deposit_token_user"),
-    ("pendingWithdrawalWeiHub", "pending_withdrawal_wei_hub"),
-    ("pendingWithdrawalWeiUser", "pending_withdrawal_wei_user"),
-    ("pendingWithdrawalTokenHub", "pending_withdrawal_token_hub"),
-    ("pendingWithdrawalTokenUser", "pending_withdrawal_token_user"),
+    *((key, attr) for attr, key in AMOUNT_FIELDS),  # the channel's amount fields (hub/core/state.py)
     ("txCountGlobal", "tx_count_global"), ("txCountChain", "tx_count_chain"),
     ("threadRoot", "thread_root"), ("threadCount", "thread_count"), ("timeout", "timeout"),
 )
