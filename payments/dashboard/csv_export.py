@@ -21,6 +21,7 @@ from payments.dashboard.selectors import (
     payment_money,
     payments_for_merchant,
 )
+from payments.invoices.selectors import invoice_overpaid, invoice_paid_late
 from payments.settlements.selectors import settlements_for_merchant
 
 PAYMENT_COLUMNS = ["id", "created_at", "type", "status", "sender", "recipient", "asset", "amount",
@@ -28,7 +29,8 @@ PAYMENT_COLUMNS = ["id", "created_at", "type", "status", "sender", "recipient", 
                    "invoice_id", "refunded", "refunded_base_units"]
 INVOICE_COLUMNS = ["id", "created_at", "state", "asset", "amount", "amount_base_units",
                    "amount_received", "amount_received_base_units", "fiat_usd", "order_id",
-                   "description", "pay_to", "expires_at", "paid_at"]
+                   "description", "pay_to", "expires_at", "paid_at", "currency", "price", "rate",
+                   "rate_source", "rate_at", "amount_overpaid_base_units", "paid_late"]
 SETTLEMENT_COLUMNS = ["id", "created_at", "state", "asset", "amount", "amount_base_units",
                       "payout_address", "automatic", "transaction_hash", "completed_at", "failure_reason"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -65,7 +67,9 @@ def invoice_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]
         money, received = invoice_money(inv), invoice_money(inv, int(inv.amount_received))
         yield [inv.public_id, inv.created_at, inv.state, money.symbol, money.human, money.amount,
                received.human, received.amount, _fiat(money.fiat), inv.order_id, inv.description,
-               inv.pay_to, inv.expires_at, inv.paid_at]
+               inv.pay_to, inv.expires_at, inv.paid_at, inv.currency,
+               "" if inv.price is None else f"{inv.price:f}", "" if inv.rate is None else f"{inv.rate.normalize():f}",
+               inv.rate_source, inv.rate_at, invoice_overpaid(inv), "yes" if invoice_paid_late(inv) else "no"]
 
 
 def settlement_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]]:

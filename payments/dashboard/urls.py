@@ -45,6 +45,8 @@ urlpatterns: list[URLPattern] = [
     path("settlements/request/", settlements.settlement_request_view, name="settlement_request"),
     path("settlements/rule/", settlements.settlement_rule_view, name="settlement_rule"),
     path("settlements/<str:settlement_id>/", settlements.settlement_detail_view, name="settlement"),
+    path("settlements/<str:settlement_id>/report.csv", settlements.settlement_report_view,
+         name="settlement_report"),
     path("time-zone/", team.time_zone_view, name="time_zone"),
     path("api-keys/", developers.api_keys_view, name="api_keys"),
     path("api-keys/new/", developers.api_key_create_view, name="api_key_create"),

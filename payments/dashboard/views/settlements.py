@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -15,12 +18,17 @@ from django.views.decorators.http import require_POST
 from payments import conf
 from payments.balances.selectors import custodial_balance
 from payments.dashboard import forms, services
+from payments.dashboard.csv_export import _cell
 from payments.dashboard.money import Money, parse_human
 from payments.dashboard.once import once_only
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
 from payments.merchants.services import normalize_address
-from payments.settlements.selectors import settlements_for_merchant
+from payments.settlements.selectors import (
+    REPORT_COLUMNS,
+    settlement_report,
+    settlements_for_merchant,
+)
 from payments.units import ASSETS
 
 
@@ -145,3 +153,22 @@ def settlement_rule_view(request: HttpRequest) -> HttpResponse:
         except PaymentsError as exc:
             form.add_error(exc.param if exc.param in form.fields else None, exc.human_message)
     return _page(request, rule_form=form, status=400)
+
+
+@never_cache
+@dashboard_view("settlements")
+def settlement_report_view(request: HttpRequest, settlement_id: str) -> HttpResponse:
+    """The settlement's itemised report as CSV: the payments, refunds and fees it covers."""
+    settlement = (settlements_for_merchant(dash_of(request).merchant_id).filter(public_id=settlement_id).first()
+                  if SETTLEMENT_ID.fullmatch(settlement_id) else None)
+    if settlement is None:
+        raise Http404("no such settlement")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(REPORT_COLUMNS)
+    for line in settlement_report(settlement):
+        # numbers as numbers (a minus sign is no formula); text through the CSV-injection guard
+        writer.writerow([str(v) if isinstance(v, int | Decimal) else _cell(v) for v in line])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="settlement-{settlement.public_id}.csv"'
+    return response

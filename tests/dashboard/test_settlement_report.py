@@ -1,0 +1,49 @@
+"""The settlement's itemised report (CSV, linked from the settlement page): the payments and
+refunds it covers since the previous settlement, the (zero) fee, the payout, each with its fiat
+value of the time, adding up to what the settlement moved."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from hub.custodial.services import FLOAT, custodial_debit
+from hub.rates.models import ExchangeRate
+from payments.refunds.services import refund_create, refund_mark_succeeded
+from payments.settlements.services import settlement_execute
+from tests.dashboard.helpers import make_payment, make_team, random_address, sign_in
+
+
+def test_the_report_itemises_payments_refunds_fee_and_payout_and_reconciles(db: object) -> None:
+    ExchangeRate.objects.create(rate="2000", source="operator", retrieved_at=timezone.now() - timedelta(minutes=5))
+    team = make_team("Report shop", payout_address=random_address())
+    first = make_payment(team.address, wei=10**16)
+    second = make_payment(team.address, wei=3 * 10**15)
+    refund = refund_create(merchant_id=team.merchant.pk, payment_id=second.pk, amount=10**15)
+    with transaction.atomic():  # what the refund execution does once it paid the payer back
+        custodial_debit(owner=team.address, amount_wei=10**15, amount_token=0,
+                        memo=f"refund {refund.public_id}", counter_account=FLOAT)
+        refund_mark_succeeded(refund_id=refund.public_id)
+    settlement = settlement_execute(merchant_id=team.merchant.pk, asset="wei")
+    assert settlement.amount == 12 * 10**15 and settlement.fiat_value == Decimal("24.00")
+
+    client = Client()
+    sign_in(client, team.owner)
+    page = client.get(f"/dashboard/settlements/{settlement.public_id}/")
+    assert f"/dashboard/settlements/{settlement.public_id}/report.csv" in page.content.decode()
+    answer = client.get(f"/dashboard/settlements/{settlement.public_id}/report.csv")
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+    assert [(r["kind"], r["id"]) for r in rows] == [
+        ("payment", first.public_id), ("payment", second.public_id), ("refund", refund.public_id),
+        ("fee", ""), ("settlement", settlement.public_id), ("balance_change", "")]
+    assert [r["fiat_value"] for r in rows[:5]] == ["20.00", "6.00", "-2.00", "0.00", "-24.00"]
+    assert sum(int(r["amount_base_units"]) for r in rows[:5]) == 0  # the books balance
+    assert rows[5]["amount_base_units"] == "0"
+    assert Client().get(f"/dashboard/settlements/{settlement.public_id}/report.csv").status_code == 302
