@@ -4,13 +4,14 @@ ledger entry must never be edited)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html_join
 
 from hub.chain.admin import ReadOnlyAdmin, ReadOnlyInline
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.disputes.admin_actions import exit_channels
 from hub.ledger.models import LedgerEntry
-from hub.ledger.services import channel_ledger_state
-from ops.admin_display import amount_column
+from hub.ledger.services import asset_of, channel_ledger_state
+from ops.admin_display import amount_column, amount_html
 
 
 class ChannelUpdateInline(ReadOnlyInline):
@@ -46,7 +47,10 @@ class ChannelAdmin(ReadOnlyAdmin):
 
     @admin.display(description="ledger (sum per account)")
     def ledger(self, obj: Channel) -> str:
-        return ", ".join(f"{k}={v}" for k, v in channel_ledger_state(obj.pk).items() if v)
+        """Each non-zero account's sum with the one formatter (the exact base units in its title)."""
+        rows = [(field, amount_html(total, asset_of(field)))
+                for field, total in channel_ledger_state(obj.pk).items() if total]
+        return format_html_join(", ", "{}={}", rows) or "—"
 
 
 @admin.register(ChannelUpdate)
