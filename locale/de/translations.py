@@ -256,6 +256,65 @@ DE: dict[str, str | tuple[str, str]] = {
     "Open in my wallet": "In meiner Wallet öffnen",
     "Show QR code": "QR-Code anzeigen",
     "Where it went": "Wohin es ging",
+    # the hosted checkout page (payments/invoices/views.py, templates/payments/checkout.html)
+    "Paid (more than the amount) — thank you": "Bezahlt (mehr als der Betrag) – vielen Dank",
+    "Paid (after expiry) — thank you": "Bezahlt (nach Ablauf) – vielen Dank",
+    "Void": "Ungültig",
+    "%(time)s left to pay": "Noch %(time)s zum Bezahlen",
+    "Payment sent — waiting for the network to confirm it.":
+        "Zahlung gesendet – warten auf die Bestätigung durch das Netzwerk.",
+    "Received %(amount)s": "%(amount)s erhalten",
+    "Still to pay": "Noch zu zahlen",
+    "Pay %(amount)s with my wallet": "%(amount)s mit meiner Wallet bezahlen",
+    "You cancelled in your wallet. Nothing was paid.": "Sie haben in Ihrer Wallet abgebrochen. Es wurde nichts bezahlt.",
+    "No browser wallet found. Open this page in your wallet app's browser (scan the QR code), or install a wallet such as MetaMask.":
+        "Keine Browser-Wallet gefunden. Öffnen Sie diese Seite im Browser Ihrer Wallet-App (scannen Sie den "
+        "QR-Code) oder installieren Sie eine Wallet wie MetaMask.",
+    "Connecting to your wallet…": "Verbindung zu Ihrer Wallet wird hergestellt …",
+    "The wallet shared no account.": "Die Wallet hat kein Konto freigegeben.",
+    "Switching your wallet to the right network…": "Ihre Wallet wird auf das richtige Netzwerk umgestellt …",
+    "Preparing the payment…": "Die Zahlung wird vorbereitet …",
+    "The payment could not be prepared.": "Die Zahlung konnte nicht vorbereitet werden.",
+    "Step 1 of 2: allow the checkout to take exactly this amount (confirm in your wallet)…":
+        "Schritt 1 von 2: erlauben Sie der Kasse, genau diesen Betrag abzubuchen (bestätigen Sie in Ihrer Wallet) …",
+    "Step 2 of 2: confirm the payment in your wallet…": "Schritt 2 von 2: bestätigen Sie die Zahlung in Ihrer Wallet …",
+    "Confirm the payment in your wallet…": "Bestätigen Sie die Zahlung in Ihrer Wallet …",
+    "Payment sent (transaction %(tx)s). This page turns to Paid once the network confirms it.":
+        "Zahlung gesendet (Transaktion %(tx)s). Diese Seite zeigt „Bezahlt“, sobald das Netzwerk sie bestätigt.",
+    "Too many requests; try again in a moment.": "Zu viele Anfragen; versuchen Sie es gleich noch einmal.",
+    "Pay %(merchant)s – %(amount)s": "%(merchant)s bezahlen – %(amount)s",
+    "Payment to": "Zahlung an",
+    "Received so far: <span id=\"received-amount\">%(received)s</span> of %(amount)s.":
+        "Bisher erhalten: <span id=\"received-amount\">%(received)s</span> von %(amount)s.",
+    "How would you like to pay?": "Wie möchten Sie bezahlen?",
+    "Pay with a browser wallet": "Mit einer Browser-Wallet bezahlen",
+    "MetaMask or any Ethereum wallet in this browser (or in your wallet app's browser). Your wallet shows the exact amount and the shop's address, fixed by us: you only confirm.":
+        "MetaMask oder eine andere Ethereum-Wallet in diesem Browser (oder im Browser Ihrer Wallet-App). Ihre "
+        "Wallet zeigt den genauen Betrag und die Adresse des Shops, von uns festgelegt: Sie bestätigen nur.",
+    "Pay from a payment channel": "Aus einem Zahlungskanal bezahlen",
+    "Instant and without a network fee if you already have a Spoke payment channel: pay this invoice from your channel wallet, or with the SDK:":
+        "Sofort und ohne Netzwerkgebühr, wenn Sie bereits einen Spoke-Zahlungskanal haben: bezahlen Sie diese "
+        "Rechnung aus Ihrer Kanal-Wallet oder mit dem SDK:",
+    "The invoice number <code>%(id)s</code> identifies the payment.":
+        "Die Rechnungsnummer <code>%(id)s</code> kennzeichnet die Zahlung.",
+    "On your phone": "Auf Ihrem Telefon",
+    "Scan this code to open this page on your phone, then pay from your wallet app's browser.":
+        "Scannen Sie diesen Code, um diese Seite auf Ihrem Telefon zu öffnen, und bezahlen Sie dann im "
+        "Browser Ihrer Wallet-App.",
+    "QR code of this checkout page": "QR-Code dieser Bezahlseite",
+    "Receipt": "Beleg",
+    "Paid to": "Bezahlt an",
+    "Paid at": "Bezahlt am",
+    "Invoice": "Rechnung",
+    "Order": "Bestellung",
+    "Keep this page's address as your receipt.": "Bewahren Sie die Adresse dieser Seite als Beleg auf.",
+    "This invoice has expired and can no longer be paid. Please return to the shop to start again.":
+        "Diese Rechnung ist abgelaufen und kann nicht mehr bezahlt werden. Bitte kehren Sie zum Shop zurück, "
+        "um neu zu beginnen.",
+    "The shop has cancelled this invoice: it can no longer be paid. Please return to the shop if you still want to buy.":
+        "Der Shop hat diese Rechnung storniert: sie kann nicht mehr bezahlt werden. Bitte kehren Sie zum Shop "
+        "zurück, wenn Sie noch kaufen möchten.",
+    "Return to %(merchant)s": "Zurück zu %(merchant)s",
 }
 
 HERE = Path(__file__).resolve().parent

@@ -12,6 +12,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from ops.models import GlobalSwitches
@@ -26,6 +28,37 @@ def qr_svg(text: str) -> str:
     image.save(buffer)
     svg = buffer.getvalue().decode()
     return svg[svg.index("<svg"):]  # inline: drop the XML declaration
+
+
+# The invoice's state as the shopper reads it (the page shows it; its script updates it live).
+STATUS_TEXTS = {
+    "open": _("Waiting for payment"), "partially_paid": _("Partially paid"), "paid": _("Paid — thank you"),
+    "overpaid": _("Paid (more than the amount) — thank you"), "expired": _("Expired"),
+    "paid_late": _("Paid (after expiry) — thank you"), "void": _("Void"),
+}
+# What checkout.js says, in the page's language; %(name)s are filled in by the script.
+PAGE_TEXTS = {
+    "statuses": STATUS_TEXTS,
+    "timeLeft": _("%(time)s left to pay"),
+    "sentWaiting": _("Payment sent — waiting for the network to confirm it."),
+    "received": _("Received %(amount)s"), "stillToPay": _("Still to pay"), "amount": _("Amount"),
+    "payButton": _("Pay %(amount)s with my wallet"),
+    "cancelled": _("You cancelled in your wallet. Nothing was paid."),
+    "noWallet": _("No browser wallet found. Open this page in your wallet app's browser (scan the QR code), "
+                  "or install a wallet such as MetaMask."),
+    "connecting": _("Connecting to your wallet…"), "noAccount": _("The wallet shared no account."),
+    "switching": _("Switching your wallet to the right network…"), "preparing": _("Preparing the payment…"),
+    "notPrepared": _("The payment could not be prepared."),
+    "approve": _("Step 1 of 2: allow the checkout to take exactly this amount (confirm in your wallet)…"),
+    "confirmStep2": _("Step 2 of 2: confirm the payment in your wallet…"),
+    "confirm": _("Confirm the payment in your wallet…"),
+    "sent": _("Payment sent (transaction %(tx)s). This page turns to Paid once the network confirms it."),
+}
+
+
+def _texts() -> dict[str, object]:
+    return {key: ({k: str(v) for k, v in value.items()} if isinstance(value, dict) else str(value))
+            for key, value in PAGE_TEXTS.items()}
 
 
 PAYABLE = ("open", "partially_paid")
@@ -80,7 +113,8 @@ def checkout(request: HttpRequest, invoice_id: str) -> HttpResponse:
         "remaining_exact": exact_amount(remaining, invoice.asset),
         "received": format_amount(int(invoice.amount_received), invoice.asset),
         "symbol": SYMBOLS[invoice.asset], "fiat": _fiat_now(invoice, remaining),
-        "status": status, "chain_id": settings.CHAIN_ID,
+        "status": status, "status_text": STATUS_TEXTS.get(invoice.state, invoice.state),
+        "texts": _texts(), "chain_id": settings.CHAIN_ID,
         "wallet_available": bool(getattr(settings, "CHECKOUT_ADDRESS", None)),
         "success_url": invoice.success_url,
         "payments_paused": not GlobalSwitches.cached().payments_enabled,
@@ -121,7 +155,7 @@ def checkout_intent(request: HttpRequest, invoice_id: str) -> JsonResponse:
     allowed, wait = take_token(f"checkout-intent:{invoice.public_id}:{client_ip(request)}",
                                rate=INTENT_RATE_PER_SECOND, burst=INTENT_BURST)
     if not allowed:
-        response = JsonResponse({"error": {"code": "rate_limited", "message": "too many requests"}},
+        response = JsonResponse({"error": {"code": "rate_limited", "message": _g("Too many requests; try again in a moment.")}},
                                 status=429)
         response["Retry-After"] = str(max(1, int(wait + 0.999)))
         return response

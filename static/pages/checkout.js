@@ -5,9 +5,11 @@
   "use strict";
   var main = document.getElementById("checkout");
   var box = document.getElementById("status");
-  var labels = {open: "Waiting for payment", partially_paid: "Partially paid", paid: "Paid — thank you",
-                overpaid: "Paid (more than the amount) — thank you", expired: "Expired",
-                paid_late: "Paid (after expiry) — thank you"};
+  // the page's texts in its language (the view's PAGE_TEXTS); %(name)s placeholders filled here
+  var T = JSON.parse(document.getElementById("checkout-texts").textContent);
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  }
   var pending = false;  // a wallet payment was sent and waits for its confirmations
   var timer = null;
 
@@ -22,16 +24,16 @@
 
   function show(s) {
     box.setAttribute("data-status", s.status);
-    text("status-text", labels[s.status] || s.status);
+    text("status-text", T.statuses[s.status] || s.status);
     var detail = "";
     if (s.payable) {
-      detail = Math.floor(s.seconds_left / 60) + ":" + ("0" + s.seconds_left % 60).slice(-2) + " left to pay";
-      if (pending) { detail = "Payment sent — waiting for the network to confirm it. " + detail; }
+      detail = fill(T.timeLeft, {time: Math.floor(s.seconds_left / 60) + ":" + ("0" + s.seconds_left % 60).slice(-2)});
+      if (pending) { detail = T.sentWaiting + " " + detail; }
     } else if (s.paid) {
-      detail = "Received " + s.received_text;
+      detail = fill(T.received, {amount: s.received_text});
     }
     text("status-detail", detail);
-    text("due-label", s.status === "partially_paid" ? "Still to pay" : "Amount");
+    text("due-label", s.status === "partially_paid" ? T.stillToPay : T.amount);
     text("due-amount", s.payable ? s.remaining_text : s.amount_text);
     text("received-amount", s.received_text);
     hide("partial-note", s.status !== "partially_paid");
@@ -45,8 +47,9 @@
       text("receipt-time", d.toLocaleString());
     }
     hide("expired-note", s.status !== "expired");
+    hide("void-note", s.status !== "void");
     var button = document.getElementById("pay-wallet");
-    if (button && s.payable) { button.textContent = "Pay " + s.remaining_text + " with my wallet"; }
+    if (button && s.payable) { button.textContent = fill(T.payButton, {amount: s.remaining_text}); }
   }
 
   function poll() {
@@ -73,45 +76,44 @@
   function hex(decimal) { return "0x" + BigInt(decimal).toString(16); }
 
   function walletError(err) {
-    if (err && err.code === 4001) { return "You cancelled in your wallet. Nothing was paid."; }
+    if (err && err.code === 4001) { return T.cancelled; }
     return (err && err.message) ? err.message : String(err);
   }
 
   async function payWithWallet() {
     var eth = window.ethereum;
     if (!eth || typeof eth.request !== "function") {
-      message("No browser wallet found. Open this page in your wallet app's browser (scan the QR code), " +
-              "or install a wallet such as MetaMask.", true);
+      message(T.noWallet, true);
       return;
     }
     var button = document.getElementById("pay-wallet");
     button.disabled = true;
     try {
-      message("Connecting to your wallet…");
+      message(T.connecting);
       var accounts = await eth.request({method: "eth_requestAccounts"});
-      if (!accounts || !accounts.length) { throw new Error("The wallet shared no account."); }
+      if (!accounts || !accounts.length) { throw new Error(T.noAccount); }
       var from = accounts[0];
       var wanted = hex(main.dataset.chainId);
       var current = await eth.request({method: "eth_chainId"});
       if (BigInt(current) !== BigInt(wanted)) {
-        message("Switching your wallet to the right network…");
+        message(T.switching);
         await eth.request({method: "wallet_switchEthereumChain", params: [{chainId: wanted}]});
       }
-      message("Preparing the payment…");
+      message(T.preparing);
       var r = await fetch(main.dataset.intentUrl + "?payer=" + encodeURIComponent(from),
                           {headers: {"Accept": "application/json"}, cache: "no-store"});
       var intent = await r.json();
-      if (!r.ok) { throw new Error((intent.error && intent.error.message) || "The payment could not be prepared."); }
+      if (!r.ok) { throw new Error((intent.error && intent.error.message) || T.notPrepared); }
       if (intent.approve) {
-        message("Step 1 of 2: allow the checkout to take exactly this amount (confirm in your wallet)…");
+        message(T.approve);
         await eth.request({method: "eth_sendTransaction",
                            params: [{from: from, to: intent.approve.to, data: intent.approve.data}]});
       }
-      message((intent.approve ? "Step 2 of 2: " : "") + "Confirm the payment in your wallet…");
+      message(intent.approve ? T.confirmStep2 : T.confirm);
       var tx = await eth.request({method: "eth_sendTransaction", params: [{
         from: from, to: intent.contract, value: hex(intent.value), data: intent.data}]});
       pending = true;
-      message("Payment sent (transaction " + tx + "). This page turns to Paid once the network confirms it.");
+      message(fill(T.sent, {tx: tx}));
       schedule();
     } catch (err) {
       message(walletError(err), true);

@@ -108,3 +108,36 @@ def test_dashboard_invoice_form_takes_a_return_link() -> None:
     for bad in ("javascript:alert(1)", "ftp://shop.example/x"):
         refused = InvoiceCreateForm({**base, "success_url": bad})
         assert not refused.is_valid() and "success_url" in refused.errors, bad
+
+
+def test_the_checkout_speaks_the_browsers_language(shop: Shop, settings: Any) -> None:
+    settings.CHECKOUT_ADDRESS = "0x" + "ab" * 20
+    invoice = invoice_create(merchant_id=shop.merchant.pk, amount=5 * 10**18, asset="token")
+    invoice_apply_payment(invoice_id=invoice.public_id, merchant_id=shop.merchant.pk, payment_id=43,
+                          amount=2 * 10**18, asset="token", paid_at=timezone.now())
+    german = Client().get(f"/pay/{invoice.public_id}", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="de">' in german
+    assert "Wie möchten Sie bezahlen?" in german and "Mit einer Browser-Wallet bezahlen" in german
+    assert "Noch zu zahlen" in german and '<strong id="status-text">Teilweise bezahlt</strong>' in german
+    assert 'Bisher erhalten: <span id="received-amount">2 SPD</span> von 5 SPD.' in german
+    assert "3 SPD mit meiner Wallet bezahlen" in german and 'aria-label="QR-Code dieser Bezahlseite"' in german
+    # the script's texts travel in the same language
+    assert '"payButton": "%(amount)s mit meiner Wallet bezahlen"' in german
+    assert '"void": "Ung\\u00fcltig"' in german
+    for english in ("How would you like to pay?", "Still to pay", "Pay with a browser wallet", "Receipt"):
+        assert english not in german
+    english = Client().get(f"/pay/{invoice.public_id}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in english and "How would you like to pay?" in english
+    assert '<strong id="status-text">Partially paid</strong>' in english
+
+
+def test_a_void_invoice_says_so_in_words(shop: Shop) -> None:
+    from payments.invoices.services import invoice_void
+
+    invoice = invoice_create(merchant_id=shop.merchant.pk, amount=1000, asset="wei")
+    invoice_void(merchant_id=shop.merchant.pk, invoice_id=invoice.public_id)
+    html = page(invoice)
+    assert '<strong id="status-text">Void</strong>' in html and '<section id="pay-options" hidden>' in html
+    assert '<p id="void-note" class="note">' in html
+    german = Client().get(f"/pay/{invoice.public_id}", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<strong id="status-text">Ungültig</strong>' in german and "storniert" in german
