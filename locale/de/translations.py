@@ -315,6 +315,78 @@ DE: dict[str, str | tuple[str, str]] = {
         "Der Shop hat diese Rechnung storniert: sie kann nicht mehr bezahlt werden. Bitte kehren Sie zum Shop "
         "zurück, wenn Sie noch kaufen möchten.",
     "Return to %(merchant)s": "Zurück zu %(merchant)s",
+    # dashboard pages: payment detail, links, webhooks, audit log, two-factor, sign-in
+    "Every sensitive action in this account. Entries cannot be edited or deleted.":
+        "Jede sensible Aktion in diesem Konto. Einträge können weder bearbeitet noch gelöscht werden.",
+    "Action starts with": "Aktion beginnt mit",
+    "Filter": "Filtern",
+    "Action": "Aktion",
+    "By": "Von",
+    "Target": "Ziel",
+    "Detail": "Details",
+    "Nothing yet.": "Noch nichts.",
+    "A link holds an amount from your custodial balance until someone opens its URL and claims it.":
+        "Ein Link hält einen Betrag aus Ihrem verwahrten Guthaben, bis jemand seine URL öffnet und ihn einlöst.",
+    "Create a link": "Einen Link erstellen",
+    "Create link": "Link erstellen",
+    "All": "Alle",
+    "Link": "Link",
+    "Note": "Notiz",
+    "Actions": "Aktionen",
+    "Cancel": "Stornieren",
+    "No links.": "Keine Links.",
+    "Sign in to your dashboard": "Beim Dashboard anmelden",
+    "Set up two-factor sign-in": "Zwei-Faktor-Anmeldung einrichten",
+    "Your team requires a second factor. Scan this code with an authenticator app (or type the key), then enter the 6-digit code it shows.":
+        "Ihr Team verlangt einen zweiten Faktor. Scannen Sie diesen Code mit einer Authenticator-App (oder "
+        "geben Sie den Schlüssel ein) und geben Sie dann den angezeigten 6-stelligen Code ein.",
+    "Confirm and sign in": "Bestätigen und anmelden",
+    "Two-factor code": "Zwei-Faktor-Code",
+    "Enter your code": "Code eingeben",
+    "Open your authenticator app and type the 6-digit code for Spoke.":
+        "Öffnen Sie Ihre Authenticator-App und geben Sie den 6-stelligen Code für Spoke ein.",
+    "Sign in": "Anmelden",
+    "Start again": "Neu beginnen",
+    "Refunded": "Erstattet",
+    "Purchase": "Kauf",
+    "Receipt: the signed channel state": "Beleg: der signierte Kanalzustand",
+    "Download receipt (JSON)": "Beleg herunterladen (JSON)",
+    "This payment was carried by a channel state that the payer signed and the hub countersigned. Either signature is a proof that can be checked by anyone, and the double-signed state can be enforced on-chain in the ChannelManager contract.":
+        "Diese Zahlung wurde von einem Kanalzustand getragen, den der Zahler signiert und der Hub "
+        "gegengezeichnet hat. Jede der Signaturen ist ein Nachweis, den jeder prüfen kann, und der doppelt "
+        "signierte Zustand lässt sich on-chain im ChannelManager-Vertrag durchsetzen.",
+    "(failed)": "(fehlgeschlagen)",
+    "State fields, hash and signatures": "Zustandsfelder, Hash und Signaturen",
+    "How to verify it yourself": "So prüfen Sie es selbst",
+    "Refund to the payer": "An den Zahler erstatten",
+    "Two-factor sign-in": "Zwei-Faktor-Anmeldung",
+    "Your authenticator": "Ihr Authenticator",
+    "On": "An",
+    "Turn off": "Ausschalten",
+    "Your team requires it, so it cannot be turned off.": "Ihr Team verlangt sie, daher kann sie nicht ausgeschaltet werden.",
+    "Scan this code with an authenticator app (or type the key), then enter the 6-digit code it shows.":
+        "Scannen Sie diesen Code mit einer Authenticator-App (oder geben Sie den Schlüssel ein) und geben Sie "
+        "dann den angezeigten 6-stelligen Code ein.",
+    "Turn on": "Einschalten",
+    "Team policy": "Team-Richtlinie",
+    "Make it optional": "Freiwillig machen",
+    "Require it for everyone": "Für alle verlangen",
+    "Events": "Ereignisse",
+    "Enabled": "Aktiv",
+    "Signing secret": "Signaturgeheimnis",
+    "Reveal": "Anzeigen",
+    "Send a test event": "Testereignis senden",
+    "Rotate signing secret": "Signaturgeheimnis erneuern",
+    "Delete endpoint": "Endpunkt löschen",
+    "Edit endpoint": "Endpunkt bearbeiten",
+    "Save": "Speichern",
+    "Delivery log": "Zustellprotokoll",
+    "Add an endpoint": "Einen Endpunkt hinzufügen",
+    "Add endpoint": "Endpunkt hinzufügen",
+    "Endpoints": "Endpunkte",
+    "Endpoint": "Endpunkt",
+    "No endpoints.": "Keine Endpunkte.",
+    "Recent deliveries": "Letzte Zustellungen",
 }
 
 HERE = Path(__file__).resolve().parent

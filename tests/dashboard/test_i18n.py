@@ -64,3 +64,18 @@ def test_the_link_page_speaks_the_browsers_language() -> None:
     english = Client().get(path).content.decode()
     assert "sent you" in english and "Ready to claim" in english and '"sending": "Sending\\u2026"' in english
     assert issued.secret not in german + english
+
+
+def test_the_remaining_dashboard_pages_speak_german() -> None:
+    team = make_team("Laden")
+    client = Client()
+    sign_in(client, team.owner)
+    client.post("/i18n/setlang/", {"language": "de", "next": "/dashboard/"})
+    expected = {"/dashboard/audit/": ("Prüfprotokoll", "Aktion beginnt mit"),
+                "/dashboard/links/": ("Links", "Einen Link erstellen"),
+                "/dashboard/webhooks/": ("Webhooks", "Keine Endpunkte."),
+                "/dashboard/security/": ("Zwei-Faktor-Anmeldung", "Ihr Authenticator")}
+    for path, (title, text) in expected.items():
+        page = client.get(path).content.decode()
+        assert f">{title}</h1>" in page and text in page, path
+    assert "Beim Dashboard anmelden" in Client().get("/dashboard/login/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
