@@ -387,6 +387,8 @@ DE: dict[str, str | tuple[str, str]] = {
     "Endpoint": "Endpunkt",
     "No endpoints.": "Keine Endpunkte.",
     "Recent deliveries": "Letzte Zustellungen",
+    "Itemised report (CSV): the payments, refunds and fees this settlement covers":
+        "Aufstellung (CSV): die Zahlungen, Erstattungen und Gebühren, die diese Abrechnung umfasst",
 }
 
 HERE = Path(__file__).resolve().parent
