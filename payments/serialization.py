@@ -88,3 +88,14 @@ class MetadataField(serializers.DictField):
 })
 class MetadataInput(serializers.JSONField):
     """Checked by payments.metadata.metadata_clean (code metadata_invalid)."""
+
+
+class FiatValueFields(serializers.Serializer):
+    """The fiat value of a money movement as recorded when it happened (payments.fiat)."""
+
+    fiat_currency = serializers.CharField(help_text="the currency of fiat_value (USD, EUR); empty when none")
+    fiat_value = DecimalString(allow_null=True, help_text="the amount's fiat value then, to the cent; "
+                                                          "null when no rate was known")
+    fiat_rate = DecimalString(allow_null=True, help_text="fiat per whole unit of the asset used")
+    fiat_rate_source = serializers.CharField(help_text="where the rate came from (hub:operator, hub:price_feed, peg)")
+    fiat_rate_at = Timestamp(allow_null=True, help_text="when that rate was retrieved")

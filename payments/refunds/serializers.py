@@ -10,6 +10,7 @@ from payments.refunds.models import Refund
 from payments.serialization import (
     ASSET_CHOICES,
     AmountString,
+    FiatValueFields,
     MetadataField,
     MetadataInput,
     PositiveAmountString,
@@ -25,7 +26,7 @@ class RefundLinkSerializer(serializers.Serializer):
     secret = serializers.CharField(allow_null=True, help_text="as url: shown once")
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(FiatValueFields):
     id = serializers.CharField(source="public_id")
     object = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()

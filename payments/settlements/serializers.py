@@ -6,7 +6,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hub.chain.models import ChainTransaction
-from payments.serialization import ASSET_CHOICES, AmountString, PositiveAmountString, Timestamp
+from payments.serialization import (
+    ASSET_CHOICES,
+    AmountString,
+    FiatValueFields,
+    PositiveAmountString,
+    Timestamp,
+)
 from payments.settlements.models import Settlement
 
 
@@ -45,7 +51,7 @@ def displayed_state(settlement: Settlement) -> str:
     return settlement.state
 
 
-class SettlementSerializer(serializers.Serializer):
+class SettlementSerializer(FiatValueFields):
     id = serializers.CharField(source="public_id")
     object = serializers.SerializerMethodField()
     amount = AmountString()

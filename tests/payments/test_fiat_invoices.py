@@ -105,6 +105,7 @@ def test_payments_record_their_fiat_value_then_and_the_overpayment_is_flagged_an
     result = refunded.json()
     assert result["invoice"]["amount_excess"] == "0"
     assert [r["amount"] for r in result["refunds"]] == [str(5 * 10**15)]
+    assert (result["refunds"][0]["fiat_value"], result["refunds"][0]["fiat_currency"]) == ("15.00", "USD")
     refund = Refund.objects.get(invoice__public_id=invoice["id"])
     assert refund.reason == "excess_payment" and refund.fiat_value == Decimal("15.00")
     assert api.post(f"/api/v1/invoices/{invoice['id']}/refund_excess",
