@@ -52,6 +52,7 @@ NOT_PAGES = {
     "login_totp": "the second sign-in step (needs a half-done sign-in; the sign-in page is checked)",
     "login_enroll": "authenticator set-up at first sign-in (the security page renders the same parts)",
     "logout": "POST only", "switch": "POST only", "events": "JSON", "payment_receipt": "JSON download",
+    "settlement_report": "CSV download",
     "refund_create": "POST only", "link_create": "POST only", "link_cancel": "POST (its confirm page is checked)",
     "link_created": "shown once after creating a link (covered by the link journey)",
     "settlement_request": "POST only", "settlement_rule": "POST only", "api_key_create": "POST only",
