@@ -119,7 +119,7 @@ def invoice_apply_payment(*, invoice_id: str, merchant_id: int, payment_id: int,
     (invoice_asset_mismatch) or the late-payment window has passed (invoice_not_payable)."""
     invoice = Invoice.objects.select_for_update().filter(public_id=invoice_id).first()
     if invoice is None:
-        raise PaymentsError("resource_missing", f"no invoice {invoice_id}", param="invoice_id")
+        raise PaymentsError("resource_missing", "no such invoice", param="invoice_id")
     if invoice.merchant_id != merchant_id:
         return False
     if InvoicePayment.objects.filter(source=source, payment_id=payment_id).exists():
@@ -172,7 +172,7 @@ def invoice_void(*, merchant_id: int, invoice_id: str) -> Invoice:
     any other state is refused with invoice_not_voidable. Records `invoice.void`."""
     invoice = Invoice.objects.select_for_update().filter(merchant_id=merchant_id, public_id=invoice_id).first()
     if invoice is None:
-        raise PaymentsError("resource_missing", f"no invoice {invoice_id[:64]}", param="invoice_id")
+        raise PaymentsError("resource_missing", "no such invoice", param="invoice_id")
     if invoice.state == State.VOID:
         return invoice
     if invoice.state != State.OPEN or invoice.amount_received > 0:
@@ -194,7 +194,7 @@ def invoice_refund_excess(*, merchant_id: int, invoice_id: str) -> tuple[Invoice
     refund, then invoice.excess_refunded."""
     invoice = Invoice.objects.select_for_update().filter(merchant_id=merchant_id, public_id=invoice_id).first()
     if invoice is None:
-        raise PaymentsError("resource_missing", f"no invoice {invoice_id}", param="id")
+        raise PaymentsError("resource_missing", "no such invoice", param="id")
     left = invoice_excess(invoice)
     if left <= 0:
         raise PaymentsError("invoice_no_excess", f"invoice {invoice_id} has no excess to refund")

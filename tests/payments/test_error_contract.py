@@ -160,6 +160,51 @@ def t_invoice_no_excess(c: Ctx) -> Any:
     return c.api.post(f"/api/v1/invoices/{invoice['id']}/refund_excess")
 
 
+def t_invoice_not_voidable(c: Ctx) -> Any:
+    from payments.invoices.services import invoice_apply_payment, invoice_void
+
+    invoice = c.api.post("/api/v1/invoices", {"amount": "2", "asset": "wei"}).json()
+    with transaction.atomic():  # partly paid: it has received something, so it cannot be voided
+        invoice_apply_payment(invoice_id=invoice["id"], merchant_id=c.shop.merchant.pk,
+                              payment_id=_payment(c.shop).pk, amount=1, asset="wei", paid_at=timezone.now())
+    return _service("invoice_not_voidable", lambda: invoice_void(merchant_id=c.shop.merchant.pk,
+                                                                 invoice_id=invoice["id"]))
+
+
+def _intent(c: Ctx) -> tuple[int, str]:
+    from payments.invoices.models import Invoice
+    from payments.invoices.services import invoice_checkout_intent
+
+    invoice = c.api.post("/api/v1/invoices", {"amount": "1", "asset": "wei"}).json()
+    return _service("checkout", lambda: invoice_checkout_intent(
+        Invoice.objects.get(public_id=invoice["id"]), payer="0x" + "22" * 20))
+
+
+def t_checkout_unavailable(c: Ctx) -> Any:
+    from django.conf import settings
+
+    c.monkeypatch.setattr(settings, "CHECKOUT_ADDRESS", "")  # no Checkout contract deployed
+    return _intent(c)
+
+
+def t_payments_disabled(c: Ctx) -> Any:
+    from ops.models import _SWITCH_CACHE, GlobalSwitches
+
+    switches = GlobalSwitches.current()
+    switches.payments_enabled = False
+    switches.save()
+    _SWITCH_CACHE.clear()
+    try:
+        return _intent(c)
+    finally:
+        _SWITCH_CACHE.clear()
+
+
+def t_url_unresolvable(c: Ctx) -> Any:
+    return c.api.post("/api/v1/webhook_endpoints",
+                      {"url": "https://hooks.example.invalid/h", "enabled_events": ["*"]})
+
+
 def t_rate_unavailable(c: Ctx) -> Any:
     c.monkeypatch.setitem(conf.FIAT_PER_USD, "EUR", "")
     return c.api.post("/api/v1/invoices", {"currency": "EUR", "price": "10", "asset": "token"})
@@ -239,7 +284,10 @@ def t_api_error(c: Ctx) -> Any:
 # Refusals of the merchant platform's services that reach a client through the hub's purchase
 # API (an invoice payment is refused with them) or a worker, not through /api/v1/: triggered by
 # calling the service.
-THROUGH_SERVICES = {"invoice_not_payable", "invoice_asset_mismatch", "refund_not_pending", "amount_invalid"}
+# The checkout's intent route (`/pay/<id>/intent.json`, the shopper's page) and the dashboard's
+# void answer with these codes in the pages' own shape, so they are triggered at the service too.
+THROUGH_SERVICES = {"invoice_not_payable", "invoice_asset_mismatch", "refund_not_pending", "amount_invalid",
+                    "invoice_not_voidable", "checkout_unavailable", "payments_disabled"}
 
 
 def test_every_code_has_a_trigger() -> None:
