@@ -389,6 +389,29 @@ DE: dict[str, str | tuple[str, str]] = {
     "Recent deliveries": "Letzte Zustellungen",
     "Itemised report (CSV): the payments, refunds and fees this settlement covers":
         "Aufstellung (CSV): die Zahlungen, Erstattungen und Gebühren, die diese Abrechnung umfasst",
+    "Expires (%(tz_name)s)": "Läuft ab (%(tz_name)s)",
+    "When (%(tz_name)s)": "Wann (%(tz_name)s)",
+    "You sign in with your password and a code from your authenticator app.":
+        "Sie melden sich mit Ihrem Passwort und einem Code aus Ihrer Authenticator-App an.",
+    "Key:": "Schlüssel:",
+    "Every member of %(merchant)s must use two-factor sign-in; members without an authenticator set one up at their next sign-in.":
+        "Jedes Mitglied von %(merchant)s muss die Zwei-Faktor-Anmeldung nutzen; Mitglieder ohne Authenticator "
+        "richten ihn bei der nächsten Anmeldung ein.",
+    "Two-factor sign-in is optional for members of %(merchant)s.":
+        "Die Zwei-Faktor-Anmeldung ist für Mitglieder von %(merchant)s freiwillig.",
+    "Signed POSTs to your server for each event (HMAC-SHA256 over <code>timestamp.body</code>), retried for 3 days.":
+        "Signierte POSTs an Ihren Server für jedes Ereignis (HMAC-SHA256 über <code>timestamp.body</code>), "
+        "3 Tage lang wiederholt.",
+    "Dashboard": "Dashboard",
+    "Skip to content": "Zum Inhalt springen",
+    "Menu": "Menü",
+    "Merchant": "Händler",
+    "Switch": "Wechseln",
+    "Connecting…": "Verbinde …",
+    "Sign out": "Abmelden",
+    "Payments are paused by the Spoke operator: new payments to you are refused until they are turned back on. Your balances, settlements and refunds are not affected.":
+        "Zahlungen sind vom Spoke-Betreiber angehalten: neue Zahlungen an Sie werden abgelehnt, bis sie wieder "
+        "eingeschaltet sind. Ihre Guthaben, Abrechnungen und Erstattungen sind nicht betroffen.",
 }
 
 HERE = Path(__file__).resolve().parent
@@ -402,6 +425,22 @@ def _quote(text: str) -> str:
 def _unquote(lines: list[str]) -> str:
     return "".join(re.fullmatch(r'"(.*)"', line.strip()).group(1)  # type: ignore[union-attr]
                    for line in lines).replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _unfuzzy(lines: list[str]) -> list[str]:
+    """A block's lines without the fuzzy flag (alone or beside others, e.g. "#, fuzzy, python-format")
+    and without the previous msgid makemessages guessed it from ("#| ..."): the text is ours."""
+    out = []
+    for line in lines:
+        if line.startswith("#|"):
+            continue
+        if line.startswith("#,"):
+            flags = [f.strip() for f in line[2:].split(",") if f.strip() != "fuzzy"]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags)
+        out.append(line)
+    return out
 
 
 def fill(po_text: str) -> tuple[str, list[str]]:
@@ -433,10 +472,10 @@ def fill(po_text: str) -> tuple[str, list[str]]:
             out.append(block)
             continue
         if isinstance(text, tuple):
-            head = [line for line in lines[:starts["msgstr[0] "]] if line != "#, fuzzy"]
+            head = _unfuzzy(lines[:starts["msgstr[0] "]])
             out.append("\n".join(head) + f"\nmsgstr[0] {_quote(text[0])}\nmsgstr[1] {_quote(text[1])}")
         else:
-            head = [line for line in lines[:end] if line != "#, fuzzy"]
+            head = _unfuzzy(lines[:end])
             out.append("\n".join(head) + f"\nmsgstr {_quote(text)}")
     return "\n\n".join(out), missing
 

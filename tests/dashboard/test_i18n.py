@@ -34,6 +34,7 @@ def test_the_compiled_german_catalogue_has_every_text_of_the_table() -> None:
             assert catalogue.gettext(msgid) == text, msgid
     po = (LOCALE / "de" / "LC_MESSAGES" / "django.po").read_text()
     assert 'msgstr ""\n\n' not in po.split("\n\n", 1)[1], "an untranslated text in django.po"
+    assert "fuzzy" not in po, "a fuzzy text in django.po (gettext ignores it)"
 
 
 def test_the_language_chooser_switches_the_dashboard_to_german() -> None:
@@ -78,4 +79,8 @@ def test_the_remaining_dashboard_pages_speak_german() -> None:
     for path, (title, text) in expected.items():
         page = client.get(path).content.decode()
         assert f">{title}</h1>" in page and text in page, path
+    page = client.get("/dashboard/security/").content.decode()
+    assert "Zum Inhalt springen" in page and ">Abmelden</button>" in page and "Schlüssel:" in page
+    assert "Zwei-Faktor-Anmeldung ist für Mitglieder von Laden freiwillig" in page
+    assert "Läuft ab (" in client.get("/dashboard/links/").content.decode()
     assert "Beim Dashboard anmelden" in Client().get("/dashboard/login/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
