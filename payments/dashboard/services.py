@@ -126,6 +126,18 @@ def invoice_void_by(request: HttpRequest, *, merchant_id: int, invoice_id: str) 
     return invoice
 
 
+@transaction.atomic
+def invoice_refund_excess_by(request: HttpRequest, *, merchant_id: int, invoice_id: str) -> Any:
+    """The dashboard's one-click refund of an invoice's excess (the API's POST
+    /invoices/{id}/refund_excess), audited with the amount it gave back."""
+    from payments.invoices.services import invoice_refund_excess
+
+    invoice, refunds = invoice_refund_excess(merchant_id=merchant_id, invoice_id=invoice_id)
+    _audit(request, merchant_id, "invoice.excess_refunded", f"invoice:{invoice.public_id}",
+           amount=str(sum(int(r.amount) for r in refunds)), refunds=[r.public_id for r in refunds])
+    return invoice, refunds
+
+
 # --- money out ----------------------------------------------------------------------------------
 
 @transaction.atomic

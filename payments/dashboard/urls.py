@@ -39,6 +39,8 @@ urlpatterns: list[URLPattern] = [
     path("invoices/new/", invoices.invoice_new_view, name="invoice_new"),
     path("invoices/<str:invoice_id>/", invoices.invoice_detail_view, name="invoice"),
     path("invoices/<str:invoice_id>/void/", invoices.invoice_void_view, name="invoice_void"),
+    path("invoices/<str:invoice_id>/refund-excess/", invoices.invoice_refund_excess_view,
+         name="invoice_refund_excess"),
     path("settlements/", settlements.settlements_view, name="settlements"),
     path("proof/", proof.proof_view, name="proof"),
     path("proof/proof.json", proof.proof_download_view, name="proof_download"),

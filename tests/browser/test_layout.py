@@ -62,6 +62,7 @@ NOT_PAGES = {
     "member_role": "POST only", "member_remove": "POST only", "proof_download": "JSON download",
     "webhook_update": "POST only", "webhook_delete": "POST only", "webhook_rotate": "POST only",
     "webhook_test": "POST only", "invoice_void": "POST (its confirmation is checked in the setup journey)",
+    "invoice_refund_excess": "POST (its confirmation is checked in tests/dashboard/test_lists.py)",
     "time_zone": "POST only",
 }
 PAGE_ROUTES = {"home": "home", "payments": "payments", "payment": "payment", "invoices": "invoices",

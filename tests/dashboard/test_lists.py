@@ -189,3 +189,28 @@ def test_a_toast_names_the_amount_and_links_to_the_object(shop) -> None:  # type
         "text": "Invoice paid: 0.25 ETH", "url": f"/dashboard/invoices/{invoice.public_id}/"}
     assert toast_for("invoice.paid", {"object": {"id": "javascript:alert(1)", "amount": "x"}}) == {
         "text": "Invoice paid", "url": ""}
+
+
+def test_an_overpaid_invoice_refunds_its_excess_in_one_click_once(shop) -> None:  # type: ignore[no-untyped-def]
+    invoice = invoice_create(merchant_id=shop.merchant.pk, amount=ETH, asset="wei")
+    invoice_apply_payment(invoice_id=invoice.public_id, merchant_id=shop.merchant.pk, payment_id=shop.b.pk,
+                          amount=3 * ETH, asset="wei", paid_at=timezone.now())  # 2 ETH too much
+    path = f"/dashboard/invoices/{invoice.public_id}/"
+    staff = client_for(shop.users["staff"])  # staff may not move money back
+    page = staff.get(path).content.decode()
+    assert 'id="invoice-excess"' in page and 'id="refund-excess-form"' not in page
+    assert post_form(staff, "/dashboard/invoices/new/", path + "refund-excess/").status_code == 403
+    assert not Refund.objects.filter(payment_id=shop.b.pk).exists()
+
+    owner = client_for(shop.owner)
+    page = owner.get(path).content.decode()
+    assert 'id="refund-excess-form"' in page and "Refund 2 ETH to the payers" in page  # the confirmation
+    assert post_form(owner, path, path + "refund-excess/").status_code == 302
+    refunds = list(Refund.objects.filter(payment_id=shop.b.pk))
+    assert [(int(r.amount), r.reason) for r in refunds] == [(2 * ETH, "excess_payment")]
+    audit = AuditLog.objects.get(action="invoice.excess_refunded", target=f"invoice:{invoice.public_id}")
+    assert audit.detail["amount"] == str(2 * ETH)
+    assert 'id="refund-excess-form"' not in owner.get(path).content.decode()
+    again = post_form(owner, "/dashboard/invoices/new/", path + "refund-excess/")  # nothing left: refused, nothing written
+    assert again.status_code == 409 and "no excess" in again.content.decode()
+    assert Refund.objects.filter(payment_id=shop.b.pk).count() == 1

@@ -19,6 +19,7 @@ from payments.dashboard.selectors import invoice_money, invoices_for_merchant
 from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
 from payments.invoices.models import Invoice
+from payments.invoices.selectors import invoice_excess
 from payments.invoices.services import invoice_create
 
 
@@ -49,6 +50,7 @@ def _invoice_page(request: HttpRequest, invoice_id: str, *, error: str = "", sta
     for a in applied:
         a.money = invoice_money(invoice, int(a.amount))  # type: ignore[attr-defined]
     remaining = max(0, int(invoice.amount) - int(invoice.amount_received))
+    excess = invoice_excess(invoice)
     return page(request, "dashboard/invoice_detail.html", {
         "invoice": invoice, "money": invoice_money(invoice),
         "received": invoice_money(invoice, int(invoice.amount_received)),
@@ -56,6 +58,8 @@ def _invoice_page(request: HttpRequest, invoice_id: str, *, error: str = "", sta
         "checkout_url": request.build_absolute_uri(reverse("payments:checkout", args=[invoice.public_id])),
         "can_void": dash.can("invoices", "write") and invoice.state == Invoice.State.OPEN
         and int(invoice.amount_received) == 0,
+        "excess": invoice_money(invoice, excess),
+        "can_refund_excess": excess > 0 and dash.can("refunds", "write"),
         "void_error": error,
     }, status=status)
 
@@ -84,6 +88,27 @@ def invoice_void_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
             raise Http404("no such invoice") from None
         return _invoice_page(request, invoice_id, error=exc.message, status=409)
     messages.success(request, _("The invoice was voided: its checkout page accepts no payment."))
+    return redirect("payments:dashboard:invoice", invoice_id=invoice_id)
+
+
+@require_POST
+@dashboard_view("refunds", "write")
+@once_only("payments:dashboard:invoices")
+def invoice_refund_excess_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    """Give an invoice's excess back to its payers in one click (what it received beyond its
+    amount, or everything when it expired unpaid): one refund per payment, like the API's
+    POST /invoices/{id}/refund_excess. A 409 page with the reason when there is nothing to refund."""
+    if not INVOICE_ID.fullmatch(invoice_id):
+        raise Http404("no such invoice")
+    try:
+        _invoice, refunds = services.invoice_refund_excess_by(
+            request, merchant_id=dash_of(request).merchant_id, invoice_id=invoice_id)
+    except PaymentsError as exc:
+        if exc.code == "resource_missing":
+            raise Http404("no such invoice") from None
+        return _invoice_page(request, invoice_id, error=exc.message, status=409)
+    messages.success(request, _("Refunding the excess: %(count)s refund(s) created; each payer is paid back off-chain.")
+                     % {"count": len(refunds)})
     return redirect("payments:dashboard:invoice", invoice_id=invoice_id)
 
 
