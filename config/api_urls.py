@@ -33,6 +33,7 @@ v1 = [
     path("payout_settings", settlements.PayoutSettingsView.as_view(), name="payout_settings"),
     path("settlements", settlements.SettlementListView.as_view(), name="settlements"),
     path("settlements/<str:id>", settlements.SettlementDetailView.as_view(), name="settlement"),
+    path("settlements/<str:id>/report", settlements.SettlementReportView.as_view(), name="settlement_report"),
     path("webhook_endpoints", webhooks.WebhookEndpointListView.as_view(), name="webhook_endpoints"),
     path("webhook_endpoints/<str:id>", webhooks.WebhookEndpointDetailView.as_view(),
          name="webhook_endpoint"),

@@ -99,3 +99,17 @@ class FiatValueFields(serializers.Serializer):
     fiat_rate = DecimalString(allow_null=True, help_text="fiat per whole unit of the asset used")
     fiat_rate_source = serializers.CharField(help_text="where the rate came from (hub:operator, hub:price_feed, peg)")
     fiat_rate_at = Timestamp(allow_null=True, help_text="when that rate was retrieved")
+
+
+# An http(s) URL with a host name, localhost or an IPv4 address, a port 1..65535 and a path: what
+# the server accepts for a webhook endpoint's URL and an invoice's success_url, and their schema's pattern.
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+HTTP_URL_PATTERN = (
+    "^https?://(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}|"
+    f"{_OCTET}(\\.{_OCTET}){{3}})(:{_PORT})?(/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*$"
+)
+
+# The same with a query and a fragment (a page a shopper returns to: `/thanks?order=1042#top`).
+_QUERY_CHARS = "[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*"
+PAGE_URL_PATTERN = HTTP_URL_PATTERN.removesuffix("$") + f"(\\?{_QUERY_CHARS})?(#{_QUERY_CHARS})?$"

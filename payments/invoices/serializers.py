@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.urls import reverse
@@ -12,6 +13,7 @@ from payments.invoices.models import Invoice
 from payments.invoices.selectors import invoice_excess, invoice_overpaid, invoice_paid_late
 from payments.serialization import (
     ASSET_CHOICES,
+    PAGE_URL_PATTERN,
     AmountString,
     DecimalString,
     MetadataField,
@@ -99,6 +101,12 @@ class InvoiceSerializer(serializers.Serializer):
         return payment_public_ids(list(hub_payments.values_list("payment_id", flat=True)))
 
 
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": f"^$|{PAGE_URL_PATTERN}",
+                      "example": "https://shop.example/order/1042/thanks"})
+class SuccessUrl(serializers.URLField):
+    """http(s) URL with a host (the same form as a webhook endpoint's URL); empty: no return link."""
+
+
 class InvoiceCreateSerializer(serializers.Serializer):
     amount = PositiveAmountString(
         required=False, help_text="base units of `asset`; or give `currency` and `price` instead")
@@ -121,12 +129,12 @@ class InvoiceCreateSerializer(serializers.Serializer):
         min_value=0, max_value=30 * 24 * 3600, required=False,
         help_text="seconds after expiry during which payments still count (default 86400)")
     metadata = MetadataInput(required=False)
-    success_url = serializers.URLField(
+    success_url = SuccessUrl(
         max_length=2000, required=False, default="", allow_blank=True,
         help_text="http(s) URL of the shop's page the shopper returns to after paying")
 
     def validate_success_url(self, value: str) -> str:
-        if value and not value.lower().startswith(("https://", "http://")):
+        if value and not re.fullmatch(PAGE_URL_PATTERN, value):
             raise serializers.ValidationError("success_url is an http or https URL")
         return value
 

@@ -11,7 +11,12 @@ from payments.merchants.serializers import PayoutSettingsSerializer, PayoutSetti
 from payments.merchants.services import payout_settings_update_by_key
 from payments.settlements import selectors, services
 from payments.settlements.models import Settlement
-from payments.settlements.serializers import SettlementCreateSerializer, SettlementSerializer
+from payments.settlements.serializers import (
+    SettlementCreateSerializer,
+    SettlementReportSerializer,
+    SettlementSerializer,
+    settlement_report_data,
+)
 
 
 class SettlementListView(MerchantAPIView):
@@ -41,6 +46,22 @@ class SettlementDetailView(MerchantAPIView):
     def get(self, request: Request, id: str) -> Response:
         settlement = selectors.settlements_for_merchant(self.merchant_id).get(public_id=id)
         return Response(SettlementSerializer(settlement).data)
+
+
+class SettlementReportView(MerchantAPIView):
+    resource = "settlements"
+
+    @extend_schema(
+        operation_id="settlements_report", responses=SettlementReportSerializer,
+        description=(
+            "The settlement's itemised report for the merchant's books: every payment received and "
+            "refund paid in its asset since the previous settlement of that asset, the platform fee "
+            "(none is charged: a zero line), the payout itself and the balance change, each with its "
+            "fiat value as recorded when it happened. The amounts add up to zero. The dashboard "
+            "offers the same lines as CSV."))
+    def get(self, request: Request, id: str) -> Response:
+        settlement = selectors.settlements_for_merchant(self.merchant_id).get(public_id=id)
+        return Response(settlement_report_data(settlement, selectors.settlement_report(settlement)))
 
 
 class PayoutSettingsView(MerchantAPIView):

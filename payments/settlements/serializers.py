@@ -83,3 +83,47 @@ class SettlementCreateSerializer(serializers.Serializer):
 
 def settlement_data(settlement: Settlement) -> dict[str, Any]:
     return dict(SettlementSerializer(settlement).data)
+
+
+class SettlementReportLineSerializer(serializers.Serializer):
+    """One line of a settlement's itemised report (the dashboard's CSV has the same columns)."""
+
+    kind = serializers.ChoiceField(
+        choices=["payment", "refund", "fee", "settlement", "balance_change"],
+        help_text="payment received, refund paid, platform fee (none is charged: a zero line), the "
+                  "settlement's payout, and the balance change they add up to")
+    id = serializers.CharField(allow_blank=True, help_text="the payment, refund or settlement id (blank for fee and "
+                                                           "balance_change)")
+    time = serializers.DateTimeField(help_text="when it happened")
+    asset = serializers.CharField(help_text='"wei" or "token"')
+    amount = serializers.CharField(help_text="base units as a decimal string: payments positive, refunds and the "
+                                             "payout negative; the lines sum to zero with balance_change")
+    fiat_currency = serializers.CharField(allow_blank=True, help_text="the books' fiat currency")
+    fiat_value = serializers.CharField(allow_null=True, help_text="fiat value when it happened (decimal string)")
+    fiat_rate = serializers.CharField(allow_blank=True, help_text="the rate used (fiat per whole unit)")
+    fiat_rate_source = serializers.CharField(allow_blank=True, help_text="where the rate came from")
+    fiat_rate_at = serializers.DateTimeField(allow_null=True, help_text="the rate's time")
+    invoice = serializers.CharField(allow_blank=True, help_text="the invoice the line paid or refunded, if any")
+    note = serializers.CharField(allow_blank=True, help_text="the payment type, refund reason or a remark")
+
+
+class SettlementReportSerializer(serializers.Serializer):
+    object = serializers.CharField(help_text='always "settlement_report"')
+    settlement = serializers.CharField(help_text="the settlement's id")
+    lines = SettlementReportLineSerializer(many=True, help_text="every payment, refund and fee the settlement "
+                                                                "covers since the previous settlement of its asset")
+
+
+def settlement_report_data(settlement: Settlement, lines: list[list[Any]]) -> dict[str, Any]:
+    """The report's lines (payments.settlements.selectors.settlement_report) as API objects."""
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    rows = []
+    for kind, ident, time, asset, amount, cur, value, rate, source, rate_at, invoice, note in lines:
+        rows.append({"kind": kind, "id": ident, "time": time, "asset": asset, "amount": str(int(amount)),
+                     "fiat_currency": text(cur), "fiat_value": None if value in (None, "") else str(value),
+                     "fiat_rate": text(rate), "fiat_rate_source": text(source),
+                     "fiat_rate_at": rate_at or None, "invoice": text(invoice), "note": text(note)})
+    return SettlementReportSerializer({"object": "settlement_report", "settlement": settlement.public_id,
+                                       "lines": rows}).data

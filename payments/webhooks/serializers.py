@@ -6,7 +6,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from payments.serialization import MetadataField, MetadataInput, Timestamp
+from payments.serialization import HTTP_URL_PATTERN, MetadataField, MetadataInput, Timestamp
 from payments.webhooks.models import RESPONSE_EXCERPT_CHARS, WebhookDelivery
 
 
@@ -35,14 +35,9 @@ class WebhookEndpointRetrieveSerializer(WebhookEndpointSerializer):
 
 
 # What the server accepts (services._clean_url): an http(s) URL with a host name, localhost or an
-# IPv4 address, a port 1..65535 and a path. Private destinations are then refused with
-# url_not_public unless the operator allows them.
-_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
-_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-WEBHOOK_URL_PATTERN = (
-    "^https?://(localhost|([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}|"
-    f"{_OCTET}(\\.{_OCTET}){{3}})(:{_PORT})?(/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*$"
-)
+# IPv4 address, a port 1..65535 and a path (payments.serialization.HTTP_URL_PATTERN). Private
+# destinations are then refused with url_not_public unless the operator allows them.
+WEBHOOK_URL_PATTERN = HTTP_URL_PATTERN
 
 
 @extend_schema_field({"type": "string", "maxLength": 2000, "pattern": WEBHOOK_URL_PATTERN,

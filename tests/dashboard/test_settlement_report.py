@@ -47,3 +47,20 @@ def test_the_report_itemises_payments_refunds_fee_and_payout_and_reconciles(db: 
     assert sum(int(r["amount_base_units"]) for r in rows[:5]) == 0  # the books balance
     assert rows[5]["amount_base_units"] == "0"
     assert Client().get(f"/dashboard/settlements/{settlement.public_id}/report.csv").status_code == 302
+
+    # the same lines through the merchant API, for a shop backend's books
+    from payments.apikeys.services import api_key_create
+
+    key = api_key_create(merchant_id=team.merchant.pk, kind="read_only").plaintext
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    report = api.get(f"/api/v1/settlements/{settlement.public_id}/report")
+    assert report.status_code == 200, report.content
+    body = report.json()
+    assert (body["object"], body["settlement"]) == ("settlement_report", settlement.public_id)
+    assert [(line["kind"], line["id"], line["amount"], line["fiat_value"]) for line in body["lines"]] == [
+        (r["kind"], r["id"], r["amount_base_units"], r["fiat_value"] or None) for r in rows]
+    other = make_team("Other shop")
+    stranger = Client(headers={"Authorization": "Bearer "
+                               + api_key_create(merchant_id=other.merchant.pk, kind="secret").plaintext})
+    refused = stranger.get(f"/api/v1/settlements/{settlement.public_id}/report")
+    assert refused.status_code == 404 and settlement.public_id not in refused.content.decode()
