@@ -363,6 +363,10 @@ SPECTACULAR_SETTINGS = {
         "ListObjectEnum": [("list", "list")],
         # a link's funding and a receiving address's mode are the same two words
         "FundingModeEnum": [("channel", "channel"), ("custodial", "custodial")],
+        # an API key's kind and a settlement report line's kind
+        "ApiKeyKindEnum": [("secret", "secret"), ("restricted", "restricted"), ("read_only", "read_only")],
+        "ReportLineKindEnum": [("payment", "payment"), ("refund", "refund"), ("fee", "fee"),
+                               ("settlement", "settlement"), ("balance_change", "balance_change")],
     },
 }
 
