@@ -28,7 +28,18 @@ users' token balances moved by exactly the payments recorded (none created or de
 raw cost of the crypto and database work one payment needs. Exit status: non-zero when a load
 thread failed or a consistency check did not pass.
 
+Side by side: with --baseline REV, a git worktree of that commit is served by a second, identical
+stack (its own PostgreSQL, Valkey, anvil, worker and scheduler, and its own server settings:
+config/gunicorn.py when the commit has one), funded the same way; the closed loop then runs in
+--rounds alternating rounds (baseline, this code, baseline, ...) of --max-duration seconds each, so
+both are measured on the same machine in the same minutes, and the ratio of their rates is printed
+beside each one's ratio to the raw crypto + durable-commit limit (measured once, for both). The
+database checks run for both databases. BENCH_PROFILE=dir records the web processes with py-spy
+during the first closed-loop round of each.
+
     .venv/bin/python bench/payments_bench.py [--pairs 16] [--rate 100] [--duration 30]
+                                             [--baseline d43a664 --rounds 3 --max-duration 10]
+    .venv/bin/python -m bench.run payments      # the same, as figures with targets and verdicts
 """
 
 from __future__ import annotations
@@ -51,6 +62,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # spoke_client: the dev environment's editable install of client/
+if os.environ.get("BENCH_CODE_ROOT"):  # a database check of a baseline's stack: its own models
+    sys.path.insert(0, os.environ["BENCH_CODE_ROOT"])
 
 import httpx  # noqa: E402
 from eth_account import Account  # noqa: E402
@@ -69,6 +82,7 @@ PURCHASE_PATH = "/api/hub/payments/purchase"
 import logging  # noqa: E402
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("spoke_client").setLevel(logging.WARNING)
 
 
 def log(message: str) -> None:
@@ -89,7 +103,8 @@ class Stack:
             s.stop()
 
 
-def start_stack(work: Path, web_processes: int) -> Stack:
+def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
+    """The whole stack serving the code in `code` (this checkout, or a baseline's worktree)."""
     # BENCH_DATABASE_URL points the hub at an existing PostgreSQL server (durable commits there
     # too: check its fsync/synchronous_commit, printed at the end); otherwise an embedded one.
     database_url = os.environ.get("BENCH_DATABASE_URL")
@@ -112,7 +127,7 @@ def start_stack(work: Path, web_processes: int) -> Stack:
     stack = Stack(env, [], [s for s in (pg, valkey, anvil) if s is not None])
 
     def manage(*args: str) -> str:
-        out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+        out = subprocess.run([PY, "manage.py", *args], cwd=code, env=env, capture_output=True,
                              text=True, check=False)
         if out.returncode:
             raise SystemExit(out.stdout + out.stderr)
@@ -127,19 +142,27 @@ def start_stack(work: Path, web_processes: int) -> Stack:
     if SERVER == "gunicorn":
         port = free_port()
         stack.web_ports.append(port)
-        stack.services.append(Service("web", [str(Path(PY).parent / "gunicorn"), "-b",
-                                              f"127.0.0.1:{port}", "-w", str(web_processes), "--no-control-socket",
-                                              "config.wsgi:application"], env, logs, ROOT).start())
+        gunicorn = str(Path(PY).parent / "gunicorn")
+        if (code / "config" / "gunicorn.py").exists():
+            # the code's own server settings, as `./spoke up` runs them (--web: the processes)
+            argv = [gunicorn, "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
+                    "config.wsgi:application"]
+            web_env = {**env, "WEB_WORKERS": str(web_processes)}
+        else:  # code from before config/gunicorn.py: what the benchmark and `./spoke up` ran then
+            argv = [gunicorn, "-b", f"127.0.0.1:{port}", "-w", str(web_processes),
+                    "--no-control-socket", "config.wsgi:application"]
+            web_env = env
+        stack.services.append(Service("web", argv, web_env, logs, code).start())
     for _ in range(web_processes if SERVER == "daphne" else 0):
         port = free_port()
         stack.web_ports.append(port)
         stack.services.append(Service(f"web-{port}", [str(Path(PY).parent / "daphne"), "-b",
                                                       "127.0.0.1", "-p", str(port),
                                                       "config.asgi:application"],
-                                      env, logs, ROOT).start())
+                                      env, logs, code).start())
     stack.services.append(Service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1",
-                                             "--threads", "4"], env, logs, ROOT).start())
-    stack.services.append(Service("scheduler", [PY, "manage.py", "crontab"], env, logs, ROOT).start())
+                                             "--threads", "4"], env, logs, code).start())
+    stack.services.append(Service("scheduler", [PY, "manage.py", "crontab"], env, logs, code).start())
     for port in stack.web_ports:
         if not wait_for_port(port, timeout=60):
             raise SystemExit(f"{SERVER} on {port} did not start; see {logs}")
@@ -520,9 +543,9 @@ def consistency_check(before: dict[str, int]) -> bool:
     return passed
 
 
-def raw_costs(stack: Stack, iterations: int = 2000) -> None:
+def raw_costs(stack: Stack, iterations: int = 2000) -> tuple[float, float]:
     """What one payment costs at minimum: the signature work (1 recover of the payer's state,
-    2 state hashes, 2 hub signatures) and one durable commit of equivalent writes."""
+    2 state hashes, 2 hub signatures) and one durable commit of equivalent writes, in seconds."""
     import psycopg
 
     from hub.core import PaymentArgs, Signer, apply_update, channel_state_hash, recover, zero_state
@@ -559,6 +582,264 @@ def raw_costs(stack: Stack, iterations: int = 2000) -> None:
     log(f"raw: one durable commit of equivalent writes (fsync={fsync[0] if fsync else '?'}, "
         f"synchronous_commit={sync[0] if sync else '?'}) p50 {commit * 1000:.3f} ms, "
         f"p99 {pct(times, .99) * 1000:.3f} ms = {commit * 1000 / 10 * 100:.1f}% of the limit")
+    return crypto, commit
+
+
+# --- The database checks run in a process of their own, with the stack's settings and against the
+# code that stack serves: the benchmark itself never sets Django up, so it can drive two stacks
+# (the baseline's and this code's) side by side.
+
+DJANGO_ENV = ("DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "HUB_PRIVATE_KEY_FILE", "SPOKE_DEVDATA",
+              "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "CONFIRMATIONS",
+              "CHAIN_ID", "SPOKE_NO_DEVDATA", "LOG_LEVEL")
+
+
+def django_call(stack: Stack, code: Path, name: str, arg: Any = None) -> Any:
+    """`name(arg)` (users_token_total, consistency_check) run in a Django process of the stack."""
+    env = {**os.environ, **{k: v for k, v in stack.env.items() if k in DJANGO_ENV},
+           "DJANGO_SETTINGS_MODULE": "config.settings", "BENCH_CODE_ROOT": str(code)}
+    out = subprocess.run([PY, str(Path(__file__).resolve()), "--django-call", name],
+                         input=json.dumps(arg), cwd=code, env=env, capture_output=True, text=True,
+                         check=False)
+    sys.stdout.write("".join(line + "\n" for line in out.stdout.splitlines()
+                             if not line.startswith("{\"result\"")))
+    if out.returncode:
+        raise RuntimeError(f"{name} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.splitlines()[-1])["result"]
+
+
+def django_child(name: str) -> None:
+    import django
+
+    django.setup()
+    arg = json.loads(sys.stdin.read() or "null")
+    result = users_token_total() if name == "users_token_total" else consistency_check(arg)
+    print(json.dumps({"result": result}), flush=True)
+
+
+# --- The baseline: an older commit's code in a worktree of its own ---
+
+def checkout(rev: str, work: Path) -> tuple[Path, str]:
+    """A detached worktree of `rev` under `work` (removed by `checkout_remove`), and its label."""
+    path = work / "baseline-code"
+    label = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", rev],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(path), rev],
+                   capture_output=True, text=True, check=True)
+    if (ROOT / "node_modules").exists():  # the contracts' build reads node_modules
+        (path / "node_modules").symlink_to(ROOT / "node_modules")
+    return path, label[:100]
+
+
+def checkout_remove(path: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                   capture_output=True, check=False)
+
+
+def head_label() -> str:
+    out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return (out[:100] or "this checkout") + (" (with uncommitted changes)" if dirty else "")
+
+
+def profile_start(stack: Stack, seconds: float, out: Path) -> list[subprocess.Popen[bytes]]:
+    """BENCH_PROFILE=dir: py-spy records each web worker process for `seconds` (collapsed stacks,
+    one file per process, `py-spy` must be on PATH or beside the interpreter)."""
+    spy = Path(PY).parent / "py-spy"
+    web = [s for s in stack.services if s.name.startswith("web")]
+    pids = []
+    for service in web:
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(service.pid)],
+                                  capture_output=True, text=True, check=False).stdout.split()
+        pids += [int(p) for p in children] or [service.pid]
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"profiling web processes {pids} for {seconds:.0f} s into {out}")
+    return [subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid),
+                              "--duration", str(int(seconds)), "--rate", "250", "--format", "raw",
+                              "--output", str(out / f"{out.name}-{pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for pid in pids]
+
+
+def rate_of(run: Run) -> float:
+    return len(run.latencies) / run.elapsed if run.elapsed else 0.0
+
+
+@dataclass
+class Measured:
+    """What one run of the benchmark measured (bench/figures/payments.py turns it into figures)."""
+    open_loop: Run
+    closed_loop: Run  # this code's closed-loop rounds, merged
+    contended: Run
+    consistent: bool
+    crypto_ms: float  # 1 recover + 2 hashes + 2 hub signatures
+    commit_ms: float  # one durable commit of equivalent writes, p50
+    rate: float
+    crashed: int
+    label: str = ""
+    baseline: Run | None = None  # the baseline's closed-loop rounds, merged
+    baseline_label: str = ""
+    rounds: list[tuple[float, float]] = field(default_factory=list)  # (baseline, this) per round
+
+    @property
+    def limit(self) -> float:
+        """Payments/s one stream of crypto + durable commit allows: the raw limit."""
+        return 1000 / (self.crypto_ms + self.commit_ms)
+
+    @property
+    def ratio(self) -> float | None:
+        """This code's closed-loop rate over the baseline's, in the same run."""
+        if self.baseline is None or not rate_of(self.baseline):
+            return None
+        return rate_of(self.closed_loop) / rate_of(self.baseline)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.crashed) or not self.consistent
+
+
+def merged(runs: list[Run]) -> Run:
+    out = Run()
+    for r in runs:
+        out.latencies += r.latencies
+        out.service += r.service
+        out.server += r.server
+        out.lateness += r.lateness
+        out.errors += r.errors
+        out.thread_errors += r.thread_errors
+        out.elapsed += r.elapsed
+    return out
+
+
+def prepare(stack: Stack, pairs: int, per_payer: int, amount: int, label: str) -> list[Pair]:
+    log(f"{label}: funding {pairs} payer/recipient pairs through the protocol")
+    started = time.perf_counter()
+    made = setup_pairs(stack, pairs, per_payer, amount, receiving=pairs // 2)
+    log(f"{label}: funded in {time.perf_counter() - started:.1f} s; pre-signing {per_payer} "
+        "payments per payer")
+    for pair in made:
+        presign(pair, per_payer, amount)
+        pair.headers = auth_headers(f"http://127.0.0.1:{stack.web_ports[0]}/api/hub", pair.payer_key)
+    return made
+
+
+def measure(*, pairs: int = 16, rate: float = 100.0, duration: float = 30.0,
+            max_duration: float = 15.0, web: int = 2, baseline: str | None = None,
+            rounds: int = 3) -> Measured:
+    """The whole benchmark. With `baseline` (a git revision), that commit's code is served by a
+    second stack beside this one, and the closed loop runs `rounds` times on each, alternating
+    (baseline, this, baseline, this, ...), each round `max_duration` seconds: the two are measured
+    on the same machine in the same minutes, and the ratio of their rates is the figure."""
+    become_subreaper()
+    work = Path(tempfile.mkdtemp(prefix="spoke-bench-"))
+    os.environ.update({"SPOKE_NO_DEVDATA": "1"})
+    label = head_label()
+    base_code: Path | None = None
+    base_label = ""
+    stacks: list[Stack] = []
+    try:
+        if baseline:
+            base_code, base_label = checkout(baseline, work)
+            log(f"baseline: {base_label}")
+        log(f"this code: {label}")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(start_stack, work / "this", web)]
+            if base_code is not None:
+                futures.append(pool.submit(start_stack, work / "base", web, base_code))
+            for f in futures:
+                stacks.append(f.result())
+        stack = stacks[0]
+        base_stack = stacks[1] if base_code is not None else None
+        amount = 10**15
+        closed_rounds = rounds if baseline else 1
+        per_payer = int(rate * duration / pairs) + 2000 + 500 * closed_rounds
+        made = prepare(stack, pairs, per_payer, amount, "this code")
+        index = dict.fromkeys(range(len(made)), 0)
+        base_made: list[Pair] = []
+        base_index: dict[int, int] = {}
+        if base_stack is not None:
+            base_made = prepare(base_stack, pairs, per_payer, amount, "baseline")
+            base_index = dict.fromkeys(range(len(base_made)), 0)
+        before = django_call(stack, ROOT, "users_token_total")
+        base_before = (django_call(base_stack, base_code, "users_token_total")  # type: ignore[arg-type]
+                       if base_stack is not None else {})
+        runs: list[Run] = []
+        for who, st, ps, ix in (("this code", stack, made, index),
+                                ("baseline", base_stack, base_made, base_index)):
+            if st is not None:
+                warm = run_phase(st, ps, rate=rate / 2, duration=3, start_index=ix)
+                runs.append(warm)
+                log(f"{who}: warm-up: {len(warm.latencies)} payments, {len(warm.errors)} errors, "
+                    f"{len(warm.thread_errors)} load-thread exceptions")
+        target = run_phase(stack, made, rate=rate, duration=duration, start_index=index)
+        runs.append(target)
+        report(f"disjoint open loop at {rate:.0f}/s", target)
+        verdict("disjoint", target)
+        mine: list[Run] = []
+        theirs: list[Run] = []
+        pairs_of_rounds: list[tuple[float, float]] = []
+        profile = os.environ.get("BENCH_PROFILE")
+        for n in range(closed_rounds):
+            if base_stack is not None:
+                spies = (profile_start(base_stack, max_duration - 1, Path(profile) / "baseline")
+                         if profile and n == 0 else [])
+                theirs.append(run_phase(base_stack, base_made, rate=None, duration=max_duration,
+                                        start_index=base_index))
+                for spy in spies:
+                    spy.wait()
+            spies = profile_start(stack, max_duration - 1, Path(profile) / "this") if profile and n == 0 else []
+            mine.append(run_phase(stack, made, rate=None, duration=max_duration, start_index=index))
+            for spy in spies:
+                spy.wait()
+            if base_stack is not None:
+                pairs_of_rounds.append((rate_of(theirs[-1]), rate_of(mine[-1])))
+                log(f"closed loop round {n + 1}/{closed_rounds}: baseline {rate_of(theirs[-1]):.1f}/s, "
+                    f"this code {rate_of(mine[-1]):.1f}/s")
+        runs += mine + theirs
+        closed = merged(mine)
+        report("disjoint closed loop (max)", closed)
+        base_closed = merged(theirs) if theirs else None
+        if base_closed is not None:
+            report("baseline: disjoint closed loop (max)", base_closed)
+        contended = run_contended(stack, made, rate=rate, duration=duration, amount=amount)
+        runs.append(contended)
+        report(f"contended open loop at {rate:.0f}/s (2 merchants, "
+               f"{sum(p.receives for p in made)} payers also receive)", contended)
+        verdict("contended", contended)
+        consistent = django_call(stack, ROOT, "consistency_check", before)
+        if base_stack is not None:
+            log("baseline's database:")
+            consistent = django_call(base_stack, base_code, "consistency_check", base_before) and consistent  # type: ignore[arg-type]
+        crypto, commit = raw_costs(stack)
+        log(f"machine: {os.cpu_count()} CPUs (shared with whatever else runs: figures are noisy); "
+            f"{SERVER} with {web} processes; "
+            f"PostgreSQL {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'embedded'}; "
+            f"payers {pairs}")
+        crashed = sum(len(r.thread_errors) for r in runs)
+        measured = Measured(target, closed, contended, consistent, crypto * 1000, commit * 1000,
+                            rate, crashed, label=label, baseline=base_closed,
+                            baseline_label=base_label, rounds=pairs_of_rounds)
+        log(f"raw limit {measured.limit:.0f} payments/s = 1 / (crypto {crypto * 1000:.3f} ms + one "
+            f"durable commit {commit * 1000:.3f} ms)")
+        log(f"this code ({label}): closed loop {rate_of(closed):.1f} payments/s = "
+            f"{rate_of(closed) / measured.limit:.2f} of the raw limit")
+        if base_closed is not None:
+            log(f"baseline ({base_label}): closed loop {rate_of(base_closed):.1f} payments/s = "
+                f"{rate_of(base_closed) / measured.limit:.2f} of the raw limit")
+            log(f"side by side: this code / baseline = {measured.ratio:.2f}x "
+                f"(rounds: {', '.join(f'{b:.0f} vs {m:.0f}' for b, m in pairs_of_rounds)})")
+        if measured.failed:
+            log(f"run FAILED: {crashed} load-thread exceptions, consistency "
+                f"{'pass' if consistent else 'FAIL'}")
+        return measured
+    finally:
+        for st in stacks:
+            st.stop()
+        if base_code is not None:
+            checkout_remove(base_code)
+        subprocess.run(["rm", "-rf", str(work)], check=False)
 
 
 def main() -> None:
@@ -566,66 +847,22 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=16)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--max-duration", type=float, default=15.0)
+    parser.add_argument("--max-duration", type=float, default=15.0,
+                        help="seconds of each closed-loop round")
     parser.add_argument("--web", type=int, default=2)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also serve this git revision's code and compare closed loops")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="closed-loop rounds on each side with --baseline")
+    parser.add_argument("--django-call", help=argparse.SUPPRESS)  # child: a database check
     options = parser.parse_args()
-    become_subreaper()
-    work = Path(tempfile.mkdtemp(prefix="spoke-bench-"))
-    os.environ.update({"SPOKE_NO_DEVDATA": "1"})
-    stack = start_stack(work, options.web)
-    failed = False
-    try:
-        os.environ.update({k: v for k, v in stack.env.items() if k in (
-            "DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "HUB_PRIVATE_KEY_FILE", "SPOKE_DEVDATA",
-            "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "CONFIRMATIONS")})
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-
-        django.setup()
-        amount = 10**15
-        per_payer = int(options.rate * options.duration / options.pairs) + 2000
-        log(f"stack up; funding {options.pairs} payer/recipient pairs through the protocol")
-        started = time.perf_counter()
-        pairs = setup_pairs(stack, options.pairs, per_payer, amount, receiving=options.pairs // 2)
-        log(f"funded in {time.perf_counter() - started:.1f} s; pre-signing {per_payer} payments per payer")
-        for pair in pairs:
-            presign(pair, per_payer, amount)
-            pair.headers = auth_headers(f"http://127.0.0.1:{stack.web_ports[0]}/api/hub", pair.payer_key)
-        before = users_token_total()
-        index = dict.fromkeys(range(len(pairs)), 0)
-        warm = run_phase(stack, pairs, rate=options.rate / 2, duration=3, start_index=index)
-        log(f"warm-up: {len(warm.latencies)} payments, {len(warm.errors)} errors, "
-            f"{len(warm.thread_errors)} load-thread exceptions")
-        runs = [warm]
-        target = run_phase(stack, pairs, rate=options.rate, duration=options.duration,
-                           start_index=index)
-        runs.append(target)
-        report(f"disjoint open loop at {options.rate:.0f}/s", target)
-        verdict("disjoint", target)
-        closed = run_phase(stack, pairs, rate=None, duration=options.max_duration, start_index=index)
-        runs.append(closed)
-        report("disjoint closed loop (max)", closed)
-        contended = run_contended(stack, pairs, rate=options.rate, duration=options.duration,
-                                  amount=amount)
-        runs.append(contended)
-        report(f"contended open loop at {options.rate:.0f}/s (2 merchants, "
-               f"{sum(p.receives for p in pairs)} payers also receive)", contended)
-        verdict("contended", contended)
-        consistent = consistency_check(before)
-        raw_costs(stack)
-        log(f"machine: {os.cpu_count()} CPUs (shared with whatever else runs: figures are noisy); "
-            f"{SERVER} with {options.web} processes; "
-            f"PostgreSQL {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'embedded'}; "
-            f"payers {options.pairs}")
-        crashed = sum(len(r.thread_errors) for r in runs)
-        if crashed or not consistent:
-            log(f"run FAILED: {crashed} load-thread exceptions, consistency "
-                f"{'pass' if consistent else 'FAIL'}")
-            failed = True
-    finally:
-        stack.stop()
-        subprocess.run(["rm", "-rf", str(work)], check=False)
-    raise SystemExit(1 if failed else 0)
+    if options.django_call:
+        django_child(options.django_call)
+        return
+    measured = measure(pairs=options.pairs, rate=options.rate, duration=options.duration,
+                       max_duration=options.max_duration, web=options.web,
+                       baseline=options.baseline, rounds=options.rounds)
+    raise SystemExit(1 if measured.failed else 0)
 
 
 if __name__ == "__main__":

@@ -148,8 +148,9 @@ class Stack:
                             "config.asgi:application"], self.env, logs, ROOT).start(),
             # The same HTTP routes from a WSGI server: what a deployment puts in front of the
             # protocol API at volume (bench/payments_bench.py); no WebSockets here.
-            Service("http", [str(bin_dir / "gunicorn"), "-b", f"{host}:{self.http_port}", "-w", "2",
-                             "--no-control-socket", "config.wsgi:application"], self.env, logs, ROOT).start(),
+            Service("http", [str(bin_dir / "gunicorn"), "-c", "config/gunicorn.py",
+                             "-b", f"{host}:{self.http_port}", "config.wsgi:application"],
+                    self.env, logs, ROOT).start(),
             Service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads",
                                "4", "--worker-shutdown-timeout", "15000"],
                     self.env, logs, ROOT).start(),

@@ -115,10 +115,10 @@ def test_the_http_servers_reset_the_recursion_limit_and_refuse_the_nested_body(
     port = free_port()
     argv = ([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
             if server == "daphne" else
-            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "--no-control-socket",
+            [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
              "config.wsgi:application"])
     log = tmp_path / f"{server}.log"
-    with started(argv, log, process_env()) as proc:
+    with started(argv, log, {**process_env(), "WEB_WORKERS": "2"}) as proc:
         assert wait_for_port(port, host="127.0.0.1", timeout=90), log.read_text()[-3000:]
         workers = 1 if server == "daphne" else 2
         assert wait_for_line(log, LIMIT_LINE, workers) >= workers, log.read_text()[-3000:]
