@@ -150,8 +150,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "django_dramatiq",
+    "ops",  # before dramatiq_crontab: ops/management/commands/crontab.py overrides its command
     "dramatiq_crontab",
-    "ops",
     "hub",
     "payments",
     "hub.purchases",
