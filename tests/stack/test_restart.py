@@ -27,6 +27,10 @@ RECOVERY_DEADLINE = 120.0  # per killed process: usually seconds; Django's start
 ALARM_DEADLINE = 60.0
 
 
+def read_tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else f"({path} is missing)"
+
+
 def wait_for(what: str, condition: Callable[[], object], deadline: float, log: Path) -> None:
     """Poll `condition` until the monotonic `deadline`."""
     while time.monotonic() < deadline:
@@ -150,7 +154,10 @@ def test_every_process_killed_in_turn_is_restarted_and_the_platform_answers_agai
         # each kill restarted its process once: a second restart (a process that died again, or
         # died because another was killed) shows in the launcher's log, quoted here
         restarts = re.findall(r"spoke: (\w+)(?: \(pid \d+\))? ([^;\n]*); restarting in", log.read_text())
-        assert all(occurrences == 1 for _, occurrences in found.values()), (found, restarts, log.read_text()[-6000:])
+        # a string, not a tuple: pytest shortens the repr of a non-string message
+        assert all(occurrences == 1 for _, occurrences in found.values()), (
+            f"alarms: {found}\nrestarts: {restarts}\nlauncher log:\n{log.read_text()[-6000:]}\n"
+            f"scheduler log:\n{read_tail(devdata / 'logs' / 'scheduler.log')}")
     finally:
         seen.update(descendants(proc.pid))
         proc.send_signal(signal.SIGTERM)
