@@ -1,7 +1,8 @@
 """What the merchant platform plugs into the hub (`register`, called by PaymentsConfig.ready()):
 
-- a "payments settled" listener: a completed payment to a merchant's address becomes the
-  merchant's domain event and credits the invoice it pays. It runs inside the purchase's
+- a "payments settled" listener: a completed payment to a merchant's address is recorded with
+  its fiat value of the time (`payments.received`), becomes the merchant's domain event and
+  credits the invoice it pays. It runs inside the purchase's
   transaction (both write rows; the webhook deliveries and pushes they schedule happen after
   commit);
 - a "checkout paid" listener: a confirmed on-chain payment through the Checkout contract credits
@@ -22,6 +23,7 @@ from payments.events.services import event_record
 from payments.invoices.services import invoice_apply_payment, invoice_credit_checkout
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.selectors import merchant_ids_for_addresses
+from payments.received.services import received_payment_record
 
 
 def register() -> None:
@@ -51,6 +53,8 @@ def payments_created(payments: Iterable[Payment]) -> None:
         merchant_id = merchants.get(payment.recipient)
         if merchant_id is None:
             continue
+        # its fiat value at the time it was paid, invoice or not (the settlement report reads it)
+        received_payment_record(merchant_id=merchant_id, payment=payment)
         invoice_id = payment.meta.get("invoiceId") or payment.meta.get("invoice_id")
         if isinstance(invoice_id, str) and invoice_id:
             asset = "token" if payment.amount_token else "wei"

@@ -9,6 +9,7 @@ from payments.idempotency.models import IdempotencyRecord
 from payments.invoices.models import Invoice, InvoicePayment
 from payments.mail.models import OutgoingEmail
 from payments.merchants.models import Membership, Merchant, ReceivingAddress
+from payments.received.models import ReceivedPayment
 from payments.refunds.models import Refund
 from payments.settlements.models import Settlement
 from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -24,6 +25,7 @@ __all__ = [
     "Merchant",
     "MerchantSecurity",
     "OutgoingEmail",
+    "ReceivedPayment",
     "ReceivingAddress",
     "Refund",
     "Settlement",

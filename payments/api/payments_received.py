@@ -18,11 +18,13 @@ from payments.api.base import MerchantAPIView
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
 from payments.errors import PaymentsError
 from payments.merchants.selectors import merchant_addresses
-from payments.serialization import AmountString, Timestamp
+from payments.serialization import AmountString, FiatValueFields, Timestamp
 
 
-class PaymentSerializer(serializers.Serializer):
-    """A payment that reached one of the merchant's receiving addresses."""
+class PaymentSerializer(FiatValueFields):
+    """A payment that reached one of the merchant's receiving addresses, with its fiat value at
+    the time it was paid in the books currency (`payments.received`: empty fiat fields for a
+    payment that is not completed, or recorded before those values were kept)."""
 
     id = serializers.CharField(source="public_id", help_text="pay_ and 24 random hex characters")
     object = serializers.SerializerMethodField()
@@ -43,6 +45,12 @@ class PaymentSerializer(serializers.Serializer):
     meta = serializers.DictField(allow_null=True, help_text="the payer's metadata")
     created = Timestamp(source="created_at")
 
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        from payments.received.models import ReceivedPayment
+
+        record = ReceivedPayment.objects.filter(payment_id=instance.pk).first()
+        return super().to_representation(_WithFiat(instance, record if record is not None else _NO_FIAT))
+
     @extend_schema_field({"type": "string", "enum": ["payment"]})
     def get_object(self, obj: Any) -> str:
         return "payment"
@@ -51,8 +59,28 @@ class PaymentSerializer(serializers.Serializer):
     def get_invoice(self, obj: Any) -> str | None:
         from payments.invoices.models import InvoicePayment
 
-        return (InvoicePayment.objects.filter(payment_id=obj.pk)
+        return (InvoicePayment.objects.filter(source=InvoicePayment.Source.HUB, payment_id=obj.pk)
                 .values_list("invoice__public_id", flat=True).first())
+
+
+class _NoFiat:
+    fiat_currency = ""
+    fiat_value = fiat_rate = fiat_rate_at = None
+    fiat_rate_source = ""
+
+
+_NO_FIAT = _NoFiat()
+_FIAT_FIELDS = frozenset(FiatValueFields().fields)
+
+
+class _WithFiat:
+    """The payment, its fiat fields read from its recorded row."""
+
+    def __init__(self, payment: Any, record: Any) -> None:
+        self._payment, self._record = payment, record
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record if name in _FIAT_FIELDS else self._payment, name)
 
 
 def payments_for_merchant(merchant_id: int) -> QuerySet[Any] | None:

@@ -12,6 +12,7 @@ from hub.purchases.models import Payment
 from payments import conf, fiat
 from payments.invoices.models import InvoicePayment
 from payments.merchants.selectors import merchant_addresses
+from payments.received.selectors import received_payments_by_id
 from payments.refunds.models import Refund
 from payments.settlements.models import Settlement
 
@@ -47,7 +48,8 @@ def settlement_report(settlement: Settlement) -> list[list[Any]]:
     paid in its asset since the previous settlement of that asset (not failed) up to this one, the
     platform fees (none are charged: a zero line says so), the settlement itself, and the balance
     before and after. Amounts in base units (payments positive, refunds and the payout negative);
-    fiat values as recorded when each happened (payments: at the rate of their time)."""
+    fiat values as recorded when each happened (a payment recorded before its value was kept is
+    valued at the rate of its time, and its note says so)."""
     asset = settlement.asset
     previous = (Settlement.objects.filter(merchant_id=settlement.merchant_id, asset=asset,
                                           id__lt=settlement.pk).exclude(state=Settlement.State.FAILED)
@@ -64,30 +66,40 @@ def settlement_report(settlement: Settlement) -> list[list[Any]]:
         refunds = refunds.filter(completed_at__gt=since)
     invoices = dict(InvoicePayment.objects.filter(source="hub", payment_id__in=payments.values("id"))
                     .values_list("payment_id", "invoice__public_id"))
+    recorded = received_payments_by_id(payments.values_list("id", flat=True))
     lines: list[list[Any]] = []
     total = 0
     for p in payments.order_by("created_at", "id"):
         amount = int(p.amount_token if asset == "token" else p.amount_wei)
         total += amount
-        record = fiat.record_fields(amount, asset, at=p.created_at, currency=conf.FIAT_BOOKS_CURRENCY)
+        row = recorded.get(p.pk)
+        note = p.type
+        if row is not None:
+            record = _fiat_record(row)
+        else:
+            record = fiat.record_fields(amount, asset, at=p.created_at, currency=conf.FIAT_BOOKS_CURRENCY)
+            note = f"{p.type}; no recorded value: valued at the rate of its time"
         lines.append(["payment", p.public_id, p.created_at, asset, amount, *_fiat_cells(record),
-                      invoices.get(p.pk, ""), p.type])
+                      invoices.get(p.pk, ""), note])
     for r in refunds.order_by("completed_at", "id"):
         total -= int(r.amount)
-        record = {"fiat_currency": r.fiat_currency, "fiat_value": r.fiat_value, "fiat_rate": r.fiat_rate,
-                  "fiat_rate_source": r.fiat_rate_source, "fiat_rate_at": r.fiat_rate_at}
+        record = _fiat_record(r)
         lines.append(["refund", r.public_id, r.completed_at, asset, -int(r.amount), *_fiat_cells(record, -1),
                       r.invoice.public_id if r.invoice is not None else "", r.reason])
     lines.append(["fee", "", until, asset, 0, conf.FIAT_BOOKS_CURRENCY, Decimal("0.00"), "", "", "", "",
                   "no platform fee is charged"])
-    record = {"fiat_currency": settlement.fiat_currency, "fiat_value": settlement.fiat_value,
-              "fiat_rate": settlement.fiat_rate, "fiat_rate_source": settlement.fiat_rate_source,
-              "fiat_rate_at": settlement.fiat_rate_at}
+    record = _fiat_record(settlement)
     lines.append(["settlement", settlement.public_id, until, asset, -int(settlement.amount),
                   *_fiat_cells(record, -1), "", f"paid out to {settlement.payout_address} ({settlement.state})"])
     lines.append(["balance_change", "", until, asset, total - int(settlement.amount), "", "", "", "", "", "",
                   "received minus refunded minus this settlement: what stayed in (or came from) the balance"])
     return lines
+
+
+def _fiat_record(row: Any) -> dict[str, Any]:
+    """A FiatRecord row's stored columns."""
+    return {"fiat_currency": row.fiat_currency, "fiat_value": row.fiat_value, "fiat_rate": row.fiat_rate,
+            "fiat_rate_source": row.fiat_rate_source, "fiat_rate_at": row.fiat_rate_at}
 
 
 def _fiat_cells(record: dict[str, Any], sign: int = 1) -> list[Any]:

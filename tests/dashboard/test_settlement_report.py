@@ -14,10 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from hub.custodial.services import FLOAT, custodial_debit
+from hub.purchases.listeners import payments_settled
 from hub.rates.models import ExchangeRate
 from payments.refunds.services import refund_create, refund_mark_succeeded
+from payments.settlements.selectors import settlement_report
 from payments.settlements.services import settlement_execute
-from tests.dashboard.helpers import make_payment, make_team, random_address, sign_in
+from tests.dashboard.helpers import make_payment, make_team, random_address, set_rate, sign_in
 
 
 def test_the_report_itemises_payments_refunds_fee_and_payout_and_reconciles(db: object) -> None:
@@ -64,3 +66,22 @@ def test_the_report_itemises_payments_refunds_fee_and_payout_and_reconciles(db: 
                                + api_key_create(merchant_id=other.merchant.pk, kind="secret").plaintext})
     refused = stranger.get(f"/api/v1/settlements/{settlement.public_id}/report")
     assert refused.status_code == 404 and settlement.public_id not in refused.content.decode()
+
+
+def test_the_settlement_report_uses_the_recorded_value_not_a_revaluation(db: object) -> None:
+    team = make_team("Books shop", payout_address=random_address())
+    set_rate("2000", timezone.now() - timedelta(minutes=10))
+    recorded = make_payment(team.address, wei=10**16)
+    with transaction.atomic():  # what the purchase does once the payment completed
+        payments_settled([recorded])
+    legacy = make_payment(team.address, wei=10**16)  # no record (made before the values were kept)
+    # a rate that arrives afterwards, dated before both payments (a late feed): re-valuing at the
+    # rate of their time would now read 30.00; the recorded value stays what was known then
+    set_rate("3000", timezone.now() - timedelta(minutes=5))
+    settlement = settlement_execute(merchant_id=team.merchant.pk, asset="wei")
+    lines = {line[1]: line for line in settlement_report(settlement) if line[0] == "payment"}
+    value, note = 6, 11  # report columns
+    assert lines[recorded.public_id][value] == Decimal("20.00")
+    assert lines[recorded.public_id][note] == "PT_CUSTODIAL"
+    assert lines[legacy.public_id][value] == Decimal("30.00")
+    assert "no recorded value" in lines[legacy.public_id][note]
