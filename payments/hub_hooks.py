@@ -21,6 +21,7 @@ from hub.purchases.listeners import on_payments_settled
 from hub.purchases.models import Payment
 from payments.events.services import event_record
 from payments.invoices.services import invoice_apply_payment, invoice_credit_checkout
+from payments.mail.services import payment_received_notice
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.selectors import merchant_ids_for_addresses
 from payments.received.services import received_payment_record
@@ -54,14 +55,18 @@ def payments_created(payments: Iterable[Payment]) -> None:
         if merchant_id is None:
             continue
         # its fiat value at the time it was paid, invoice or not (the settlement report reads it)
-        received_payment_record(merchant_id=merchant_id, payment=payment)
+        received = received_payment_record(merchant_id=merchant_id, payment=payment)
         invoice_id = payment.meta.get("invoiceId") or payment.meta.get("invoice_id")
+        counted = False
         if isinstance(invoice_id, str) and invoice_id:
-            asset = "token" if payment.amount_token else "wei"
             # Only the recipient's merchant's own invoices: invoice_apply_payment ignores others.
-            invoice_apply_payment(invoice_id=invoice_id, merchant_id=merchant_id, payment_id=payment.pk,
-                                  amount=payment.amount_token or payment.amount_wei, asset=asset,
-                                  paid_at=payment.completed_at or payment.created_at)
+            counted = invoice_apply_payment(invoice_id=invoice_id, merchant_id=merchant_id, payment_id=payment.pk,
+                                            amount=int(received.amount), asset=received.asset,
+                                            paid_at=payment.completed_at or payment.created_at)
+        if not counted:  # an invoice's payments are announced by its paid notice
+            payment_received_notice(merchant_id=merchant_id, payment_public_id=payment.public_id,
+                                    sender=payment.sender, amount=int(received.amount), asset=received.asset,
+                                    payment_type=payment.type, fiat_row=received)
         event_record(type="payment.succeeded", merchant_id=merchant_id,
                      data=payment_event_data(payment), idempotency_key=f"payment.succeeded:{payment.pk}")
 

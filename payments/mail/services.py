@@ -1,4 +1,5 @@
-"""Email notices: a customer's receipt, payment and settlement notices to a merchant's owners.
+"""Email notices: a customer's receipt and refund notice, payment (invoice or not), refund and
+settlement notices to a merchant's owners.
 
 `email_enqueue` writes an outbox row in the caller's transaction (nothing when a mail with the
 same key exists: each notice goes out once) and sends the `send_email` actor after commit;
@@ -12,10 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ops import jobs
-from payments.invoices.models import Invoice
+from payments.invoices.models import Invoice, InvoicePayment
 from payments.mail.models import OutgoingEmail
-from payments.merchants.models import Membership
-from payments.units import format_amount
+from payments.merchants.models import Membership, Merchant
+from payments.refunds.models import Refund
+from payments.units import exact_amount, format_amount
 
 NOTICE_ROLES = (Membership.Role.OWNER,)  # who gets payment and settlement notices
 
@@ -84,3 +86,49 @@ def settlement_notice(*, merchant_id: int, merchant_name: str, settlement_id: st
         subject=f"{merchant_name}: settlement {settlement_id} {state}",
         body=(f"Settlement {settlement_id} of {format_amount(amount, asset)} to {payout_address} is {state}.\n"
               + ("The amount went back to your balance.\n" if state == "failed" else "")))
+
+
+def _fiat_text(row: object) -> str:
+    """" (20.00 USD)" from a FiatRecord row, empty without a value."""
+    value, currency = getattr(row, "fiat_value", None), getattr(row, "fiat_currency", "")
+    return f" ({value} {currency})" if value is not None and currency else ""
+
+
+def payment_received_notice(*, merchant_id: int, payment_public_id: str, sender: str, amount: int,
+                            asset: str, payment_type: str, fiat_row: object = None) -> None:
+    """A payment that counts towards no invoice of the merchant: a notice to its owners (an
+    invoice's payments are announced by its paid notice)."""
+    name = Merchant.objects.values_list("name", flat=True).get(pk=merchant_id)
+    email_enqueue(
+        key=f"payment:{payment_public_id}", merchant_id=merchant_id, to=_owners(merchant_id),
+        subject=f"{name}: payment {payment_public_id} received",
+        body=(f"Payment {payment_public_id} of {exact_amount(amount, asset)}{_fiat_text(fiat_row)} "
+              f"reached your balance ({payment_type}), from {sender}.\n"
+              "It is not tied to an invoice.\n"))
+
+
+def refund_notices(refund: Refund) -> None:
+    """A refund that succeeded or failed: a notice to the merchant's owners, and when it succeeded
+    and the customer's email is known (the invoice the refunded payment paid names one), a notice
+    to the customer. Once per refund and outcome."""
+    name = refund.merchant.name
+    amount = f"{exact_amount(int(refund.amount), refund.asset)}{_fiat_text(refund)}"  # every digit: the books
+    invoice = refund.invoice
+    if invoice is None:
+        paid = (InvoicePayment.objects.filter(source=InvoicePayment.Source.HUB, payment_id=refund.payment_id)
+                .select_related("invoice").first())
+        invoice = paid.invoice if paid is not None else None
+    about = f" for invoice {invoice.public_id}" if invoice is not None else ""
+    if refund.state == Refund.State.SUCCEEDED and invoice is not None and invoice.customer_email:
+        email_enqueue(
+            key=f"refund:{refund.public_id}:customer", merchant_id=refund.merchant_id,
+            to=[invoice.customer_email], subject=f"A refund from {name}",
+            body=(f"{name} refunded {amount}{about} to {refund.recipient}.\n\n"
+                  + (f"Order: {invoice.order_id}\n" if invoice.order_id else "")
+                  + f"Refund: {refund.public_id}\n"))
+    outcome = ("was paid back to the customer" if refund.state == Refund.State.SUCCEEDED
+               else f"failed ({refund.failure_reason}); the amount stays in your balance")
+    email_enqueue(
+        key=f"refund:{refund.public_id}:{refund.state}", merchant_id=refund.merchant_id,
+        to=_owners(refund.merchant_id), subject=f"{name}: refund {refund.public_id} {refund.state}",
+        body=f"Refund {refund.public_id} of {amount}{about} to {refund.recipient} {outcome}.\n")

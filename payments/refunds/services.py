@@ -15,6 +15,7 @@ from payments import conf, fiat
 from payments.balances.selectors import custodial_balance
 from payments.errors import PaymentsError
 from payments.events.services import event_record
+from payments.mail.services import refund_notices
 from payments.merchants.selectors import merchant_addresses
 from payments.metadata import metadata_clean
 from payments.refunds.models import Refund
@@ -91,6 +92,7 @@ def _finish(refund_id: str, state: str, **fields: Any) -> Refund:
     refund.save()
     event_record(type=f"refund.{state}", merchant_id=refund.merchant_id,
                  data={"object": refund_data(refund)})
+    refund_notices(refund)
     return refund
 
 
