@@ -107,6 +107,10 @@ COLLATERAL_CEILING_TOKENS = env.integer("COLLATERAL_CEILING_TOKENS", 170, minimu
 # A user's ETH deposit carries a hub token deposit worth that ETH (so the user can exchange at
 # once), at most this many whole tokens per channel (and never more than the hub's reserve).
 DEPOSIT_EXCHANGE_CAP_TOKENS = env.integer("DEPOSIT_EXCHANGE_CAP_TOKENS", 170, minimum=0)
+# A user's exchange, withdrawal or payment refused only because the hub's own deposit into the
+# channel is pending on chain is held this long (at most) for its confirmation, then answered
+# (hub/channels/holds.py); 0 answers the refusal at once. Below the SDK's 15 s HTTP timeout.
+COLLATERAL_HOLD_SECONDS = env.integer("COLLATERAL_HOLD_SECONDS", 8, minimum=0)
 RECONCILIATION_SECONDS = env.integer("RECONCILIATION_SECONDS", 60, minimum=5)
 COLLATERAL_WINDOW_SECONDS = env.integer("COLLATERAL_WINDOW_SECONDS", 600, minimum=1)
 COLLATERAL_IDLE_RECLAIM_SECONDS = env.integer("COLLATERAL_IDLE_RECLAIM_SECONDS", 7 * 24 * 3600, minimum=60)

@@ -7,6 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from hub.api.base import ApiError, json_body, parse_int_param, protocol_view
 from hub.channels import selectors
 from hub.channels.errors import ChannelError
+from hub.channels.holds import held_while_hub_deposit_arrives
 from hub.channels.proposals import (
     channel_request_deposit,
     channel_request_withdrawal,
@@ -100,8 +101,10 @@ def request_collateralization(request: HttpRequest, user: str) -> JsonResponse:
 def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    exchange_request(user=user, wei_to_sell=body.get("weiToSell", "0"),
-                     tokens_to_sell=body.get("tokensToSell", "0"))
+    held_while_hub_deposit_arrives(
+        lambda: exchange_request(user=user, wei_to_sell=body.get("weiToSell", "0"),
+                                 tokens_to_sell=body.get("tokensToSell", "0")),
+        channel_of=lambda _refusal: user)
     return JsonResponse(_sync(user, params))
 
 
@@ -109,7 +112,8 @@ def request_exchange(request: HttpRequest, user: str) -> JsonResponse:
 def request_withdrawal(request: HttpRequest, user: str) -> JsonResponse:
     body = json_body(request)
     params = _sync_params(body)
-    channel_request_withdrawal(user=user, params=body)
+    held_while_hub_deposit_arrives(lambda: channel_request_withdrawal(user=user, params=body),
+                                   channel_of=lambda _refusal: user)
     return JsonResponse(_sync(user, params))
 
 

@@ -8,20 +8,25 @@ from django.http import HttpRequest, JsonResponse
 from hub.api.base import ApiError, json_body, protocol_view
 from hub.auth import is_operator
 from hub.channels import records as channels
+from hub.channels.holds import held_while_hub_deposit_arrives
 from hub.channels.sync import channel_sync_of
 from hub.custodial.models import CustodialWithdrawal
 from hub.custodial.services import custodial_balance as balance
 from hub.custodial.services import custodial_withdraw as withdraw
 from hub.custodial.services import withdrawal_json
 from hub.purchases.models import Payment, Purchase
-from hub.purchases.services import payment_json, purchase_create
+from hub.purchases.services import InsufficientCollateral, payment_json, purchase_create
 
 
 @protocol_view(methods=("POST",))
 def purchase(request: HttpRequest) -> JsonResponse:
     body = json_body(request)
     user = request.address  # type: ignore[attr-defined]
-    result = purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments"))
+    # A PT_CHANNEL payment whose recipient's channel awaits the hub's deposit on chain is held
+    # until it is confirmed (hub/channels/holds.py), not refused for want of collateral.
+    result = held_while_hub_deposit_arrives(
+        lambda: purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments")),
+        channel_of=lambda refusal: refusal.recipient if isinstance(refusal, InsufficientCollateral) else None)
     # The sync from the purchase's first state: exactly the states it created (the payer's
     # channel was locked while they were written), plus any open proposal.
     sync = channel_sync_of(user=user, rows=[p.payer_update for p in result.payments],

@@ -187,3 +187,32 @@ def test_an_optimistic_payment_that_expires_returns_to_the_payer_once(hub_chain:
     assert payment.status == "refunded"
     held = LedgerEntry.objects.filter(account=f"optimistic:{payment.pk}")
     assert sorted(e.amount for e in held) == [-4 * TOKEN, 4 * TOKEN]  # held, then released once
+
+
+def test_a_payment_asked_while_the_recipients_top_up_is_on_its_way_is_held_then_forwarded(
+        hub_chain: ChainEnv, settings: object) -> None:
+    """The hub's own top-up never makes a payer's request fail: a PT_CHANNEL payment that arrives
+    while the hub's deposit into the recipient's channel is mined but not yet confirmed waits for
+    the ConfirmPending and is forwarded (hub/channels/holds.py)."""
+    from hub.collateral.services import collateral_request
+    from tests.hub.api.test_channel_flows import call_while_held, now_of
+
+    settings.COLLATERAL_HOLD_SECONDS = 120  # type: ignore[attr-defined]
+    alice = funded_user(hub_chain, tokens=20 * TOKEN)
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    assert collateral_request(user=bob.address) is not None
+    item = bob.get(f"channel/{bob.address}/sync?lastChanTx={bob.latest.tx_count_global}").json()["updates"][-1]
+    request = bob.accept(item, now=now_of(hub_chain))
+    request["txCount"] = bob.latest.tx_count_global
+    assert bob.post(f"channel/{bob.address}/update", {"updates": [request]}).status_code == 200
+    run_hub_transactions()  # the top-up is mined; its event is not ingested yet
+    assert bob.latest.pending_deposit_token_hub > 0
+
+    response = call_while_held(lambda: alice.post("payments/purchase", {"meta": {}, "payments": [
+        pay_request(alice, bob.address, token=2 * TOKEN, ptype="PT_CHANNEL")]}))
+    assert response.status_code == 200, response.content
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount_token) == ("completed", 2 * TOKEN)
+    assert accept_hub_updates(hub_chain, bob)[-2:] == ["ConfirmPending", "Payment"]
+    assert bob.latest.balance_token_user == 2 * TOKEN
+    assert reconcile_channels().ok

@@ -3,9 +3,12 @@ ways and withdraws; on-chain balances match to the wei."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from web3 import Web3
 
 from hub.chain.channel_manager import authorized_update_args
@@ -35,7 +38,10 @@ def last_item(response: Any) -> dict[str, Any]:
     return items[-1]
 
 
-def user_deposit(env: ChainEnv, sim: UserSim, *, wei: int = 0, tokens: int = 0) -> None:
+def user_deposit(env: ChainEnv, sim: UserSim, *, wei: int = 0, tokens: int = 0,
+                 confirm: bool = True) -> None:
+    """A user deposit on chain; `confirm=False` leaves its DidUpdateChannel event unread (the
+    deposit, and the hub's tokens riding along, on their way)."""
     sig = sim.signer.sign_deposit_request(tokens, wei)
     item = last_item(sim.post(f"channel/{sim.address}/request-deposit", {
         "depositWei": str(wei), "depositToken": str(tokens), "sigUser": sig,
@@ -57,7 +63,8 @@ def user_deposit(env: ChainEnv, sim: UserSim, *, wei: int = 0, tokens: int = 0) 
         {"from": sim.account.address, "value": wei}))
     response = sim.post(f"channel/{sim.address}/update", {"updates": [request], "lastThreadUpdateId": 0})
     assert response.status_code == 200, response.content
-    confirm_from_chain(env, sim)
+    if confirm:
+        confirm_from_chain(env, sim)
 
 
 def ingest_all() -> None:
@@ -182,3 +189,110 @@ def test_an_exchange_the_hub_cannot_cover_is_refused_and_asks_for_collateral(
     assert (response.status_code, response.json()["code"]) == (409, "insufficient_collateral")
     top_up = ProposedUpdate.objects.get(channel__user=sim.address, status=ProposedUpdate.Status.OPEN)
     assert top_up.reason == "ProposePendingDeposit" and int(top_up.args["depositTokenHub"]) >= 10 * TOKEN
+
+
+class HoldSeen(logging.Handler):
+    """Set when the hub logs that it holds a request (hub/channels/holds.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "request held" in record.getMessage():
+            self.seen.set()
+
+
+def call_while_held(call: Any) -> Any:
+    """Run `call` (a request) in a thread; once the hub says it holds it, confirm the chain's
+    events (ingest the pending deposit) and return the request's answer. Fails when the request
+    is answered without being held."""
+    answers: list[Any] = []
+    watcher = HoldSeen()
+    log = logging.getLogger("hub.channels.holds")
+    log.addHandler(watcher)
+    level = log.level
+    log.setLevel(logging.INFO)
+
+    def run() -> None:
+        try:
+            answers.append(call())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        while thread.is_alive() and not watcher.seen.is_set():
+            watcher.seen.wait(0.05)
+        assert watcher.seen.is_set(), f"answered without being held: {answers[0].content!r}"
+        ingest_all()  # the hub's deposit is confirmed while the request waits
+    finally:
+        thread.join()
+        log.removeHandler(watcher)
+        log.setLevel(level)
+    return answers[0]
+
+
+def top_up_on_its_way(env: ChainEnv, settings: Any) -> tuple[UserSim, HubRate]:
+    """A user with 0.1 ETH in the channel whose exchange was refused for want of collateral: the
+    hub's top-up is countersigned and mined, its event not ingested yet (on its way)."""
+    rate = set_rate("200")
+    settings.DEPOSIT_EXCHANGE_CAP_TOKENS = 0
+    sim = UserSim(env.new_user(eth=2 * ETH), env.deployment.channel_manager)
+    sim.login()
+    user_deposit(env, sim, wei=ETH // 10)
+    refused = sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)})
+    assert refused.json()["code"] == "insufficient_collateral"
+    item = last_item(sim.get(f"channel/{sim.address}/sync?lastChanTx={sim.latest.tx_count_global}"))
+    assert item["update"]["reason"] == "ProposePendingDeposit"
+    request = sim.accept(item, now=now_of(env))
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    run_hub_transactions()
+    assert sim.latest.pending_deposit_token_hub >= 10 * TOKEN and sim.latest.balance_token_hub == 0
+    return sim, rate
+
+
+def test_an_exchange_asked_while_the_hubs_deposit_is_on_its_way_is_held_then_answered(
+        hub_chain: ChainEnv, settings: Any) -> None:
+    env = hub_chain
+    sim, rate = top_up_on_its_way(env, settings)
+    settings.COLLATERAL_HOLD_SECONDS = 120  # a bound no busy machine reaches; the wait ends on the event
+    response = call_while_held(lambda: sim.post(f"channel/{sim.address}/request-exchange", {
+        "weiToSell": str(ETH // 20), "lastChanTx": sim.latest.tx_count_global}))
+    assert response.status_code == 200, response.content
+    items = response.json()["updates"]
+    assert [i["update"]["reason"] for i in items][-2:] == ["ConfirmPending", "Exchange"]
+    confirm = sim.accept(items[-2], now=now_of(env))
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [confirm]}).status_code == 200
+    request = sim.accept(items[-1], now=now_of(env), hub_rate=rate)
+    request["txCount"] = sim.latest.tx_count_global
+    assert sim.post(f"channel/{sim.address}/update", {"updates": [request]}).status_code == 200
+    assert (sim.latest.balance_token_user, sim.latest.balance_wei_user) == (10 * TOKEN, ETH // 20)
+
+
+def test_a_withdrawal_asked_while_the_hubs_deposit_is_on_its_way_is_held_then_answered(
+        hub_chain: ChainEnv, settings: Any) -> None:
+    env = hub_chain
+    sim, rate = top_up_on_its_way(env, settings)
+    settings.COLLATERAL_HOLD_SECONDS = 120
+    recipient = env.new_user(eth=0).address
+    response = call_while_held(lambda: sim.post(f"channel/{sim.address}/request-withdrawal", {
+        "recipient": recipient, "exchangeRate": rate.rate, "withdrawalWeiUser": str(ETH // 20),
+        "tokensToSell": "0", "weiToSell": "0", "withdrawalTokenUser": "0",
+        "lastChanTx": sim.latest.tx_count_global}))
+    assert response.status_code == 200, response.content
+    assert [i["update"]["reason"] for i in response.json()["updates"]][-2:] == [
+        "ConfirmPending", "ProposePendingWithdrawal"]
+
+
+def test_past_the_hold_the_refusal_stands(hub_chain: ChainEnv, settings: Any) -> None:
+    env = hub_chain
+    sim, _rate = top_up_on_its_way(env, settings)
+    settings.COLLATERAL_HOLD_SECONDS = 0
+    response = sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)})
+    assert (response.status_code, response.json()["code"]) == (409, "collateral_on_its_way")
+    ingest_all()  # once confirmed, the same request is answered
+    item = last_item(sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)}))
+    assert item["update"]["reason"] == "Exchange"
