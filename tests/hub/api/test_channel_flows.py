@@ -22,6 +22,7 @@ from hub.core import HubRate, channel_state_hash
 from hub.rates.models import RateSource
 from hub.rates.services import rate_current, rate_refresh
 from tests.chain_env import ETH, TOKEN, ChainEnv
+from tests.hub.api.test_openapi_refusals import assert_documented
 from tests.hub.api.user_sim import UserSim
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
@@ -187,6 +188,8 @@ def test_an_exchange_the_hub_cannot_cover_is_refused_and_asks_for_collateral(
     assert (nothing.status_code, nothing.json()["code"]) == (400, "nothing_to_exchange")
     response = sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)})
     assert (response.status_code, response.json()["code"]) == (409, "insufficient_collateral")
+    for refusal in (nothing, response):  # as the OpenAPI document shows them
+        assert_documented("/channel/{user}/request-exchange", "post", refusal)
     top_up = ProposedUpdate.objects.get(channel__user=sim.address, status=ProposedUpdate.Status.OPEN)
     assert top_up.reason == "ProposePendingDeposit" and int(top_up.args["depositTokenHub"]) >= 10 * TOKEN
 
@@ -293,6 +296,7 @@ def test_past_the_hold_the_refusal_stands(hub_chain: ChainEnv, settings: Any) ->
     settings.COLLATERAL_HOLD_SECONDS = 0
     response = sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)})
     assert (response.status_code, response.json()["code"]) == (409, "collateral_on_its_way")
+    assert_documented("/channel/{user}/request-exchange", "post", response)
     ingest_all()  # once confirmed, the same request is answered
     item = last_item(sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 20)}))
     assert item["update"]["reason"] == "Exchange"
