@@ -339,6 +339,9 @@ STATUS_CHAIN_LAG_SECONDS = env.integer("STATUS_CHAIN_LAG_SECONDS", 300, minimum=
 # How often the scheduler runs the periodic money jobs (the automatic settlements' interval is
 # SPOKE_AUTO_SETTLEMENT_INTERVAL_SECONDS). Each job is safe to run twice at once; tests shorten them.
 TX_SWEEP_SECONDS = env.integer("TX_SWEEP_SECONDS", 5, minimum=1)
+# How often the Checkout contract's pause is brought in line with the payments switch (besides
+# at once when an operator saves the switches): hub/checkout/pause.py.
+CHECKOUT_PAUSE_SWEEP_SECONDS = env.integer("CHECKOUT_PAUSE_SWEEP_SECONDS", 60, minimum=5)
 OPTIMISTIC_SWEEP_SECONDS = env.integer("OPTIMISTIC_SWEEP_SECONDS", 5, minimum=1)
 REFUND_SWEEP_SECONDS = env.integer("REFUND_SWEEP_SECONDS", 30, minimum=1)
 LINK_EXPIRY_SWEEP_SECONDS = env.integer("LINK_EXPIRY_SWEEP_SECONDS", 60, minimum=1)

@@ -25,5 +25,10 @@ class HubConfig(AppConfig):
         register_checks(chain_checks)
 
         from hub.checkout import events as checkout_events
+        from hub.checkout.health import checkout_checks
+        from hub.checkout.pause import on_switches_saved
+        from ops.services import on_switches_changed
 
         checkout_events.register()
+        register_checks(checkout_checks)
+        on_switches_changed(on_switches_saved)  # the kill switch pauses the Checkout contract

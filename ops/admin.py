@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ops.models import Alarm, GlobalSwitches, Heartbeat
-from ops.services import alarm_acknowledge
+from ops.services import alarm_acknowledge, switches_changed
 
 
 @admin.register(Heartbeat)
@@ -50,6 +50,8 @@ class GlobalSwitchesAdmin(admin.ModelAdmin):
             for name in self.SWITCHES
             if before is None or before[name] != getattr(obj, name)
         }
+        if request.audit_changes:  # type: ignore[attr-defined]
+            switches_changed(obj)  # e.g. the hub pauses the Checkout contract with payments
 
     SAID = {"payments_enabled": ("Payments", "merchants see a banner and checkout pages say payments are paused"),
             "withdrawals_enabled": ("Withdrawals", ""), "threads_enabled": ("Threads", "")}

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ops.models import Alarm, Heartbeat
+from ops.models import Alarm, GlobalSwitches, Heartbeat
 
 logger = logging.getLogger(__name__)
+
+# Who hears that an operator flipped the run-time switches (the hub pauses the Checkout contract
+# when payments are switched off: hub/checkout/pause.py, registered in hub/apps.py). A listener
+# runs inside the transaction that saved the switches.
+_switch_listeners: list[Callable[[GlobalSwitches], None]] = []
+
+
+def on_switches_changed(listener: Callable[[GlobalSwitches], None]) -> None:
+    """Register `listener(switches)`; registering the same function twice keeps one."""
+    if listener not in _switch_listeners:
+        _switch_listeners.append(listener)
+
+
+def switches_changed(switches: GlobalSwitches) -> None:
+    """Tell the listeners that the switches changed (call it where they are saved)."""
+    for listener in list(_switch_listeners):
+        listener(switches)
 
 
 def heartbeat_record(*, name: str, detail: dict[str, Any] | None = None) -> Heartbeat:

@@ -59,4 +59,4 @@ def test_healthz_names_the_chain_when_the_node_is_unreachable(hub_chain: ChainEn
     clear_chain_caches()
     response = Client().get("/healthz")
     assert response.status_code == 503
-    assert set(response.json()["down"]) == {"chain", "contracts"}
+    assert set(response.json()["down"]) == {"chain", "contracts", "checkout"}
