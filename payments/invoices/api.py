@@ -62,7 +62,10 @@ class InvoiceRefundExcessView(MerchantAPIView):
             "amount, or everything it received when it expired without being paid in full "
             "(`amount_excess` on the invoice). One refund per payment, newest payment first, through "
             "the refunds service (refund.created events; the refunds are paid back off-chain, like "
-            "POST /refunds, and a payer who cannot receive now is retried by the refund sweep). "
+            "POST /refunds, and a payer who cannot receive now is retried by the refund sweep; a "
+            "payment made on chain through the checkout is paid back on chain to the refund "
+            "destination of its intent, `method` onchain, succeeded once the transaction is "
+            "confirmed). "
             "Refused with `invoice_no_excess` (409) when there is nothing left to refund, so repeating "
             "the request never refunds twice; send an Idempotency-Key to get the first answer back."))
     def post(self, request: Request, id: str) -> Response:

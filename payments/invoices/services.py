@@ -199,8 +199,10 @@ def invoice_refund_excess(*, merchant_id: int, invoice_id: str) -> tuple[Invoice
     if left <= 0:
         raise PaymentsError("invoice_no_excess", f"invoice {invoice_id} has no excess to refund")
     refunds: list[Refund] = []
-    # hub payments are refunded off-chain to their payer; an on-chain checkout payment has no
-    # channel payer to pay back (its excess stays flagged for the merchant to settle by hand)
+    # the hub's payments: a channel payment is refunded off-chain to its payer, one made on chain
+    # through the checkout (PT_CHECKOUT, held by the hub) on chain to its refund destination; a
+    # checkout payment of before the hub held them went to the merchant's own address and has
+    # no hub payment to refund from (its excess stays flagged for the merchant to settle by hand)
     for row in invoice.payments.filter(source=InvoicePayment.Source.HUB).order_by("-id"):
         if left <= 0:
             break

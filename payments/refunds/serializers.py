@@ -16,6 +16,7 @@ from payments.serialization import (
     PositiveAmountString,
     Timestamp,
 )
+from payments.settlements.serializers import SettlementTransactionSerializer, transaction_data
 
 
 class RefundLinkSerializer(serializers.Serializer):
@@ -34,7 +35,9 @@ class RefundSerializer(FiatValueFields):
     def get_payment(self, obj: Refund) -> str | None:
         annotated = getattr(obj, "payment_public_id", None)  # lists annotate it: no query per row
         return annotated if annotated is not None else payment_public_id(obj.payment_id)
-    recipient = serializers.CharField()
+    recipient = serializers.CharField(help_text=(
+        "who is paid back: the payer, or for a payment made on chain through the checkout the "
+        "refund destination its payment intent named"))
     amount = AmountString()
     asset = serializers.ChoiceField(choices=ASSET_CHOICES)
     reason = serializers.ChoiceField(choices=Refund.Reason.values)
@@ -43,8 +46,12 @@ class RefundSerializer(FiatValueFields):
     metadata = MetadataField()
     method = serializers.SerializerMethodField(help_text=(
         "how it was paid back: channel (a payment into the payer's channel), link (a link "
-        "payment, when the channel could not receive it), or null while pending"))
+        "payment, when the channel could not receive it), onchain (a payment made on chain "
+        "through the checkout is paid back on chain to its refund destination, `recipient`; "
+        "pending until the transaction is confirmed), or null while pending"))
     link = serializers.SerializerMethodField(help_text="the link, when method is link")
+    transaction = serializers.SerializerMethodField(help_text=(
+        "the on-chain payment back, when method is onchain (its state and hash), else null"))
     created = Timestamp(source="created_at")
     completed_at = Timestamp(allow_null=True)
 
@@ -56,10 +63,16 @@ class RefundSerializer(FiatValueFields):
 
         return refund_execution(obj.public_id)
 
-    @extend_schema_field({"type": ["string", "null"], "enum": ["channel", "link", None]})
+    @extend_schema_field({"type": ["string", "null"], "enum": ["channel", "link", "onchain", None]})
     def get_method(self, obj: Refund) -> str | None:
+        if obj.chain_transaction_id is not None:
+            return "onchain"
         execution = self._execution(obj)
         return execution[0] if execution else None
+
+    @extend_schema_field(SettlementTransactionSerializer(allow_null=True))
+    def get_transaction(self, obj: Refund) -> dict[str, Any] | None:
+        return transaction_data(obj.chain_transaction) if obj.chain_transaction_id is not None else None
 
     @extend_schema_field(RefundLinkSerializer(allow_null=True))
     def get_link(self, obj: Refund) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""Refund requests. `refund_create` validates and records a pending refund; the purchase code
-then makes the off-chain payment back and calls `refund_mark_succeeded` / `refund_mark_failed`."""
+"""Refund requests. `refund_create` validates and records a pending refund; the execution
+(`payments.refunds.execution`) then pays it back, off-chain or, for a payment made on chain,
+on chain, and calls `refund_mark_succeeded` / `refund_mark_failed`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ def _open_refunds_total(merchant_id: int, asset: str) -> int:
     total = Refund.objects.filter(merchant_id=merchant_id, asset=asset, state=State.PENDING).aggregate(
         t=Sum("amount"))["t"]
     return int(total or 0)
+
+
+CHECKOUT_TYPE = "PT_CHECKOUT"  # paid on chain through the Checkout contract, held by the hub
+
+
+def paid_on_chain(payment: Payment) -> bool:
+    """A checkout payment: the payer paid on chain and has no channel to pay back into."""
+    return str(payment.type) == CHECKOUT_TYPE
+
+
+def refund_destination(payment: Payment) -> str:
+    """Where a refund of `payment` goes: the refund destination the checkout intent named (an
+    on-chain payment), else the payer."""
+    destination = (payment.meta or {}).get("refundDestination") if paid_on_chain(payment) else None
+    return str(destination or payment.sender).lower()
 
 
 def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = None,
@@ -67,7 +83,7 @@ def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = Non
     if reason not in Refund.Reason.values:
         raise PaymentsError("parameter_invalid", "unknown reason", param="reason")
     refund = Refund.objects.create(
-        merchant_id=merchant_id, payment_id=payment_id, recipient=str(payment.sender).lower(),
+        merchant_id=merchant_id, payment_id=payment_id, recipient=refund_destination(payment),
         amount=wanted, asset=asset, reason=reason, metadata=metadata_clean(metadata),
         invoice_id=invoice_id,
         **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),

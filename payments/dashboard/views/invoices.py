@@ -107,7 +107,8 @@ def invoice_refund_excess_view(request: HttpRequest, invoice_id: str) -> HttpRes
         if exc.code == "resource_missing":
             raise Http404("no such invoice") from None
         return _invoice_page(request, invoice_id, error=exc.message, status=409)
-    messages.success(request, _("Refunding the excess: %(count)s refund(s) created; each payer is paid back off-chain.")
+    messages.success(request, _("Refunding the excess: %(count)s refund(s) created; each payer is paid back off-chain, "
+                                "or on chain to its refund address when it paid on chain.")
                      % {"count": len(refunds)})
     return redirect("payments:dashboard:invoice", invoice_id=invoice_id)
 
