@@ -85,3 +85,26 @@ def test_the_settlement_report_uses_the_recorded_value_not_a_revaluation(db: obj
     assert lines[recorded.public_id][note] == "PT_CUSTODIAL"
     assert lines[legacy.public_id][value] == Decimal("30.00")
     assert "no recorded value" in lines[legacy.public_id][note]
+
+
+def test_the_exports_carry_the_recorded_fiat_values(db: object) -> None:
+    team = make_team("Export shop", payout_address=random_address())
+    set_rate("2000", timezone.now() - timedelta(minutes=10))
+    recorded = make_payment(team.address, wei=10**16)
+    with transaction.atomic():
+        payments_settled([recorded])
+    legacy = make_payment(team.address, wei=10**15)  # no record: empty books columns
+    settlement = settlement_execute(merchant_id=team.merchant.pk, asset="wei")
+    client = Client()
+    sign_in(client, team.owner)
+
+    def export(kind: str) -> list[dict[str, str]]:
+        answer = client.get("/dashboard/export/", {"kind": kind})
+        return list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))
+
+    payments = {r["id"]: r for r in export("payments")}
+    assert (payments[recorded.public_id]["fiat_currency"], payments[recorded.public_id]["fiat_value"],
+            payments[recorded.public_id]["fiat_rate_source"]) == ("USD", "20.00", "hub:operator")
+    assert (payments[legacy.public_id]["fiat_currency"], payments[legacy.public_id]["fiat_value"]) == ("", "")
+    (row,) = export("settlements")
+    assert (row["id"], row["fiat_currency"], row["fiat_value"]) == (settlement.public_id, "USD", "22.00")
