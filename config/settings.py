@@ -133,6 +133,19 @@ HOT_WALLET_ALARM_TOKENS = env.integer("HOT_WALLET_ALARM_TOKENS", 100 * 10**18, m
 LIABILITIES_SECONDS = env.integer("LIABILITIES_SECONDS", 3600, minimum=60)
 LIABILITIES_ANCHOR = env.boolean("LIABILITIES_ANCHOR", False)
 OPTIMISTIC_PAYMENT_TTL_SECONDS = env.integer("OPTIMISTIC_PAYMENT_TTL_SECONDS", 3600, minimum=10)
+# A PT_CHANNEL payment to a user who made a payment of their own in the last DELIVERY_YIELD_MS
+# (a wallet that is paying) is held by the hub instead of signed into their channel at once, so
+# that it does not take the txCount their next payment is being signed for: it is delivered after
+# their next payment, in that purchase's answer, or by the worker after the pause (0 = never hold).
+# One second covers a wallet paying back to back on a loaded machine.
+DELIVERY_YIELD_MS = env.integer("DELIVERY_YIELD_MS", 1000, minimum=0)
+# Predictive collateral: a channel's top-up is sized from the tokens paid into it over the last
+# COLLATERAL_INFLOW_SECONDS: at least COLLATERAL_LEAD_SECONDS of that inflow is kept (a top-up
+# takes a chain round trip), and a top-up brings COLLATERAL_HORIZON_SECONDS of it (within the
+# ceiling).
+COLLATERAL_INFLOW_SECONDS = env.integer("COLLATERAL_INFLOW_SECONDS", 60, minimum=1)
+COLLATERAL_LEAD_SECONDS = env.integer("COLLATERAL_LEAD_SECONDS", 15, minimum=0)
+COLLATERAL_HORIZON_SECONDS = env.integer("COLLATERAL_HORIZON_SECONDS", 300, minimum=0)
 # Tests and development only: "now" for scheduled money work moves forward by the seconds written
 # in this file (ops/clock.py), so a test can let a day pass for a running worker and scheduler.
 TEST_CLOCK_FILE = env.path("SPOKE_TEST_CLOCK_FILE", None)

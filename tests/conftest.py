@@ -102,6 +102,24 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 @pytest.fixture(autouse=True)
+def _delivery_yield(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests written about PT_CHANNEL expect the hub to sign a payment into the recipient's
+    channel at once: they run with DELIVERY_YIELD_MS = 0. Tests marked `delivery_yield` run with
+    the default (payments to a user who is paying are held until their next payment)."""
+    from django.conf import settings
+
+    if request.node.get_closest_marker("delivery_yield") is not None:
+        yield
+        return
+    before = settings.DELIVERY_YIELD_MS
+    settings.DELIVERY_YIELD_MS = 0
+    try:
+        yield
+    finally:
+        settings.DELIVERY_YIELD_MS = before
+
+
+@pytest.fixture(autouse=True)
 def _deposit_exchange_collateral(request: pytest.FixtureRequest) -> Iterator[None]:
     """Tests written about the hub's collateral top-ups deposit ETH and expect the hub to hold no
     tokens yet: they run with DEPOSIT_EXCHANGE_CAP_TOKENS = 0. Tests marked `deposit_collateral`

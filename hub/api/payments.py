@@ -28,9 +28,11 @@ def purchase(request: HttpRequest) -> JsonResponse:
         lambda: purchase_create(sender=user, meta=body.get("meta") or {}, payments=body.get("payments")),
         channel_of=lambda refusal: refusal.recipient if isinstance(refusal, InsufficientCollateral) else None)
     # The sync from the purchase's first state: exactly the states it created (the payer's
-    # channel was locked while they were written), plus any open proposal.
-    sync = channel_sync_of(user=user, rows=[p.payer_update for p in result.payments],
-                                    may_have_proposal=result.payer_has_open_proposal)
+    # channel was locked while they were written: their payments, then what the hub held for
+    # them while they were paying), plus any open proposal.
+    rows = [p.payer_update for p in result.payments]
+    rows += [p.disbursement for p in result.delivered]
+    sync = channel_sync_of(user=user, rows=rows, may_have_proposal=result.payer_has_open_proposal)
     return JsonResponse({"purchaseId": result.purchase.pk, "sync": sync})
 
 

@@ -29,6 +29,7 @@ from hub.channels.records import (
 )
 from hub.core import (
     ChannelState,
+    DepositArgs,
     InvalidationArgs,
     UpdateRejected,
     WithdrawalArgs,
@@ -95,7 +96,8 @@ def channel_apply_client_update(*, user: str, request: Mapping[str, Any]) -> Cha
             if args.recipient != "hub":  # type: ignore[union-attr]
                 raise UpdateRejected("bad_args", "a client may only pay the hub")
             return _countersign_new(channel, latest, reason, args, sig_user, originator=user)
-        if proposal is None or proposal.reason != reason or proposal.tx_count_global != tx_count:
+        if proposal is None or proposal.reason != reason or not _proposal_applies_at(proposal,
+                                                                                   tx_count):
             raise ChannelError(errors.NO_OPEN_PROPOSAL,
                                f"the hub has no open {reason} proposal for txCount {tx_count}",
                                status=409)
@@ -107,6 +109,25 @@ def channel_apply_client_update(*, user: str, request: Mapping[str, Any]) -> Cha
         ProposedUpdate.objects.filter(pk=proposal.pk).update(
             status=ProposedUpdate.Status.ACCEPTED, accepted_update=row)
         return row
+
+
+def _proposal_applies_at(proposal: ProposedUpdate, tx_count: int) -> bool:
+    """Whether the client may countersign `proposal` as the state at `tx_count` (= latest + 1).
+
+    An unsigned proposal names no txCount to the client: it is regenerated on the client's latest
+    state. A hub collateral deposit proposed before the user's own payments (or the hub's payments
+    to them) moved the channel on still applies on top of them, so it is accepted at the new
+    txCount rather than refused as stale (every new state makes the user's copy of it stale
+    otherwise, and the top-up never lands while the channel is busy). The state is rebuilt from
+    the channel's latest state and checked in full as for any new state; the hub signed nothing
+    of the proposal, so no second state at any txCount carries the hub's signature."""
+    if proposal.tx_count_global == tx_count:
+        return True
+    if proposal.reason != "ProposePendingDeposit" or proposal.tx_count_global > tx_count:
+        return False
+    args = parse_args(proposal.reason, proposal.args)
+    return (isinstance(args, DepositArgs) and args.deposit_wei_user == 0
+            and args.deposit_token_user == 0 and args.timeout == 0)
 
 
 def _countersign_new(channel: Channel, prev: ChannelState, reason: str, args: Any,

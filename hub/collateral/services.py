@@ -39,7 +39,12 @@ def collateral_request(*, user: str, target: int = 0) -> ProposedUpdate | None:
     Nothing when enough is there, when operations are pending, when a proposal is already open,
     or when the reserve cannot pay (then the low-reserve alarm is raised)."""
     state = channel_state(channel_find(user), user)
-    amount = top_up_amount(hub_balance=state.balance_token_hub, limits=limits_for(user, requested=target))
+    limits = limits_for(user, requested=target)
+    # Above the floor (a check as payments draw the balance down, hub/purchases/services.py:
+    # _after_commit) a top-up waits until it would bring at least half the target.
+    above_floor = state.balance_token_hub >= settings.COLLATERAL_FLOOR_TOKENS * 10**18
+    amount = top_up_amount(hub_balance=state.balance_token_hub, limits=limits,
+                           min_step=limits.maximum // 2 if above_floor and not target else 0)
     if amount <= 0 or state.has_pending_ops:
         return None
     _wei, tokens = hub_reserves()

@@ -9,7 +9,7 @@ from django.conf import settings
 from dramatiq_crontab import interval
 
 from hub.collateral.services import collateral_request
-from hub.purchases.services import optimistic_sweep
+from hub.purchases.services import deliver_held, optimistic_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,12 @@ def collateralize_recipients(recipients: list[str]) -> None:
             collateral_request(user=user)
         except Exception:  # one bad channel must not stop the others
             logger.exception("collateral request for %s failed", user)
+
+
+@dramatiq.actor(queue_name="default", max_retries=3, time_limit=60_000)
+def deliver_held_payments(recipient: str) -> None:
+    """Deliver the payments the hub held for `recipient` while they were paying."""
+    deliver_held(recipient=recipient)
 
 
 @interval(seconds=settings.OPTIMISTIC_SWEEP_SECONDS)

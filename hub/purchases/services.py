@@ -11,18 +11,19 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from hub.channels import records as channels
 from hub.channels.errors import ChannelError
 from hub.channels.locks import channels_lock
-from hub.channels.models import Channel
+from hub.channels.models import Channel, ChannelUpdate
 from hub.collateral.services import collateral_request
 from hub.core import (
     ChannelState,
@@ -198,6 +199,9 @@ class PurchaseResult:
     payments: list[Payment]
     first_tx_count: int
     payer_has_open_proposal: bool = True
+    # payments the hub held for the payer while they were paying, delivered after their own
+    # payments in this purchase (their states follow the payer's in the answer's sync)
+    delivered: list[Payment] = field(default_factory=list)
 
 
 def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
@@ -263,9 +267,11 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
             assert handler.deliver is not None
             handler.deliver(ctx, payment, req)
         made.append(payment)
-    _after_commit(made)
+    delivered = _deliver_held_to_payer(ctx, payer) if settings.DELIVERY_YIELD_MS else []
+    _after_commit([*made, *delivered])
     return PurchaseResult(purchase, made, requests[0].tx_count,
-                          payer_has_open_proposal=bool(getattr(payer, "has_open_proposal", True)))
+                          payer_has_open_proposal=bool(getattr(payer, "has_open_proposal", True)),
+                          delivered=delivered)
 
 
 def pay_thread(ctx: Purchasing, req: PaymentRequest, meta: dict[str, Any]) -> Payment:
@@ -306,6 +312,14 @@ def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -
     if req.recipient == ZERO_ADDRESS:
         raise UpdateRejected("bad_args", "only link payments go to the zero address")
     channel = ctx.locked[req.recipient]
+    if req.type == "PT_CHANNEL" and _recipient_is_paying(channel) and _hub_can_hold_for(
+            channel, ctx.state_of(req.recipient), req):
+        _hold(payment, req, reason="recipient_paying")
+        yield_ms = settings.DELIVERY_YIELD_MS
+        recipient = req.recipient
+        transaction.on_commit(lambda: jobs.send("deliver_held_payments", recipient,
+                                                delay_ms=yield_ms))
+        return
     forwarded = hub_pays(channel, ctx.state_of(req.recipient), req.amount_wei, req.amount_token,
                          memo=f"payment to {req.recipient}")
     if forwarded is not None:
@@ -322,6 +336,12 @@ def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -
     if req.type == "PT_CHANNEL":
         raise InsufficientCollateral(req.recipient, req.amount_wei, req.amount_token)
     # PT_OPTIMISTIC without collateral: the hub holds it until collateral exists, or refunds it.
+    _hold(payment, req, reason="collateral")
+
+
+def _hold(payment: Payment, req: PaymentRequest, *, reason: str) -> None:
+    """The hub keeps the payment (ledger: its own hold account) until it can deliver it
+    (`optimistic_forward`, the purchase's `_deliver_held_to_payer`); refunded when it expires."""
     payment.status = Payment.Status.PENDING
     payment.completed_at = None
     payment.expires_at = clock.now() + timedelta(seconds=settings.OPTIMISTIC_PAYMENT_TTL_SECONDS)
@@ -329,7 +349,97 @@ def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -
     post([(optimistic_account(payment.pk), "wei", req.amount_wei),
           (OPTIMISTIC_FLOAT, "wei", -req.amount_wei),
           (optimistic_account(payment.pk), "token", req.amount_token),
-          (OPTIMISTIC_FLOAT, "token", -req.amount_token)], memo=f"optimistic payment {payment.pk} held")
+          (OPTIMISTIC_FLOAT, "token", -req.amount_token)], memo=f"payment {payment.pk} held ({reason})")
+
+
+# How far back a channel's history is read to tell whether its user is paying right now.
+_PAYING_LOOKBACK = 8
+# The window stretches with the user's own pace, up to this many pauses.
+_PAYING_MAX_PAUSES = 5
+
+
+def _recipient_is_paying(channel: Channel, *, pauses: int = 1) -> bool:
+    """Whether the channel's user is paying: a Payment of their own within the window. A wallet
+    in the middle of paying signs its next payment on its latest state, and a hub payment signed
+    into the channel now would take that txCount and get the payment refused. The window is
+    DELIVERY_YIELD_MS, or twice the time between the user's last two payments when that is longer
+    (a wallet on a slow link or a loaded hub pays at a slower pace), at most five pauses; times
+    `pauses`. Countersigning the hub's proposals (a top-up, an exchange) is not paying."""
+    yield_ms = settings.DELIVERY_YIELD_MS
+    if not yield_ms or channel.latest_update_id is None:
+        return False
+    now = timezone.now()
+    base = timedelta(milliseconds=yield_ms)
+    head = channel._state.fields_cache.get("latest_update")  # loaded with the lock, when it was
+    if head is not None and head.pk == channel.latest_update_id:
+        if head.created_at < now - pauses * _PAYING_MAX_PAUSES * base:
+            return False  # nothing in the channel is that recent: no query
+        if (head.originator == channel.user and head.reason == "Payment"
+                and head.created_at >= now - pauses * base):
+            return True
+    recent = (ChannelUpdate.objects.filter(channel=channel).order_by("-tx_count_global")
+              .values_list("originator", "reason", "created_at")[:_PAYING_LOOKBACK])
+    own = [at for originator, reason, at in recent
+           if originator == channel.user and reason == "Payment"]
+    if not own:
+        return False
+    window = base
+    if len(own) >= 2:
+        window = min(max(base, 2 * (own[0] - own[1])), _PAYING_MAX_PAUSES * base)
+    return now - own[0] < pauses * window
+
+
+def _hub_can_hold_for(channel: Channel, prev: ChannelState, req: PaymentRequest) -> bool:
+    """A PT_CHANNEL payment is held only when the hub could pay it now, counting what it already
+    holds for the same recipient (so that holding never turns a refusal into a wait)."""
+    if channel.status != Channel.Status.OPEN or prev.timeout != 0:
+        return False
+    held = Payment.objects.filter(recipient=req.recipient, status=Payment.Status.PENDING).aggregate(
+        wei=Sum("amount_wei"), token=Sum("amount_token"))
+    return (prev.balance_wei_hub >= req.amount_wei + int(held["wei"] or 0)
+            and prev.balance_token_hub >= req.amount_token + int(held["token"] or 0))
+
+
+def _deliver_held_to_payer(ctx: Purchasing, payer: Channel) -> list[Payment]:
+    """Inside a purchase, after the payer's own payments: deliver what the hub holds for the
+    payer (payments made to them while they were paying), in their channel that is locked
+    already. Rows another process is delivering are skipped (no wait, no lock-order cycle)."""
+    held = list(Payment.objects.select_for_update(skip_locked=True)
+                .filter(recipient=ctx.sender, status=Payment.Status.PENDING).order_by("id")[:50])
+    delivered: list[Payment] = []
+    for payment in held:
+        forwarded = hub_pays(payer, ctx.state_of(ctx.sender), payment.amount_wei,
+                             payment.amount_token, memo=f"held payment {payment.pk}")
+        if forwarded is None:
+            break
+        ctx.states[ctx.sender] = forwarded.state
+        _release_hold(payment)
+        payment.status = Payment.Status.COMPLETED
+        payment.disbursement = forwarded.update
+        payment.completed_at = timezone.now()
+        payment.save(update_fields=["status", "disbursement", "completed_at"])
+        delivered.append(payment)
+    return delivered
+
+
+def deliver_held(*, recipient: str) -> int:
+    """The worker's delivery of payments held for `recipient` (after the pause, when no purchase
+    of theirs delivered them): each exactly once, through `optimistic_forward`. A delivery now
+    would race the recipient's next payment as much as an immediate one would have: while the
+    recipient paid within the last three pauses, and the payments are younger than ten, it waits
+    another pause (their next purchase delivers them meanwhile). Returns how many were delivered."""
+    yield_ms = settings.DELIVERY_YIELD_MS
+    ids = list(Payment.objects.filter(recipient=recipient, status=Payment.Status.PENDING)
+               .order_by("id").values_list("id", "created_at"))
+    if not ids:
+        return 0
+    channel = channels.channel_find(recipient)
+    oldest = ids[0][1]
+    if (yield_ms and channel is not None and _recipient_is_paying(channel, pauses=3)
+            and timezone.now() - oldest < timedelta(milliseconds=10 * yield_ms)):
+        jobs.send("deliver_held_payments", recipient, delay_ms=yield_ms)
+        return 0
+    return sum(1 for payment_id, _at in ids if optimistic_forward(payment_id=payment_id))
 
 
 def _after_commit(made: list[Payment]) -> None:
@@ -339,12 +449,16 @@ def _after_commit(made: list[Payment]) -> None:
     # below the floor (once per crossing, not on every later payment) and for held optimistic
     # payments; a refused PT_CHANNEL payment requests one itself, and a periodic actor looks
     # after recipients that many payers pay.
-    floor = settings.COLLATERAL_FLOOR_TOKENS * 10**18
+    # The policy's minimum grows with the recipient's inflow (hub/collateral/limits.py), which
+    # the hot path does not read: the worker checks each time a payment takes the hub's balance
+    # across a multiple of the floor (at most once per floor's worth delivered).
+    floor = max(1, settings.COLLATERAL_FLOOR_TOKENS * 10**18)
     needs_collateral = {
         p.recipient for p in made
         if (p.type == "PT_OPTIMISTIC" and p.status == Payment.Status.PENDING)
-        or (p.disbursement is not None and p.disbursement.balance_token_hub < floor
-            <= p.disbursement.balance_token_hub + p.amount_token)
+        or (p.disbursement is not None and p.amount_token > 0
+            and p.disbursement.balance_token_hub // floor
+            != (p.disbursement.balance_token_hub + p.amount_token) // floor)
     }
     if needs_collateral:
         recipients = sorted(needs_collateral)
@@ -417,11 +531,16 @@ def _release_hold(payment: Payment) -> None:
 
 
 def optimistic_sweep(*, limit: int = 200) -> tuple[int, int]:
-    """Forward what can be forwarded; refund what expired. Returns (forwarded, refunded)."""
+    """Forward what can be forwarded; refund what expired. Returns (forwarded, refunded).
+    PT_CHANNEL payments held for a paying recipient are left to their next purchase and to
+    `deliver_held` while they are young (ten pauses): delivering them now would race it."""
     forwarded = refunded = 0
     now = clock.now()
-    for payment_id in Payment.objects.filter(status=Payment.Status.PENDING).order_by("id").values_list(
-            "id", flat=True)[:limit]:
+    pending = Payment.objects.filter(status=Payment.Status.PENDING)
+    if settings.DELIVERY_YIELD_MS:
+        young = timezone.now() - timedelta(milliseconds=10 * settings.DELIVERY_YIELD_MS)
+        pending = pending.exclude(type="PT_CHANNEL", created_at__gt=young)
+    for payment_id in pending.order_by("id").values_list("id", flat=True)[:limit]:
         if optimistic_forward(payment_id=payment_id):
             forwarded += 1
         elif optimistic_refund(payment_id=payment_id, now=now):

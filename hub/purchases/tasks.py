@@ -2,7 +2,8 @@
 
 from hub.purchases.actors import (
     collateralize_recipients,
+    deliver_held_payments,
     sweep_optimistic_payments,
 )
 
-__all__ = ["collateralize_recipients", "sweep_optimistic_payments"]
+__all__ = ["collateralize_recipients", "deliver_held_payments", "sweep_optimistic_payments"]

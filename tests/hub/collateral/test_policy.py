@@ -41,3 +41,24 @@ def test_a_withdrawal_keeps_buying_power_or_the_active_maximum() -> None:
     assert keep_on_withdrawal(hub_balance=100 * T, recent_payers=0, limits=limits, user_buying_power=5 * T) == 5 * T
     assert keep_on_withdrawal(hub_balance=100 * T, recent_payers=2, limits=limits, user_buying_power=5 * T) == 30 * T
     assert keep_on_withdrawal(hub_balance=4 * T, recent_payers=2, limits=limits, user_buying_power=5 * T) == 4 * T
+
+
+def test_observed_inflow_sizes_the_collateral_ahead_of_need() -> None:
+    from hub.collateral.policy import Inflow
+
+    # 120 tokens paid in over the last 60 s: keep 15 s of it, top up to 60 s of it
+    fast = bounds(policy=DEFAULT, recent_payers=2, inflow=Inflow(120 * T, 60), lead_seconds=15,
+                  horizon_seconds=60)
+    assert fast == Bounds(30 * T, 120 * T)
+    # a trickle changes nothing; a flood stops at the ceiling
+    assert bounds(policy=DEFAULT, recent_payers=2, inflow=Inflow(T, 60), lead_seconds=15,
+                  horizon_seconds=60) == Bounds(20 * T, 20 * T)
+    assert bounds(policy=DEFAULT, recent_payers=1, inflow=Inflow(10_000 * T, 60), lead_seconds=15,
+                  horizon_seconds=60) == Bounds(170 * T, 170 * T)
+
+
+def test_a_top_up_smaller_than_the_step_waits() -> None:
+    limits = Bounds(50 * T, 50 * T)
+    assert top_up_amount(hub_balance=39 * T, limits=limits, min_step=25 * T) == 0
+    assert top_up_amount(hub_balance=24 * T, limits=limits, min_step=25 * T) == 26 * T
+    assert top_up_amount(hub_balance=39 * T, limits=limits) == 11 * T
