@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -232,17 +233,31 @@ def settle_and_check(wallets: list[Any], before_users: int) -> dict[str, tuple[b
     return checks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wallets", type=int, default=6)
-    parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--web", type=int, default=2, help="daphne processes")
-    parser.add_argument("--think", type=float, default=0.05, help="max pause between payments (s)")
-    options = parser.parse_args()
+@dataclass
+class Measured:
+    payments: int
+    refused: int
+    codes: Counter[str]
+    causes: Counter[str]
+    checks: dict[str, tuple[bool, str]]
+    errors: list[str]
+    given_up: int
+
+    @property
+    def fraction(self) -> float:
+        return self.refused / self.payments if self.payments else 1.0
+
+    @property
+    def consistent(self) -> bool:
+        return all(ok for ok, _ in self.checks.values()) and not self.errors and not self.given_up
+
+
+def measure(*, wallets: int = 6, duration: float = 20.0, web: int = 2, think: float = 0.05) -> Measured:
+    """Start a stack, run the experiment, check, stop the stack (prints as it goes)."""
     become_subreaper()
+    os.environ["BENCH_SERVER"] = "daphne"
     work = Path(tempfile.mkdtemp(prefix="spoke-netbench-"))
-    stack = start_stack(work, options.web)
-    failed = True
+    stack = start_stack(work, web)
     try:
         os.environ.update({k: v for k, v in stack.env.items() if k in (
             "DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "HUB_PRIVATE_KEY_FILE", "SPOKE_DEVDATA",
@@ -251,39 +266,50 @@ def main() -> None:
         import django
 
         django.setup()
-        log(f"stack up; {options.wallets} wallets deposit and get collateral through the protocol")
-        wallets = make_wallets(stack, options.wallets, 100 * TOKEN)
-        for wallet in wallets:
+        log(f"stack up; {wallets} wallets deposit and get collateral through the protocol")
+        made = make_wallets(stack, wallets, 100 * TOKEN)
+        for wallet in made:
             wallet.sync()
-        before = sum(w.state.balance_token_user for w in wallets)
-        log(f"paying PT_CHANNEL among {options.wallets} wallets for {options.duration:.0f} s")
-        tally = run(wallets, options.duration, (TOKEN // 10, TOKEN), options.think)
+        before = sum(w.state.balance_token_user for w in made)
+        log(f"paying PT_CHANNEL among {wallets} wallets for {duration:.0f} s")
+        tally = run(made, duration, (TOKEN // 10, TOKEN), think)
         payments = sum(tally.first.values())
         refused = payments - tally.first["ok"]
+        codes = Counter({c: n for c, n in tally.first.items() if c != "ok"})
         fraction = refused / payments if payments else 1.0
-        codes = ", ".join(f"{code} {n}" for code, n in tally.first.most_common() if code != "ok")
-        log(f"payments {payments} ({payments / options.duration:.1f}/s), landed {tally.landed}, "
+        log(f"payments {payments} ({payments / duration:.1f}/s), landed {tally.landed}, "
             f"given up {tally.given_up}; refused at the first attempt: {refused} "
-            f"({fraction:.1%}){': ' + codes if codes else ''}")
-        if tally.raced:
-            log(f"what took the txCount of those refused for it: {dict(race_causes(tally.raced))}")
+            f"({fraction:.1%}){': ' + ', '.join(f'{c} {n}' for c, n in codes.most_common()) if codes else ''}")
+        causes = race_causes(tally.raced)
+        if causes:
+            log(f"what took the txCount of those refused for it: {dict(causes)}")
         if tally.retries:
             log(f"later attempts refused: {dict(tally.retries - Counter(ok=tally.retries['ok']))}")
-        checks = settle_and_check(wallets, before)
+        checks = settle_and_check(made, before)
         for check, (ok, detail) in checks.items():
             log(f"consistency: {'PASS' if ok else 'FAIL'} {check} ({detail})")
-        met = fraction <= TARGET_REFUSED
         log(f"target: refused at first attempt <= {TARGET_REFUSED:.0%}: {fraction:.1%} -> "
-            f"{'met' if met else 'missed'}")
+            f"{'met' if fraction <= TARGET_REFUSED else 'missed'}")
         if tally.errors:
             log(f"errors: {tally.errors[:5]}")
         log(f"machine: {os.cpu_count()} CPUs shared with other work (figures are noisy); "
-            f"daphne x{options.web}, 1 worker process (4 threads), scheduler")
-        failed = not met or tally.errors or tally.given_up or not all(ok for ok, _ in checks.values())
+            f"daphne x{web}, 1 worker process (4 threads), scheduler")
+        return Measured(payments, refused, codes, causes, checks, tally.errors, tally.given_up)
     finally:
         stack.stop()
         subprocess.run(["rm", "-rf", str(work)], check=False)
-    raise SystemExit(1 if failed else 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wallets", type=int, default=6)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--web", type=int, default=2, help="daphne processes")
+    parser.add_argument("--think", type=float, default=0.05, help="max pause between payments (s)")
+    options = parser.parse_args()
+    m = measure(wallets=options.wallets, duration=options.duration, web=options.web,
+                think=options.think)
+    raise SystemExit(0 if m.fraction <= TARGET_REFUSED and m.consistent else 1)
 
 
 if __name__ == "__main__":
