@@ -87,6 +87,8 @@ class Tally:
         self.given_up = 0
         self.errors: list[str] = []
         self.raced: list[tuple[str, int]] = []  # (wallet, txCount) of first attempts refused for txCount
+        self.landed_by = Counter[str]()
+        self.first_payments_raced = 0  # of those, a wallet's very first payment (it was not paying yet)
 
 
 def pay_until_landed(wallet: Any, recipient: str, amount: int, tally: Tally) -> None:
@@ -105,6 +107,10 @@ def pay_until_landed(wallet: Any, recipient: str, amount: int, tally: Tally) -> 
             (tally.first if attempt == 0 else tally.retries)[code] += 1
             if attempt == 0 and code == "tx_count_global":
                 tally.raced.append((wallet.user.lower(), before + 1))
+                if not tally.landed_by[wallet.user]:
+                    tally.first_payments_raced += 1
+            if code == "ok":
+                tally.landed_by[wallet.user] += 1
             if code == "ok":
                 tally.landed += 1
         if code == "ok":
@@ -282,7 +288,8 @@ def measure(*, wallets: int = 6, duration: float = 20.0, web: int = 2, think: fl
             f"({fraction:.1%}){': ' + ', '.join(f'{c} {n}' for c, n in codes.most_common()) if codes else ''}")
         causes = race_causes(tally.raced)
         if causes:
-            log(f"what took the txCount of those refused for it: {dict(causes)}")
+            log(f"what took the txCount of those refused for it: {dict(causes)} "
+                f"({tally.first_payments_raced} of them a wallet's very first payment)")
         if tally.retries:
             log(f"later attempts refused: {dict(tally.retries - Counter(ok=tally.retries['ok']))}")
         checks = settle_and_check(made, before)

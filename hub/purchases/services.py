@@ -353,7 +353,7 @@ def _hold(payment: Payment, req: PaymentRequest, *, reason: str) -> None:
 
 
 # How far back a channel's history is read to tell whether its user is paying right now.
-_PAYING_LOOKBACK = 8
+_PAYING_LOOKBACK = 16  # a paying user's own payments, with what the hub paid them between
 # The window stretches with the user's own pace, up to this many pauses.
 _PAYING_MAX_PAUSES = 5
 
