@@ -14,10 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.purchases.models import Payment
+from payments import conf
 from payments.api.base import MerchantAPIView
 from payments.api.pagination import PAGINATION_PARAMETERS, list_serializer, paginate
 from payments.errors import PaymentsError
 from payments.merchants.selectors import merchant_addresses
+from payments.received.selectors import receipt_path
 from payments.serialization import AmountString, FiatValueFields, Timestamp
 
 
@@ -43,13 +45,24 @@ class PaymentSerializer(FiatValueFields):
         "completed (you have it), pending (optimistic, waiting for collateral), refunded "
         "(optimistic, expired and returned)"))
     meta = serializers.DictField(allow_null=True, help_text="the payer's metadata")
+    receipt_url = serializers.SerializerMethodField(help_text=(
+        "the payment's public receipt page (unguessable URL) to hand to the payer, or null for a "
+        "payment without a recorded value (not completed, or from before receipts existed)"))
     created = Timestamp(source="created_at")
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         from payments.received.models import ReceivedPayment
 
         record = ReceivedPayment.objects.filter(payment_id=instance.pk).first()
-        return super().to_representation(_WithFiat(instance, record if record is not None else _NO_FIAT))
+        data = super().to_representation(_WithFiat(instance, record if record is not None else _NO_FIAT))
+        path = receipt_path(instance.public_id, record)
+        data["receipt_url"] = conf.absolute_url(path) if path else None
+        return data
+
+    @extend_schema_field({"type": ["string", "null"], "format": "uri", "example":
+                          "https://pay.example.com/receipts/payments/pay_5b1e0c9d8a7f6e5d4c3b2a19/3q2-7w"})
+    def get_receipt_url(self, obj: Any) -> str | None:
+        return None  # filled in by to_representation, which has the recorded row
 
     @extend_schema_field({"type": "string", "enum": ["payment"]})
     def get_object(self, obj: Any) -> str:

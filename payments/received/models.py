@@ -21,6 +21,9 @@ class ReceivedPayment(FiatRecord):
     amount = AmountField()
     asset = models.CharField(max_length=8, choices=[("wei", "wei"), ("token", "token")])
     paid_at = models.DateTimeField()
+    # the public receipt page's secret (/receipts/payments/<pay id>/<token>); empty for rows
+    # recorded before receipts existed
+    receipt_token = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -110,10 +110,15 @@ def test_an_event_names_its_request_and_carries_the_object_as_the_api_shows_it(
     assert json.loads(event_body(row)) == event
 
 
-def test_payment_succeeded_carries_the_payment_schema_of_the_api(shop: Shop, document: dict[str, Any]) -> None:
+def test_payment_succeeded_carries_the_payment_schema_of_the_api(shop: Shop, document: dict[str, Any],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from payments import conf
     from payments.hub_hooks import payments_created
     from tests.dashboard.helpers import make_payment
 
+    # the public base URL of a deployment: the event, made outside any request, and the API
+    # answer name the same receipt page
+    monkeypatch.setattr(conf, "PUBLIC_BASE_URL", "https://pay.example.com")
     payment = make_payment(shop.address, wei=10**15)
     with transaction.atomic():
         payments_created([payment])
