@@ -5,31 +5,47 @@
   credits the invoice it pays. It runs inside the purchase's
   transaction (both write rows; the webhook deliveries and pushes they schedule happen after
   commit);
-- a "checkout paid" listener: a confirmed on-chain payment through the Checkout contract credits
-  the invoice it names (`invoice_credit_checkout`), inside the hub's recording transaction;
+- a "checkout paid" listener: a confirmed on-chain payment through the Checkout contract, made
+  out to the hub, is held for the invoice's merchant like any other receipt (a PT_CHECKOUT hub
+  payment credited to the merchant's custodial balance: `hub.checkout.services`), counts towards
+  the invoice it names (with its fiat value, `payments.received`) and is the merchant's
+  `payment.succeeded`, inside the hub's recording
+  transaction (an intent signed before custody paid the merchant's address directly: it only
+  credits the invoice, `invoice_credit_checkout`);
 - a custodial-withdrawal guard: a merchant's custodial balance leaves only through settlements
   (payout address, team roles, 2FA), so the key of a receiving address alone must not move it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
+from django.db import transaction
+
+from hub.chain.signer import hub_address
 from hub.channels.errors import ChannelError
 from hub.checkout.listeners import on_checkout_paid
+from hub.checkout.models import CheckoutPayment
+from hub.checkout.services import checkout_payment_hold
 from hub.custodial.services import guard_withdrawals, receive_custodially
 from hub.purchases.listeners import on_payments_settled
 from hub.purchases.models import Payment
+from ops.services import alarm_raise
+from payments.errors import PaymentsError
 from payments.events.services import event_record
+from payments.invoices.models import Invoice
 from payments.invoices.services import invoice_apply_payment, invoice_credit_checkout
 from payments.mail.services import payment_received_notice
 from payments.merchants.models import ReceivingAddress
 from payments.merchants.selectors import merchant_ids_for_addresses
 from payments.received.services import received_payment_record
 
+logger = logging.getLogger(__name__)
+
 
 def register() -> None:
     on_payments_settled(payments_created)
-    on_checkout_paid(invoice_credit_checkout)
+    on_checkout_paid(checkout_received)
     guard_withdrawals(refuse_merchant_address)
     receive_custodially(is_merchant_address)
 
@@ -76,3 +92,41 @@ def payment_event_data(payment: Payment) -> dict[str, object]:
     from payments.api.payments_received import PaymentSerializer
 
     return {"object": dict(PaymentSerializer(payment).data)}
+
+
+def checkout_received(checkout: CheckoutPayment) -> None:
+    """A confirmed on-chain checkout payment. Made out to the hub (the intents the checkout page
+    hands out): held for the invoice's merchant (custodial balance, a PT_CHECKOUT payment),
+    counted towards the invoice and announced as `payment.succeeded`, exactly as a channel
+    payment to the merchant would be. The money has already moved, so an invoice that cannot
+    count it (other asset, past the late window) leaves it in the merchant's balance to refund
+    (its refund destination is on the payment), never refused; a payment naming no invoice
+    raises an alarm and stays in `hub:checkout_receipts` for an operator."""
+    if checkout.recipient != hub_address().lower():
+        invoice_credit_checkout(checkout)  # an intent of before custody: the merchant has it
+        return
+    invoice = Invoice.objects.filter(public_id=checkout.invoice_ref).first()
+    if invoice is None:
+        alarm_raise(kind="checkout_unmatched", key=f"checkout:{checkout.pk}", severity="critical",
+                    message=(f"checkout payment {checkout.pk} ({checkout.amount} {checkout.asset}, tx "
+                             f"{checkout.tx_hash}) names no invoice ({checkout.invoice_ref!r})"),
+                    detail={"checkout_payment": checkout.pk, "refund_destination": checkout.refund_destination})
+        return
+    payment = checkout_payment_hold(checkout=checkout, recipient=invoice.pay_to,
+                                    meta={"invoiceId": invoice.public_id})
+    received = received_payment_record(merchant_id=invoice.merchant_id, payment=payment)
+    counted = False
+    try:
+        with transaction.atomic():
+            counted = invoice_apply_payment(invoice_id=invoice.public_id, merchant_id=invoice.merchant_id,
+                                            payment_id=payment.pk, amount=int(received.amount),
+                                            asset=received.asset, paid_at=checkout.paid_at)
+    except PaymentsError as err:
+        logger.warning("checkout payment %s held for %s, not counted towards %s: %s", checkout.pk,
+                       invoice.pay_to, invoice.public_id, err.code)
+    if not counted:  # as payments_created: an invoice's payments are announced by its paid notice
+        payment_received_notice(merchant_id=invoice.merchant_id, payment_public_id=payment.public_id,
+                                sender=payment.sender, amount=int(received.amount), asset=received.asset,
+                                payment_type=payment.type, fiat_row=received)
+    event_record(type="payment.succeeded", merchant_id=invoice.merchant_id,
+                 data=payment_event_data(payment), idempotency_key=f"payment.succeeded:{payment.pk}")

@@ -33,11 +33,13 @@ MIN_WITHDRAWAL_WEI = 10**13
 ON_COMPLETE = "hub.custodial.services.custodial_withdrawal_completed"
 
 
-def custodial_credit(*, recipient: str, amount_wei: int, amount_token: int, memo: str) -> None:
-    """Owe `recipient` these amounts (inside the caller's transaction)."""
+def custodial_credit(*, recipient: str, amount_wei: int, amount_token: int, memo: str,
+                     counter_account: str = FLOAT) -> None:
+    """Owe `recipient` these amounts (inside the caller's transaction), from `counter_account`
+    (the custodial float; what the Checkout contract paid the hub, for checkout payments)."""
     account = custodial_account(recipient)
-    post([(account, "wei", amount_wei), (FLOAT, "wei", -amount_wei),
-          (account, "token", amount_token), (FLOAT, "token", -amount_token)], memo=memo)
+    post([(account, "wei", amount_wei), (counter_account, "wei", -amount_wei),
+          (account, "token", amount_token), (counter_account, "token", -amount_token)], memo=memo)
 
 
 def custodial_debit(*, owner: str, amount_wei: int, amount_token: int, memo: str,

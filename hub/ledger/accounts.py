@@ -5,7 +5,9 @@ it is. Amounts are per asset ("wei" or "token"); every posting sums to zero.
   (balances, pending deposits and withdrawals) plus `chain`, the channel's side of the contract.
 - `thread:<thread id>:channel:<channel id>`: what a thread holds out of one of its two channels.
 - `custodial:<address>`: a custodial balance (a user's, or a merchant's receiving address);
-  `hub:custodial_float` is its counterpart, `hub:onchain_payouts` what custodial withdrawals sent.
+  `hub:custodial_float` is its counterpart, `hub:onchain_payouts` what custodial withdrawals sent,
+  `hub:checkout_receipts` what the Checkout contract paid the hub for merchants (on-chain
+  checkout payments, credited to the merchant's custodial balance).
 - `optimistic:<payment id>`: an optimistic payment the hub holds; `hub:optimistic_float`.
 - `link:<link id>`: the amount a payment link holds (linkpay).
 - `settlement:<settlement id>`: a merchant settlement in flight; `payouts:onchain` what
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 CUSTODIAL_FLOAT = "hub:custodial_float"
 ONCHAIN_PAYOUTS = "hub:onchain_payouts"
+CHECKOUT_RECEIPTS = "hub:checkout_receipts"
 OPTIMISTIC_FLOAT = "hub:optimistic_float"
 SETTLEMENT_PAYOUTS = "payouts:onchain"
 

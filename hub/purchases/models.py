@@ -29,6 +29,7 @@ class Payment(models.Model):
         LINK = "PT_LINK"
         OPTIMISTIC = "PT_OPTIMISTIC"
         THREAD = "PT_THREAD"
+        CHECKOUT = "PT_CHECKOUT"  # paid on chain through the Checkout contract, kept custodially
 
     class Status(models.TextChoices):
         COMPLETED = "completed"  # the recipient has it (channel, custodial balance, link hold)
@@ -46,8 +47,10 @@ class Payment(models.Model):
     type = models.CharField(max_length=16, choices=Type.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
     meta = models.JSONField(default=dict)
-    # the payer's user→hub state, and the hub→recipient state that forwarded it (if any)
-    payer_update = models.ForeignKey("hub.ChannelUpdate", on_delete=models.PROTECT, related_name="+")
+    # the payer's user→hub state (none for PT_CHECKOUT: the payer paid on chain), and the
+    # hub→recipient state that forwarded it (if any)
+    payer_update = models.ForeignKey("hub.ChannelUpdate", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
     disbursement = models.ForeignKey("hub.ChannelUpdate", null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="+")
     refund_update = models.ForeignKey("hub.ChannelUpdate", null=True, blank=True,

@@ -40,7 +40,9 @@ class PaymentSerializer(FiatValueFields):
     amount_token = AmountString(help_text="tokens paid, in base units")
     type = serializers.ChoiceField(choices=Payment.Type.values, help_text=(
         "how it was paid: PT_CHANNEL (channel to channel), PT_CUSTODIAL (to your custodial "
-        "balance), PT_LINK, PT_OPTIMISTIC (held until collateral), PT_THREAD"))
+        "balance), PT_LINK, PT_OPTIMISTIC (held until collateral), PT_THREAD, PT_CHECKOUT (an "
+        "invoice paid on chain through the Checkout contract; the hub holds it in your custodial "
+        "balance)"))
     status = serializers.ChoiceField(choices=Payment.Status.values, help_text=(
         "completed (you have it), pending (optimistic, waiting for collateral), refunded "
         "(optimistic, expired and returned)"))

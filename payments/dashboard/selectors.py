@@ -264,7 +264,8 @@ def signed_state_receipt(update: ChannelUpdate, role: str) -> SignedStateReceipt
 
 
 def payment_receipts(payment: Payment) -> list[SignedStateReceipt]:
-    receipts = [signed_state_receipt(payment.payer_update, "The payer's signed state")]
+    receipts = ([] if payment.payer_update is None  # PT_CHECKOUT: paid on chain, no channel state
+                else [signed_state_receipt(payment.payer_update, "The payer's signed state")])
     if payment.disbursement is not None:
         receipts.append(signed_state_receipt(payment.disbursement, "The hub's state paying it out"))
     return receipts

@@ -285,8 +285,10 @@ def invoice_payable(invoice: Invoice, *, now: datetime | None = None) -> bool:
 
 def invoice_checkout_intent(invoice: Invoice, *, payer: str, now: datetime | None = None) -> dict[str, Any]:
     """A hub-signed intent for the Checkout contract paying exactly the invoice's remaining
-    amount to its receiving address, valid until the invoice's expiry at the latest; refunds of
-    the payment go to `payer`."""
+    amount to the hub, which holds it for the merchant like any other receipt (custodial
+    balance, settlements: payments/hub_hooks.py `checkout_received`), valid until the invoice's
+    expiry at the latest; refunds of the payment go to `payer`."""
+    from hub.chain.signer import hub_address
     from hub.checkout.intents import CheckoutUnavailable, intent_sign
 
     now = now or timezone.now()
@@ -297,7 +299,7 @@ def invoice_checkout_intent(invoice: Invoice, *, payer: str, now: datetime | Non
     deadline = min(int(invoice.expires_at.timestamp()),
                    int(now.timestamp()) + settings.CHECKOUT_INTENT_SECONDS)
     try:
-        return intent_sign(invoice_ref=invoice.public_id, recipient=invoice.pay_to,
+        return intent_sign(invoice_ref=invoice.public_id, recipient=hub_address(),
                            asset=invoice.asset, amount=invoice_remaining(invoice),
                            deadline=deadline, refund_destination=normalize_address(payer, param="payer"))
     except CheckoutUnavailable as err:

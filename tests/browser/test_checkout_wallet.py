@@ -17,6 +17,8 @@ from eth_account import Account
 from playwright.sync_api import expect
 
 from hub.chain.ingest import events_poll
+from hub.chain.signer import hub_address
+from payments.balances.selectors import merchant_balance
 from payments.invoices.models import Invoice
 from payments.invoices.services import invoice_create
 from payments.merchants.services import merchant_create
@@ -72,7 +74,8 @@ def test_a_shopper_pays_with_a_browser_wallet_and_both_pages_turn_paid(
                              description="2 flat whites", order_id="HC-1042",
                              success_url="https://shop.example/thanks?order=HC-1042")
     shopper = hub_chain.w3.eth.accounts[-1]  # an unlocked anvil account: it takes eth_sendTransaction
-    before = hub_chain.w3.eth.get_balance(hub_chain.w3.to_checksum_address(shop_address))
+    hub = hub_chain.w3.to_checksum_address(hub_address())
+    before = hub_chain.w3.eth.get_balance(hub)
     calls: list[str] = []
     console_errors: list[str] = []
 
@@ -103,7 +106,8 @@ def test_a_shopper_pays_with_a_browser_wallet_and_both_pages_turn_paid(
         checkout.get_by_role("button", name="Pay 0.025 ETH with my wallet").click()
         expect(checkout.locator("#wallet-message")).to_contain_text("Payment sent", timeout=20_000)
         assert calls[:2] == ["eth_requestAccounts", "eth_chainId"] and "eth_sendTransaction" in calls
-        assert hub_chain.w3.eth.get_balance(hub_chain.w3.to_checksum_address(shop_address)) - before == ETH // 40
+        # made out to the hub, which holds it for the merchant (custodial balance)
+        assert hub_chain.w3.eth.get_balance(hub) - before == ETH // 40
 
         # the hub ingests the event once it has its confirmation (what the worker's periodic job does)
         events_poll()
@@ -121,6 +125,7 @@ def test_a_shopper_pays_with_a_browser_wallet_and_both_pages_turn_paid(
         expect(checkout.get_by_role("link", name="Return to Harbour Coffee")).to_have_attribute(
             "href", "https://shop.example/thanks?order=HC-1042")
         expect(dashboard.locator("#invoice-state")).to_have_attribute("data-state", "paid", timeout=15_000)
+        assert merchant_balance(merchant.pk)["custodial"]["wei"] == ETH // 40
         screenshot(checkout, "checkout-wallet-1280-paid")
         checkout.set_viewport_size({"width": 390, "height": 844})
         screenshot(checkout, "checkout-wallet-390-paid")
@@ -151,12 +156,13 @@ def test_a_token_invoice_is_approved_then_paid_from_the_wallet(
         page.get_by_role("button", name="Pay 12 SPD with my wallet").click()
         expect(page.locator("#wallet-message")).to_contain_text("Payment sent", timeout=20_000)
         assert calls.count("eth_sendTransaction") == 2  # the exact allowance, then the payment
-        assert token.functions.balanceOf(hub_chain.w3.to_checksum_address(shop_address)).call() == 12 * 10**18
+        assert token.functions.balanceOf(hub_chain.w3.to_checksum_address(shop_address)).call() == 0
         deadline = time.monotonic() + 30
         while Invoice.objects.get(pk=invoice.pk).state != Invoice.State.PAID:
             assert time.monotonic() < deadline, "the invoice was not credited"
             events_poll()
         expect(page.locator("#status-text")).to_have_text("Paid — thank you", timeout=15_000)
         expect(page.locator("#receipt-amount")).to_have_text("12 SPD")
+        assert merchant_balance(merchant.pk)["custodial"]["token"] == 12 * 10**18  # held for the bakery
         screenshot(page, "checkout-wallet-390-token-paid")
     assert console_errors == []
