@@ -29,6 +29,7 @@ from payments.events.models import Event
 from payments.invoices.models import Invoice, InvoicePayment
 from payments.invoices.services import invoice_apply_payment, invoice_create
 from payments.merchants.services import merchant_create
+from payments.received.models import ReceivedPayment
 from payments.settlements.services import settlement_execute
 from tests.chain_env import ETH, TOKEN, ChainEnv
 
@@ -104,6 +105,7 @@ def test_eth_invoice_paid_after_confirmations(hub_chain: ChainEnv, settings: Any
     (credit,) = InvoicePayment.objects.filter(invoice=invoice)
     assert (credit.source, credit.payment_id, credit.amount) == ("hub", held.pk, ETH // 50)
     assert merchant_balance(merchant.pk)["custodial"]["wei"] == ETH // 50
+    assert ReceivedPayment.objects.filter(payment_id=held.pk, amount=ETH // 50).exists()  # its fiat value
     assert account_balance(CHECKOUT_RECEIPTS, "wei") - receipts_before == -ETH // 50
     assert ledger_conserved() and reconcile_channels().ok
     assert Event.objects.filter(merchant=merchant, type="invoice.paid").count() == 1
