@@ -62,16 +62,20 @@ def intent_digest(*, contract: str, chain_id: int, message: dict[str, Any]) -> b
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
-def intent_sign(*, invoice_ref: str, recipient: str, asset: str, amount: int, deadline: int,
+def intent_sign(*, invoice_ref: str, recipient: str | None, asset: str, amount: int, deadline: int,
                 refund_destination: str, nonce: int | None = None) -> dict[str, Any]:
     """A signed intent, JSON-ready (integers as decimal strings), with the contract call to make:
     `contract`, `method` ("payNative" or "payToken"), `value` (wei to send) and `data` (the
     ABI-encoded call, so that a wallet page needs no ABI encoder). A token payment needs the
-    contract's allowance for the amount first."""
+    contract's allowance for the amount first. `recipient` None pays the hub itself, which holds
+    the payment for the merchant (the checkout page's intents: payments/hub_hooks.py
+    `checkout_received`)."""
     contract = settings.CHECKOUT_ADDRESS
     if not contract:
         raise CheckoutUnavailable("no Checkout contract is configured")
     invoice = invoice_ref_bytes(invoice_ref)
+    if recipient is None:
+        recipient = hub_signer().address
     message: dict[str, Any] = {
         "invoice": invoice,
         "nonce": secrets.randbits(128) if nonce is None else nonce,

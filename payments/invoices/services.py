@@ -288,7 +288,6 @@ def invoice_checkout_intent(invoice: Invoice, *, payer: str, now: datetime | Non
     amount to the hub, which holds it for the merchant like any other receipt (custodial
     balance, settlements: payments/hub_hooks.py `checkout_received`), valid until the invoice's
     expiry at the latest; refunds of the payment go to `payer`."""
-    from hub.chain.signer import hub_address
     from hub.checkout.intents import CheckoutUnavailable, intent_sign
 
     now = now or timezone.now()
@@ -299,7 +298,7 @@ def invoice_checkout_intent(invoice: Invoice, *, payer: str, now: datetime | Non
     deadline = min(int(invoice.expires_at.timestamp()),
                    int(now.timestamp()) + settings.CHECKOUT_INTENT_SECONDS)
     try:
-        return intent_sign(invoice_ref=invoice.public_id, recipient=hub_address(),
+        return intent_sign(invoice_ref=invoice.public_id, recipient=None,  # the hub holds it
                            asset=invoice.asset, amount=invoice_remaining(invoice),
                            deadline=deadline, refund_destination=normalize_address(payer, param="payer"))
     except CheckoutUnavailable as err:
