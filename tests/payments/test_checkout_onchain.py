@@ -7,6 +7,7 @@ ledger like any other receipt: settlements pay it out) and `payment.succeeded` i
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
@@ -113,6 +114,8 @@ def test_eth_invoice_paid_after_confirmations(hub_chain: ChainEnv, settings: Any
     shown = succeeded.data["object"]
     assert (shown["id"], shown["type"], shown["invoice"], shown["amount_wei"], shown["purchase"]) == (
         held.public_id, "PT_CHECKOUT", invoice.public_id, str(ETH // 50), held.purchase_id)
+    receipt = Client().get(urlsplit(shown["receipt_url"]).path)  # no signed channel state to show
+    assert receipt.status_code == 200 and "Corner shop" in receipt.content.decode()
     # the merchant's payment list shows it, and a settlement pays the balance out
     merchant_settles = settlement_execute(merchant_id=merchant.pk, asset="wei")
     assert int(merchant_settles.amount) == ETH // 50
