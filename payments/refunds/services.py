@@ -31,12 +31,10 @@ def _open_refunds_total(merchant_id: int, asset: str) -> int:
     return int(total or 0)
 
 
-CHECKOUT_TYPE = "PT_CHECKOUT"  # paid on chain through the Checkout contract, held by the hub
-
-
 def paid_on_chain(payment: Payment) -> bool:
-    """A checkout payment: the payer paid on chain and has no channel to pay back into."""
-    return str(payment.type) == CHECKOUT_TYPE
+    """A checkout payment (paid on chain through the Checkout contract, held by the hub): the
+    payer has no channel to pay back into."""
+    return payment.type == Payment.Type.CHECKOUT
 
 
 def refund_destination(payment: Payment) -> str:

@@ -42,7 +42,7 @@ def checkout_payment(shop: Shop | Team, *, refund_to: str, wei: int = 0, token: 
     meta = {"refundDestination": refund_to, "txHash": "0x" + "ab" * 32}
     if invoice_id:
         meta["invoiceId"] = invoice_id
-    Payment.objects.filter(pk=payment.pk).update(type="PT_CHECKOUT", meta=meta)
+    Payment.objects.filter(pk=payment.pk).update(type=Payment.Type.CHECKOUT, meta=meta)
     payment.refresh_from_db()
     if invoice_id:
         invoice_apply_payment(invoice_id=invoice_id, merchant_id=shop.merchant.pk, payment_id=payment.pk,
@@ -143,3 +143,37 @@ def test_the_dashboard_button_refunds_an_on_chain_excess_on_chain(db: object, hu
     assert run_outbox(refund.public_id).state == Refund.State.SUCCEEDED
     assert hub_chain.w3.eth.get_balance(Web3.to_checksum_address(payer_wallet)) == 2 * 10**6
     assert refund.public_id in owner.get("/dashboard/refunds/").content.decode()
+
+
+def test_an_invoice_paid_twice_through_the_checkout_refunds_its_excess_on_chain(
+        shop: Shop, hub_chain: ChainEnv) -> None:
+    """The whole path on anvil: two tabs fetch an intent for the remaining amount and both pay
+    through the Checkout contract; the hub holds both, the invoice is overpaid, and one call gives
+    the excess back on chain to the refund destination of the newest payment."""
+    from hub.chain.ingest import events_poll
+    from tests.payments.test_checkout_onchain import intent_for, submit
+
+    invoice = invoice_create(merchant_id=shop.merchant.pk, amount=10**15, asset="wei")
+    payer = hub_chain.new_user(eth=10**18)
+    first, second = intent_for(invoice, payer.address), intent_for(invoice, payer.address)
+    assert first[0] == second[0] == 200
+    submit(hub_chain, payer, first[1])
+    submit(hub_chain, payer, second[1])
+    for _ in range(3):
+        hub_chain.mine()
+    events_poll()
+    invoice.refresh_from_db()
+    assert (invoice.state, int(invoice.amount_received)) == ("overpaid", 2 * 10**15)
+    before = hub_chain.w3.eth.get_balance(payer.address)
+
+    api = shop.client()
+    answer = api.post(f"/api/v1/invoices/{invoice.public_id}/refund_excess")
+    assert answer.status_code == 201, answer.content
+    (created,) = answer.json()["refunds"]
+    assert (created["amount"], created["recipient"]) == (str(10**15), payer.address.lower())
+    refunds_sweep()
+    refund = run_outbox(created["id"])
+    assert refund.state == Refund.State.SUCCEEDED
+    assert hub_chain.w3.eth.get_balance(payer.address) - before == 10**15  # exactly the excess
+    assert api.get(f"/api/v1/invoices/{invoice.public_id}").json()["amount_excess"] == "0"
+    assert account_balance(f"custodial:{shop.address}", "wei") == 10**15  # the price stays
