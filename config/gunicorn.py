@@ -12,7 +12,7 @@ import os
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-threads = int(os.environ.get("WEB_THREADS", "1"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread" if threads > 1 else "sync"
 keepalive = 5
 control_socket_disable = True  # several instances on one machine would share the socket

@@ -181,15 +181,17 @@ MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "config.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # config.middleware's classes are Django's (and django-csp's), skipped on the protocol API's
+    # routes (/api/hub/), which need none of them: its lean path
+    "config.middleware.CSPMiddleware",
+    "config.middleware.SessionMiddleware",
     # the language: the chooser's cookie, else the browser's Accept-Language (locale/ has de)
-    "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "payments.dashboard.sessions.SessionTimeoutMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.SessionTimeoutMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

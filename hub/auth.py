@@ -9,12 +9,14 @@ address: at most PENDING_NONCES_MAX, the oldest dropped first, each for PENDING_
 The first request with a valid signature over a pending nonce consumes it and opens a session keyed
 by that nonce; the session lives 2 hours from the nonce's issue and ends no other session (a user
 may be signed in from several devices). Verified signatures are cached for the session's life so
-the hot path does not repeat the ecrecover."""
+the hot path does not repeat the ecrecover, and each process remembers the sessions it verified
+so the hot path does not ask Redis again either."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from functools import lru_cache
 
@@ -80,16 +82,32 @@ def issue_nonce(address: str) -> str:
     return nonce
 
 
-def _open_session(user: str, nonce: str, signature: str) -> None:
+# Sessions this process has verified: (address, nonce, signature) -> the nonce's issue time. A
+# session is never ended early (it lives NONCE_TTL_SECONDS from its nonce's issue), so what was
+# verified once holds until then and the hot path needs no Redis round trip to learn it again.
+_VERIFIED: dict[tuple[str, str, str], float] = {}
+_VERIFIED_MAX = 20_000
+_verified_lock = threading.Lock()
+
+
+def _remember(key: tuple[str, str, str], issued: float) -> None:
+    with _verified_lock:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            del _VERIFIED[next(iter(_VERIFIED))]  # the oldest remembered
+        _VERIFIED[key] = issued
+
+
+def _open_session(user: str, nonce: str, signature: str) -> float | None:
     """Turn a pending nonce signed by `user` into a session, or raise AuthFailed. Concurrent first
     requests with the same nonce all succeed: the session is written before the nonce leaves the
-    pending set, and writing it twice writes the same value."""
+    pending set, and writing it twice writes the same value. Returns the nonce's issue time when
+    this request opened the session (None when a concurrent first request did)."""
     pending = _redis(settings.REDIS_URL)
     issued = pending.zscore(_pending_key(user), nonce)
     if issued is None:
         # a concurrent first request may have consumed it a moment ago
         if cache.get(_session_key(user, nonce)) is not None:
-            return
+            return None
         raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or already replaced")
     if now() - issued > PENDING_NONCE_TTL_SECONDS:
         raise AuthFailed("nonce_expired", "the nonce was not used in time; ask for a new one")
@@ -98,6 +116,7 @@ def _open_session(user: str, nonce: str, signature: str) -> None:
     cache.set(_session_key(user, nonce), int(issued), NONCE_TTL_SECONDS)
     cache.set(_verified_key(user, nonce, signature), 1, NONCE_TTL_SECONDS)
     pending.zrem(_pending_key(user), nonce)
+    return float(int(issued))
 
 
 def recover_text_signer(message: str, signature: str) -> str:
@@ -134,19 +153,25 @@ def authenticate(address: str | None, nonce: str | None, signature: str | None) 
         raise AuthFailed("bad_address", "x-address is not an address") from None
     if len(nonce) > 128:
         raise AuthFailed("nonce_invalid", "the nonce is unknown, expired or already replaced")
+    remembered = (user, nonce, signature)
+    issued = _VERIFIED.get(remembered)
+    if issued is not None and now() - issued <= NONCE_TTL_SECONDS:
+        return user  # the hot path: no round trip
     session_key, ok_key = _session_key(user, nonce), _verified_key(user, nonce, signature)
-    found = cache.get_many([session_key, ok_key])  # one round trip on the hot path
+    found = cache.get_many([session_key, ok_key])  # one round trip
     issued_at = found.get(session_key)
     if issued_at is None:
-        _open_session(user, nonce, signature)
+        opened = _open_session(user, nonce, signature)
+        if opened is not None:
+            _remember(remembered, opened)
         return user
     if now() - int(issued_at) > NONCE_TTL_SECONDS:
         raise AuthFailed("nonce_expired", "the nonce is older than 2 hours; ask for a new one")
-    if found.get(ok_key):
-        return user
-    if recover_text_signer(nonce, signature) != user:
-        raise AuthFailed("bad_signature", "x-signature was not made by x-address")
-    cache.set(ok_key, 1, NONCE_TTL_SECONDS)
+    if not found.get(ok_key):
+        if recover_text_signer(nonce, signature) != user:
+            raise AuthFailed("bad_signature", "x-signature was not made by x-address")
+        cache.set(ok_key, 1, NONCE_TTL_SECONDS)
+    _remember(remembered, float(int(issued_at)))
     return user
 
 

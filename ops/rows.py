@@ -10,7 +10,9 @@ it building the query."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
@@ -44,15 +46,20 @@ def _sql(model: type[Model], count: int) -> str:
     fields = _fields(model)
     columns = ", ".join(qn(str(f.column)) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    pk = qn(str(model._meta.pk.column)) if model._meta.pk else "id"
-    return (f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608 - model metadata only
-            f"VALUES {', '.join([row] * count)} RETURNING {pk}")
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608 - model metadata only
+           f"VALUES {', '.join([row] * count)}")
+    if _returns_pk(model):
+        sql += f" RETURNING {qn(str(model._meta.pk.column))}"  # type: ignore[union-attr]
+    return sql
 
 
-def rows_insert(objs: Sequence[Model]) -> None:
-    """INSERT unsaved instances of one model in one statement and set their primary keys."""
-    if not objs:
-        return
+def _returns_pk(model: type[Model]) -> bool:
+    """Whether the database makes the primary key (an auto field); else the instance has it and
+    the INSERT needs no answer, so it can wait for the next statement (`rows_insert_later`)."""
+    return model._meta.pk is not None and bool(model._meta.pk.db_returning)
+
+
+def _prepare(objs: Sequence[Model]) -> tuple[type[Model], list[Any]]:
     model = type(objs[0])
     if model not in FAST_INSERT_MODELS:
         raise TypeError(f"{model.__name__} is not marked @fast_insert")
@@ -63,10 +70,79 @@ def rows_insert(objs: Sequence[Model]) -> None:
             raise TypeError("rows_insert takes new instances of one model")
         obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
         params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+    return model, params
+
+
+def rows_insert(objs: Sequence[Model]) -> None:
+    """INSERT unsaved instances of one model in one statement and set their primary keys (with
+    the inserts waiting from `rows_insert_later` in the same statement)."""
+    if not objs:
+        return
+    model, params = _prepare(objs)
+    sql, params = with_waiting_inserts(_sql(model, len(objs)), params)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(model, len(objs)), params)
-        keys = cursor.fetchall()
+        cursor.execute(sql, params)
+        keys = cursor.fetchall() if _returns_pk(model) else [(obj.pk,) for obj in objs]
     for obj, (key,) in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+# --- Inserts that wait for the next statement --------------------------------------------------
+# A row whose primary key the instance already has needs no answer from the database, so inside
+# `rows_waiting()` its INSERT is sent as a data-modifying CTE of the next statement that
+# `rows_insert` (or a caller of `with_waiting_inserts`) sends, or alone when the block ends: one
+# round trip fewer. Nothing may read such a row before then (foreign keys to it are checked at
+# commit: Django's are deferrable).
+
+_waiting = threading.local()
+
+
+@contextmanager
+def rows_waiting() -> Iterator[None]:
+    """Inside one transaction: let `rows_insert_later` hold inserts for the next statement.
+    The block's end sends what still waits; an exception drops it (the transaction is rolled
+    back). Nested blocks join the outer one."""
+    if getattr(_waiting, "inserts", None) is not None:
+        yield
+        return
+    _waiting.inserts = []
+    try:
+        yield
+        if _waiting.inserts:
+            sql, params = with_waiting_inserts("SELECT 1", [])
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+    finally:
+        _waiting.inserts = None
+
+
+def rows_insert_later(objs: Sequence[Model]) -> None:
+    """`rows_insert` for instances whose primary keys are set, sent with the next statement when
+    inside `rows_waiting()` (else now)."""
+    waiting = getattr(_waiting, "inserts", None)
+    if not objs:
+        return
+    if waiting is None or _returns_pk(type(objs[0])):
+        rows_insert(objs)
+        return
+    model, params = _prepare(objs)
+    waiting.append((_sql(model, len(objs)), params))
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def with_waiting_inserts(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """`sql` (an INSERT, UPDATE or SELECT, possibly starting with its own WITH) preceded by the
+    inserts waiting in `rows_waiting()`, which are then sent; unchanged when none wait."""
+    waiting = getattr(_waiting, "inserts", None)
+    if not waiting:
+        return sql, params
+    _waiting.inserts = []
+    ctes = ", ".join(f"waiting_{n} AS ({insert})" for n, (insert, _p) in enumerate(waiting))
+    before = [p for _insert, insert_params in waiting for p in insert_params]
+    if sql.startswith("WITH "):
+        return f"WITH {ctes}, {sql[5:]}", [*before, *params]
+    return f"WITH {ctes} {sql}", [*before, *params]

@@ -22,7 +22,7 @@ def run(quick: bool) -> list[Result]:
     from bench import payments_bench as bench
 
     sizes = dict(pairs=8, duration=8.0, max_duration=5.0, rounds=2) if quick else \
-        dict(pairs=16, duration=30.0, max_duration=10.0, rounds=3)
+        dict(pairs=16, duration=20.0, max_duration=10.0, rounds=3)
     baseline = os.environ.get("BENCH_BASELINE", BASELINE)
     m = bench.measure(baseline=baseline or None, **sizes)
     results = []

@@ -18,6 +18,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
+from hub.ledger.services import Entry, ledger_insert_sql
+from ops.rows import with_waiting_inserts
 
 # The SQL below is built from model metadata (table and column names) only; every value is a
 # query parameter.
@@ -119,17 +121,23 @@ def channels_lock(contract: str, users: Iterable[str], *, create: bool = True) -
     return _select_locked(contract, wanted)
 
 
-def channel_heads_write(channels: Iterable[Channel]) -> None:
-    """Store each channel's latest update and push sequence (one statement for all of them)."""
+def channel_heads_write(channels: Iterable[Channel], ledger_rows: list[Entry] | None = None) -> None:
+    """Store each channel's latest update and push sequence (one statement for all of them), and
+    with `ledger_rows`, the ledger postings in the same statement (a purchase's last write before
+    its commit: one round trip instead of two)."""
     rows = list(channels)
     if not rows:
+        if ledger_rows:
+            with connection.cursor() as cursor:
+                cursor.execute(*with_waiting_inserts(*ledger_insert_sql(ledger_rows)))
         return
     now = timezone.now()
     for channel in rows:
         channel.updated_at = now
+    sql, params = _heads_sql(), [now, [c.pk for c in rows], [c.latest_update_id for c in rows],
+                                 [c.push_sequence for c in rows]]
+    if ledger_rows:
+        insert, insert_params = ledger_insert_sql(ledger_rows)
+        sql, params = f"WITH ledger AS ({insert}) {sql}", [*insert_params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _heads_sql(),
-            [now, [c.pk for c in rows], [c.latest_update_id for c in rows],
-             [c.push_sequence for c in rows]],
-        )
+        cursor.execute(*with_waiting_inserts(sql, params))

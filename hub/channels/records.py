@@ -141,19 +141,27 @@ _channel_batch = threading.local()
 @contextmanager
 def channel_writes_batched() -> Iterator[None]:
     """Inside one transaction that records several states (a purchase): write the channels'
-    new heads and the ledger postings once at the end instead of once per state."""
+    new heads and the ledger postings once at the end, in one statement, instead of once per
+    state."""
 
     if getattr(_channel_batch, "channels", None) is not None:
         yield
         return
-    _channel_batch.channels = {}
+    dirty: dict[int, Channel] = {}
+    flushed: list[bool] = []
+
+    def flush(rows: list[Any]) -> None:  # the heads and the postings in one statement
+        channel_heads_write(dirty.values(), ledger_rows=rows)
+        flushed.append(True)
+
+    _channel_batch.channels = dirty
     try:
-        with ledger_batch():
+        with ledger_batch(flush=flush):
             yield
-            dirty: dict[int, Channel] = _channel_batch.channels
     finally:
         _channel_batch.channels = None
-    channel_heads_write(dirty.values())
+    if not flushed:  # inside an outer ledger batch, which writes the postings when it ends
+        channel_heads_write(dirty.values())
 
 
 def _push(channel: Channel, row: ChannelUpdate) -> None:

@@ -6,8 +6,9 @@ import functools
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection
 from django.db.models import Sum
@@ -33,10 +34,11 @@ Entry = tuple[uuid.UUID, str, str, int, str, "int | None"]  # posting, account, 
 
 
 @contextmanager
-def ledger_batch() -> Iterator[None]:
+def ledger_batch(flush: Callable[[list[Entry]], None] | None = None) -> Iterator[None]:
     """Write every posting made inside the block in one INSERT when it ends (callers are inside
     one database transaction, so this changes only the number of round trips). Nothing inside may
-    read ledger balances it has just posted. Nested blocks join the outer one."""
+    read ledger balances it has just posted. Nested blocks join the outer one. `flush(rows)`, when
+    given, writes the rows instead (with `ledger_insert_sql`, as part of a statement of its own)."""
     if getattr(_batch, "rows", None) is not None:
         yield
         return
@@ -46,7 +48,7 @@ def ledger_batch() -> Iterator[None]:
         rows: list[Entry] = _batch.rows
     finally:
         _batch.rows = None
-    _insert(rows)
+    (flush or _insert)(rows)
 
 
 def _insert(rows: list[Entry]) -> None:
@@ -54,10 +56,16 @@ def _insert(rows: list[Entry]) -> None:
     SQL rather than built by the ORM's bulk_create per call (a third of the cost)."""
     if not rows:
         return
-    postings, accounts, assets, amounts, memos, updates = (list(column) for column in zip(*rows, strict=True))
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), [timezone.now(), postings, accounts, assets,
-                                       [str(a) for a in amounts], memos, updates])
+        cursor.execute(*ledger_insert_sql(rows))
+
+
+def ledger_insert_sql(rows: list[Entry]) -> tuple[str, list[Any]]:
+    """The INSERT of `rows` (non-empty) and its parameters: run alone, or as a data-modifying
+    CTE of a caller's statement (one round trip for both)."""
+    postings, accounts, assets, amounts, memos, updates = (list(column) for column in zip(*rows, strict=True))
+    return _insert_sql(), [timezone.now(), postings, accounts, assets, [str(a) for a in amounts],
+                           memos, updates]
 
 
 @functools.cache

@@ -46,7 +46,7 @@ from hub.threads.services import thread_find, thread_pay
 from ops import clock, jobs
 from ops.jsonbody import unstorable_text
 from ops.models import GlobalSwitches
-from ops.rows import rows_insert
+from ops.rows import rows_insert, rows_insert_later, rows_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,8 @@ def purchase_create(*, sender: str, meta: Any, payments: Any) -> PurchaseResult:
     meta = meta_clean(meta)
     requests = parse_payments(payments, link_secrets=link_secrets)
     try:
-        with transaction.atomic(), channels.channel_writes_batched():
+        # rows_waiting: the purchase's row goes with the next statement (the payer's state)
+        with transaction.atomic(), rows_waiting(), channels.channel_writes_batched():
             return _purchase_apply(sender, meta, requests)
     except InsufficientCollateral as short:
         _request_collateral_after_failure(short.recipient, short.amount_token)
@@ -237,7 +238,7 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
     purchase = Purchase(id=new_purchase_id(), sender=sender, meta=meta)
-    rows_insert([purchase])
+    rows_insert_later([purchase])
     ctx = Purchasing(purchase=purchase, sender=sender, hub=hub, locked=locked)
 
     made: list[Payment] = []
