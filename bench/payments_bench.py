@@ -95,12 +95,66 @@ class Stack:
     web_ports: list[int]
     servers: list[Any] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
+    work: Path | None = None  # its PostgreSQL's data directory is under it
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the stack's processes and their children: the web server,
+        PostgreSQL, and the worker with the scheduler."""
+        procs = _proc_table()
+        roots: dict[str, list[int]] = {"web": [], "postgres": [], "worker": []}
+        for service in self.services:
+            roots["web" if service.name.startswith("web") else "worker"].append(service.pid)
+        if self.work is not None:
+            data = str(self.work / "pg")
+            roots["postgres"] += [pid for pid, (_ppid, _cpu, cmd) in procs.items()
+                                  if pid != os.getpid() and data in cmd and "postgres" in cmd]
+        return {name: sum(_tree_cpu(procs, pid) for pid in pids) for name, pids in roots.items()}
 
     def stop(self) -> None:
         for s in reversed(self.services):
             s.stop()
         for s in reversed(self.servers):
             s.stop()
+
+
+def _proc_table() -> dict[int, tuple[int, float, str]]:
+    """pid -> (parent pid, CPU seconds, command line), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        # its own CPU and that of its children that exited and were waited for (PostgreSQL's
+        # backends of closed connections)
+        table[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick, cmd)
+    return table
+
+
+def _tree_cpu(procs: dict[int, tuple[int, float, str]], root: int) -> float:
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in procs:
+            total += procs[pid][1]
+            todo += [child for child, (ppid, _c, _cmd) in procs.items() if ppid == pid]
+    return total
+
+
+def cpu_report(name: str, seconds: dict[str, float], client: float, payments: float) -> None:
+    """CPU milliseconds per payment by process group (`seconds`: CPU seconds used in total)."""
+    if not payments or not seconds:
+        return
+    used = {k: v * 1000 / payments for k, v in seconds.items()}
+    log(f"{name}: CPU per payment: web {used['web']:.2f} ms, PostgreSQL {used['postgres']:.2f} ms, "
+        f"worker+scheduler {used['worker']:.2f} ms, load generator {client * 1000 / payments:.2f} ms "
+        f"(total {sum(used.values()) + client * 1000 / payments:.2f} ms)")
+
 
 
 def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
@@ -124,7 +178,7 @@ def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
         "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
     }
-    stack = Stack(env, [], [s for s in (pg, valkey, anvil) if s is not None])
+    stack = Stack(env, [], [s for s in (pg, valkey, anvil) if s is not None], work=work)
 
     def manage(*args: str) -> str:
         out = subprocess.run([PY, "manage.py", *args], cwd=code, env=env, capture_output=True,
@@ -139,7 +193,8 @@ def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
            "RateSource.objects.create(kind='operator', operator_rate='200'); "
            "from hub.rates.services import rate_refresh; rate_refresh()")
     logs = work / "logs"
-    if SERVER == "gunicorn":
+    server = SERVER if code == ROOT else "gunicorn"  # a baseline: as that commit served it
+    if server == "gunicorn":
         port = free_port()
         stack.web_ports.append(port)
         gunicorn = str(Path(PY).parent / "gunicorn")
@@ -153,7 +208,7 @@ def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
                     "--no-control-socket", "config.wsgi:application"]
             web_env = env
         stack.services.append(Service("web", argv, web_env, logs, code).start())
-    for _ in range(web_processes if SERVER == "daphne" else 0):
+    for _ in range(web_processes if server == "daphne" else 0):
         port = free_port()
         stack.web_ports.append(port)
         stack.services.append(Service(f"web-{port}", [str(Path(PY).parent / "daphne"), "-b",
@@ -510,13 +565,20 @@ def consistency_check(before: dict[str, int]) -> bool:
                    or (c.latest_update is not None and c.latest_update.invalid is not None)]
     checks["channel heads are the latest valid updates"] = (
         not wrong_heads, f"{len(latest)} channels, wrong: {wrong_heads[:3]}")
-    gaps = []
+    gaps, invalidated = [], 0
     for channel_id in latest:
-        counts = list(ChannelUpdate.objects.filter(channel_id=channel_id, invalid__isnull=True)
-                      .order_by("tx_count_global").values_list("tx_count_global", flat=True))
-        if counts != list(range(1, len(counts) + 1)):
+        # every txCount from 1 up is taken by a state (an invalidated pending deposit keeps its
+        # txCount, and the Invalidation after it takes the next one); the database allows one
+        # valid state per txCount (hub_update_one_valid_per_tx_count), so none is signed twice
+        rows = list(ChannelUpdate.objects.filter(channel_id=channel_id)
+                    .values_list("tx_count_global", "invalid"))
+        counts = sorted({count for count, _invalid in rows})
+        invalidated += sum(1 for _count, invalid in rows if invalid is not None)
+        valid = [count for count, invalid in rows if invalid is None]
+        if counts != list(range(1, len(counts) + 1)) or len(valid) != len(set(valid)):
             gaps.append(channel_id)
-    checks["txCounts without gap or duplicate"] = (not gaps, f"channels with gaps: {gaps[:3]}")
+    checks["txCounts without gap or duplicate"] = (
+        not gaps, f"channels with gaps: {gaps[:3]}; invalidated states {invalidated}")
     report = reconcile_channels(check_chain=False)
     checks["each channel's ledger equals its latest state"] = (
         report.ok, f"{report.channels} channels, mismatches {report.mismatches[:2]}")
@@ -645,8 +707,9 @@ def head_label() -> str:
 
 
 def profile_start(stack: Stack, seconds: float, out: Path) -> list[subprocess.Popen[bytes]]:
-    """BENCH_PROFILE=dir: py-spy records each web worker process for `seconds` (collapsed stacks,
-    one file per process, `py-spy` must be on PATH or beside the interpreter)."""
+    """BENCH_PROFILE=dir: py-spy records each web worker process for `seconds` (collapsed stacks of
+    the threads holding the GIL, i.e. Python's CPU time; one file per process; `py-spy` must be on
+    PATH or beside the interpreter)."""
     spy = Path(PY).parent / "py-spy"
     web = [s for s in stack.services if s.name.startswith("web")]
     pids = []
@@ -657,7 +720,7 @@ def profile_start(stack: Stack, seconds: float, out: Path) -> list[subprocess.Po
     out.mkdir(parents=True, exist_ok=True)
     log(f"profiling web processes {pids} for {seconds:.0f} s into {out}")
     return [subprocess.Popen([str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid),
-                              "--duration", str(int(seconds)), "--rate", "250", "--format", "raw",
+                              "--duration", str(int(seconds)), "--rate", "250", "--format", "raw", "--gil",
                               "--output", str(out / f"{out.name}-{pid}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for pid in pids]
@@ -754,7 +817,9 @@ def measure(*, pairs: int = 16, rate: float = 100.0, duration: float = 30.0,
         base_stack = stacks[1] if base_code is not None else None
         amount = 10**15
         closed_rounds = rounds if baseline else 1
-        per_payer = int(rate * duration / pairs) + 2000 + 500 * closed_rounds
+        # enough for the open loop and for closed-loop rounds at up to 1200 payments/s (a payer
+        # that runs out stops, which would show as a lower rate)
+        per_payer = int(rate * (duration + 3) / pairs + 1200 * closed_rounds * max_duration / pairs) + 100
         made = prepare(stack, pairs, per_payer, amount, "this code")
         index = dict.fromkeys(range(len(made)), 0)
         base_made: list[Pair] = []
@@ -781,18 +846,29 @@ def measure(*, pairs: int = 16, rate: float = 100.0, duration: float = 30.0,
         theirs: list[Run] = []
         pairs_of_rounds: list[tuple[float, float]] = []
         profile = os.environ.get("BENCH_PROFILE")
-        for n in range(closed_rounds):
-            if base_stack is not None:
-                spies = (profile_start(base_stack, max_duration - 1, Path(profile) / "baseline")
-                         if profile and n == 0 else [])
-                theirs.append(run_phase(base_stack, base_made, rate=None, duration=max_duration,
-                                        start_index=base_index))
-                for spy in spies:
-                    spy.wait()
-            spies = profile_start(stack, max_duration - 1, Path(profile) / "this") if profile and n == 0 else []
-            mine.append(run_phase(stack, made, rate=None, duration=max_duration, start_index=index))
+        # CPU used during the closed-loop rounds only: per side, by process group, and the load
+        # generator's (this process: its threads drive whichever side is running)
+        cpu_used: dict[str, dict[str, float]] = {"this code": {}, "baseline": {}}
+        counted: dict[str, list[float]] = {"this code": [0.0, 0.0], "baseline": [0.0, 0.0]}
+
+        def closed_round(who: str, st: Stack, ps: list[Pair], ix: dict[int, int], n: int) -> Run:
+            spies = profile_start(st, max_duration - 1, Path(profile) / who.replace(" ", "-")) \
+                if profile and n == 0 else []
+            client, before = os.times(), st.cpu()
+            run = run_phase(st, ps, rate=None, duration=max_duration, start_index=ix)
+            after, client_after = st.cpu(), os.times()
+            for k in after:
+                cpu_used[who][k] = cpu_used[who].get(k, 0.0) + after[k] - before[k]
+            counted[who][0] += (client_after.user + client_after.system) - (client.user + client.system)
+            counted[who][1] += len(run.latencies)
             for spy in spies:
                 spy.wait()
+            return run
+
+        for n in range(closed_rounds):
+            if base_stack is not None:
+                theirs.append(closed_round("baseline", base_stack, base_made, base_index, n))
+            mine.append(closed_round("this code", stack, made, index, n))
             if base_stack is not None:
                 pairs_of_rounds.append((rate_of(theirs[-1]), rate_of(mine[-1])))
                 log(f"closed loop round {n + 1}/{closed_rounds}: baseline {rate_of(theirs[-1]):.1f}/s, "
@@ -800,9 +876,11 @@ def measure(*, pairs: int = 16, rate: float = 100.0, duration: float = 30.0,
         runs += mine + theirs
         closed = merged(mine)
         report("disjoint closed loop (max)", closed)
+        cpu_report("this code", cpu_used["this code"], *counted["this code"])
         base_closed = merged(theirs) if theirs else None
         if base_closed is not None:
             report("baseline: disjoint closed loop (max)", base_closed)
+            cpu_report("baseline", cpu_used["baseline"], *counted["baseline"])
         contended = run_contended(stack, made, rate=rate, duration=duration, amount=amount)
         runs.append(contended)
         report(f"contended open loop at {rate:.0f}/s (2 merchants, "
