@@ -60,6 +60,15 @@ if DB_POOL_SIZE:
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A read replica (optional, a streaming replica of the same database): the dashboard's overview
+# and its CSV exports, the heavy reads that may lag a moment behind, go there (ops/replica.py);
+# everything else, and every write, goes to the primary.
+if env.string("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = {
+        **database_config(env.url("DATABASE_REPLICA_URL", "", ("postgres", "postgresql", "pgsql"))),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"], "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
+from ops.replica import reading_alias
 from payments.dashboard.money import Money
 from payments.dashboard.selectors import (
     PaymentFilters,
@@ -62,6 +63,7 @@ def payment_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]
     recorded = ReceivedPayment.objects.filter(payment_id=OuterRef("pk"))
     rows = rows.annotate(**{f"recorded_{name}": Subquery(recorded.values(name)[:1])
                             for name in ("fiat_currency", "fiat_value", "fiat_rate_source")})
+    rows = rows.using(reading_alias())
     for p in rows.iterator(chunk_size=1000):
         money: Money = payment_money(p)
         refunded = Money(int(getattr(p, "refunded", 0)), money.asset)
@@ -74,7 +76,8 @@ def payment_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]
 
 
 def invoice_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]]:
-    rows = invoices_for_merchant(merchant_id, start=start, end=end).order_by("created_at", "id")
+    rows = (invoices_for_merchant(merchant_id, start=start, end=end).order_by("created_at", "id")
+            .using(reading_alias()))
     for inv in rows.iterator(chunk_size=1000):
         money, received = invoice_money(inv), invoice_money(inv, int(inv.amount_received))
         yield [inv.public_id, inv.created_at, inv.state, money.symbol, money.human, money.amount,
@@ -87,7 +90,7 @@ def invoice_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]
 def settlement_rows(merchant_id: int, start: date, end: date) -> Iterator[list[Any]]:
     rows = (settlements_for_merchant(merchant_id)
             .filter(created_at__gte=day_start(start), created_at__lt=day_start(end + timedelta(days=1)))
-            .order_by("created_at", "id"))
+            .order_by("created_at", "id").using(reading_alias()))
     for s in rows:
         money = Money(int(s.amount), s.asset)
         tx = s.chain_transaction

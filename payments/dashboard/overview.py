@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.purchases.models import Payment
+from ops.replica import reading_alias
 from payments.dashboard.money import Money, fiat_label
 from payments.dashboard.selectors import day_start, payments_for_merchant
 from payments.units import ASSETS
@@ -238,7 +239,7 @@ def overview(merchant_id: int, period: Period) -> tuple[Comparison, Chart]:
     previous = period.previous()
     rows = payments_for_merchant(merchant_id).filter(
         status=Payment.Status.COMPLETED, created_at__gte=day_start(previous.start),
-        created_at__lt=day_start(period.end + timedelta(days=1)))
+        created_at__lt=day_start(period.end + timedelta(days=1))).using(reading_alias())
     per_day = daily_volume(rows)
     comparison = Comparison(period, previous, _totals(per_day, period), _totals(per_day, previous))
     return comparison, volume_chart(per_day, period)

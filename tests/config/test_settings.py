@@ -51,6 +51,7 @@ def test_production_with_a_weak_secret_key_refuses_to_start() -> None:
     [
         ("DATABASE_URL", "mysql://root@localhost/spoke"),
         ("DATABASE_URL", "postgres://user:s3cret@host:notaport/db"),
+        ("DATABASE_REPLICA_URL", "mysql://user:s3cret@replica/spoke"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("ETH_RPC_URL", "ftp://node"),
         ("CHAIN_ID", "thirty-one"),
@@ -85,3 +86,15 @@ def test_check_deploy_warns_when_private_webhook_destinations_are_allowed_in_pro
 def test_development_defaults_need_no_configuration() -> None:
     result = run_manage("check")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_read_replica_takes_the_dashboards_heavy_reads_and_nothing_else() -> None:
+    script = ("from django.conf import settings; from ops.replica import reading_alias; "
+              "r = settings.DATABASES['replica']; "
+              "print(reading_alias(), r['HOST'], r['NAME'], r['TEST']['MIRROR'])")
+    result = run_manage("shell", "-c", script,
+                        DATABASE_REPLICA_URL="postgres://reader@replica.internal:5432/spoke")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["replica", "replica.internal", "spoke", "default"]
+    without = run_manage("shell", "-c", "from ops.replica import reading_alias; print(reading_alias())")
+    assert without.stdout.splitlines()[-1] == "default"
