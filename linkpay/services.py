@@ -153,47 +153,45 @@ def link_create_custodial(*, merchant_id: int, amount: int, asset: str, expires_
                           note: str = "") -> IssuedLink:
     """A link funded from the merchant's custodial balance, with a Spoke-generated secret
     (256 bits). Refused (PaymentsError balance_insufficient) above the balance."""
-    if asset not in Link.Asset.values:
-        raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
-    addresses = merchant_addresses(merchant_id)
-    if not addresses:
-        raise PaymentsError("receiving_address_missing", "the merchant has no receiving address")
-    try:
-        expires_at = _expiry(expires_in, clock.now())
-    except UpdateRejected as exc:
-        raise PaymentsError("parameter_invalid", exc.message, param="expires_in") from None
-    # both lock kinds that guard custodial accounts (merchant platform and protocol withdrawals)
-    lock_custodial_accounts(addresses)
-    for address in sorted(addresses):
-        lock_custodial(address)
-    balances = custodial_balance_by_address(merchant_id, asset)
-    available = sum(b for b in balances.values() if b > 0)
-    if amount > available:
-        raise PaymentsError("balance_insufficient", "the custodial balance is {amount}",
-                            param="amount", amount=(available, asset))
-    debits: dict[str, int] = {}
-    remaining = amount
-    for address, balance in balances.items():
-        take = min(max(balance, 0), remaining)
-        if take:
-            debits[address] = take
-            remaining -= take
-    secret = secret_new()
-    link = _insert(
-        secret_hash=secret_hash(secret), funding=Link.Funding.CUSTODIAL, sender=next(iter(debits)),
-        merchant_id=merchant_id, debits={a: str(v) for a, v in debits.items()}, asset=asset,
-        amount=amount, note=note, expires_at=expires_at,
-    )
-    post([*((custodial_account(a), asset, -v) for a, v in debits.items()), (LINK_FLOAT, asset, amount)],
-         memo=f"link {link.public_id} funded from custodial balance")
-    _hold(link)
-    _event(link, "link.created")
-    return IssuedLink(link, secret)
-
-
-link_create_custodial = transaction.atomic(link_create_custodial)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        if asset not in Link.Asset.values:
+            raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
+        addresses = merchant_addresses(merchant_id)
+        if not addresses:
+            raise PaymentsError("receiving_address_missing", "the merchant has no receiving address")
+        try:
+            expires_at = _expiry(expires_in, clock.now())
+        except UpdateRejected as exc:
+            raise PaymentsError("parameter_invalid", exc.message, param="expires_in") from None
+        # both lock kinds that guard custodial accounts (merchant platform and protocol withdrawals)
+        lock_custodial_accounts(addresses)
+        for address in sorted(addresses):
+            lock_custodial(address)
+        balances = custodial_balance_by_address(merchant_id, asset)
+        available = sum(b for b in balances.values() if b > 0)
+        if amount > available:
+            raise PaymentsError("balance_insufficient", "the custodial balance is {amount}",
+                                param="amount", amount=(available, asset))
+        debits: dict[str, int] = {}
+        remaining = amount
+        for address, balance in balances.items():
+            take = min(max(balance, 0), remaining)
+            if take:
+                debits[address] = take
+                remaining -= take
+        secret = secret_new()
+        link = _insert(
+            secret_hash=secret_hash(secret), funding=Link.Funding.CUSTODIAL, sender=next(iter(debits)),
+            merchant_id=merchant_id, debits={a: str(v) for a, v in debits.items()}, asset=asset,
+            amount=amount, note=note, expires_at=expires_at,
+        )
+        post([*((custodial_account(a), asset, -v) for a, v in debits.items()), (LINK_FLOAT, asset, amount)],
+             memo=f"link {link.public_id} funded from custodial balance")
+        _hold(link)
+        _event(link, "link.created")
+        return IssuedLink(link, secret)
 
 
 # --- redeem into a channel (the Connext client's redeem) ---------------------------------------
@@ -226,23 +224,21 @@ def link_redeem(*, secret: Any, redeemer: str, ip: str | None = None,
 
 
 def _redeem_into_channel(link_pk: int, redeemer: str, now: datetime) -> Redemption:
-    link = Link.objects.select_for_update().get(pk=link_pk)
-    retry = (link.status == Status.REDEEMING and link.payout == Link.Payout.CHANNEL
-             and link.redeemer == redeemer)
-    if not retry:
-        _refuse_unless_open(link, now)
-    channel = lock_user_channels([redeemer])[redeemer]
-    if channel.status != Channel.Status.OPEN:
-        raise ChannelError("channel_not_open", "the redeemer's channel is not open", status=409)
-    if not retry:
-        link.status, link.redeemer, link.payout = Status.REDEEMING, redeemer, Link.Payout.CHANNEL
-        link.claimed_at = timezone.now()
-        link.save(update_fields=["status", "redeemer", "payout", "claimed_at"])
-    paid = _pay_redeemer(link, channel)
-    return Redemption(link, pending=not paid, update=link.redemption_update if paid else None)
-
-
-_redeem_into_channel = transaction.atomic(_redeem_into_channel)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        link = Link.objects.select_for_update().get(pk=link_pk)
+        retry = (link.status == Status.REDEEMING and link.payout == Link.Payout.CHANNEL
+                 and link.redeemer == redeemer)
+        if not retry:
+            _refuse_unless_open(link, now)
+        channel = lock_user_channels([redeemer])[redeemer]
+        if channel.status != Channel.Status.OPEN:
+            raise ChannelError("channel_not_open", "the redeemer's channel is not open", status=409)
+        if not retry:
+            link.status, link.redeemer, link.payout = Status.REDEEMING, redeemer, Link.Payout.CHANNEL
+            link.claimed_at = timezone.now()
+            link.save(update_fields=["status", "redeemer", "payout", "claimed_at"])
+        paid = _pay_redeemer(link, channel)
+        return Redemption(link, pending=not paid, update=link.redemption_update if paid else None)
 
 
 def _pay_redeemer(link: Link, channel: Channel) -> bool:
@@ -330,27 +326,25 @@ BURN_ADDRESSES = {
 
 
 def _claim_onchain(link_pk: int, to: str, now: datetime) -> Link:
-    link = Link.objects.select_for_update().get(pk=link_pk)
-    _refuse_unless_open(link, now)
-    link.claim_attempts += 1
-    key = f"link-claim:{link.public_id}:{link.claim_attempts}"
-    if link.asset == Link.Asset.TOKEN:
-        if not settings.TOKEN_ADDRESS:
-            raise ChannelError("token_not_configured", "token payouts are not configured", status=503)
-        tx = transaction_enqueue(purpose="link_claim", to=settings.TOKEN_ADDRESS,
-                                 data=erc20_transfer_data(to, link.amount), value=0,
-                                 idempotency_key=key, on_complete=ON_CLAIM_COMPLETE)
-    else:
-        tx = transaction_enqueue(purpose="link_claim", to=to, data="0x", value=link.amount,
-                                 idempotency_key=key, on_complete=ON_CLAIM_COMPLETE)
-    link.status, link.redeemer, link.payout = Status.REDEEMING, to, Link.Payout.ONCHAIN
-    link.chain_transaction, link.claimed_at = tx, timezone.now()
-    link.save(update_fields=["status", "redeemer", "payout", "chain_transaction", "claim_attempts",
-                             "claimed_at"])
-    return link
-
-
-_claim_onchain = transaction.atomic(_claim_onchain)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        link = Link.objects.select_for_update().get(pk=link_pk)
+        _refuse_unless_open(link, now)
+        link.claim_attempts += 1
+        key = f"link-claim:{link.public_id}:{link.claim_attempts}"
+        if link.asset == Link.Asset.TOKEN:
+            if not settings.TOKEN_ADDRESS:
+                raise ChannelError("token_not_configured", "token payouts are not configured", status=503)
+            tx = transaction_enqueue(purpose="link_claim", to=settings.TOKEN_ADDRESS,
+                                     data=erc20_transfer_data(to, link.amount), value=0,
+                                     idempotency_key=key, on_complete=ON_CLAIM_COMPLETE)
+        else:
+            tx = transaction_enqueue(purpose="link_claim", to=to, data="0x", value=link.amount,
+                                     idempotency_key=key, on_complete=ON_CLAIM_COMPLETE)
+        link.status, link.redeemer, link.payout = Status.REDEEMING, to, Link.Payout.ONCHAIN
+        link.chain_transaction, link.claimed_at = tx, timezone.now()
+        link.save(update_fields=["status", "redeemer", "payout", "chain_transaction", "claim_attempts",
+                                 "claimed_at"])
+        return link
 
 
 def link_onchain_claim_completed(tx: Any) -> None:
@@ -404,23 +398,21 @@ def _return_to_sender(link: Link, status: str) -> None:
 def link_cancel(*, link_public_id: str, sender: str | None = None, merchant_id: int | None = None) -> Link:
     """The sender takes back an unredeemed link. Exactly once; a link that is being redeemed,
     redeemed, cancelled or expired is refused with the answer its secret would get."""
-    rows = Link.objects.select_for_update().filter(public_id=str(link_public_id))
-    if merchant_id is not None:
-        rows = rows.filter(merchant_id=merchant_id)
-    elif sender is not None:
-        rows = rows.filter(sender=sender.lower())
-    else:
-        raise ValueError("link_cancel needs the sender or the merchant")
-    link = rows.first()
-    if link is None:
-        raise errors.LinkError("link_not_found", "no such link", status=404)
-    if link.status != Status.OPEN:
-        _refuse_unless_open(link, clock.now())
-    _return_to_sender(link, Status.CANCELLED)
-    return link
-
-
-link_cancel = transaction.atomic(link_cancel)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        rows = Link.objects.select_for_update().filter(public_id=str(link_public_id))
+        if merchant_id is not None:
+            rows = rows.filter(merchant_id=merchant_id)
+        elif sender is not None:
+            rows = rows.filter(sender=sender.lower())
+        else:
+            raise ValueError("link_cancel needs the sender or the merchant")
+        link = rows.first()
+        if link is None:
+            raise errors.LinkError("link_not_found", "no such link", status=404)
+        if link.status != Status.OPEN:
+            _refuse_unless_open(link, clock.now())
+        _return_to_sender(link, Status.CANCELLED)
+        return link
 
 
 def link_expire(*, link_id: int, now: datetime | None = None) -> bool:

@@ -10,18 +10,29 @@ not run, and the survivors again after tests were added).
 
     ./spoke mutate [--fresh | --remaining] [--max-children N] [MUTANT_GLOB ...]   e.g. 'hub.core.*'
 
-It prints the score per module and in total, and exits non-zero below the target.
+It prints the score per module and in total, writes it with the run's wall time and load to
+tests/mutation/score.md, and exits non-zero below the target.
+
+A surviving mutant counts as equivalent only when equivalent.md names it, with its reason and
+the fingerprint of its diff (`- `name` [fingerprint]: reason`): when the code changes and the
+name comes to mean another edit, the entry no longer matches and the mutant counts as a
+survivor again. `--review-messages` appends the survivors that change nothing but the prose of
+an error message (the `message` beside the stable `code`, docs/protocol.md "Errors") to
+equivalent.md for review; nothing is excluded without a line there.
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,24 +43,34 @@ from stack.testrun import ROOT, test_servers
 TARGET = 0.90
 MUTANTS = ROOT / "mutants"
 EQUIVALENT_FILE = ROOT / "tests" / "mutation" / "equivalent.md"
+SCORE_FILE = ROOT / "tests" / "mutation" / "score.md"
 MUTMUT = str(Path(sys.executable).parent / "mutmut")
 # mutmut's statuses that count as detected: a test failed, or the mutant made the tests hang
 DETECTED = {"killed", "timeout"}
-EQUIVALENT_LINE = re.compile(r"^- `(?P<name>[^`]+)`")
+EQUIVALENT_LINE = re.compile(r"^- `(?P<name>[^`]+)` \[(?P<fingerprint>[0-9a-f]{10})\]: (?P<reason>.+)$")
+MESSAGE_REASON = ("changes only the prose of an error message; the stable `code` beside it is the "
+                  "contract (docs/protocol.md, Errors) and is judged by its own mutants")
 # a string literal (plain or f-string) whose text has a space: prose for a person, not a code,
 # a key or a field name
 PROSE = re.compile(r"""(?:\b[rRbBuUfF]{1,2})?("(?:[^"\\]|\\.)*\s(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*\s(?:[^'\\]|\\.)*')""")
 
 
-def equivalent_mutants() -> dict[str, str]:
-    """Mutant names listed in tests/mutation/equivalent.md (`- `name`: reason` lines)."""
+def equivalent_mutants() -> dict[str, tuple[str, str]]:
+    """Mutants listed in tests/mutation/equivalent.md: name -> (fingerprint, reason)."""
     if not EQUIVALENT_FILE.exists():
         return {}
     found = {}
     for line in EQUIVALENT_FILE.read_text().splitlines():
         if m := EQUIVALENT_LINE.match(line):
-            found[m["name"]] = line[m.end():].lstrip(": ")
+            found[m["name"]] = (m["fingerprint"], m["reason"])
     return found
+
+
+def fingerprint(diff: list[str]) -> str:
+    """What the mutant changes (its -/+ lines, stripped), independent of line numbers."""
+    changed = [line[0] + line[1:].strip() for line in diff
+               if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+    return hashlib.sha256("\n".join(changed).encode()).hexdigest()[:10]
 
 
 def module_of(mutant: str) -> str:
@@ -67,7 +88,8 @@ def diff_of(mutant: str) -> list[str]:
 def only_changes_a_message(diff: list[str]) -> bool:
     """True when the mutant changes nothing but the human-readable text of a message: with every
     prose literal replaced by a placeholder, the lines are the same, or the mutant put `None`
-    where a prose literal was. Codes, field names and keys have no space and are never covered."""
+    where a prose literal was. Codes, field names and keys have no space and are never covered.
+    Only a proposal for review (--review-messages): the score counts what equivalent.md lists."""
     removed = " ".join(line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---"))
     added = " ".join(line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++"))
     if not removed or not added:
@@ -93,10 +115,11 @@ def results() -> dict[str, str]:
     return found
 
 
-def score(globs: list[str], *, show: bool = False) -> bool:
+def score(globs: list[str], *, show: bool = False, record: str = "") -> bool:
     equivalent = equivalent_mutants()
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: list[str] = []
+    stale: list[str] = []
     for name, status in sorted(results().items()):
         if globs and not any(fnmatch.fnmatch(name, g) for g in globs):
             continue
@@ -104,48 +127,83 @@ def score(globs: list[str], *, show: bool = False) -> bool:
             counts[module_of(name)]["not checked"] += 1
             continue
         if status not in DETECTED:
-            if name in equivalent:
+            listed = equivalent.get(name)
+            if listed and listed[0] == fingerprint(diff_of(name)):
                 status = "equivalent"
-            elif only_changes_a_message(diff_of(name)):
-                status = "message only"
             else:
+                if listed:
+                    stale.append(name)
                 survivors.append(f"{name}: {status}")
                 if show:
                     survivors.extend("      " + line for line in diff_of(name)[2:])
         counts[module_of(name)][status] += 1
     total: Counter[str] = Counter()
-    print(f"\n{'module':40} {'mutants':>7} {'killed':>7} {'surv.':>6} {'no test':>7} "
-          f"{'equiv.':>6} {'msg':>5} {'unrun':>6} {'score':>7}")
+    lines = [f"{'module':34} {'mutants':>7} {'killed':>7} {'surv.':>6} {'no test':>7} "
+             f"{'equiv.':>6} {'unrun':>6} {'score':>7}"]
     for module in sorted(counts):
         total.update(counts[module])
-        print(row(module, counts[module]))
-    print(row("TOTAL", total))
+        lines.append(row(module, counts[module]))
+    lines.append(row("TOTAL", total))
+    ratio = detected_ratio(total)
+    summary = (f"mutation score {ratio:.1%} = (killed + timeout) / (tested - equivalent); "
+               f"target {TARGET:.0%}")
+    print("\n" + "\n".join(lines))
     for survivor in survivors:
         print(f"  not killed: {survivor}")
-    ratio = detected_ratio(total)
-    print(f"\nmutation score {ratio:.1%} = killed / (tested - equivalent - message only); "
-          f"target {TARGET:.0%}")
+    for name in stale:
+        print(f"  equivalent.md entry no longer matches the mutant (code changed): {name}")
+    print(f"\n{summary}")
     if total["not checked"]:
         print(f"{total['not checked']} mutants not run yet: the score covers the others only")
+    if record:
+        SCORE_FILE.write_text(
+            "# Mutation score (written by `./spoke mutate`)\n\n"
+            f"{record}\n\n```\n" + "\n".join(lines) + f"\n```\n\n{summary}\n"
+            + (f"\n{total['not checked']} mutants not run yet: the score covers the others only.\n"
+               if total["not checked"] else ""))
+        print(f"written to {SCORE_FILE.relative_to(ROOT)}")
     return ratio >= TARGET and not total["not checked"]
 
 
+def review_messages(globs: list[str]) -> int:
+    """Append the survivors that change only a message's prose to equivalent.md (for review)."""
+    equivalent = equivalent_mutants()
+    status = results()
+    added = []
+    for name in sorted(not_killed(globs)):
+        if status[name] == "not checked":
+            continue
+        diff = diff_of(name)
+        if name not in equivalent and only_changes_a_message(diff):
+            added.append(f"- `{name}` [{fingerprint(diff)}]: {MESSAGE_REASON}")
+    if added:
+        with EQUIVALENT_FILE.open("a") as f:
+            f.write("\n".join(added) + "\n")
+    print(f"{len(added)} message-only survivors appended to {EQUIVALENT_FILE.relative_to(ROOT)}")
+    return len(added)
+
+
 def detected_ratio(c: Counter[str]) -> float:
-    judged = sum(c.values()) - c["equivalent"] - c["message only"] - c["not checked"]
+    judged = sum(c.values()) - c["equivalent"] - c["not checked"]
     return sum(c[s] for s in DETECTED) / judged if judged else 0.0
 
 
 def row(name: str, c: Counter[str]) -> str:
     detected = sum(c[s] for s in DETECTED)
-    judged = sum(c.values()) - c["equivalent"] - c["message only"] - c["not checked"]
+    judged = sum(c.values()) - c["equivalent"] - c["not checked"]
     ratio = f"{detected_ratio(c):.1%}" if judged else "-"
-    return (f"{name:40} {sum(c.values()):7} {detected:7} {c['survived']:6} {c['no tests']:7} "
-            f"{c['equivalent']:6} {c['message only']:5} {c['not checked']:6} {ratio:>7}")
+    return (f"{name:34} {sum(c.values()):7} {detected:7} {c['survived']:6} {c['no tests']:7} "
+            f"{c['equivalent']:6} {c['not checked']:6} {ratio:>7}")
 
 
 def not_killed(globs: Iterable[str]) -> list[str]:
     return [name for name, status in results().items() if status not in DETECTED
             and (not globs or any(fnmatch.fnmatch(name, g) for g in globs))]
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
 def main() -> None:
@@ -155,9 +213,14 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--score-only", action="store_true", help="print the score of the last run")
     parser.add_argument("--show", action="store_true", help="print the diff of each mutant not killed")
+    parser.add_argument("--review-messages", action="store_true",
+                        help="append the message-only survivors to equivalent.md for review")
     parser.add_argument("globs", nargs="*", help="mutant names or globs (default: the whole scope)")
     options = parser.parse_args()
     os.chdir(ROOT)  # mutmut reads pyproject.toml and ./mutants from the working directory
+    if options.review_messages:
+        review_messages(options.globs)
+        return
     become_subreaper()
     if options.fresh:
         shutil.rmtree(MUTANTS, ignore_errors=True)
@@ -172,13 +235,24 @@ def main() -> None:
         print(f"testing the {len(names)} mutants not killed so far", flush=True)
         if not names:
             raise SystemExit(0 if score(options.globs, show=options.show) else 1)
+    record = ""
     if not options.score_only:
-        with test_servers() as env:
+        started, load_before = time.monotonic(), load()
+        with test_servers() as env, tempfile.TemporaryDirectory(prefix="spoke-mutate-") as work:
+            # the contracts are deployed once per run, then loaded into each mutant's own anvil
+            env["SPOKE_TEST_CHAIN_CACHE"] = str(Path(work) / "chain.json")
             run = subprocess.run([MUTMUT, "run", "--max-children", str(options.max_children),  # noqa: S603
                                   *names], cwd=ROOT, env=env, check=False)
         if run.returncode:
             raise SystemExit(run.returncode)
-    raise SystemExit(0 if score(options.globs, show=options.show) else 1)
+        minutes = (time.monotonic() - started) / 60
+        what = " ".join(options.globs) or "the whole scope"
+        how = " (only the mutants not killed before)" if options.remaining else ""
+        record = (f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+                  f"`{what}`{how}, {options.max_children} children, {minutes:.1f} min wall time "
+                  f"on {os.cpu_count()} cores; load average (1/5/15 min) {load_before} "
+                  f"before, {load()} after.")
+    raise SystemExit(0 if score(options.globs, show=options.show, record=record) else 1)
 
 
 if __name__ == "__main__":

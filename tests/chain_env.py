@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eth_account import Account
@@ -61,6 +63,36 @@ def deploy_chain_env(anvil: Anvil, directory: Path, *, challenge_period: int = 6
     key_file.write_text(hub.key.hex())
     key_file.chmod(0o600)
     return ChainEnv(anvil, w3, hub, funder, key_file, deployment, challenge_period)
+
+
+def cached_chain_env(anvil: Anvil, directory: Path, cache: str | None) -> ChainEnv:
+    """`deploy_chain_env`, or with `cache` (a file path, set by `./spoke mutate` as
+    SPOKE_TEST_CHAIN_CACHE) the same deployment loaded into this anvil (anvil_loadState): the
+    first session deploys and saves the chain's state, the hub key and the addresses; every later
+    session (one per mutant) gets the same contracts on its own anvil without deploying again."""
+    if not cache:
+        return deploy_chain_env(anvil, directory)
+    path = Path(cache)
+    if not path.exists():
+        env = deploy_chain_env(anvil, directory)
+        state = env.w3.provider.make_request("anvil_dumpState", [])["result"]  # type: ignore[arg-type]
+        saved = {"state": state, "hub_key": env.hub.key.hex(), "deployment": asdict(env.deployment),
+                 "challenge_period": env.challenge_period}
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(saved))
+        partial.replace(path)  # whole or not at all for a session starting meanwhile
+        return env
+    saved = json.loads(path.read_text())
+    w3 = Web3(HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 30}))
+    loaded = w3.provider.make_request("anvil_loadState", [saved["state"]])  # type: ignore[arg-type]
+    assert loaded.get("result") is True, loaded
+    hub: LocalAccount = Account.from_key(saved["hub_key"])
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file = directory / "hub.key"
+    key_file.write_text(hub.key.hex())
+    key_file.chmod(0o600)
+    return ChainEnv(anvil, w3, hub, Account.from_key(Anvil.DEV_KEY), key_file,
+                    Deployment(**saved["deployment"]), saved["challenge_period"])
 
 
 def point_settings_at(settings: object, env: ChainEnv) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from stack.embedded import Anvil
-from tests.chain_env import ChainEnv, clear_chain_caches, deploy_chain_env, point_settings_at
+from tests.chain_env import ChainEnv, cached_chain_env, clear_chain_caches, point_settings_at
 
 LONGEST = ("tests/stack/test_restart.py", "tests/stack/test_start_command.py")  # ./spoke up, minutes
 
@@ -46,8 +46,10 @@ def anvil() -> Iterator[Anvil]:
 
 @pytest.fixture(scope="session")
 def chain_env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> ChainEnv:
-    """The contracts deployed once per session on the session anvil, the hub funded."""
-    return deploy_chain_env(anvil, tmp_path_factory.mktemp("chain"))
+    """The contracts deployed once per session on the session anvil, the hub funded (under
+    `./spoke mutate`, deployed once per run and loaded into each mutant's anvil)."""
+    return cached_chain_env(anvil, tmp_path_factory.mktemp("chain"),
+                            os.environ.get("SPOKE_TEST_CHAIN_CACHE"))
 
 
 @pytest.fixture

@@ -126,45 +126,43 @@ def custodial_withdraw(*, user: str, recipient: Any, amount_token: Any = "0", am
     """Pay part of `user`'s custodial balance to `recipient` on-chain through the outbox: the
     token balance as ETH at the hub's current rate (the Connext behaviour) or as tokens, and the
     wei balance as ETH. At most the balance; at least the minimums. At most once per row."""
-    if not GlobalSwitches.current().withdrawals_enabled:
-        raise ChannelError("withdrawals_disabled", "withdrawals are switched off", status=503)
-    user = parse_address(user, "user")
-    _check_withdrawal_allowed(user)
-    to = parse_address(recipient, "recipient")
-    tokens = parse_uint(amount_token or "0", "amountToken")
-    wei = parse_uint(amount_wei or "0", "amountWei")
-    if payout_asset not in ("eth", "token"):
-        raise UpdateRejected("bad_args", "payoutAsset is eth or token")
-    if tokens == 0 and wei == 0:
-        raise UpdateRejected("bad_args", "nothing to withdraw")
-    if 0 < tokens < MIN_WITHDRAWAL_TOKEN or 0 < wei < MIN_WITHDRAWAL_WEI:
-        raise ChannelError("below_minimum", "custodial withdrawals are at least 0.1 token / 1e13 wei")
-    lock_custodial(user)
-    account = custodial_account(user)
-    if tokens > account_balance(account, "token") or wei > account_balance(account, "wei"):
-        raise UpdateRejected("insufficient_balance", "the custodial balance is smaller than that")
-    rate_text = ""
-    sent_wei, sent_token = wei, 0
-    if tokens and payout_asset == "eth":
-        rate = rate_current()
-        if rate is None:
-            raise UpdateRejected("rate_unavailable", "the hub has no exchange rate younger than 24 h")
-        rate_text = rate.rate
-        sent_wei += token_to_wei(tokens, rate.rate)
-    elif tokens:
-        sent_token = tokens
-    withdrawal = CustodialWithdrawal.objects.create(
-        user=user, recipient=to, requested_token=tokens, requested_wei=wei,
-        payout_asset=payout_asset, exchange_rate=rate_text, sent_wei=sent_wei, sent_token=sent_token,
-    )
-    custodial_debit(owner=user, amount_wei=wei, amount_token=tokens,
-                    memo=f"custodial withdrawal {withdrawal.pk}", counter_account=PAYOUTS)
-    withdrawal.chain_transaction = _enqueue_payout(withdrawal)
-    withdrawal.save(update_fields=["chain_transaction"])
-    return withdrawal
-
-
-custodial_withdraw = transaction.atomic(custodial_withdraw)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        if not GlobalSwitches.current().withdrawals_enabled:
+            raise ChannelError("withdrawals_disabled", "withdrawals are switched off", status=503)
+        user = parse_address(user, "user")
+        _check_withdrawal_allowed(user)
+        to = parse_address(recipient, "recipient")
+        tokens = parse_uint(amount_token or "0", "amountToken")
+        wei = parse_uint(amount_wei or "0", "amountWei")
+        if payout_asset not in ("eth", "token"):
+            raise UpdateRejected("bad_args", "payoutAsset is eth or token")
+        if tokens == 0 and wei == 0:
+            raise UpdateRejected("bad_args", "nothing to withdraw")
+        if 0 < tokens < MIN_WITHDRAWAL_TOKEN or 0 < wei < MIN_WITHDRAWAL_WEI:
+            raise ChannelError("below_minimum", "custodial withdrawals are at least 0.1 token / 1e13 wei")
+        lock_custodial(user)
+        account = custodial_account(user)
+        if tokens > account_balance(account, "token") or wei > account_balance(account, "wei"):
+            raise UpdateRejected("insufficient_balance", "the custodial balance is smaller than that")
+        rate_text = ""
+        sent_wei, sent_token = wei, 0
+        if tokens and payout_asset == "eth":
+            rate = rate_current()
+            if rate is None:
+                raise UpdateRejected("rate_unavailable", "the hub has no exchange rate younger than 24 h")
+            rate_text = rate.rate
+            sent_wei += token_to_wei(tokens, rate.rate)
+        elif tokens:
+            sent_token = tokens
+        withdrawal = CustodialWithdrawal.objects.create(
+            user=user, recipient=to, requested_token=tokens, requested_wei=wei,
+            payout_asset=payout_asset, exchange_rate=rate_text, sent_wei=sent_wei, sent_token=sent_token,
+        )
+        custodial_debit(owner=user, amount_wei=wei, amount_token=tokens,
+                        memo=f"custodial withdrawal {withdrawal.pk}", counter_account=PAYOUTS)
+        withdrawal.chain_transaction = _enqueue_payout(withdrawal)
+        withdrawal.save(update_fields=["chain_transaction"])
+        return withdrawal
 
 
 def _enqueue_payout(withdrawal: CustodialWithdrawal) -> Any:

@@ -89,26 +89,26 @@ def _grants(kind: str, permissions: dict[str, str]) -> dict[str, str]:
     return permissions
 
 
-@transaction.atomic
 def api_key_create(*, merchant_id: int, kind: str, name: str = "",
                    permissions: dict[str, str] | None = None,
                    created_by: ApiKey | None = None) -> IssuedKey:
     """A new key; its plaintext is in the result and nowhere else. A key creating another may
     not grant more than it holds itself."""
-    if kind not in ApiKey.Kind.values:
-        raise PaymentsError("parameter_invalid", "kind is secret, restricted or read_only", param="kind")
-    perms = _clean_permissions(permissions) if kind == ApiKey.Kind.RESTRICTED else {}
-    if created_by is not None:
-        for resource, access in _grants(kind, perms).items():
-            if not key_allows(created_by, resource, access):  # type: ignore[arg-type]
-                raise PaymentsError("permission_denied",
-                                    "a key cannot create a key with more access than its own",
-                                    param="permissions")
-    prefix, secret = _random(PREFIX_LENGTH), _random(SECRET_LENGTH)
-    key = ApiKey.objects.create(merchant_id=merchant_id, kind=kind, name=name[:100],
-                                permissions=perms, prefix=prefix, secret_hash=secret_hash(secret))
-    scheme = "sk" if kind == ApiKey.Kind.SECRET else "rk"
-    return IssuedKey(key, f"{scheme}_live_{prefix}_{secret}")
+    with transaction.atomic():
+        if kind not in ApiKey.Kind.values:
+            raise PaymentsError("parameter_invalid", "kind is secret, restricted or read_only", param="kind")
+        perms = _clean_permissions(permissions) if kind == ApiKey.Kind.RESTRICTED else {}
+        if created_by is not None:
+            for resource, access in _grants(kind, perms).items():
+                if not key_allows(created_by, resource, access):  # type: ignore[arg-type]
+                    raise PaymentsError("permission_denied",
+                                        "a key cannot create a key with more access than its own",
+                                        param="permissions")
+        prefix, secret = _random(PREFIX_LENGTH), _random(SECRET_LENGTH)
+        key = ApiKey.objects.create(merchant_id=merchant_id, kind=kind, name=name[:100],
+                                    permissions=perms, prefix=prefix, secret_hash=secret_hash(secret))
+        scheme = "sk" if kind == ApiKey.Kind.SECRET else "rk"
+        return IssuedKey(key, f"{scheme}_live_{prefix}_{secret}")
 
 
 def api_key_authenticate(presented: str, *, now: datetime | None = None) -> ApiKey | None:
@@ -136,40 +136,40 @@ def api_key_authenticate(presented: str, *, now: datetime | None = None) -> ApiK
     return key
 
 
-@transaction.atomic
 def api_key_revoke(*, merchant_id: int, key_id: str) -> ApiKey:
     """Revoke now; the next request with it gets 401. Idempotent."""
-    key = ApiKey.objects.select_for_update().get(merchant_id=merchant_id, public_id=key_id)
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
-    return key
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(merchant_id=merchant_id, public_id=key_id)
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+        return key
 
 
-@transaction.atomic
 def api_key_roll(*, merchant_id: int, key_id: str, overlap_seconds: int | None = None,
                  now: datetime | None = None, rolled_by: ApiKey | None = None) -> IssuedKey:
     """A new key with the same kind and permissions; the old one stays valid for
     `overlap_seconds` (default API_KEY_ROLL_OVERLAP_SECONDS; 0 = revoked at once). A key rolling
     another may not obtain more access than its own, as when creating one (permission_denied)."""
-    now = now or timezone.now()
-    overlap = conf.API_KEY_ROLL_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds
-    if overlap < 0 or overlap > 7 * 24 * 3600:
-        raise PaymentsError("parameter_invalid", "the overlap is 0..604800 seconds",
-                            param="expires_in_seconds")
-    old = ApiKey.objects.select_for_update().get(merchant_id=merchant_id, public_id=key_id)
-    if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
-        raise PaymentsError("api_key_not_rollable", "this key is revoked or expired")
-    if hasattr(old, "rolled_to"):
-        raise PaymentsError("api_key_not_rollable", "this key was already rolled")
-    issued = api_key_create(merchant_id=merchant_id, kind=old.kind, name=old.name,
-                            permissions=old.permissions or None, created_by=rolled_by)
-    issued.api_key.rolled_from = old
-    issued.api_key.save(update_fields=["rolled_from"])
-    if overlap == 0:
-        old.revoked_at = now
-    else:
-        expiry = now + timedelta(seconds=overlap)
-        old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
-    old.save(update_fields=["revoked_at", "expires_at"])
-    return issued
+    with transaction.atomic():
+        now = now or timezone.now()
+        overlap = conf.API_KEY_ROLL_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds
+        if overlap < 0 or overlap > 7 * 24 * 3600:
+            raise PaymentsError("parameter_invalid", "the overlap is 0..604800 seconds",
+                                param="expires_in_seconds")
+        old = ApiKey.objects.select_for_update().get(merchant_id=merchant_id, public_id=key_id)
+        if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+            raise PaymentsError("api_key_not_rollable", "this key is revoked or expired")
+        if hasattr(old, "rolled_to"):
+            raise PaymentsError("api_key_not_rollable", "this key was already rolled")
+        issued = api_key_create(merchant_id=merchant_id, kind=old.kind, name=old.name,
+                                permissions=old.permissions or None, created_by=rolled_by)
+        issued.api_key.rolled_from = old
+        issued.api_key.save(update_fields=["rolled_from"])
+        if overlap == 0:
+            old.revoked_at = now
+        else:
+            expiry = now + timedelta(seconds=overlap)
+            old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
+        old.save(update_fields=["revoked_at", "expires_at"])
+        return issued

@@ -77,42 +77,40 @@ def refund_execute(*, refund_id: str, allow_link: bool) -> RefundOutcome:
     With `allow_link`, a payer whose channel cannot receive now gets a link instead (the caller
     shows its secret to the merchant, once). Without it, the refund stays pending for the next
     sweep, and fails after 24 hours (the merchant can then send a link)."""
-    refund = Refund.objects.select_for_update().filter(public_id=refund_id).first()
-    if refund is None or refund.state != Refund.State.PENDING:
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(public_id=refund_id).first()
+        if refund is None or refund.state != Refund.State.PENDING:
+            return RefundOutcome("")
+        if refund.chain_transaction_id is not None:
+            return RefundOutcome("")  # on its way on chain: the outbox records the outcome
+        payment = Payment.objects.get(pk=refund.payment_id)
+        source = payment.recipient
+        lock_custodial_accounts(merchant_addresses(refund.merchant_id) or [source])
+        wei, token = (refund.amount, 0) if refund.asset == "wei" else (0, refund.amount)
+        if account_balance(custodial_account(source), refund.asset) < refund.amount:
+            refund_mark_failed(refund_id=refund.public_id, reason="balance_insufficient")
+            return RefundOutcome("")
+        if paid_on_chain(payment):
+            return _pay_back_on_chain(refund, source=source, wei=wei, token=token)
+        paid = hub_pay_user(user=payment.sender, amount_wei=wei, amount_token=token,
+                            memo=f"refund {refund.public_id}")
+        if paid is not None:
+            custodial_debit(owner=source, amount_wei=wei, amount_token=token,
+                            memo=f"refund {refund.public_id}", counter_account=FLOAT)
+            RefundExecution.objects.create(refund_public_id=refund.public_id, method="channel",
+                                           channel_update=paid.update)
+            refund_mark_succeeded(refund_id=refund.public_id)
+            return RefundOutcome("channel")
+        if allow_link and _link_issuers:
+            issued = _link_issuers[0](merchant_id=refund.merchant_id, amount=refund.amount,
+                                      asset=refund.asset, note=f"Refund {refund.public_id}")
+            RefundExecution.objects.create(refund_public_id=refund.public_id, method="link",
+                                           link_public_id=issued.public_id)
+            refund_mark_succeeded(refund_id=refund.public_id)
+            return RefundOutcome("link", issued)
+        if clock.now() - refund.created_at > GIVE_UP_AFTER:
+            refund_mark_failed(refund_id=refund.public_id, reason="payer_unreachable")
         return RefundOutcome("")
-    if refund.chain_transaction_id is not None:
-        return RefundOutcome("")  # on its way on chain: the outbox records the outcome
-    payment = Payment.objects.get(pk=refund.payment_id)
-    source = payment.recipient
-    lock_custodial_accounts(merchant_addresses(refund.merchant_id) or [source])
-    wei, token = (refund.amount, 0) if refund.asset == "wei" else (0, refund.amount)
-    if account_balance(custodial_account(source), refund.asset) < refund.amount:
-        refund_mark_failed(refund_id=refund.public_id, reason="balance_insufficient")
-        return RefundOutcome("")
-    if paid_on_chain(payment):
-        return _pay_back_on_chain(refund, source=source, wei=wei, token=token)
-    paid = hub_pay_user(user=payment.sender, amount_wei=wei, amount_token=token,
-                        memo=f"refund {refund.public_id}")
-    if paid is not None:
-        custodial_debit(owner=source, amount_wei=wei, amount_token=token,
-                        memo=f"refund {refund.public_id}", counter_account=FLOAT)
-        RefundExecution.objects.create(refund_public_id=refund.public_id, method="channel",
-                                       channel_update=paid.update)
-        refund_mark_succeeded(refund_id=refund.public_id)
-        return RefundOutcome("channel")
-    if allow_link and _link_issuers:
-        issued = _link_issuers[0](merchant_id=refund.merchant_id, amount=refund.amount,
-                                  asset=refund.asset, note=f"Refund {refund.public_id}")
-        RefundExecution.objects.create(refund_public_id=refund.public_id, method="link",
-                                       link_public_id=issued.public_id)
-        refund_mark_succeeded(refund_id=refund.public_id)
-        return RefundOutcome("link", issued)
-    if clock.now() - refund.created_at > GIVE_UP_AFTER:
-        refund_mark_failed(refund_id=refund.public_id, reason="payer_unreachable")
-    return RefundOutcome("")
-
-
-refund_execute = transaction.atomic(refund_execute)  # not a decorator: mutmut skips decorated functions
 
 
 def _pay_back_on_chain(refund: Refund, *, source: str, wei: int, token: int) -> RefundOutcome:

@@ -53,44 +53,42 @@ def refund_create(*, merchant_id: int, payment_id: int, amount: int | None = Non
     exceeds what is left of the payment after earlier non-failed refunds
     (refund_exceeds_payment), or the merchant's custodial balance minus pending refunds
     (balance_insufficient). Event: refund.created."""
-    addresses = merchant_addresses(merchant_id)
-    payment = None
-    if addresses:
-        payment = Payment.objects.filter(pk=payment_id, recipient__in=addresses).first()
-    if payment is None:
-        raise PaymentsError("resource_missing", f"no payment {payment_id}", param="payment")
-    asset = "token" if int(payment.amount_token or 0) > 0 else "wei"
-    paid = int(payment.amount_token if asset == "token" else payment.amount_wei)
-    lock_custodial_accounts(addresses)
-    already = Refund.objects.filter(payment_id=payment_id).exclude(state=State.FAILED).aggregate(
-        t=Sum("amount"))["t"]
-    left = paid - int(already or 0)
-    if amount is None and left <= 0:
-        raise PaymentsError("refund_exceeds_payment", "the payment is refunded in full already",
-                            param="amount")
-    wanted = left if amount is None else amount
-    if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
-        raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
-    if wanted > left:
-        raise PaymentsError("refund_exceeds_payment", "at most {amount} is left to refund",
-                            param="amount", amount=(left, asset))
-    available = custodial_balance(merchant_id, asset) - _open_refunds_total(merchant_id, asset)
-    if wanted > available:
-        raise PaymentsError("balance_insufficient", "the available balance is {amount}",
-                            param="amount", amount=(max(available, 0), asset))
-    if reason not in Refund.Reason.values:
-        raise PaymentsError("parameter_invalid", "unknown reason", param="reason")
-    refund = Refund.objects.create(
-        merchant_id=merchant_id, payment_id=payment_id, recipient=refund_destination(payment),
-        amount=wanted, asset=asset, reason=reason, metadata=metadata_clean(metadata),
-        invoice_id=invoice_id,
-        **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),
-    )
-    event_record(type="refund.created", merchant_id=merchant_id, data={"object": refund_data(refund)})
-    return refund
-
-
-refund_create = transaction.atomic(refund_create)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        addresses = merchant_addresses(merchant_id)
+        payment = None
+        if addresses:
+            payment = Payment.objects.filter(pk=payment_id, recipient__in=addresses).first()
+        if payment is None:
+            raise PaymentsError("resource_missing", f"no payment {payment_id}", param="payment")
+        asset = "token" if int(payment.amount_token or 0) > 0 else "wei"
+        paid = int(payment.amount_token if asset == "token" else payment.amount_wei)
+        lock_custodial_accounts(addresses)
+        already = Refund.objects.filter(payment_id=payment_id).exclude(state=State.FAILED).aggregate(
+            t=Sum("amount"))["t"]
+        left = paid - int(already or 0)
+        if amount is None and left <= 0:
+            raise PaymentsError("refund_exceeds_payment", "the payment is refunded in full already",
+                                param="amount")
+        wanted = left if amount is None else amount
+        if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
+            raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
+        if wanted > left:
+            raise PaymentsError("refund_exceeds_payment", "at most {amount} is left to refund",
+                                param="amount", amount=(left, asset))
+        available = custodial_balance(merchant_id, asset) - _open_refunds_total(merchant_id, asset)
+        if wanted > available:
+            raise PaymentsError("balance_insufficient", "the available balance is {amount}",
+                                param="amount", amount=(max(available, 0), asset))
+        if reason not in Refund.Reason.values:
+            raise PaymentsError("parameter_invalid", "unknown reason", param="reason")
+        refund = Refund.objects.create(
+            merchant_id=merchant_id, payment_id=payment_id, recipient=refund_destination(payment),
+            amount=wanted, asset=asset, reason=reason, metadata=metadata_clean(metadata),
+            invoice_id=invoice_id,
+            **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),
+        )
+        event_record(type="refund.created", merchant_id=merchant_id, data={"object": refund_data(refund)})
+        return refund
 
 
 def _finish(refund_id: str, state: str, **fields: Any) -> Refund:
@@ -112,17 +110,13 @@ def _finish(refund_id: str, state: str, **fields: Any) -> Refund:
 
 def refund_mark_succeeded(*, refund_id: str, refund_payment_id: int | None = None) -> Refund:
     """The payment back was made (call inside that payment's transaction). Idempotent."""
-    return _finish(refund_id, State.SUCCEEDED, refund_payment_id=refund_payment_id)
-
-
-refund_mark_succeeded = transaction.atomic(refund_mark_succeeded)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        return _finish(refund_id, State.SUCCEEDED, refund_payment_id=refund_payment_id)
 
 
 def refund_mark_failed(*, refund_id: str, reason: str) -> Refund:
-    return _finish(refund_id, State.FAILED, failure_reason=reason[:2000])
-
-
-refund_mark_failed = transaction.atomic(refund_mark_failed)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        return _finish(refund_id, State.FAILED, failure_reason=reason[:2000])
 
 
 def refunds_pending() -> list[str]:

@@ -47,55 +47,53 @@ def settlement_execute(*, merchant_id: int, asset: str, amount: int | None = Non
     """Pay `amount` (default: the whole custodial balance) of `asset` ("wei" | "token") to the
     merchant's payout address: debit the custodial accounts, record the settlement and queue
     the on-chain transaction, all in one database transaction. Events: settlement.created."""
-    if asset not in ASSETS:
-        raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
-    merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
-    if not merchant.payout_address:
-        raise PaymentsError("payout_address_missing", "set a payout address first")
-    if asset == "token" and not settings.TOKEN_ADDRESS:
-        raise PaymentsError("asset_not_configured", "token payouts are not configured on this platform",
-                            param="asset")
-    lock_custodial_accounts(merchant_addresses(merchant_id))
-    balances = custodial_balance_by_address(merchant_id, asset)
-    available = sum(b for b in balances.values() if b > 0)
-    if amount is None and available <= 0:
-        # a valid request the current balance cannot meet: a conflict, like asking for too much
-        raise PaymentsError("balance_insufficient", f"nothing to settle: the custodial balance is 0 {asset}")
-    wanted = available if amount is None else amount
-    if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
-        raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
-    if wanted > available:
-        raise PaymentsError("balance_insufficient",
-                            "the custodial balance is {amount}", param="amount", amount=(available, asset))
-    debits: dict[str, int] = {}
-    remaining = wanted
-    for address, balance in balances.items():
-        take = min(max(balance, 0), remaining)
-        if take:
-            debits[address] = take
-            remaining -= take
-    settlement = Settlement.objects.create(
-        merchant=merchant, asset=asset, amount=wanted, payout_address=merchant.payout_address,
-        automatic=automatic, debits={a: str(v) for a, v in debits.items()},
-        **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),
-    )
-    post([*((custodial_account(a), asset, -v) for a, v in debits.items()),
-          (settlement.ledger_account, asset, wanted)], memo=f"settlement {settlement.public_id}")
-    if asset == "wei":
-        to, data, value = merchant.payout_address, b"", wanted
-    else:
-        to, data, value = str(settings.TOKEN_ADDRESS), erc20_transfer_data(merchant.payout_address, wanted), 0
-    settlement.chain_transaction = transaction_enqueue(
-        purpose="settlement", to=to, data=data or "0x", value=value,
-        idempotency_key=f"settlement:{settlement.public_id}", on_complete=ON_COMPLETE,
-    )
-    settlement.save(update_fields=["chain_transaction", "updated_at"])
-    event_record(type="settlement.created", merchant_id=merchant_id,
-                 data={"object": settlement_data(settlement)})
-    return settlement
-
-
-settlement_execute = transaction.atomic(settlement_execute)  # not a decorator: mutmut skips decorated functions
+    with transaction.atomic():
+        if asset not in ASSETS:
+            raise PaymentsError("parameter_invalid", "asset is wei or token", param="asset")
+        merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
+        if not merchant.payout_address:
+            raise PaymentsError("payout_address_missing", "set a payout address first")
+        if asset == "token" and not settings.TOKEN_ADDRESS:
+            raise PaymentsError("asset_not_configured", "token payouts are not configured on this platform",
+                                param="asset")
+        lock_custodial_accounts(merchant_addresses(merchant_id))
+        balances = custodial_balance_by_address(merchant_id, asset)
+        available = sum(b for b in balances.values() if b > 0)
+        if amount is None and available <= 0:
+            # a valid request the current balance cannot meet: a conflict, like asking for too much
+            raise PaymentsError("balance_insufficient", f"nothing to settle: the custodial balance is 0 {asset}")
+        wanted = available if amount is None else amount
+        if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted <= 0:
+            raise PaymentsError("amount_invalid", "amount is a positive integer of base units", param="amount")
+        if wanted > available:
+            raise PaymentsError("balance_insufficient",
+                                "the custodial balance is {amount}", param="amount", amount=(available, asset))
+        debits: dict[str, int] = {}
+        remaining = wanted
+        for address, balance in balances.items():
+            take = min(max(balance, 0), remaining)
+            if take:
+                debits[address] = take
+                remaining -= take
+        settlement = Settlement.objects.create(
+            merchant=merchant, asset=asset, amount=wanted, payout_address=merchant.payout_address,
+            automatic=automatic, debits={a: str(v) for a, v in debits.items()},
+            **fiat.record_fields(wanted, asset, at=timezone.now(), currency=conf.FIAT_BOOKS_CURRENCY),
+        )
+        post([*((custodial_account(a), asset, -v) for a, v in debits.items()),
+              (settlement.ledger_account, asset, wanted)], memo=f"settlement {settlement.public_id}")
+        if asset == "wei":
+            to, data, value = merchant.payout_address, b"", wanted
+        else:
+            to, data, value = str(settings.TOKEN_ADDRESS), erc20_transfer_data(merchant.payout_address, wanted), 0
+        settlement.chain_transaction = transaction_enqueue(
+            purpose="settlement", to=to, data=data or "0x", value=value,
+            idempotency_key=f"settlement:{settlement.public_id}", on_complete=ON_COMPLETE,
+        )
+        settlement.save(update_fields=["chain_transaction", "updated_at"])
+        event_record(type="settlement.created", merchant_id=merchant_id,
+                     data={"object": settlement_data(settlement)})
+        return settlement
 
 
 def settlement_on_payout_complete(tx: ChainTransaction) -> None:

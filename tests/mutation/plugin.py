@@ -33,6 +33,17 @@ _PHASES = {"", "stats", "fail", "list_all_tests", "mutant_generation"}
 # reaches the function during mutmut's first run)
 TESTS_FOR: dict[str, tuple[str, ...]] = {
     "hub.core.": ("tests/hub/core/",),
+    "hub.auth.": ("tests/hub/api/test_protocol_auth.py", "tests/hub/api/test_forged_requests.py"),
+    "hub.purchases.": ("tests/purchases/", "tests/hub/api/test_forged_requests.py"),
+    "hub.custodial.": ("tests/custodial/",),
+    "hub.collateral.": ("tests/hub/collateral/",),
+    "payments.refunds.": ("tests/payments/test_refunds.py",),
+    "payments.settlements.": ("tests/payments/test_settlements.py",
+                              "tests/payments/test_settlement_races.py"),
+    "payments.api.auth.": ("tests/payments/test_api_keys.py", "tests/payments/test_isolation.py"),
+    "payments.apikeys.": ("tests/payments/test_api_keys.py", "tests/dashboard/test_actions.py"),
+    "payments.merchants.": ("tests/payments/test_isolation.py", "tests/dashboard/test_actions.py"),
+    "linkpay.": ("tests/linkpay/",),
 }
 
 
