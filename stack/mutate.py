@@ -48,8 +48,8 @@ MUTMUT = str(Path(sys.executable).parent / "mutmut")
 # mutmut's statuses that count as detected: a test failed, or the mutant made the tests hang
 DETECTED = {"killed", "timeout"}
 EQUIVALENT_LINE = re.compile(r"^- `(?P<name>[^`]+)` \[(?P<fingerprint>[0-9a-f]{10})\]: (?P<reason>.+)$")
-MESSAGE_REASON = ("changes only the prose of an error message; the stable `code` beside it is the "
-                  "contract (docs/protocol.md, Errors) and is judged by its own mutants")
+MESSAGE_REASON = ("message prose only: the stable `code` beside it is the contract "
+                  "(docs/protocol.md, Errors) and is judged by its own mutants")
 # a string literal (plain or f-string) whose text has a space: prose for a person, not a code,
 # a key or a field name
 PROSE = re.compile(r"""(?:\b[rRbBuUfF]{1,2})?("(?:[^"\\]|\\.)*\s(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*\s(?:[^'\\]|\\.)*')""")
@@ -129,27 +129,29 @@ def score(globs: list[str], *, show: bool = False, record: str = "") -> bool:
         if status not in DETECTED:
             listed = equivalent.get(name)
             if listed and listed[0] == fingerprint(diff_of(name)):
-                status = "equivalent"
+                status = "prose" if listed[1].startswith("message prose only") else "equivalent"
             else:
                 if listed:
                     stale.append(name)
-                survivors.append(f"{name}: {status}")
+                survivors.append(f"  not killed: {name}: {status}")
                 if show:
                     survivors.extend("      " + line for line in diff_of(name)[2:])
         counts[module_of(name)][status] += 1
     total: Counter[str] = Counter()
     lines = [f"{'module':34} {'mutants':>7} {'killed':>7} {'surv.':>6} {'no test':>7} "
-             f"{'equiv.':>6} {'unrun':>6} {'score':>7}"]
+             f"{'equiv.':>6} {'prose':>5} {'unrun':>6} {'score':>7}"]
     for module in sorted(counts):
         total.update(counts[module])
         lines.append(row(module, counts[module]))
     lines.append(row("TOTAL", total))
     ratio = detected_ratio(total)
-    summary = (f"mutation score {ratio:.1%} = (killed + timeout) / (tested - equivalent); "
-               f"target {TARGET:.0%}")
+    summary = (f"mutation score {ratio:.1%} = (killed + timeout) / (tested - equivalent - prose); "
+               f"target {TARGET:.0%}. equiv. and prose: the reviewed entries of "
+               f"tests/mutation/equivalent.md (prose: the mutant changes only an error message's "
+               f"prose)")
     print("\n" + "\n".join(lines))
     for survivor in survivors:
-        print(f"  not killed: {survivor}")
+        print(survivor)
     for name in stale:
         print(f"  equivalent.md entry no longer matches the mutant (code changed): {name}")
     print(f"\n{summary}")
@@ -184,16 +186,16 @@ def review_messages(globs: list[str]) -> int:
 
 
 def detected_ratio(c: Counter[str]) -> float:
-    judged = sum(c.values()) - c["equivalent"] - c["not checked"]
+    judged = sum(c.values()) - c["equivalent"] - c["prose"] - c["not checked"]
     return sum(c[s] for s in DETECTED) / judged if judged else 0.0
 
 
 def row(name: str, c: Counter[str]) -> str:
     detected = sum(c[s] for s in DETECTED)
-    judged = sum(c.values()) - c["equivalent"] - c["not checked"]
+    judged = sum(c.values()) - c["equivalent"] - c["prose"] - c["not checked"]
     ratio = f"{detected_ratio(c):.1%}" if judged else "-"
     return (f"{name:34} {sum(c.values()):7} {detected:7} {c['survived']:6} {c['no tests']:7} "
-            f"{c['equivalent']:6} {c['not checked']:6} {ratio:>7}")
+            f"{c['equivalent']:6} {c['prose']:5} {c['not checked']:6} {ratio:>7}")
 
 
 def not_killed(globs: Iterable[str]) -> list[str]:
@@ -215,6 +217,7 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print the diff of each mutant not killed")
     parser.add_argument("--review-messages", action="store_true",
                         help="append the message-only survivors to equivalent.md for review")
+    parser.add_argument("--note", default="", help="a sentence to add to score.md (e.g. the load seen)")
     parser.add_argument("globs", nargs="*", help="mutant names or globs (default: the whole scope)")
     options = parser.parse_args()
     os.chdir(ROOT)  # mutmut reads pyproject.toml and ./mutants from the working directory
@@ -235,7 +238,8 @@ def main() -> None:
         print(f"testing the {len(names)} mutants not killed so far", flush=True)
         if not names:
             raise SystemExit(0 if score(options.globs, show=options.show) else 1)
-    record = ""
+    record = (f"Scored from the results kept in ./mutants at "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (`--score-only`).")
     if not options.score_only:
         started, load_before = time.monotonic(), load()
         with test_servers() as env, tempfile.TemporaryDirectory(prefix="spoke-mutate-") as work:
@@ -252,6 +256,8 @@ def main() -> None:
                   f"`{what}`{how}, {options.max_children} children, {minutes:.1f} min wall time "
                   f"on {os.cpu_count()} cores; load average (1/5/15 min) {load_before} "
                   f"before, {load()} after.")
+    if options.note:
+        record += f"\n\n{options.note}"
     raise SystemExit(0 if score(options.globs, show=options.show, record=record) else 1)
 
 
