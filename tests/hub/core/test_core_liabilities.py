@@ -136,6 +136,8 @@ def test_negative_and_overflowing_values_are_refused() -> None:
     with pytest.raises(ProofInvalid) as err:
         verify_proof(proof, root)
     assert err.value.code == "amount_out_of_range"
+    # the proof page shows "<code>: <message>": the message names the field that is wrong
+    assert str(err.value) == "path[0].sum is not a non-negative decimal integer"
     with pytest.raises(ProofInvalid):
         build_tree("wei", [make_leaf(account="a", salt=_salt(0), asset="wei", amount=UINT256_MAX),
                            make_leaf(account="b", salt=_salt(1), asset="wei", amount=1)])
