@@ -22,8 +22,10 @@ from hub.core.liabilities import (
     node_hash,
     path_root,
     proof_json,
+    root_commitment,
     verify_liability_proof,
     verify_proof,
+    verify_root,
 )
 from hub.core.signing import Signer
 
@@ -167,3 +169,28 @@ def test_malformed_input_is_refused_with_a_code() -> None:
                 {**proofs[0], "amount": 1.5}, {**proofs[0], "sequence": 8}):
         with pytest.raises(ProofInvalid):
             verify_liability_proof(bad, root, SIGNER.address)
+
+
+def test_a_malformed_root_is_refused_with_its_code_naming_the_field() -> None:
+    """The proof page shows "<code>: <message>"; the message names what is wrong."""
+    root, _proofs = publish({"wei": [3, 4]})
+    assert verify_root(root, SIGNER.address) == root_commitment(root)
+    cases = [
+        ({k: v for k, v in root.items() if k != "hub"}, "malformed", "root.hub is missing"),
+        ({**root, "sequence": "7x"}, "malformed", "sequence is not a non-negative decimal integer"),
+        ({**root, "issuedAt": "-1"}, "amount_out_of_range",
+         "issuedAt is not a non-negative decimal integer"),
+    ]
+    for broken, code, message in cases:
+        with pytest.raises(ProofInvalid) as err:
+            root_commitment(broken)
+        assert (err.value.code, str(err.value)) == (code, message)
+
+
+@pytest.mark.parametrize("expected_hub", ["0x1234", SIGNER.address + "00", "hub", 12345])
+def test_a_root_is_checked_only_against_a_well_formed_hub_address(expected_hub: object) -> None:
+    root, _proofs = publish({"wei": [3]})
+    with pytest.raises(ProofInvalid) as err:
+        verify_root(root, expected_hub)  # type: ignore[arg-type]
+    assert (err.value.code, str(err.value)) == (
+        "bad_root", "the expected hub address is not 20 bytes of hex")
