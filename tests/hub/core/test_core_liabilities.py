@@ -194,3 +194,54 @@ def test_a_root_is_checked_only_against_a_well_formed_hub_address(expected_hub: 
         verify_root(root, expected_hub)  # type: ignore[arg-type]
     assert (err.value.code, str(err.value)) == (
         "bad_root", "the expected hub address is not 20 bytes of hex")
+
+
+def _resigned(root: dict, signer: Signer = SIGNER) -> dict:
+    digest = "0x" + root_commitment(root).hex()
+    return {**root, "commitment": digest, "signature": signer.sign_hash(digest)}
+
+
+def test_each_way_a_root_can_fail_has_its_own_code_and_message() -> None:
+    root, _proofs = publish({"wei": [3, 4]})
+    other = Signer("0x" + "22" * 32)
+    cases = [
+        ({**root, "hub": other.address}, "wrong_hub", "the root names another hub"),
+        ({k: v for k, v in root.items() if k != "hub"}, "wrong_hub", "the root names another hub"),
+        ({**root, "sequence": 8}, "commitment_mismatch",
+         "the root's commitment does not match its fields"),
+        ({**root, "commitment": "0x1234"}, "malformed", "commitment is not 32 bytes of 0x-hex"),
+        ({**root, "signature": "0x00"}, "bad_signature",
+         "bad_signature: signature is not 65 bytes of 0x-hex"),
+        (_resigned(root, other), "bad_signature", "the root is not signed by the hub"),
+    ]
+    for broken, code, message in cases:
+        with pytest.raises(ProofInvalid) as err:
+            verify_root(broken, SIGNER.address)
+        assert (err.value.code, str(err.value)) == (code, message)
+    # without a `commitment` field the signature is checked over the recomputed one
+    unstated = {k: v for k, v in root.items() if k != "commitment"}
+    assert verify_root(unstated, SIGNER.address) == root_commitment(root)
+
+
+@pytest.mark.parametrize(("sequence", "code", "message"), [
+    (True, "malformed", "sequence is not a decimal string"),
+    (None, "malformed", "sequence is not a decimal string"),
+    (7.0, "malformed", "sequence is not a decimal string"),
+    ("1" + "0" * 78, "malformed", "sequence is not a non-negative decimal integer"),  # 79 digits
+    ("9" * 78, "amount_out_of_range", None),  # 78 digits, above 2**256 - 1
+])
+def test_root_numbers_are_uint256_decimal_strings_or_ints(sequence: object, code: str,
+                                                          message: str | None) -> None:
+    root, _proofs = publish({"wei": [3]})
+    with pytest.raises(ProofInvalid) as err:
+        root_commitment({**root, "sequence": sequence})
+    assert err.value.code == code
+    if message:
+        assert str(err.value) == message
+
+
+def test_the_largest_uint256_sequence_is_accepted() -> None:
+    root, _proofs = publish({"wei": [3]})
+    assert len(str(UINT256_MAX)) == 78
+    for sequence in (str(UINT256_MAX), UINT256_MAX, "0" * 78):
+        assert len(root_commitment({**root, "sequence": sequence})) == 32
