@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include(([*payments_urls.urlpatterns, path("dashboard/", include("config.dashboard_urls"))],
                       payments_urls.app_name))),
     path("", include("linkpay.urls")),
+    path("", include("hub.card.urls")),  # the Card, /card/
 ]

@@ -15,6 +15,7 @@ link, so the two orders cannot deadlock."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,8 @@ from payments.errors import PaymentsError
 from payments.events.services import event_record
 from payments.merchants.selectors import merchant_addresses, merchant_for_address
 from payments.settlements.services import erc20_transfer_data
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 logger = logging.getLogger(__name__)
 
@@ -112,19 +115,29 @@ def deliver_link(ctx: Purchasing, payment: Payment, req: PaymentRequest) -> None
     knows the payment's secret can redeem."""
     if req.recipient != ZERO_ADDRESS:
         raise UpdateRejected("bad_args", "a link payment's recipient is the zero address")
-    if not req.secret:
-        raise UpdateRejected("bad_args", "a link payment needs meta.secret")
+    hashed = payment.meta.get("secretHash") if not req.secret else None
+    if not req.secret and not hashed:
+        raise UpdateRejected("bad_args", "a link payment needs meta.secret or meta.secretHash")
     rows_insert([payment])
-    link_create_from_payment(payment=payment, secret=req.secret)
+    link_create_from_payment(payment=payment, secret=req.secret, hashed=hashed)
 
 
-def link_create_from_payment(*, payment: Any, secret: str | None) -> Link:
+def link_create_from_payment(*, payment: Any, secret: str | None, hashed: object = None) -> Link:
     """Hold a PT_LINK payment (the payer's user→hub Payment is already recorded). Runs inside
-    the purchase transaction. Optional `meta.expiresIn` (seconds) and `meta.note`."""
-    if not secret_acceptable(secret):
+    the purchase transaction. Optional `meta.expiresIn` (seconds) and `meta.note`.
+
+    `hashed` instead of `secret`: the SHA-256 (64 lower-case hex) of a secret the payer keeps to
+    itself (the Card: only the hash leaves the browser); the payer vouches for its strength."""
+    if secret is None and isinstance(hashed, str) and _SHA256_HEX.fullmatch(hashed):
+        stored_hash = hashed
+    elif secret is None and hashed is not None:
+        raise UpdateRejected("bad_args", "meta.secretHash is the SHA-256 of the secret, 64 lower-case hex digits")
+    elif not secret_acceptable(secret):
         raise UpdateRejected("bad_args", "meta.secret must be 32..256 printable characters "
                                          "(at least 128 bits)")
-    assert secret is not None
+    else:
+        assert secret is not None
+        stored_hash = secret_hash(secret)
     if payment.amount_wei and payment.amount_token:
         raise UpdateRejected("bad_args", "a link holds one asset: amountWei or amountToken")
     asset, amount = ((Link.Asset.TOKEN, payment.amount_token) if payment.amount_token
@@ -134,7 +147,7 @@ def link_create_from_payment(*, payment: Any, secret: str | None) -> Link:
         raise UpdateRejected("bad_args", "meta.note is a string of at most 500 characters")
     merchant = merchant_for_address(payment.sender)
     link = _insert(
-        secret_hash=secret_hash(secret), funding=Link.Funding.CHANNEL, sender=payment.sender,
+        secret_hash=stored_hash, funding=Link.Funding.CHANNEL, sender=payment.sender,
         merchant=merchant, payment=payment, asset=asset, amount=amount, note=note,
         expires_at=_expiry(payment.meta.get("expiresIn"), clock.now()),
     )

@@ -10,6 +10,7 @@ from csp.constants import NONE, SELF
 from csp.decorators import csp
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -98,6 +99,7 @@ def page(request: HttpRequest, public_id: str) -> HttpResponse:
     data = _status(link)
     response = render(request, "linkpay/link.html", {
         "link": data, "wallet_url_template": conf.LINK_WALLET_URL_TEMPLATE,
+        "card_url": reverse("card:page"),
         "expires_at": link.expires_at, "expires_in": timeuntil(link.expires_at, clock.now()),
         "expired": data["status"] == Link.Status.EXPIRED,
         "texts": {key: str(text) for key, text in PAGE_TEXTS.items()},

@@ -150,6 +150,11 @@
     });
   });
 
+  // the Spoke Card first: it redeems the link into a card made in this browser (the secret stays
+  // in the fragment, which no server sees)
+  var card = document.getElementById("card-redeem");
+  if (card) { card.href = card.getAttribute("href").split("#")[0] + "#redeem=" + encodeURIComponent(secret); }
+
   var wallet = document.getElementById("wallet");
   if (wallet && walletTemplate) {
     wallet.href = walletTemplate

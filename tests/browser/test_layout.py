@@ -92,7 +92,7 @@ def test_every_page_fits_a_phone_and_a_desktop_with_no_serious_accessibility_vio
     violations: list[str] = []
     pages = [(f"dashboard-{name}", path) for name, path in world.pages.items()]
     pages += [("checkout", f"/pay/{world.invoice.public_id}"),
-              ("link", f"/l/{world.link.public_id}#{world.link_secret}")]
+              ("link", f"/l/{world.link.public_id}#{world.link_secret}"), ("card", "/card/")]
 
     with daphne_server(tmp_path) as base, chromium_page(console_errors, bypass_csp=True) as page:
         page.goto(f"{base}/dashboard/login/")
