@@ -68,8 +68,8 @@ def card_rpc(request: HttpRequest) -> JsonResponse:
         return _rpc_error(req_id, -32602, "params is a short list")
     try:
         answer = get_web3().provider.make_request(method, params)  # type: ignore[arg-type]
-    except Exception as exc:  # the node is down or refused: the wallet retries later
-        return _rpc_error(req_id, -32000, f"the chain node did not answer: {type(exc).__name__}", status=502)
+    except Exception as exc:  # the node is down or refused: a JSON-RPC error; the wallet retries later
+        return _rpc_error(req_id, -32000, f"the chain node did not answer: {type(exc).__name__}", status=200)
     out: dict[str, Any] = {"jsonrpc": "2.0", "id": req_id}
     if answer.get("error") is not None:
         out["error"] = answer["error"]
