@@ -11,4 +11,5 @@ app_name = "card"
 urlpatterns: list[URLPattern] = [
     path("card/", views.card_page, name="page"),
     path("card/rpc", views.card_rpc, name="rpc"),
+    path("card/sw.js", views.card_service_worker, name="service_worker"),
 ]

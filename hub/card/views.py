@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from csp.constants import NONE, SELF
 from csp.decorators import csp
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.chain.client import get_web3
+from ops import jsonbody
 
 # What a wallet needs from the node: read its balance and nonce, price gas, send a transaction it
 # signed itself, and follow it. Nothing that writes with the node's own accounts (eth_sendTransaction)
@@ -44,6 +45,17 @@ def card_page(request: HttpRequest) -> HttpResponse:
     })
 
 
+@require_GET
+def card_service_worker(request: HttpRequest) -> HttpResponse:
+    """static/card/sw.js under /card/, the path a service worker must have to serve the page."""
+    path = finders.find("card/sw.js")
+    with open(str(path), "rb") as handle:
+        body = handle.read()
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
 def _rpc_error(req_id: Any, code: int, message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"jsonrpc": "2.0", "id": req_id, "error": {"code": code, "message": message}},
                         status=status)
@@ -52,12 +64,10 @@ def _rpc_error(req_id: Any, code: int, message: str, status: int = 400) -> JsonR
 @csrf_exempt  # no cookies are read: the relay acts for nobody, a signed transaction speaks for itself
 @require_POST
 def card_rpc(request: HttpRequest) -> JsonResponse:
-    if len(request.body) > MAX_BODY:
-        return _rpc_error(None, -32600, "request too large", status=413)
     try:
-        call = json.loads(request.body)
-    except ValueError:
-        return _rpc_error(None, -32700, "parse error")
+        call = jsonbody.loads(request.body, max_bytes=MAX_BODY)
+    except jsonbody.JsonBodyError as exc:
+        return _rpc_error(None, -32700, exc.message, status=exc.status)
     if not isinstance(call, dict) or not isinstance(call.get("method"), str):
         return _rpc_error(None, -32600, "one JSON-RPC call per request")
     req_id = call.get("id")

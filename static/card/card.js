@@ -921,6 +921,18 @@
   bind("cashout-send", cashoutSend);
   bind("cashout-cancel", function () { $("cashout-confirm").hidden = true; cashoutIntent = null; });
 
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(root.dataset.serviceWorker, {scope: "/card/"}).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      var parts = [location.pathname];
+      Array.prototype.forEach.call(document.querySelectorAll("script[src], link[rel=stylesheet], link[rel=icon]"), function (el) {
+        parts.push(el.getAttribute("src") || el.getAttribute("href"));
+      });
+      registration.active.postMessage({cache: parts});
+    }).catch(function () { /* no offline copy: the card still works online */ });
+  }
+
   if (db && db.privateKey) {
     start();
   } else {

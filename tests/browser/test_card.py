@@ -32,7 +32,7 @@ from linkpay.services import link_redemptions_complete
 from payments.invoices.models import Invoice
 from payments.invoices.services import invoice_create
 from payments.merchants.services import merchant_create
-from tests.browser.dashboard_server import CHROMIUM_ARGS, SCREENSHOTS, daphne_server
+from tests.browser.dashboard_server import CHROMIUM_ARGS, SCREENSHOTS, axe_serious, daphne_server
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import run_hub_transactions, set_rate
 
@@ -73,8 +73,10 @@ def chain_worker(env: ChainEnv) -> Iterator[None]:
 
 
 def shots(page: Any, name: str) -> None:
-    """The page at 1280 and at 390 px (the phone), and back."""
+    """The page at 1280 and at 390 px (the phone), and back; no serious accessibility violation
+    (axe-core) on the screen."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert axe_serious(page) == [], name
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SCREENSHOTS / f"card-{name}-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
@@ -89,7 +91,9 @@ def tokens_shown(page: Any) -> float:
 
 
 def new_card(browser: Any, base: str, errors: list[str]) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    # bypass_csp: only so that axe-core can be injected (shots); the page's own scripts are the same
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
+                                  bypass_csp=True)
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not _expected(m.text)
             else LOG.append(m.text))
@@ -106,7 +110,8 @@ NOT_FOUND = "Failed to load resource: the server responded with a status of 404 
 
 
 def _expected(text: str) -> bool:
-    return text == NOT_FOUND
+    # and what Chromium says while the test has taken the network away (the offline step)
+    return text == NOT_FOUND or "ERR_INTERNET_DISCONNECTED" in text
 
 
 def create(page: Any, base: str, name: str | None = None) -> str:
@@ -263,24 +268,45 @@ def test_the_card_journey(hub_chain: ChainEnv, settings: Any, tmp_path: Path) ->
             expect(d.locator("#home-address")).to_have_text(a_address, timeout=30_000)
             expect(d.locator("#balance-token")).to_have_text(a.locator("#balance-token").inner_text(), timeout=30_000)
             shots(d, "restored")
+
+            # --- offline first: with no network the card opens (service worker) on its last state --
+            balance = d.locator("#balance-token").inner_text()
+            d.wait_for_function("""async () => {
+                const cache = await caches.open("spoke-card-v1");
+                return !!(await cache.match("/card/")) && !!(await cache.match("/static/card/card.js"));
+            }""", timeout=30_000, polling=500)
+            d.context.set_offline(True)
+            d.reload()
+            expect(d.locator("#live")).to_have_attribute("data-state", "offline", timeout=30_000)
+            expect(d.locator("#balance-token")).to_have_text(balance)
+            shots(d, "offline")
+            d.context.set_offline(False)
+            expect(d.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
         except BaseException:
             print("console:", *LOG[-40:], sep="\n  ")
             print("errors:", *errors, sep="\n  ")
             for page in [c.pages[0] for c in browser.contexts if c.pages]:
-                print(page.url, page.locator(".note, #error").all_inner_texts())
-                stored = json.loads(page.evaluate("localStorage.getItem('spoke-card:v1')") or "null") or {}
-                print(json.dumps({k: stored.get(k) for k in ("record", "requests", "autoExchange")}, indent=1)[:3000])
-                address = stored.get("address")
-                if address:
-                    from hub.channels.models import ChannelUpdate
-                    print([(u.reason, u.tx_count_global, bool(u.sig_user)) for u in ChannelUpdate.objects.filter(
-                        channel__user=address).order_by("id")])
-                    for block in range(env.w3.eth.block_number + 1):
-                        for tx in env.w3.eth.get_block(block, full_transactions=True)["transactions"]:
-                            if str(tx["from"]).lower() == address:
-                                print("tx", block, env.w3.eth.get_transaction_receipt(tx["hash"])["status"], tx["gas"])
+                try:
+                    _diagnose(env, page)
+                except Exception as exc:  # a page the network was taken from: say so and go on
+                    print(page.url, "not readable:", exc)
             raise
         finally:
             browser.close()
     assert errors == []
     assert all(re.fullmatch(r"404 http://localhost:\d+/api/hub/channel/0x[0-9a-f]{40}", r) for r in REFUSED), REFUSED
+
+
+def _diagnose(env: ChainEnv, page: Any) -> None:
+    print(page.url, page.locator(".note, #error").all_inner_texts())
+    stored = json.loads(page.evaluate("localStorage.getItem('spoke-card:v1')") or "null") or {}
+    print(json.dumps({k: stored.get(k) for k in ("record", "requests", "autoExchange")}, indent=1)[:3000])
+    address = stored.get("address")
+    if address:
+        from hub.channels.models import ChannelUpdate
+        print([(u.reason, u.tx_count_global, bool(u.sig_user)) for u in ChannelUpdate.objects.filter(
+            channel__user=address).order_by("id")])
+        for block in range(env.w3.eth.block_number + 1):
+            for tx in env.w3.eth.get_block(block, full_transactions=True)["transactions"]:
+                if str(tx["from"]).lower() == address:
+                    print("tx", block, env.w3.eth.get_transaction_receipt(tx["hash"])["status"], tx["gas"])

@@ -46,7 +46,8 @@ def test_nothing_that_uses_the_nodes_accounts_is_relayed(hub_chain: ChainEnv) ->
 
 def test_malformed_requests_are_refused_with_a_json_rpc_error() -> None:
     client = Client()
-    for body in (b"not json", b"[1, 2]", b'{"method": 5}', json.dumps({"method": "eth_call", "params": {"a": 1}}).encode()):
+    for body in (b"not json", b"[1, 2]", b'{"method": 5}', json.dumps({"method": "eth_call", "params": {"a": 1}}).encode(),
+                 b'{"a":' * 5000 + b"1" + b"}" * 5000, b"\xff\xfe"):
         response = client.post("/card/rpc", body, content_type="application/json")
         assert response.status_code == 400 and "error" in response.json()
     assert client.get("/card/rpc").status_code == 405
