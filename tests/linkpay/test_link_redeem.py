@@ -240,3 +240,30 @@ def test_a_redeem_of_an_expired_link_is_refused_before_the_sweep_returns_it(hub_
     response = redeem(bob, secret)
     assert response.status_code == 410 and response.json()["message"] == "Payment has expired."
     register(secret)
+
+
+def test_a_link_made_from_the_secrets_hash_alone_is_redeemed_with_the_secret(hub_chain: ChainEnv) -> None:
+    """The Spoke Card keeps its link secrets to itself: its PT_LINK names `meta.secretHash`."""
+    import hashlib
+
+    from hub.core.state import ZERO_ADDRESS
+    from tests.purchases.helpers import pay_request
+
+    alice = funded_user(hub_chain, tokens=20 * TOKEN)
+    bob = funded_user(hub_chain, tokens=TOKEN)
+    secret = register(secret_new())
+    hashed = hashlib.sha256(secret.encode()).hexdigest()
+    agreed = alice.state
+    for bad in ("0x" + hashed, hashed.upper(), hashed[:-1], 7):
+        refused = alice.post("payments/purchase", {"meta": {}, "payments": [
+            pay_request(alice, ZERO_ADDRESS, token=TOKEN, ptype="PT_LINK", meta={"secretHash": bad})]})
+        assert refused.status_code == 400 and refused.json()["code"] == "bad_args", bad
+        alice.state = agreed  # the refused payment never happened
+    response = alice.post("payments/purchase", {"meta": {}, "payments": [
+        pay_request(alice, ZERO_ADDRESS, token=2 * TOKEN, ptype="PT_LINK", meta={"secretHash": hashed})]})
+    assert response.status_code == 200, response.content
+    link = Link.objects.get(payment__purchase_id=response.json()["purchaseId"])
+    assert (link.secret_hash, link.amount, link.status) == (hashed, 2 * TOKEN, "open")
+    assert redeem(bob, secret).status_code == 200
+    link.refresh_from_db()
+    assert link.redeemer == bob.address
