@@ -101,11 +101,19 @@ def chromium_page(console_errors: list[str], *, bypass_csp: bool = False) -> Ite
             context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True,
                                           bypass_csp=bypass_csp)
             page = context.new_page()
-            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            # the page and the source line with each error: a message alone does not say which
+            # page or element broke the policy
+            page.on("console", lambda m: console_errors.append(
+                f"{m.text} [page {page.url}; at {m.location}]") if m.type == "error" else None)
+            page.on("pageerror", lambda e: console_errors.append(f"{e} [page {page.url}]"))
             yield page
         finally:
             browser.close()
+
+
+def messages(console_errors: list[str]) -> list[str]:
+    """The errors' messages without the page and source `chromium_page` adds to each."""
+    return [error.split(" [page ", 1)[0] for error in console_errors]
 
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -17,7 +17,7 @@ from hub.purchases.models import Payment
 from payments.dashboard.models import TotpDevice
 from payments.merchants.services import membership_set, merchant_create
 from payments.settlements.models import Settlement
-from tests.browser.dashboard_server import chromium_page, daphne_server, screenshot
+from tests.browser.dashboard_server import chromium_page, daphne_server, messages, screenshot
 from tests.chain_env import ETH, ChainEnv
 from tests.dashboard.helpers import PASSWORD, make_payment, make_user
 from tests.e2e.connext.harness import ConnextDriver
@@ -139,7 +139,7 @@ def test_a_merchant_signs_in_with_totp_sees_a_connext_payment_live_links_settles
         page.goto(f"{base}/dashboard/")
         screenshot(page, "13-home-phone")
 
-    assert console_errors == []
+    assert console_errors == [], "\n".join(console_errors)
 
 
 def test_a_staff_member_cannot_see_api_keys(tmp_path: Path) -> None:
@@ -163,4 +163,4 @@ def test_a_staff_member_cannot_see_api_keys(tmp_path: Path) -> None:
         assert "sk_live_" not in page.content()
         screenshot(page, "14-staff-api-keys-forbidden")
     # Chromium logs the deliberate 403 itself; nothing else
-    assert console_errors == ["Failed to load resource: the server responded with a status of 403 (Forbidden)"]
+    assert messages(console_errors) == ["Failed to load resource: the server responded with a status of 403 (Forbidden)"]

@@ -13,7 +13,7 @@ from linkpay.models import Link
 from payments.apikeys.models import ApiKey
 from payments.merchants.models import Membership
 from payments.merchants.services import merchant_create
-from tests.browser.dashboard_server import chromium_page, daphne_server, screenshot
+from tests.browser.dashboard_server import chromium_page, daphne_server, messages, screenshot
 from tests.dashboard.helpers import PASSWORD, make_payment, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -102,4 +102,4 @@ def test_an_invited_person_joins_with_an_account_of_their_own(tmp_path: Path) ->
         invitee.goto(url)  # used up
         assert "cannot be used" in invitee.content()
     # Chromium logs the deliberate 404 of the used link itself; nothing else
-    assert console_errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
+    assert messages(console_errors) == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]

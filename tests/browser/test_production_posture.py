@@ -28,7 +28,7 @@ from linkpay.models import Link
 from payments.apikeys.services import api_key_create
 from payments.dashboard.models import TotpDevice
 from payments.merchants.services import membership_set, merchant_create
-from tests.browser.dashboard_server import chromium_page, daphne_server
+from tests.browser.dashboard_server import chromium_page, daphne_server, messages
 from tests.dashboard.helpers import PASSWORD, make_user, random_address
 from tests.linkpay.secret_scan import register
 from tests.payments.conftest import Api, credit_custodial
@@ -219,7 +219,7 @@ def test_dashboard_checkout_link_page_and_admin_run_in_chromium_without_a_policy
         refused = page.goto(f"{base}/admin/login/")
         assert refused is not None and refused.status == 403
         # Chromium logs the 403 document itself as a failed load: that one is expected
-        assert console_errors[seen:] == [
+        assert messages(console_errors[seen:]) == [
             "Failed to load resource: the server responded with a status of 403 (Forbidden)"]
         del console_errors[seen:]
         page.context.clear_cookies()

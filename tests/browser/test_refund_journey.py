@@ -20,7 +20,7 @@ from hub.channels.models import Channel
 from payments.merchants.services import merchant_create
 from payments.refunds.execution import refunds_sweep
 from payments.refunds.models import Refund
-from tests.browser.dashboard_server import chromium_page, daphne_server, screenshot
+from tests.browser.dashboard_server import chromium_page, daphne_server, messages, screenshot
 from tests.browser.test_dashboard import sign_in
 from tests.dashboard.helpers import make_payment, make_user, set_rate
 
@@ -131,4 +131,4 @@ def test_a_partial_then_a_full_refund_is_confirmed_shown_filtered_and_exported(t
         (payment.public_id, "refunded", "0.5", str(ETH // 2))]
     assert sorted(int(r.amount) for r in Refund.objects.filter(state="succeeded")) == [ETH // 10, 4 * ETH // 10]
     # Chromium logs the refused refund's 400 answer itself; nothing else
-    assert console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    assert messages(console_errors) == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
