@@ -318,11 +318,6 @@
       [s.txCountGlobal, s.txCountChain], s.threadRoot, s.threadCount, s.timeout, s.sigHub,
     ]);
     var req = db.requests.deposit || {};
-    if (req.viaWallet) {
-      // an injected wallet pays: it sends the call from its own account
-      return window.ethereum.request({method: "eth_sendTransaction", params: [{
-        from: req.viaWallet, to: db.config.contractAddress, value: "0x" + big(s.pendingDepositWeiUser).toString(16), data: data}]});
-    }
     var nonce = await rpc("eth_getTransactionCount", [db.address, "pending"]);
     var value = "0x" + big(s.pendingDepositWeiUser).toString(16);
     var estimate;
@@ -383,16 +378,14 @@
       if (BigInt(current) !== BigInt(CHAIN_ID)) {
         await eth1193.request({method: "wallet_switchEthereumChain", params: [{chainId: "0x" + CHAIN_ID.toString(16)}]});
       }
-      if (P.hasPending(state())) { throw new Error("Wait until the card's last deposit is confirmed."); }
-      db.requests.deposit = {wei: amount.toString(), viaWallet: accounts[0], at: Date.now()};
-      db.autoExchange = true;
-      save();
+      // The contract credits a deposit to whoever sends it, so the wallet sends ETH to the card's
+      // address and the card deposits it like any ETH it receives (gas from the amount).
       status("wallet-status", "Confirm in your wallet…");
-      await requestDeposit(amount);
-      status("wallet-status", "Sent: it shows in the card once the chain confirms it.");
+      await eth1193.request({method: "eth_sendTransaction", params: [{
+        from: accounts[0], to: db.address, value: "0x" + amount.toString(16)}]});
+      status("wallet-status", "Sent: the card moves it into its channel once the chain has it.");
+      autoDeposit().catch(function () {});
     } catch (e) {
-      delete db.requests.deposit;
-      save();
       status("wallet-status", e.code === 4001 ? "Cancelled in the wallet." : e.message, true);
     }
   }

@@ -148,6 +148,8 @@ def test_the_card_journey(hub_chain: ChainEnv, settings: Any, tmp_path: Path) ->
         try:
             # --- A: a new card, funded by ETH sent to its address ---------------------------------
             a = new_card(browser, base, errors)
+            sockets: list[str] = []
+            a.on("websocket", lambda ws: sockets.append(ws.url))
             a_address = create(a, base, "welcome")
             shots(a, "home-empty")
             a.get_by_role("button", name="Add money").click()
@@ -160,6 +162,8 @@ def test_the_card_journey(hub_chain: ChainEnv, settings: Any, tmp_path: Path) ->
             expect(a.locator("#balance-token")).not_to_have_text("0", timeout=SLOW)
             expect(a.locator("#balance-wei")).to_have_text("0", timeout=SLOW)
             a_tokens = tokens_shown(a)
+            # the card follows its channel over the hub's per-user WebSocket, signed like the API
+            assert any(re.search(rf"/ws/channel/\?address={a_address}&nonce=.+&signature=0x", u) for u in sockets), sockets
             assert 19 < a_tokens <= 20  # 0.1 ETH less gas at 200 SPD/ETH
             shots(a, "home-funded")
 
@@ -310,3 +314,58 @@ def _diagnose(env: ChainEnv, page: Any) -> None:
             for tx in env.w3.eth.get_block(block, full_transactions=True)["transactions"]:
                 if str(tx["from"]).lower() == address:
                     print("tx", block, env.w3.eth.get_transaction_receipt(tx["hash"])["status"], tx["gas"])
+
+
+# An EIP-1193 provider answered from Python: accounts are the test's unlocked anvil account,
+# everything else goes to anvil (tests/browser/test_checkout_wallet.py does the same).
+PROVIDER = """
+window.ethereum = {
+  request: async function (args) {
+    const answer = JSON.parse(await window.__walletRpc(args.method, JSON.stringify(args.params || [])));
+    if (answer.error) { const e = new Error(answer.error.message); e.code = answer.error.code; throw e; }
+    return answer.result;
+  },
+  on: function () {}, removeListener: function () {},
+};
+"""
+
+
+def test_a_card_is_funded_from_an_injected_browser_wallet(hub_chain: ChainEnv, settings: Any,
+                                                          tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    env = hub_chain
+    settings.CONFIRMATIONS = 0
+    set_rate("200")
+    errors: list[str] = []
+    payer = list(env.w3.eth.accounts)[-3]  # unlocked: it takes eth_sendTransaction
+    calls: list[str] = []
+
+    def wallet_rpc(method: str, params_json: str) -> str:
+        calls.append(method)
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return json.dumps({"result": [payer]})
+        answer = env.w3.provider.make_request(method, json.loads(params_json))  # type: ignore[arg-type]
+        return json.dumps({"result": answer.get("result"), "error": answer.get("error")})
+
+    with daphne_server(tmp_path, chain=env) as base, sync_playwright() as p, chain_worker(env):
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = new_card(browser, base, errors)
+            page.expose_function("__walletRpc", wallet_rpc)
+            page.add_init_script(PROVIDER)
+            create(page, base)
+            page.get_by_role("button", name="Add money").click()
+            page.fill("#wallet-amount", "0.05")
+            page.get_by_role("button", name="Send from my browser wallet").click()
+            expect(page.locator("#wallet-status")).to_contain_text("Sent", timeout=30_000)
+            shots(page, "fund-wallet")
+            page.get_by_role("button", name="Back").click()
+            # the wallet sent 0.05 ETH to the card, which deposited it less gas and exchanged it
+            expect(page.locator("#balance-token")).not_to_have_text("0", timeout=SLOW)
+            expect(page.locator("#balance-wei")).to_have_text("0", timeout=SLOW)
+            assert 9.5 < tokens_shown(page) <= 10  # 0.05 ETH less gas at 200 SPD/ETH
+            assert calls[:2] == ["eth_requestAccounts", "eth_chainId"] and "eth_sendTransaction" in calls
+        finally:
+            browser.close()
+    assert errors == []
