@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from hub.chain.channel_manager import channel_on_chain
-from hub.channels.models import Channel, ChannelUpdate
+from hub.chain.channel_manager import channels_on_chain
+from hub.channels.models import Channel
 from hub.ledger.models import LedgerEntry
-from hub.ledger.services import FIELDS, channel_ledger_state
+from hub.ledger.services import FIELDS, channels_ledger_state
 from ops.services import alarm_raise
 
 
@@ -30,21 +30,33 @@ class ReconciliationReport:
         return not self.mismatches
 
 
-def reconcile_channels(*, check_chain: bool = True) -> ReconciliationReport:
+BATCH = 1000  # channels per snapshot and per batch of chain reads
+
+
+def reconcile_channels(*, check_chain: bool = True, batch: int = BATCH) -> ReconciliationReport:
+    """The pass walks the channels in id order, `batch` at a time: one snapshot reads the
+    batch's latest states, their ledger sums and their thread values (three queries), then one
+    JSON-RPC batch reads the contract's view of the batch's settled channels."""
     report = ReconciliationReport()
-    ids = Channel.objects.exclude(latest_update=None).order_by("pk").values_list("pk", flat=True)
-    for channel_id in list(ids):
-        seen = _snapshot(channel_id)
+    after = 0
+    while True:
+        seen = _snapshot_batch(after, batch)
         if seen is None:
-            continue
-        channel, row, ledger, in_threads = seen
-        report.channels += 1
-        for name in FIELDS:
-            if ledger[name] != getattr(row, name):
-                report.mismatches.append({"channel": channel.user, "field": name,
-                                          "ledger": ledger[name], "state": getattr(row, name)})
-        if check_chain and not _has_pending(row):
-            report.mismatches.extend(_chain_mismatches(channel, row, in_threads))
+            break
+        after, rows = seen
+        settled = []
+        for row, ledger, in_threads in rows:
+            report.channels += 1
+            for name in FIELDS:
+                if ledger[name] != row[name]:
+                    report.mismatches.append({"channel": row["user"], "field": name,
+                                              "ledger": ledger[name], "state": row[name]})
+            if check_chain and not _has_pending(row):
+                settled.append((row, in_threads))
+        if settled:
+            chain = channels_on_chain([row["user"] for row, _t in settled])
+            for row, in_threads in settled:
+                report.mismatches.extend(_chain_mismatches(row, in_threads, chain[row["user"]]))
     for mismatch in report.mismatches:
         alarm_raise(kind="reconciliation", key=f"{mismatch['channel']}:{mismatch['field']}",
                     severity="critical",
@@ -55,52 +67,75 @@ def reconcile_channels(*, check_chain: bool = True) -> ReconciliationReport:
     return report
 
 
-def _snapshot(channel_id: int) -> tuple[Channel, ChannelUpdate, dict[str, int], dict[str, int]] | None:
-    """The channel's latest state, its ledger and its thread value as of one moment: a
-    REPEATABLE READ transaction, so a payment or refund committing between the reads (it writes
-    the state and the ledger together) cannot show one without the other. (Inside a caller's
-    transaction, that transaction's own isolation applies.)"""
+# a channel's latest state as the pass reads it: "pk", "user", the amount fields, "tx_count_chain"
+Row = dict[str, Any]
+Seen = tuple[Row, dict[str, int], dict[str, int]]
+_COLUMNS = ("pk", "user", *(f"latest_update__{name}" for name in FIELDS), "latest_update__tx_count_chain")
+_KEYS = ("pk", "user", *FIELDS, "tx_count_chain")
+
+
+def _snapshot_batch(after: int, limit: int) -> tuple[int, list[Seen]] | None:
+    """The next `limit` channels with a state after id `after`: each one's latest state, its
+    ledger and its thread value as of one moment (a REPEATABLE READ transaction, so a payment or
+    refund committing between the reads, which writes the state and the ledger together, cannot
+    show one without the other; inside a caller's transaction, that transaction's own isolation
+    applies). Returns the last id read and the rows, or None when no channel is left."""
     outer = connection.in_atomic_block
     with transaction.atomic():
         if not outer:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        channel = Channel.objects.select_related("latest_update").filter(pk=channel_id).first()
-        if channel is None or channel.latest_update is None:
+        # plain columns, not model instances: this runs over every channel
+        channels = [dict(zip(_KEYS, values, strict=True)) for values in
+                    Channel.objects.filter(pk__gt=after, latest_update__isnull=False)
+                    .order_by("pk").values_list(*_COLUMNS)[:limit]]
+        if not channels:
             return None
-        return channel, channel.latest_update, channel_ledger_state(channel.pk), _thread_value(channel.pk)
+        ids = [c["pk"] for c in channels]
+        ledger = channels_ledger_state(ids)
+        threads = _thread_values(ids)
+    return ids[-1], [(c, ledger[c["pk"]], threads[c["pk"]]) for c in channels]
 
 
-def _has_pending(row: ChannelUpdate) -> bool:
-    return any(getattr(row, name) for name in FIELDS if name.startswith("pending"))
+def _has_pending(row: Row) -> bool:
+    return any(row[name] for name in FIELDS if name.startswith("pending"))
 
 
-def _chain_mismatches(channel: Channel, row: ChannelUpdate,
-                      in_threads: dict[str, int]) -> list[dict[str, Any]]:
-    chain = channel_on_chain(channel.user)
-    if chain["tx_count_chain"] != row.tx_count_chain:
+def _chain_mismatches(row: Row, in_threads: dict[str, int], chain: dict[str, int]) -> list[dict[str, Any]]:
+    if chain["tx_count_chain"] != row["tx_count_chain"]:
         return []  # the latest state's on-chain operations are not both sides' yet
     out = []
     # value in open threads left the channel's balances off-chain but not the contract
-    wei_total = row.balance_wei_hub + row.balance_wei_user + in_threads["wei"]
-    token_total = row.balance_token_hub + row.balance_token_user + in_threads["token"]
+    wei_total = row["balance_wei_hub"] + row["balance_wei_user"] + in_threads["wei"]
+    token_total = row["balance_token_hub"] + row["balance_token_user"] + in_threads["token"]
     if chain["wei_total"] != wei_total:
-        out.append({"channel": channel.user, "field": "wei_total", "chain": chain["wei_total"],
+        out.append({"channel": row["user"], "field": "wei_total", "chain": chain["wei_total"],
                     "state": wei_total})
     if chain["token_total"] != token_total:
-        out.append({"channel": channel.user, "field": "token_total", "chain": chain["token_total"],
+        out.append({"channel": row["user"], "field": "token_total", "chain": chain["token_total"],
                     "state": token_total})
     return out
 
 
-def _thread_value(channel_id: int) -> dict[str, int]:
-    """What this channel has in open threads (the threads' ledger accounts)."""
-    from django.db.models import Sum
+def _thread_values(channel_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What each channel has in open threads (the threads' ledger accounts, found through the
+    threads the channel is a side of: the account names are exact, so the index answers)."""
+    from django.db.models import Q, Sum
 
-    rows = (LedgerEntry.objects.filter(account__startswith="thread:",
-                                       account__endswith=f":channel:{channel_id}")
-            .values("asset").annotate(total=Sum("amount")))
-    value = {"wei": 0, "token": 0}
-    for r in rows:
-        value[r["asset"]] = int(r["total"] or 0)
-    return value
+    from hub.ledger.accounts import thread as thread_account
+    from hub.threads.models import ThreadRecord
+
+    values = {cid: {"wei": 0, "token": 0} for cid in channel_ids}
+    owner: dict[str, int] = {}
+    for pk, sender, receiver in (ThreadRecord.objects.filter(
+            Q(sender_channel_id__in=channel_ids) | Q(receiver_channel_id__in=channel_ids))
+            .values_list("pk", "sender_channel_id", "receiver_channel_id")):
+        for cid in (sender, receiver):
+            if cid in values:
+                owner[thread_account(pk, cid)] = cid
+    if owner:
+        rows = (LedgerEntry.objects.filter(account__in=list(owner))
+                .values("account", "asset").annotate(total=Sum("amount")))
+        for r in rows:
+            values[owner[r["account"]]][r["asset"]] += int(r["total"] or 0)
+    return values

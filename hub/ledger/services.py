@@ -134,6 +134,19 @@ def channel_ledger_state(channel_id: int) -> dict[str, int]:
     return view
 
 
+def channels_ledger_state(channel_ids: list[int]) -> dict[int, dict[str, int]]:
+    """`channel_ledger_state` for many channels in one query (exact account names: the
+    account index answers it)."""
+    accounts = {channel_account(cid, name): (cid, name) for cid in channel_ids for name in FIELDS}
+    views = {cid: dict.fromkeys(FIELDS, 0) for cid in channel_ids}
+    rows = (LedgerEntry.objects.filter(account__in=list(accounts)).values("account")
+            .annotate(total=Sum("amount")))
+    for row in rows:
+        cid, name = accounts[row["account"]]
+        views[cid][name] = int(row["total"])
+    return views
+
+
 def account_balance(account: str, asset: str) -> int:
     total = LedgerEntry.objects.filter(account=account, asset=asset).aggregate(t=Sum("amount"))["t"]
     return int(total or 0)
