@@ -93,9 +93,18 @@ def measure(argv: list[str] | None = None) -> Outcome:
         rpc("evm_setBlockGasLimit", [hex(400_000 * options.per_block * 2)])
         stack.service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4"])
         stack.service("scheduler", [PY, "manage.py", "crontab"])
-        # the worker has started when it ingests an empty block or two
+        # the worker and scheduler have started when the ingester has read an empty block
+        from hub.chain.models import ChainCursor
+
+        rpc("evm_mine", [])
+        head = int(w3.eth.block_number)
+        from django.conf import settings
+
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not ChainCursor.objects.filter(
+                block_number__gte=head, contract=settings.CHANNEL_MANAGER_ADDRESS.lower()).exists():
+            time.sleep(0.2)
         before = ChainEvent.objects.count()
-        time.sleep(8)
         mined: dict[int, float] = {}
         t0 = time.perf_counter()
         for b in range(options.blocks):

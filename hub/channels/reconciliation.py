@@ -8,13 +8,14 @@ jobs running meanwhile (payments, refunds) never show as a difference."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
 
 from hub.chain.channel_manager import channels_on_chain
-from hub.channels.models import Channel
+from hub.channels.models import Channel, ChannelUpdate
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import FIELDS, channels_ledger_state
 from ops.services import alarm_raise
@@ -39,24 +40,32 @@ def reconcile_channels(*, check_chain: bool = True, batch: int = BATCH) -> Recon
     JSON-RPC batch reads the contract's view of the batch's settled channels."""
     report = ReconciliationReport()
     after = 0
-    while True:
-        seen = _snapshot_batch(after, batch)
-        if seen is None:
-            break
-        after, rows = seen
-        settled = []
-        for row, ledger, in_threads in rows:
-            report.channels += 1
-            for name in FIELDS:
-                if ledger[name] != row[name]:
-                    report.mismatches.append({"channel": row["user"], "field": name,
-                                              "ledger": ledger[name], "state": row[name]})
-            if check_chain and not _has_pending(row):
-                settled.append((row, in_threads))
-        if settled:
-            chain = channels_on_chain([row["user"] for row, _t in settled])
-            for row, in_threads in settled:
-                report.mismatches.extend(_chain_mismatches(row, in_threads, chain[row["user"]]))
+    # the contract's view of one batch is read while the next batch is read from the database
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-chain") as chain_reader:
+        reading: tuple[Future[dict[str, dict[str, int]]], list[tuple[Row, dict[str, int]]]] | None = None
+        while True:
+            seen = _snapshot_batch(after, batch)
+            settled = []
+            if seen is not None:
+                after, rows = seen
+                for row, ledger, in_threads in rows:
+                    report.channels += 1
+                    for name in FIELDS:
+                        if ledger[name] != row[name]:
+                            report.mismatches.append({"channel": row["user"], "field": name,
+                                                      "ledger": ledger[name], "state": row[name]})
+                    if check_chain and not _has_pending(row):
+                        settled.append((row, in_threads))
+            if reading is not None:
+                chain = reading[0].result()
+                for row, in_threads in reading[1]:
+                    report.mismatches.extend(_chain_mismatches(row, in_threads, chain[row["user"]]))
+            reading = None
+            if settled:
+                reading = (chain_reader.submit(channels_on_chain, [row["user"] for row, _t in settled]),
+                           settled)
+            if seen is None:
+                break
     for mismatch in report.mismatches:
         alarm_raise(kind="reconciliation", key=f"{mismatch['channel']}:{mismatch['field']}",
                     severity="critical",
@@ -70,8 +79,11 @@ def reconcile_channels(*, check_chain: bool = True, batch: int = BATCH) -> Recon
 # a channel's latest state as the pass reads it: "pk", "user", the amount fields, "tx_count_chain"
 Row = dict[str, Any]
 Seen = tuple[Row, dict[str, int], dict[str, int]]
-_COLUMNS = ("pk", "user", *(f"latest_update__{name}" for name in FIELDS), "latest_update__tx_count_chain")
-_KEYS = ("pk", "user", *FIELDS, "tx_count_chain")
+_INT_KEYS = (*FIELDS, "tx_count_chain")
+_BATCH_SQL = (
+    f"SELECT c.id, c.\"user\", {', '.join(f'u.{name}' for name in _INT_KEYS)} "  # noqa: S608
+    f"FROM {Channel._meta.db_table} c JOIN {ChannelUpdate._meta.db_table} u ON u.id = c.latest_update_id "
+    "WHERE c.id > %s ORDER BY c.id LIMIT %s")
 
 
 def _snapshot_batch(after: int, limit: int) -> tuple[int, list[Seen]] | None:
@@ -86,9 +98,11 @@ def _snapshot_batch(after: int, limit: int) -> tuple[int, list[Seen]] | None:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         # plain columns, not model instances: this runs over every channel
-        channels = [dict(zip(_KEYS, values, strict=True)) for values in
-                    Channel.objects.filter(pk__gt=after, latest_update__isnull=False)
-                    .order_by("pk").values_list(*_COLUMNS)[:limit]]
+        with connection.cursor() as cursor:
+            cursor.execute(_BATCH_SQL, [after, limit])
+            channels = [{"pk": row[0], "user": row[1],
+                         **{name: int(v) for name, v in zip(_INT_KEYS, row[2:], strict=True)}}
+                        for row in cursor.fetchall()]
         if not channels:
             return None
         ids = [c["pk"] for c in channels]
@@ -120,22 +134,25 @@ def _chain_mismatches(row: Row, in_threads: dict[str, int], chain: dict[str, int
 def _thread_values(channel_ids: list[int]) -> dict[int, dict[str, int]]:
     """What each channel has in open threads (the threads' ledger accounts, found through the
     threads the channel is a side of: the account names are exact, so the index answers)."""
-    from django.db.models import Q, Sum
+    from django.db.models import Q
 
     from hub.ledger.accounts import thread as thread_account
     from hub.threads.models import ThreadRecord
 
     values = {cid: {"wei": 0, "token": 0} for cid in channel_ids}
     owner: dict[str, int] = {}
+    lo, hi = min(channel_ids), max(channel_ids)  # a range, not a list of placeholders
     for pk, sender, receiver in (ThreadRecord.objects.filter(
-            Q(sender_channel_id__in=channel_ids) | Q(receiver_channel_id__in=channel_ids))
+            Q(sender_channel__gte=lo, sender_channel__lte=hi)
+            | Q(receiver_channel__gte=lo, receiver_channel__lte=hi))
             .values_list("pk", "sender_channel_id", "receiver_channel_id")):
         for cid in (sender, receiver):
             if cid in values:
                 owner[thread_account(pk, cid)] = cid
     if owner:
-        rows = (LedgerEntry.objects.filter(account__in=list(owner))
-                .values("account", "asset").annotate(total=Sum("amount")))
-        for r in rows:
-            values[owner[r["account"]]][r["asset"]] += int(r["total"] or 0)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT account, asset, sum(amount) FROM {LedgerEntry._meta.db_table} "  # noqa: S608
+                           "WHERE account = ANY(%s) GROUP BY account, asset", [list(owner)])
+            for account, asset, total in cursor.fetchall():
+                values[owner[account]][asset] += int(total or 0)
     return values

@@ -60,7 +60,13 @@ class Payment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "type"])]
+        indexes = [
+            models.Index(fields=["status", "type"]),
+            # a recipient's payments newest first (the dashboard's list pages through it) and a
+            # period's totals (the overview reads it without the table: the sums' columns are in it)
+            models.Index(fields=["recipient", "created_at", "id"], name="purchases_pay_recipient_time",
+                         include=["status", "amount_wei", "amount_token"]),
+        ]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -1,0 +1,15 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('purchases', '0005_payment_public_id_required'),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name='payment',
+            index=models.Index(fields=['recipient', 'created_at', 'id'], include=('status', 'amount_wei', 'amount_token'), name='purchases_pay_recipient_time'),
+        ),
+    ]
