@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('purchases', '0005_payment_public_id_required'),
+        ('purchases', '0006_checkout_payments'),
     ]
 
     operations = [
