@@ -18,8 +18,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def run_bench(script: str, *args: str) -> str:
-    # the benchmark starts its own PostgreSQL, Valkey and anvil: none of the test run's servers
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ETH_RPC_URL")}
+    # the benchmark starts its own PostgreSQL, Valkey, anvil and worker: none of the test run's
+    # servers or settings (the in-memory Dramatiq broker of the unit tests, DEBUG, no pooling)
+    test_run = ("DATABASE_URL", "REDIS_URL", "ETH_RPC_URL", "DRAMATIQ_STUB", "DEBUG",
+                "DB_CONN_MAX_AGE", "DB_POOL_SIZE", "SPOKE_DEVDATA", "SPOKE_NO_DEVDATA")
+    env = {k: v for k, v in os.environ.items() if k not in test_run
+           and not k.startswith(("SPOKE_TEST", "PYTEST", "DJANGO"))}
     out = subprocess.run([sys.executable, f"bench/{script}", *args], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=1100, check=False)
     text = out.stdout + out.stderr
