@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import csp.middleware
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.middleware import csrf, locale
+from django.middleware import locale
 
 from payments.dashboard import sessions as dashboard_sessions
 
@@ -44,13 +43,14 @@ class RefuseNulMiddleware:
 
 # --- The protocol API's lean path ----------------------------------------------------------------
 # The protocol routes (/api/hub/) are JSON in, JSON out, authenticated by signature: no session,
-# no CSRF (every view is csrf_exempt), no language (nothing under hub/ is translated), no signed-in
-# user, no flash messages and no page to frame or to give a content-security policy. The
-# middleware that serves those to the pages is skipped there: each class below is the one Django
-# (or django-csp) ships, and passes a protocol request straight on. The security headers
-# (SecurityMiddleware, XFrameOptionsMiddleware), the request id and the NUL refusal stay on every
-# route. Measured with bench/payments_bench.py: the skipped middleware was about a tenth of a
-# purchase's time in the web process.
+# no language (nothing under hub/ is translated), no signed-in user, no flash messages and no
+# page to frame or to give a content-security policy. The middleware that serves those to the
+# pages is skipped there: each class below is the one Django (or django-csp) ships, and passes a
+# protocol request straight on. The security headers (SecurityMiddleware,
+# XFrameOptionsMiddleware), the request id and the NUL refusal stay on every route, and so does
+# Django's CSRF middleware (`check --deploy` wants it by name; every protocol view is
+# csrf_exempt, so it passes them at once). Measured with bench/payments_bench.py: the skipped
+# middleware was about a tenth of a purchase's time in the web process.
 
 PROTOCOL_PREFIX = "/api/hub/"
 
@@ -77,14 +77,6 @@ class SessionMiddleware(_SkippedOnProtocolRoutes, sessions.SessionMiddleware):
 
 class LocaleMiddleware(_SkippedOnProtocolRoutes, locale.LocaleMiddleware):
     pass
-
-
-class CsrfViewMiddleware(_SkippedOnProtocolRoutes, csrf.CsrfViewMiddleware):
-    def process_view(self, request: HttpRequest, callback: Any, callback_args: Any,
-                     callback_kwargs: Any) -> HttpResponse | None:
-        if request.path_info.startswith(PROTOCOL_PREFIX) and getattr(callback, "csrf_exempt", False):
-            return None  # what the parent does for an exempt view, without its request state
-        return super().process_view(request, callback, callback_args, callback_kwargs)
 
 
 class AuthenticationMiddleware(_SkippedOnProtocolRoutes, auth.AuthenticationMiddleware):
