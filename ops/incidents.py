@@ -34,6 +34,10 @@ PUBLIC_TITLES = {
     "negative_liability": "A liabilities commitment found an inconsistent balance under investigation",
 }
 GENERIC_TITLE = "An operational issue is under investigation"
+# Alarms about one customer's money that the operator settles by hand, not trouble with the
+# platform: they stay in the admin and never show on the public page (an on-chain checkout payment
+# that names no invoice of ours is one payer's mistake, not an outage).
+NOT_PUBLIC = {"checkout_unmatched"}
 SEVERITY_ORDER = {Alarm.Severity.CRITICAL: 0, Alarm.Severity.WARNING: 1}
 
 
@@ -42,7 +46,7 @@ def public_incidents(*, limit: int = 20) -> list[dict[str, Any]]:
     `{kind, title, severity, count, since, last_seen}` with datetimes. A kind the public titles
     do not know (an operator's own, from `raise_alarm`) shows as `other`: its name was typed by
     a person and is not for the public."""
-    rows = (Alarm.objects.filter(acknowledged_at__isnull=True)
+    rows = (Alarm.objects.filter(acknowledged_at__isnull=True).exclude(kind__in=NOT_PUBLIC)
             .values("kind", "severity")
             .annotate(count=Count("id"), since=Min("raised_at"), last_seen=Max("last_seen_at")))
     grouped: dict[tuple[str, str], dict[str, Any]] = {}

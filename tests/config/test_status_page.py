@@ -133,6 +133,20 @@ def test_open_alarms_are_incidents_without_their_messages_keys_or_ids(settings: 
             assert leak not in text, leak
 
 
+def test_an_unmatched_checkout_payment_stays_in_the_admin_and_is_no_public_outage(settings: Any) -> None:
+    """One payer's on-chain payment naming no invoice of ours is for the operator to settle by
+    hand (a critical alarm in the admin), not trouble with the platform."""
+    settings.CHANNEL_MANAGER_ADDRESS = ""
+    heartbeat_record(name=WORKER_HEARTBEAT)
+    alarm_raise(kind="checkout_unmatched", key="checkout:7", severity="critical",
+                message="checkout payment 7 names no invoice")
+
+    body = status_json()
+    assert body["incidents"] == []
+    assert body["status"] != "major_outage"
+    assert Alarm.objects.filter(kind="checkout_unmatched", acknowledged_at__isnull=True).count() == 1
+
+
 def test_webhook_delivery_health_counts_recent_attempts_and_the_due_backlog(settings: Any) -> None:
     settings.CHANNEL_MANAGER_ADDRESS = ""
     team = make_team("Hooks shop")
