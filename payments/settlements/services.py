@@ -126,10 +126,20 @@ def settlement_on_payout_complete(tx: ChainTransaction) -> None:
 
 
 def settlements_mark_submitted() -> int:
-    """Persist `submitted` for pending settlements whose transaction was broadcast."""
-    return Settlement.objects.filter(
+    """Persist `submitted` for pending settlements whose transaction was broadcast.
+
+    Two statements, not one: an update filtered through the transaction's join is run by Django
+    as `WHERE id IN (SELECT ...)`, and when it waits on a row the outbox callback is marking paid
+    at that moment, PostgreSQL re-checks only the outer WHERE, not the subquery's `state =
+    'pending'`: the paid settlement went back to `submitted` for good (seen in the scheduled-jobs
+    test). The second statement's own `state = 'pending'` is re-checked on the row as committed."""
+    broadcast = list(Settlement.objects.filter(
         state=State.PENDING, chain_transaction__state=ChainTransaction.State.SUBMITTED
-    ).update(state=State.SUBMITTED, updated_at=timezone.now())
+    ).values_list("pk", flat=True))
+    if not broadcast:
+        return 0
+    return Settlement.objects.filter(pk__in=broadcast, state=State.PENDING).update(
+        state=State.SUBMITTED, updated_at=timezone.now())
 
 
 SCHEDULE_PERIODS = {

@@ -168,3 +168,62 @@ def test_two_runs_that_both_find_a_daily_settlement_due_settle_it_once(
     assert sorted(len(results[name]) for name in ("a", "b")) == [0, 1], results
     assert [int(s.amount) for s in Settlement.objects.all()] == [100]
     assert account_balance(f"custodial:{payout_shop.address}", "wei") == 50
+
+
+def test_a_settlement_paid_while_it_is_being_marked_submitted_stays_paid(
+        payout_shop: Shop, hub_chain: ChainEnv) -> None:
+    """The payout's outcome (the outbox callback, holding the settlement's row) and the
+    scheduled "mark submitted" run meet: the mark waits on the row and must not put the paid
+    settlement back to `submitted` (its join-filtered update did: PostgreSQL re-checked only the
+    outer `id IN (subquery)`, not the subquery's `state = 'pending'`)."""
+    from hub.chain.models import ChainTransaction
+    from payments.settlements.services import settlement_execute, settlements_mark_submitted
+
+    credit_custodial(payout_shop.address, "wei", 500)
+    settlement = settlement_execute(merchant_id=payout_shop.merchant.pk, asset="wei")
+    ChainTransaction.objects.filter(pk=settlement.chain_transaction_id).update(
+        state=ChainTransaction.State.SUBMITTED)  # broadcast, the receipt not recorded yet
+    paid, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def outcome() -> None:  # what the outbox does when the receipt arrives
+        try:
+            with transaction.atomic():
+                tx = ChainTransaction.objects.select_for_update().get(pk=settlement.chain_transaction_id)
+                tx.state = ChainTransaction.State.CONFIRMED
+                tx.save(update_fields=["state"])
+                settlement_on_payout_complete(tx)
+                paid.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def mark() -> None:
+        try:
+            results["marked"] = settlements_mark_submitted()
+        except BaseException as exc:
+            results["marked"] = exc
+        finally:
+            connection.close()
+
+    def waiting() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND wait_event_type = 'Lock'")
+            return int(cursor.fetchone()[0])
+
+    payer = threading.Thread(target=outcome)
+    payer.start()
+    assert paid.wait(timeout=30)
+    marker = threading.Thread(target=mark)
+    marker.start()
+    deadline = time.monotonic() + 30
+    while waiting() < 1 and marker.is_alive():  # the mark queues on the settlement's row
+        assert time.monotonic() < deadline, "the mark never waited on the settlement's row"
+        time.sleep(0.02)
+    release.set()
+    payer.join(timeout=60)
+    marker.join(timeout=60)
+    assert results["marked"] == 0, results
+    settlement.refresh_from_db()
+    assert settlement.state == Settlement.State.PAID
