@@ -141,6 +141,15 @@ DE: dict[str, str | tuple[str, str]] = {
     "Payments applied to this invoice": "Auf diese Rechnung angerechnete Zahlungen",
     "Payment": "Zahlung",
     "None yet.": "Noch keine.",
+    "This invoice received %(amount)s more than it asked for (or it expired unpaid): the excess can go back to the payers.":
+        "Diese Rechnung hat %(amount)s mehr erhalten als verlangt (oder ist unbezahlt abgelaufen): Der "
+        "Überschuss kann an die Zahlenden zurückgehen.",
+    "Refund %(amount)s to the payers of this invoice? The money leaves your balance.":
+        "%(amount)s an die Zahlenden dieser Rechnung erstatten? Das Geld geht von Ihrem Guthaben ab.",
+    "Refund excess": "Überschuss erstatten",
+    "Refunding the excess: %(count)s refund(s) created; each payer is paid back off-chain, or on chain to its refund address when it paid on chain.":
+        "Der Überschuss wird erstattet: %(count)s Erstattung(en) angelegt; jede zahlende Person erhält ihr Geld "
+        "off-chain zurück, oder on-chain an ihre Erstattungsadresse, wenn sie on-chain bezahlt hat.",
     "Void this invoice? Its checkout page will accept no payment. This cannot be undone.":
         "Diese Rechnung stornieren? Ihre Bezahlseite nimmt dann keine Zahlung mehr an. Das lässt sich "
         "nicht rückgängig machen.",
@@ -224,6 +233,11 @@ DE: dict[str, str | tuple[str, str]] = {
         "%(sender)s am",
     "This link is missing its secret (the part after “#”). Ask the sender for the full link.":
         "Diesem Link fehlt sein Geheimnis (der Teil nach „#“). Bitten Sie den Absender um den vollständigen Link.",
+    "No wallet? Take it into a Spoke Card": "Keine Wallet? Übernehmen Sie das Geld in eine Spoke Card",
+    "A Spoke Card is a wallet made in this browser in one tap: the money is in it at once, and you can pay with it, send it on or cash it out to any address later.":
+        "Eine Spoke Card ist eine Wallet, die mit einem Tipp in diesem Browser entsteht: Das Geld ist sofort "
+        "darin, und Sie können später damit bezahlen, es weitersenden oder an eine beliebige Adresse auszahlen.",
+    "Redeem into a Spoke Card": "In eine Spoke Card einlösen",
     "Claim it to your Ethereum address": "An Ihre Ethereum-Adresse einlösen",
     "Your Ethereum address": "Ihre Ethereum-Adresse",
     "42 characters starting with 0x, copied from your wallet app.":

@@ -62,7 +62,9 @@ def test_the_link_page_speaks_the_browsers_language() -> None:
     german = Client().get(path, HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert '<html lang="de">' in german and "hat Ihnen" in german and "Bereit zum Einlösen" in german
     assert "Prüfen Sie die Adresse" in german and '"sending": "Wird gesendet \\u2026"' in german
+    assert "Keine Wallet?" in german and "In eine Spoke Card einlösen" in german
     english = Client().get(path).content.decode()
+    assert "Redeem into a Spoke Card" in english
     assert "sent you" in english and "Ready to claim" in english and '"sending": "Sending\\u2026"' in english
     assert issued.secret not in german + english
 
