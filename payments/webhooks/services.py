@@ -4,7 +4,9 @@ Delivery guarantee: at least once per (event, endpoint) while the endpoint is en
 network errors, 5xx, 408 and 429 with exponential backoff for WEBHOOK_RETRY_FOR_SECONDS (3 days)
 from the delivery's creation; any other response ends the delivery. Every attempt is logged. The
 delivery row is the outbox: the actor and the periodic sweep both only act on rows that are due,
-and an attempt first takes a short lease on the row, so two workers never send the same attempt."""
+and an attempt first takes a short lease on the row, so two workers never send the same attempt.
+The worker's attempt also takes along the other due deliveries to the same endpoint (BATCH_SIZE),
+one lease and one outcome write for the lot."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -251,8 +254,53 @@ def delivery_redeliver(*, merchant_id: int, delivery_id: str,
     return delivery
 
 
-def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, int] | None:
-    """Take a lease on a due delivery and number the attempt; None if not due."""
+# One attempt call also sends what else is due for the same endpoint, up to this many deliveries,
+# over the same kept-alive connection: the claim and the outcomes are one query each for the
+# lot, not two transactions per delivery. Only the same endpoint, so a slow receiver holds back
+# its own deliveries and nobody else's; no new send after BATCH_SECONDS, nor after a send that did
+# not succeed (the rest go back to due at once), so a batch ends well inside the lease.
+BATCH_SIZE = 25
+BATCH_SECONDS = 5.0
+
+
+class _Registry:
+    """The deliveries this worker process holds (claimed, being sent) or has ended (succeeded or
+    failed: both final). A queued message for one of them has nothing to do here and needs no
+    query: a batch took its delivery along. Bounded; forgetting is safe (the row decides)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._lock = threading.Lock()
+        self._held: set[int] = set()
+        self._ended: OrderedDict[int, None] = OrderedDict()
+        self._size = size
+
+    def hold(self, ids: list[int]) -> None:
+        with self._lock:
+            self._held.update(ids)
+
+    def drop(self, ids: list[int], *, ended: bool) -> None:
+        with self._lock:
+            self._held.difference_update(ids)
+            if ended:
+                for delivery_id in ids:
+                    self._ended[delivery_id] = None
+                while len(self._ended) > self._size:
+                    self._ended.popitem(last=False)
+
+    def busy_or_ended(self, delivery_id: int) -> bool:
+        with self._lock:
+            return delivery_id in self._held or delivery_id in self._ended
+
+
+registry = _Registry()
+
+
+def _claim(delivery_id: int, now: datetime,
+           batch: int = 1) -> list[tuple[WebhookDelivery, int, datetime | None]]:
+    """Take a lease on a due delivery and number the attempt, and (`batch` > 1) on up to
+    `batch` - 1 more due deliveries to the same enabled endpoint that no one else holds (rows
+    locked by another worker are skipped). Returns (delivery, attempt number, the delivery's
+    previous last_attempt_at) with the requested delivery first; empty if it is not due."""
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",))
@@ -260,34 +308,67 @@ def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, int] | Non
         )
         if (delivery is None or delivery.state != State.PENDING or delivery.next_attempt_at is None
                 or delivery.next_attempt_at > now):
-            return None
+            return []
         if not delivery.endpoint.enabled and delivery.event.type != TEST_EVENT_TYPE:
             _cancel_pending(delivery.endpoint, now)  # disabled meanwhile (e.g. in the admin)
-            return None
-        delivery.attempt_count += 1
-        delivery.last_attempt_at = now
-        delivery.next_attempt_at = now + timedelta(seconds=conf.WEBHOOK_ATTEMPT_LEASE_SECONDS)
-        delivery.save(update_fields=["attempt_count", "last_attempt_at", "next_attempt_at"])
-        return delivery, delivery.attempt_count
+            return []
+        rows = [delivery]
+        if batch > 1 and delivery.endpoint.enabled:
+            rows += list(
+                WebhookDelivery.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("event").filter(endpoint_id=delivery.endpoint_id, state=State.PENDING,
+                                                next_attempt_at__lte=now)
+                .exclude(pk=delivery_id).order_by("next_attempt_at", "pk")[:batch - 1]
+            )
+        previous = [row.last_attempt_at for row in rows]
+        lease = now + timedelta(seconds=conf.WEBHOOK_ATTEMPT_LEASE_SECONDS)
+        WebhookDelivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            attempt_count=models.F("attempt_count") + 1, last_attempt_at=now, next_attempt_at=lease)
+        claimed = []
+        for row, before in zip(rows, previous, strict=True):
+            row.endpoint = delivery.endpoint
+            row.attempt_count += 1
+            row.last_attempt_at, row.next_attempt_at = now, lease
+            claimed.append((row, row.attempt_count, before))
+        return claimed
 
 
-def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
-                     client: httpx.Client | None = None) -> WebhookDelivery | None:
-    """Make one attempt if the delivery is due at `now`, and record its outcome. Returns the
-    delivery (None if it does not exist). Safe to call twice: a second call finds it not due."""
-    now = now or timezone.now()
-    claimed = _claim(delivery_id, now)
-    if claimed is None:
-        return WebhookDelivery.objects.filter(pk=delivery_id).first()
-    delivery, number = claimed
+@dataclass
+class _Sent:
+    delivery: WebhookDelivery
+    number: int
+    started_at: datetime
+    duration_ms: int
+    body: bytes
+    header: str
+    status: int | None = None
+    response_text: str = ""
+    error: str = ""
+    refused: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def attempt(self) -> WebhookAttempt:
+        return WebhookAttempt(
+            delivery=self.delivery, number=self.number, started_at=self.started_at,
+            duration_ms=self.duration_ms, request_body=self.body.decode(), signature_header=self.header,
+            response_status=self.status, response_body=self.response_text, error=self.error)
+
+
+def _send(delivery: WebhookDelivery, number: int, started_at: datetime,
+          pinned: destinations.PinnedRequest | Exception, client: httpx.Client | None) -> _Sent:
+    """One signed POST of the delivery's event to its endpoint (`pinned`: the checked address, or
+    why there is none)."""
     endpoint = delivery.endpoint
     body = event_body(delivery.event)
-    header = signature_header(body, active_secrets(endpoint, now), int(now.timestamp()))
-    status: int | None = None
-    response_text, error, refused = "", "", False
-    started = time.monotonic()
+    header = signature_header(body, active_secrets(endpoint, started_at), int(started_at.timestamp()))
+    sent = _Sent(delivery, number, started_at, 0, body, header)
+    began = time.monotonic()
     try:
-        pinned = destinations.pin(endpoint.url)
+        if isinstance(pinned, Exception):
+            raise pinned
         http = client or _client_for(pinned)
         with http.stream("POST", pinned.url, content=body, extensions=pinned.extensions,
                          timeout=conf.WEBHOOK_TIMEOUT_SECONDS, headers={
@@ -295,33 +376,102 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
             "Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: header,
             "Spoke-Event-Id": delivery.event.public_id, "Spoke-Delivery-Id": delivery.public_id,
         }) as response:
-            status, response_text = response.status_code, _excerpt(response)
+            sent.status, sent.response_text = response.status_code, _excerpt(response)
     except destinations.DestinationRefused as exc:
-        refused, error = True, f"destination_not_public: {exc}"
+        sent.refused, sent.error = True, f"destination_not_public: {exc}"
     except (httpx.HTTPError, OSError, UnicodeError) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:200]
-    duration_ms = int((time.monotonic() - started) * 1000)
-    with transaction.atomic():
-        WebhookAttempt.objects.create(
-            delivery=delivery, number=number, started_at=now, duration_ms=duration_ms,
-            request_body=body.decode(), signature_header=header, response_status=status,
-            response_body=response_text, error=error,
-        )
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        sent.error = f"{type(exc).__name__}: {exc}"[:200]
+    sent.duration_ms = int((time.monotonic() - began) * 1000)
+    return sent
+
+
+def _pin(url: str) -> destinations.PinnedRequest | Exception:
+    try:
+        return destinations.pin(url)
+    except (destinations.DestinationRefused, OSError, UnicodeError, httpx.HTTPError) as exc:
+        return exc
+
+
+def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
+                     client: httpx.Client | None = None, batch: int = 1) -> WebhookDelivery | None:
+    """Make one attempt if the delivery is due at `now`, and record its outcome. Returns the
+    delivery (None if it does not exist). Safe to call twice: a second call finds it not due.
+
+    With `batch` > 1 (the worker's actor), the same call also makes one attempt of up to
+    `batch` - 1 other due deliveries to the same endpoint (see BATCH_SIZE), each signed and logged
+    as its own attempt; their queued messages then find them held or ended (`registry`)."""
+    fixed = now
+    now = now or timezone.now()
+    claimed = _claim(delivery_id, now, batch)
+    if not claimed:
+        return WebhookDelivery.objects.filter(pk=delivery_id).first()
+    ids = [row.pk for row, _n, _p in claimed]
+    registry.hold(ids)
+    sent: list[_Sent] = []
+    try:
+        pinned = _pin(claimed[0][0].endpoint.url)  # once a batch: one endpoint, one check
+        began = time.monotonic()
+        for row, number, _previous in claimed:
+            if sent and (not sent[-1].succeeded or time.monotonic() - began > BATCH_SECONDS):
+                break
+            sent.append(_send(row, number, fixed or timezone.now(), pinned, client))
+        lead = _record(sent, now=fixed or timezone.now())
+        unsent = claimed[len(sent):]
+        if unsent:
+            _release([(row.pk, previous) for row, _n, previous in unsent], now)
+    finally:
+        ended = [s.delivery.pk for s in sent if s.delivery.state != State.PENDING]
+        registry.drop(ended, ended=True)
+        registry.drop([pk for pk in ids if pk not in ended], ended=False)
+    # The others still pending (due again, or waiting for a retry) get a message of their own:
+    # theirs may have been passed over while the batch held them. It schedules the retry.
+    for pk in ids[1:]:
+        if pk not in ended:
+            jobs.send("deliver_webhook", pk)
+    return lead
+
+
+@transaction.atomic
+def _record(sent: list[_Sent], *, now: datetime) -> WebhookDelivery:
+    """Log every attempt and record its outcome (a delivery ended meanwhile, e.g. cancelled,
+    keeps its state). Returns the first delivery as it now stands."""
+    WebhookAttempt.objects.bulk_create([s.attempt() for s in sent])
+    succeeded = [s for s in sent if s.succeeded]
+    if succeeded:
+        updated = WebhookDelivery.objects.filter(
+            pk__in=[s.delivery.pk for s in succeeded], state=State.PENDING,
+        ).update(state=State.SUCCEEDED, next_attempt_at=None, completed_at=now)
+        if updated == len(succeeded):
+            for s in succeeded:
+                s.delivery.state, s.delivery.next_attempt_at, s.delivery.completed_at = \
+                    State.SUCCEEDED, None, now
+    for s in sent:
+        if s.succeeded:
+            continue
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=s.delivery.pk)
         if delivery.state != State.PENDING:
-            return delivery
-        if status is not None and 200 <= status < 300:
-            delivery.state, delivery.next_attempt_at, delivery.completed_at = State.SUCCEEDED, None, now
-        elif is_retryable(status) and not refused:
+            continue
+        if is_retryable(s.status) and not s.refused:
             delivery.next_attempt_at = next_attempt_at(
-                created_at=delivery.created_at, failed_attempts=number, now=now
-            )
+                created_at=delivery.created_at, failed_attempts=s.number, now=s.started_at)
             if delivery.next_attempt_at is None:
                 delivery.state, delivery.completed_at = State.FAILED, now
         else:
             delivery.state, delivery.next_attempt_at, delivery.completed_at = State.FAILED, None, now
         delivery.save(update_fields=["state", "next_attempt_at", "completed_at"])
-        return delivery
+        s.delivery.state, s.delivery.next_attempt_at, s.delivery.completed_at = \
+            delivery.state, delivery.next_attempt_at, delivery.completed_at
+    return WebhookDelivery.objects.get(pk=sent[0].delivery.pk)
+
+
+def _release(unsent: list[tuple[int, datetime | None]], now: datetime) -> None:
+    """Claimed deliveries of a batch that ended before their turn: due again now, their attempt
+    number and last attempt time as before the claim."""
+    with transaction.atomic():
+        for delivery_id, previous in unsent:
+            WebhookDelivery.objects.filter(pk=delivery_id, state=State.PENDING).update(
+                attempt_count=models.F("attempt_count") - 1, last_attempt_at=previous,
+                next_attempt_at=now)
 
 
 _clients = threading.local()

@@ -17,7 +17,9 @@ MAX_MESSAGE_DELAY_MS = 15 * 60 * 1000
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=3, time_limit=60_000)
 def deliver_webhook(delivery_id: int) -> None:
-    delivery = services.delivery_attempt(delivery_id=delivery_id)
+    if services.registry.busy_or_ended(delivery_id):
+        return  # a batch in this process holds it or has ended it (services.BATCH_SIZE)
+    delivery = services.delivery_attempt(delivery_id=delivery_id, batch=services.BATCH_SIZE)
     if delivery is None or delivery.state != WebhookDelivery.State.PENDING or not delivery.next_attempt_at:
         return
     delay_ms = int((delivery.next_attempt_at - timezone.now()).total_seconds() * 1000)

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import dramatiq
 import pytest
 from django.utils import timezone
+from dramatiq import Message
 
 from payments import conf
 from payments.events.services import event_record
@@ -245,3 +247,73 @@ def test_only_keys_that_may_write_webhooks_read_an_endpoints_signing_secret(shop
     for key in (shop.key, webhooks_write):
         response = shop.client(key).get(path)
         assert response.status_code == 200 and response.json()["secret"] == endpoint.secret
+
+
+def record_invoices(shop: Shop, n: int, first: int = 0) -> None:
+    for i in range(first, first + n):
+        event_record(type="invoice.paid", merchant_id=shop.merchant.pk, data={"object": {"id": f"inv_{i}"}})
+
+
+def test_one_worker_call_sends_the_endpoints_due_deliveries_each_signed_and_logged_once(
+        shop: Shop, other_shop: Shop, receiver: Receiver) -> None:
+    from payments.webhooks import services, tasks
+
+    receiver.start()
+    mine = endpoint_create(merchant_id=shop.merchant.pk, url=receiver.url, event_types=["invoice.paid"])
+    theirs = endpoint_create(merchant_id=other_shop.merchant.pk, url=receiver.url, event_types=["*"])
+    record_invoices(shop, 4)
+    record_invoices(other_shop, 2, first=100)
+    first = WebhookDelivery.objects.filter(endpoint=mine).order_by("pk").first()
+    assert first is not None
+    lead = delivery_attempt(delivery_id=first.pk, batch=services.BATCH_SIZE)
+    assert lead is not None and lead.state == State.SUCCEEDED
+    # this merchant's four deliveries, once each, each its own event and id, signed with its secret
+    assert len(receiver.received) == 4
+    mine_rows = {d.public_id: d for d in WebhookDelivery.objects.filter(endpoint=mine).select_related("event")}
+    for headers, body in receiver.received:
+        delivery = mine_rows[headers["Spoke-Delivery-Id"]]
+        assert headers["Spoke-Event-Id"] == delivery.event.public_id
+        assert delivery.event.public_id.encode() in body
+        t, v1 = headers["Spoke-Signature"].split(",")
+        assert v1 == "v1=" + expected_v1(mine.secret, t[2:], body)
+    assert all(d.state == State.SUCCEEDED and d.attempt_count == 1 and d.attempts.count() == 1
+               for d in mine_rows.values())
+    # the other merchant's deliveries (another endpoint) were not taken along
+    assert set(WebhookDelivery.objects.filter(endpoint=theirs).values_list("state", "attempt_count")) == {
+        (State.PENDING, 0)}
+    # the queued messages of the deliveries taken along do nothing, not even a second POST
+    for delivery in mine_rows.values():
+        tasks.deliver_webhook(delivery.pk)
+    assert len(receiver.received) == 4
+
+
+def test_a_batch_stops_at_a_failed_send_and_the_rest_are_due_again_untouched(
+        shop: Shop, receiver: Receiver) -> None:
+    from payments.webhooks import services
+
+    receiver.status = 503
+    receiver.start()
+    endpoint = endpoint_create(merchant_id=shop.merchant.pk, url=receiver.url, event_types=["invoice.paid"])
+    record_invoices(shop, 3)
+    first, *rest = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("pk")
+    now = timezone.now()
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    lead = delivery_attempt(delivery_id=first.pk, now=now, batch=services.BATCH_SIZE)
+    assert lead is not None and lead.state == State.PENDING and lead.attempt_count == 1
+    assert lead.next_attempt_at == now + retry_delay(1)
+    assert len(receiver.received) == 1
+    for delivery in rest:
+        delivery.refresh_from_db()
+        assert delivery.state == State.PENDING and delivery.attempt_count == 0
+        assert delivery.last_attempt_at is None and delivery.next_attempt_at <= now
+        assert not delivery.attempts.exists()
+        assert not services.registry.busy_or_ended(delivery.pk)
+    # each gets a message of its own: the ones queued for them may have passed while they were held
+    queued = [Message.decode(raw) for raw in list(broker.queues["webhooks"].queue)]
+    assert sorted(m.args for m in queued if m.actor_name == "deliver_webhook") == [(d.pk,) for d in rest]
+    # the receiver is back: the next call takes them and numbers their first attempt 1
+    receiver.status = 200
+    delivery_attempt(delivery_id=rest[0].pk, now=now, batch=services.BATCH_SIZE)
+    assert [d.attempt_count for d in WebhookDelivery.objects.filter(pk__in=[d.pk for d in rest])] == [1, 1]
+    assert WebhookDelivery.objects.get(pk=first.pk).state == State.PENDING  # its retry is not due yet
