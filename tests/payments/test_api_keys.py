@@ -9,7 +9,14 @@ from django.db import connection
 from django.utils import timezone
 
 from payments.apikeys.models import ApiKey
-from payments.apikeys.services import api_key_authenticate, api_key_create, api_key_roll
+from payments.apikeys.services import (
+    api_key_authenticate,
+    api_key_create,
+    api_key_revoke,
+    api_key_roll,
+    key_allows,
+    secret_hash,
+)
 from payments.errors import PaymentsError
 from tests.payments.conftest import Api, Shop
 
@@ -159,3 +166,141 @@ def test_last_used_is_written_at_most_once_a_minute(shop: Shop) -> None:
     assert ApiKey.objects.get(pk=key.pk).last_used_at == now
     api_key_authenticate(shop.key, now=now + timedelta(seconds=61))
     assert ApiKey.objects.get(pk=key.pk).last_used_at == now + timedelta(seconds=61)
+
+
+def test_the_stored_hash_is_the_peppered_hmac_that_issued_keys_were_hashed_with(settings: object) -> None:
+    """Changing the pepper or the hash would lock out every key already issued: pinned
+    (HMAC-SHA256 keyed with HMAC-SHA256(SECRET_KEY, "spoke:api-key-pepper:v1"))."""
+    settings.SECRET_KEY = "pinned-secret-key"  # type: ignore[attr-defined]
+    assert secret_hash("A" * 32) == "09df95d232a9a9113f28f3774a95d33ec506951599e01602e9c279ff136e06cc"
+
+
+def test_a_key_is_refused_under_the_other_scheme(shop: Shop) -> None:
+    """The scheme is part of the key: a restricted key shown as sk_ (or a secret one as rk_) is
+    not a key at all."""
+    restricted = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                                permissions={"invoices": "read"}).plaintext
+    assert api_key_authenticate(restricted) is not None
+    assert api_key_authenticate("sk" + restricted[2:]) is None
+    assert api_key_authenticate("rk" + shop.key[2:]) is None
+    assert api_key_authenticate(shop.key + "x") is None and api_key_authenticate("") is None
+
+
+def test_an_expired_key_is_refused_from_the_instant_it_expires(shop: Shop) -> None:
+    issued = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    expiry = timezone.now() + timedelta(hours=1)
+    ApiKey.objects.filter(pk=issued.api_key.pk).update(expires_at=expiry)
+    assert api_key_authenticate(issued.plaintext, now=expiry - timedelta(microseconds=1)) is not None
+    assert api_key_authenticate(issued.plaintext, now=expiry) is None
+
+
+def test_last_used_is_written_again_exactly_a_resolution_later(shop: Shop) -> None:
+    now = timezone.now()
+    assert api_key_authenticate(shop.key, now=now) is not None
+    key = api_key_authenticate(shop.key, now=now + timedelta(seconds=60))
+    assert key is not None and key.last_used_at == now + timedelta(seconds=60)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == now + timedelta(seconds=60)
+
+
+def test_kinds_grant_what_their_names_say(shop: Shop) -> None:
+    secret = api_key_create(merchant_id=shop.merchant.pk, kind="secret").api_key
+    read_only = api_key_create(merchant_id=shop.merchant.pk, kind="read_only").api_key
+    restricted = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                                permissions={"invoices": "write", "events": "read"}).api_key
+    assert (secret.permissions, read_only.permissions) == ({}, {})
+    assert restricted.permissions == {"invoices": "write", "events": "read"}
+    for resource in ("balance", "refunds", "api_keys"):
+        assert key_allows(secret, resource, "write") and key_allows(secret, resource, "read")
+        assert key_allows(read_only, resource, "read") and not key_allows(read_only, resource, "write")
+        assert not key_allows(restricted, resource, "read")
+    assert key_allows(restricted, "invoices", "write") and key_allows(restricted, "events", "read")
+    assert not key_allows(restricted, "events", "write")
+    # a restricted key with no permissions listed reaches nothing
+    empty = api_key_create(merchant_id=shop.merchant.pk, kind="restricted").api_key
+    assert empty.permissions == {} and not key_allows(empty, "balance", "read")
+
+
+def test_malformed_key_requests_are_refused_before_anything_is_written(shop: Shop) -> None:
+    before = ApiKey.objects.count()
+    refusals = [
+        ({"kind": "admin"}, "parameter_invalid", "kind"),
+        ({"kind": "restricted", "permissions": ["invoices"]}, "parameter_invalid", "permissions"),
+        ({"kind": "restricted", "permissions": {"invoices": "admin"}}, "parameter_invalid", "permissions"),
+    ]
+    for arguments, code, param in refusals:
+        with pytest.raises(PaymentsError) as refused:
+            api_key_create(merchant_id=shop.merchant.pk, **arguments)  # type: ignore[arg-type]
+        assert (refused.value.code, refused.value.param) == (code, param), arguments
+    assert ApiKey.objects.count() == before
+    # a long name is cut to the column's 100 characters, not refused
+    named = api_key_create(merchant_id=shop.merchant.pk, kind="secret", name="n" * 150).api_key
+    assert ApiKey.objects.get(pk=named.pk).name == "n" * 100
+
+
+def test_a_key_may_create_keys_up_to_its_own_access(shop: Shop) -> None:
+    creator = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                             permissions={"api_keys": "write", "invoices": "read"}).api_key
+    made = api_key_create(merchant_id=shop.merchant.pk, kind="restricted", created_by=creator,
+                          permissions={"invoices": "read", "api_keys": "write"})
+    assert made.api_key.permissions == {"invoices": "read", "api_keys": "write"}
+    for kind, permissions in (("restricted", {"invoices": "write"}), ("read_only", None), ("secret", None)):
+        with pytest.raises(PaymentsError) as refused:
+            api_key_create(merchant_id=shop.merchant.pk, kind=kind, permissions=permissions,
+                           created_by=creator)
+        assert (refused.value.code, refused.value.param) == ("permission_denied", "permissions")
+    secret = api_key_create(merchant_id=shop.merchant.pk, kind="secret").api_key
+    assert api_key_create(merchant_id=shop.merchant.pk, kind="secret", created_by=secret).api_key.kind == "secret"
+
+
+def test_revoking_twice_keeps_the_first_revocation(shop: Shop) -> None:
+    issued = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    first = api_key_revoke(merchant_id=shop.merchant.pk, key_id=issued.api_key.public_id).revoked_at
+    assert first is not None
+    again = api_key_revoke(merchant_id=shop.merchant.pk, key_id=issued.api_key.public_id)
+    assert again.revoked_at == first == ApiKey.objects.get(pk=issued.api_key.pk).revoked_at
+    assert api_key_authenticate(issued.plaintext) is None
+
+
+def test_a_roll_overlaps_at_most_a_week_and_only_live_unrolled_keys_roll(shop: Shop) -> None:
+    now = timezone.now()
+    old = api_key_create(merchant_id=shop.merchant.pk, kind="restricted", name="backend",
+                         permissions={"invoices": "write"})
+    for overlap in (-1, 7 * 24 * 3600 + 1):
+        with pytest.raises(PaymentsError) as refused:
+            api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id,
+                         overlap_seconds=overlap, now=now)
+        assert (refused.value.code, refused.value.param) == ("parameter_invalid", "expires_in_seconds")
+    new = api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id,
+                       overlap_seconds=7 * 24 * 3600, now=now)
+    assert (new.api_key.kind, new.api_key.name, new.api_key.permissions) == (
+        "restricted", "backend", {"invoices": "write"})
+    assert ApiKey.objects.get(pk=new.api_key.pk).rolled_from_id == old.api_key.pk
+    rolled = ApiKey.objects.get(pk=old.api_key.pk)
+    assert (rolled.revoked_at, rolled.expires_at) == (None, now + timedelta(days=7))
+    with pytest.raises(PaymentsError) as twice:
+        api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id, now=now)
+    assert twice.value.code == "api_key_not_rollable"
+    # a key that expires sooner than the overlap keeps its own expiry
+    soon = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    ApiKey.objects.filter(pk=soon.api_key.pk).update(expires_at=now + timedelta(minutes=5))
+    api_key_roll(merchant_id=shop.merchant.pk, key_id=soon.api_key.public_id, overlap_seconds=3600, now=now)
+    assert ApiKey.objects.get(pk=soon.api_key.pk).expires_at == now + timedelta(minutes=5)
+    # expired or revoked keys do not roll
+    expired = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    ApiKey.objects.filter(pk=expired.api_key.pk).update(expires_at=now)
+    revoked = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    api_key_revoke(merchant_id=shop.merchant.pk, key_id=revoked.api_key.public_id)
+    for dead in (expired, revoked):
+        with pytest.raises(PaymentsError) as refused:
+            api_key_roll(merchant_id=shop.merchant.pk, key_id=dead.api_key.public_id, now=now)
+        assert refused.value.code == "api_key_not_rollable"
+
+
+def test_a_roll_by_default_overlaps_the_configured_time(shop: Shop) -> None:
+    from payments import conf
+
+    now = timezone.now()
+    old = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id, now=now)
+    assert ApiKey.objects.get(pk=old.api_key.pk).expires_at == now + timedelta(
+        seconds=conf.API_KEY_ROLL_OVERLAP_SECONDS)

@@ -41,6 +41,8 @@ def test_a_withdrawal_keeps_buying_power_or_the_active_maximum() -> None:
     assert keep_on_withdrawal(hub_balance=100 * T, recent_payers=0, limits=limits, user_buying_power=5 * T) == 5 * T
     assert keep_on_withdrawal(hub_balance=100 * T, recent_payers=2, limits=limits, user_buying_power=5 * T) == 30 * T
     assert keep_on_withdrawal(hub_balance=4 * T, recent_payers=2, limits=limits, user_buying_power=5 * T) == 4 * T
+    # nothing to buy and nobody paying: the hub keeps nothing back, not even one base unit
+    assert keep_on_withdrawal(hub_balance=100 * T, recent_payers=0, limits=limits, user_buying_power=0) == 0
 
 
 def test_observed_inflow_sizes_the_collateral_ahead_of_need() -> None:

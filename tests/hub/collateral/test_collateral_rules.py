@@ -1,0 +1,95 @@
+"""The collateral rules the mutation run found undefended: the reserve and hot-wallet alarms at
+their thresholds, the top-up an exchange refusal asks for, and the sweep that tops up recipients
+several payers pay — against the deployed contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.chain.channel_manager import hub_reserves
+from hub.channels.models import ProposedUpdate
+from hub.collateral.services import collateralize_frequent_recipients, reserve_check
+from ops.models import Alarm
+from tests.chain_env import ETH, TOKEN, ChainEnv
+from tests.hub.api.test_channel_flows import set_rate, user_deposit
+from tests.hub.api.user_sim import UserSim
+from tests.purchases.helpers import funded_user, pay_request
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
+
+
+def hot_wallet(env: ChainEnv) -> tuple[int, int]:
+    """The hub account's own ETH and token balance (what pays gas and on-chain payouts)."""
+    w3 = env.w3
+    address = w3.to_checksum_address(env.hub.address)
+    token = w3.eth.contract(address=w3.to_checksum_address(env.deployment.token), abi=[
+        {"name": "balanceOf", "type": "function", "stateMutability": "view",
+         "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}])
+    return w3.eth.get_balance(address), token.functions.balanceOf(address).call()
+
+
+def test_each_alarm_names_what_is_short_and_is_raised_only_below_its_threshold(
+        hub_chain: ChainEnv, settings: Any) -> None:
+    wei, tokens = hub_reserves()
+    hot_wei, hot_tokens = hot_wallet(hub_chain)
+    assert min(wei, tokens, hot_wei, hot_tokens) > 0
+    # exactly at every threshold: nothing is short
+    settings.RESERVE_ALARM_WEI, settings.RESERVE_ALARM_TOKENS = wei, tokens
+    settings.HOT_WALLET_ALARM_WEI, settings.HOT_WALLET_ALARM_TOKENS = hot_wei, hot_tokens
+    assert reserve_check() == (wei, tokens)
+    assert not Alarm.objects.exists()
+    # one unit more each: four alarms, each naming its kind, asset and the amount found
+    settings.RESERVE_ALARM_WEI, settings.RESERVE_ALARM_TOKENS = wei + 1, tokens + 1
+    settings.HOT_WALLET_ALARM_WEI, settings.HOT_WALLET_ALARM_TOKENS = hot_wei + 1, hot_tokens + 1
+    reserve_check()
+    alarms = {(a.kind, a.key): a for a in Alarm.objects.all()}
+    assert set(alarms) == {("low_reserve", "wei"), ("low_reserve", "token"),
+                           ("low_hot_wallet", "wei"), ("low_hot_wallet", "token")}
+    expected = {("low_reserve", "wei"): (Alarm.Severity.CRITICAL, wei),
+                ("low_reserve", "token"): (Alarm.Severity.CRITICAL, tokens),
+                ("low_hot_wallet", "wei"): (Alarm.Severity.CRITICAL, hot_wei),
+                ("low_hot_wallet", "token"): (Alarm.Severity.WARNING, hot_tokens)}
+    for where, (severity, amount) in expected.items():
+        alarm = alarms[where]
+        assert alarm.severity == severity, where
+        assert str(amount) in alarm.message and str(amount + 1) in alarm.message, alarm.message
+
+
+def test_an_exchange_refused_for_collateral_asks_for_the_tokens_it_needs(
+        hub_chain: ChainEnv, settings: Any) -> None:
+    """Selling 0.1 ETH at 200 tokens/ETH needs 20 tokens of the hub's: the top-up is sized for
+    the exchange (more than the 10-token floor the policy alone would propose)."""
+    set_rate("200")
+    settings.DEPOSIT_EXCHANGE_CAP_TOKENS = 0
+    sim = UserSim(hub_chain.new_user(eth=2 * ETH), hub_chain.deployment.channel_manager)
+    sim.login()
+    user_deposit(hub_chain, sim, wei=ETH // 10)
+    refused = sim.post(f"channel/{sim.address}/request-exchange", {"weiToSell": str(ETH // 10)})
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_collateral")
+    top_up = ProposedUpdate.objects.get(channel__user=sim.address)
+    assert (top_up.reason, top_up.status) == ("ProposePendingDeposit", ProposedUpdate.Status.OPEN)
+    assert (top_up.args["depositTokenHub"], top_up.args["depositWeiHub"]) == (str(20 * TOKEN), "0")
+
+
+def test_the_sweep_tops_up_recipients_that_two_payers_paid_once(hub_chain: ChainEnv) -> None:
+    alice = funded_user(hub_chain, tokens=10 * TOKEN)
+    bob = funded_user(hub_chain, tokens=10 * TOKEN)
+    busy = funded_user(hub_chain, wei=ETH // 100)  # two payers
+    quiet = funded_user(hub_chain, wei=ETH // 100)  # one payer, twice
+    custodial = funded_user(hub_chain, wei=ETH // 100)  # two payers, custodially
+    for payer, recipient, ptype in ((alice, busy, "PT_OPTIMISTIC"), (bob, busy, "PT_OPTIMISTIC"),
+                                    (alice, quiet, "PT_OPTIMISTIC"), (alice, quiet, "PT_OPTIMISTIC"),
+                                    (alice, custodial, "PT_CUSTODIAL"), (bob, custodial, "PT_CUSTODIAL")):
+        response = payer.post("payments/purchase", {"meta": {}, "payments": [
+            pay_request(payer, recipient.address, token=TOKEN, ptype=ptype)]})
+        assert response.status_code == 200, response.content
+    assert collateralize_frequent_recipients() == 1
+    proposal = ProposedUpdate.objects.get()
+    assert proposal.channel.user == busy.address
+    # sized for two recent payers: the policy's floor per payer
+    assert proposal.args["depositTokenHub"] == str(2 * 10 * TOKEN)
+    assert collateralize_frequent_recipients() == 0  # the open proposal covers the need
+    assert ProposedUpdate.objects.count() == 1
+    assert collateralize_frequent_recipients(limit=0) == 0
