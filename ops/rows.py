@@ -36,21 +36,35 @@ def assert_no_save_receivers() -> None:
 
 
 @functools.cache
-def _fields(model: type[Model]) -> tuple[Field, ...]:
-    return tuple(f for f in model._meta.concrete_fields if not f.db_returning)
+def _fields(model: type[Model], keyed: bool = False) -> tuple[Field, ...]:
+    """The columns an INSERT writes: all but those the database makes, unless `keyed` (the
+    instances carry their primary keys, taken from the sequence beforehand: `rows_reserve_keys`)."""
+    return tuple(f for f in model._meta.concrete_fields if keyed or not f.db_returning)
 
 
 @functools.cache
-def _sql(model: type[Model], count: int) -> str:
+def _sql(model: type[Model], count: int, keyed: bool = False) -> str:
     qn = connection.ops.quote_name
-    fields = _fields(model)
+    fields = _fields(model, keyed)
     columns = ", ".join(qn(str(f.column)) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608 - model metadata only
            f"VALUES {', '.join([row] * count)}")
-    if _returns_pk(model):
+    if _returns_pk(model) and not keyed:
         sql += f" RETURNING {qn(str(model._meta.pk.column))}"  # type: ignore[union-attr]
     return sql
+
+
+def _keyed(objs: Sequence[Model]) -> bool:
+    """Instances of a model whose keys the database makes, each carrying its key already."""
+    return _returns_pk(type(objs[0])) and all(obj.pk is not None for obj in objs)
+
+
+def key_sequence_sql(model: type[Model]) -> str:
+    """SQL for the next value of `model`'s primary key sequence (model metadata only)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = str(model._meta.pk.column)  # type: ignore[union-attr]
+    return f"nextval(pg_get_serial_sequence('{table}', '{column}'))"
 
 
 def _returns_pk(model: type[Model]) -> bool:
@@ -59,11 +73,11 @@ def _returns_pk(model: type[Model]) -> bool:
     return model._meta.pk is not None and bool(model._meta.pk.db_returning)
 
 
-def _prepare(objs: Sequence[Model]) -> tuple[type[Model], list[Any]]:
+def _prepare(objs: Sequence[Model], keyed: bool = False) -> tuple[type[Model], list[Any]]:
     model = type(objs[0])
     if model not in FAST_INSERT_MODELS:
         raise TypeError(f"{model.__name__} is not marked @fast_insert")
-    fields = _fields(model)
+    fields = _fields(model, keyed)
     params: list[Any] = []
     for obj in objs:
         if type(obj) is not model or not obj._state.adding:
@@ -78,11 +92,12 @@ def rows_insert(objs: Sequence[Model]) -> None:
     the inserts waiting from `rows_insert_later` in the same statement)."""
     if not objs:
         return
-    model, params = _prepare(objs)
-    sql, params = with_waiting_inserts(_sql(model, len(objs)), params)
+    keyed = _keyed(objs)
+    model, params = _prepare(objs, keyed)
+    sql, params = with_waiting_inserts(_sql(model, len(objs), keyed), params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        keys = cursor.fetchall() if _returns_pk(model) else [(obj.pk,) for obj in objs]
+        keys = cursor.fetchall() if _returns_pk(model) and not keyed else [(obj.pk,) for obj in objs]
     for obj, (key,) in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
@@ -119,16 +134,18 @@ def rows_waiting() -> Iterator[None]:
 
 
 def rows_insert_later(objs: Sequence[Model]) -> None:
-    """`rows_insert` for instances whose primary keys are set, sent with the next statement when
-    inside `rows_waiting()` (else now)."""
+    """`rows_insert` for instances whose primary keys are set (a key of their own, or one
+    reserved from the model's sequence), sent with the next statement when inside
+    `rows_waiting()` (else now)."""
     waiting = getattr(_waiting, "inserts", None)
     if not objs:
         return
-    if waiting is None or _returns_pk(type(objs[0])):
+    keyed = _keyed(objs)
+    if waiting is None or (_returns_pk(type(objs[0])) and not keyed):
         rows_insert(objs)
         return
-    model, params = _prepare(objs)
-    waiting.append((_sql(model, len(objs)), params))
+    model, params = _prepare(objs, keyed)
+    waiting.append((_sql(model, len(objs), keyed), params))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 
@@ -37,14 +37,14 @@ from payments.invoices.models import Invoice
 from payments.invoices.services import invoice_apply_payment, invoice_credit_checkout
 from payments.mail.services import payment_received_notice
 from payments.merchants.models import ReceivingAddress
-from payments.merchants.selectors import merchant_ids_for_addresses
+from payments.merchants.selectors import merchant_id_sql, merchant_ids_for_addresses
 from payments.received.services import received_payment_record
 
 logger = logging.getLogger(__name__)
 
 
 def register() -> None:
-    on_payments_settled(payments_created)
+    on_payments_settled(payments_created, recipient_sql=merchant_id_sql())
     on_checkout_paid(checkout_received)
     guard_withdrawals(refuse_merchant_address)
     receive_custodially(is_merchant_address)
@@ -63,9 +63,13 @@ def refuse_merchant_address(address: str) -> None:
                            status=403)
 
 
-def payments_created(payments: Iterable[Payment]) -> None:
+def payments_created(payments: Iterable[Payment], known: Mapping[str, int | None] | None = None) -> None:
+    """`known`: merchant ids (None: no merchant) of recipients the purchase read with its lock
+    (`merchant_id_sql`); the others are looked up here."""
     completed = [p for p in payments if p.status == Payment.Status.COMPLETED]
-    merchants = merchant_ids_for_addresses(p.recipient for p in completed)
+    known = known or {}
+    merchants = {a: m for a, m in known.items() if m is not None}
+    merchants.update(merchant_ids_for_addresses(p.recipient for p in completed if p.recipient not in known))
     for payment in completed:
         merchant_id = merchants.get(payment.recipient)
         if merchant_id is None:

@@ -10,7 +10,7 @@ by the ORM per call: the ORM's query compilation cost more than the query itself
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.services import Entry, ledger_insert_sql
-from ops.rows import with_waiting_inserts
+from ops.rows import key_sequence_sql, with_waiting_inserts
 
 # The SQL below is built from model metadata (table and column names) only; every value is a
 # query parameter.
@@ -57,17 +57,26 @@ def _attnames(model: type[Model]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _lock_sql() -> str:
+def _lock_sql(also: tuple[str, ...] = (), reserve: tuple[type[Model], ...] = ()) -> str:
     user = connection.ops.quote_name("user")
-    return (
-        f"SELECT {_columns(Channel, 'c')}, {_columns(ChannelUpdate, 'u')}, "  # noqa: S608
+    extra = "".join(f", ({expression})" for expression in also)
+    sql = (
+        f"SELECT {_columns(Channel, 'c')}, {_columns(ChannelUpdate, 'u')}{extra}, "  # noqa: S608
         f"EXISTS (SELECT 1 FROM {_table(ProposedUpdate)} p WHERE p.channel_id = c.id "
         f"AND p.status = %s) "
         f"FROM {_table(Channel)} c LEFT JOIN {_table(ChannelUpdate)} u ON u.id = c.latest_update_id "
         f"WHERE c.contract = %s AND c.{user} = ANY(%s) ORDER BY c.id FOR UPDATE OF c"
     )
-
-
+    if not reserve:
+        return sql
+    # Keys are taken from the sequences in the outer query, which computes a row after the inner
+    # one locked it: whoever writes a channel next takes its keys after this transaction ends, so
+    # a channel's updates keep ascending ids.
+    keys = "".join(
+        f", ARRAY(SELECT {key_sequence_sql(model)} FROM generate_series(1, coalesce(("  # noqa: S608
+        "SELECT k.n FROM unnest(%s::varchar[], %s::int[]) AS k(u, n) WHERE k.u = l.lock_user), 0)))"
+        for model in reserve)
+    return f"SELECT l.*{keys} FROM (SELECT c.{user} AS lock_user, {sql[len('SELECT '):]}) l"  # noqa: S608
 @functools.cache
 def _create_sql() -> str:
     user = connection.ops.quote_name("user")
@@ -88,29 +97,53 @@ def _heads_sql() -> str:
     )
 
 
-def _select_locked(contract: str, users: list[str]) -> dict[str, Channel]:
-    width = len(Channel._meta.concrete_fields)
+def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
+                   reserve: Sequence[tuple[type[Model], Mapping[str, int]]]) -> dict[str, Channel]:
+    skip = 1 if reserve else 0  # the outer query's lock_user
+    width = skip + len(Channel._meta.concrete_fields)
+    head_end = width + len(ChannelUpdate._meta.concrete_fields)
+    tail = len(reserve)
+    params: list[Any] = []
+    for _model, counts in reserve:
+        params += [list(counts), [int(n) for n in counts.values()]]
     locked: dict[str, Channel] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(), [ProposedUpdate.Status.OPEN.value, contract, users])
+        cursor.execute(_lock_sql(also, tuple(model for model, _c in reserve)),
+                       [*params, ProposedUpdate.Status.OPEN.value, contract, users])
         for row in cursor.fetchall():
-            channel: Channel = _instance(Channel, row[:width])
+            channel: Channel = _instance(Channel, row[skip:width])
             # Under READ COMMITTED a lock that waited re-reads the channel row but not the joined
             # update, which is then older than the channel's head (or missing): leave it unset,
-            # and `channel_state` reads the head again.
-            if channel.latest_update_id is not None and row[width] == channel.latest_update_id:
-                channel.latest_update = _instance(ChannelUpdate, row[width:-1])
-            channel.has_open_proposal = bool(row[-1])  # type: ignore[attr-defined]
+            # and `channel_state` reads the head again. The `also` values were read with the
+            # joined update: they are kept only with it (None otherwise: the caller reads again).
+            fresh = channel.latest_update_id is not None and row[width] == channel.latest_update_id
+            if fresh:
+                channel.latest_update = _instance(ChannelUpdate, row[width:head_end])
+            channel.lock_also = (tuple(row[head_end:-1 - tail])  # type: ignore[attr-defined]
+                                 if fresh or channel.latest_update_id is None else None)
+            channel.has_open_proposal = bool(row[-1 - tail])  # type: ignore[attr-defined]
+            channel.reserved_keys = {  # type: ignore[attr-defined]
+                model: list(keys) for (model, _c), keys in zip(reserve, row[len(row) - tail:], strict=True)}
             locked[channel.user] = channel
     return locked
 
 
-def channels_lock(contract: str, users: Iterable[str], *, create: bool = True) -> dict[str, Channel]:
+def channels_lock(contract: str, users: Iterable[str], *, create: bool = True,
+                  also: tuple[str, ...] = (),
+                  reserve: Sequence[tuple[type[Model], Mapping[str, int]]] = ()) -> dict[str, Channel]:
     """Lock the channels of `users` in `contract` for the current transaction (lowest id first),
     with their latest update loaded and `has_open_proposal` set. Missing channels are created
-    (an empty channel has no state yet), or left out of the result when `create` is false."""
+    (an empty channel has no state yet), or left out of the result when `create` is false.
+
+    `also`: SQL expressions over the channel row `c` (model metadata and constants only, no
+    values), read in the same statement; each channel's `lock_also` holds their values, or None
+    when they may predate the lock (the lock waited for another writer: read them again).
+    `reserve`: (model, {user: n}): n primary keys of `model` taken from its sequence for each
+    user's channel once it is locked, in `reserved_keys[model]` (rows inserted with them need no
+    answer from the database: ops/rows.py)."""
     wanted = sorted({u.lower() for u in users})
-    locked = _select_locked(contract, wanted)
+    reserve = [(model, {u.lower(): n for u, n in counts.items() if n}) for model, counts in reserve]
+    locked = _select_locked(contract, wanted, also, reserve)
     missing = [u for u in wanted if u not in locked]
     if not missing or not create:
         return locked
@@ -118,7 +151,7 @@ def channels_lock(contract: str, users: Iterable[str], *, create: bool = True) -
     with connection.cursor() as cursor:  # concurrent creators: ON CONFLICT keeps one row
         cursor.execute(_create_sql(), [contract, Channel.Status.OPEN.value, now, now, missing])
     # Lock again, all of them in id order (locks already held are simply kept).
-    return _select_locked(contract, wanted)
+    return _select_locked(contract, wanted, also, reserve)
 
 
 def channel_heads_write(channels: Iterable[Channel], ledger_rows: list[Entry] | None = None) -> None:

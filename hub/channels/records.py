@@ -35,7 +35,7 @@ from hub.core import (
 )
 from hub.core.state import AMOUNT_FIELDS
 from hub.ledger.services import ledger_batch, post_channel_change
-from ops.rows import rows_insert
+from ops.rows import rows_insert, rows_insert_later
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,12 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
         chain_transaction_id=chain_transaction_id, chain_event_id=chain_event_id,
         **{field: getattr(signed, field) for field in _AMOUNT_ATTRS},
     )
-    rows_insert([row])
+    keys = getattr(channel, "reserved_keys", {}).get(ChannelUpdate)
+    if keys:  # a key reserved with the lock: the row goes with the transaction's next statement
+        row.pk = keys.pop(0)
+        rows_insert_later([row])
+    else:
+        rows_insert([row])
     post_channel_change(channel_id=channel.pk, before=prev, after=signed,
                         memo=f"{reason} #{signed.tx_count_global}", channel_update_id=row.pk)
     channel.latest_update = row

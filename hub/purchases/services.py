@@ -8,6 +8,7 @@ state it signs."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -38,7 +39,7 @@ from hub.custodial.services import custodial_credit, receives_custodially
 from hub.ledger.accounts import OPTIMISTIC_FLOAT
 from hub.ledger.accounts import optimistic as optimistic_account
 from hub.ledger.services import post
-from hub.purchases.listeners import payments_settled
+from hub.purchases.listeners import payments_settled, recipient_lookups
 from hub.purchases.models import Payment, Purchase
 from hub.purchases.scrub import secrets_scrub
 from hub.purchases.types import PaymentRequest, PaymentType, Purchasing, payment_type, register
@@ -164,6 +165,59 @@ def lock_user_channels(users: Sequence[str]) -> dict[str, Channel]:
     return channels_lock(channels.contract_address(), users)
 
 
+def _purchase_lock_also() -> tuple[str, ...]:
+    """What a purchase reads with its lock (channels_lock's `also`), so that it needs no query
+    of its own for it: what the delivery yield reads when it is on (`_yield_lock_also`), then
+    what the payments listeners look up for each recipient (`recipient_lookups`)."""
+    return (_yield_lock_also() if settings.DELIVERY_YIELD_MS else ()) + recipient_lookups()
+
+
+def _listeners_known(locked: Mapping[str, Channel]) -> list[dict[str, Any]]:
+    """Per listener lookup, its values for the locked channels' users (those read with the
+    lock: `lock_also`), for `payments_settled`."""
+    skip = len(_yield_lock_also()) if settings.DELIVERY_YIELD_MS else 0
+    known: list[dict[str, Any]] = [{} for _sql in recipient_lookups()]
+    for user, channel in locked.items():
+        also = getattr(channel, "lock_also", None)
+        if also is not None:
+            for values, value in zip(known, also[skip:], strict=True):
+                values[user] = value
+    return known
+
+
+@functools.cache
+def _yield_lock_also() -> tuple[str, ...]:
+    """The times of the user's own Payments among the channel's last _PAYING_LOOKBACK updates,
+    newest first (`_recipient_is_paying`), and whether the hub holds payments for the user
+    (`_deliver_held_to_payer`)."""
+    qn = connection.ops.quote_name
+    updates, payments = qn(ChannelUpdate._meta.db_table), qn(Payment._meta.db_table)
+    user = f"c.{qn('user')}"
+    recent = (
+        f"ARRAY(SELECT r.created_at FROM (SELECT originator, reason, created_at, tx_count_global "  # noqa: S608
+        f"FROM {updates} WHERE channel_id = c.id ORDER BY tx_count_global DESC "
+        f"LIMIT {int(_PAYING_LOOKBACK)}) r WHERE r.originator = {user} AND r.reason = 'Payment' "
+        "ORDER BY r.tx_count_global DESC)")
+    held = (f"EXISTS (SELECT 1 FROM {payments} h WHERE h.recipient = {user} "  # noqa: S608
+            f"AND h.status = '{Payment.Status.PENDING.value}')")
+    return recent, held
+
+
+def _lock_purchase_channels(sender: str, requests: Sequence[PaymentRequest],
+                            recipients: Sequence[str]) -> dict[str, Channel]:
+    """`lock_user_channels` for a purchase, with what it also reads (`_purchase_lock_also`,
+    when payments to a paying user are held: DELIVERY_YIELD_MS) and the keys of the rows it
+    will write (a state per channel payment in the payer's channel and one per payment in each
+    recipient's, a key per payment), so that they all go to the database in one statement."""
+    also = _purchase_lock_also()
+    updates: dict[str, int] = {sender: 0}
+    for recipient in recipients:
+        updates[recipient] = updates.get(recipient, 0) + 1
+    updates[sender] += sum(1 for r in requests if payment_type(r.type).pay is None)  # type: ignore[union-attr]
+    return channels_lock(channels.contract_address(), [sender, *recipients], also=also,
+                         reserve=[(ChannelUpdate, updates), (Payment, {sender: len(requests)})])
+
+
 def hub_pays(channel: Channel, prev: ChannelState, wei: int, token: int, memo: str) -> channels.Recorded | None:
     """A hub→user Payment in the user's channel (hub-signed; the user countersigns on sync), or
     None when the hub's balance there is short (or the channel is waiting on a timed operation)."""
@@ -233,8 +287,9 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     handlers = {r.type: payment_type(r.type) for r in requests}
     recipients = [r.recipient for r in requests
                   if handlers[r.type].locks_recipient_channel and r.recipient != hub]  # type: ignore[union-attr]
-    locked = lock_user_channels([sender, *recipients])
+    locked = _lock_purchase_channels(sender, requests, recipients)
     payer = locked[sender]
+    payment_keys = getattr(payer, "reserved_keys", {}).get(Payment, [])
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
     purchase = Purchase(id=new_purchase_id(), sender=sender, meta=meta)
@@ -262,14 +317,16 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
                           amount_wei=req.amount_wei, amount_token=req.amount_token, type=req.type,
                           meta={**meta, **req.meta}, payer_update=paid.update,
                           completed_at=timezone.now())
+        if payment_keys:
+            payment.pk = payment_keys.pop(0)
         if req.recipient == hub:
-            rows_insert([payment])  # a payment to the hub itself: done
+            rows_insert_later([payment])  # a payment to the hub itself: done
         else:
             assert handler.deliver is not None
             handler.deliver(ctx, payment, req)
         made.append(payment)
     delivered = _deliver_held_to_payer(ctx, payer) if settings.DELIVERY_YIELD_MS else []
-    _after_commit([*made, *delivered])
+    _after_commit([*made, *delivered], known=_listeners_known(locked))
     return PurchaseResult(purchase, made, requests[0].tx_count,
                           payer_has_open_proposal=bool(getattr(payer, "has_open_proposal", True)),
                           delivered=delivered)
@@ -326,7 +383,7 @@ def deliver_in_channel(ctx: Purchasing, payment: Payment, req: PaymentRequest) -
     if forwarded is not None:
         ctx.states[req.recipient] = forwarded.state
         payment.disbursement = forwarded.update
-        rows_insert([payment])
+        rows_insert_later([payment])
         return
     if channel.latest_update_id is None and receives_custodially(req.recipient):
         # A receiver that has no channel (a merchant's receiving address): kept custodially,
@@ -378,10 +435,14 @@ def _recipient_is_paying(channel: Channel, *, pauses: int = 1) -> bool:
         if (head.originator == channel.user and head.reason == "Payment"
                 and head.created_at >= now - pauses * base):
             return True
-    recent = (ChannelUpdate.objects.filter(channel=channel).order_by("-tx_count_global")
-              .values_list("originator", "reason", "created_at")[:_PAYING_LOOKBACK])
-    own = [at for originator, reason, at in recent
-           if originator == channel.user and reason == "Payment"]
+    also = getattr(channel, "lock_also", None)
+    if also:  # read with the lock (_purchase_lock_also)
+        own = list(also[0])
+    else:
+        recent = (ChannelUpdate.objects.filter(channel=channel).order_by("-tx_count_global")
+                  .values_list("originator", "reason", "created_at")[:_PAYING_LOOKBACK])
+        own = [at for originator, reason, at in recent
+               if originator == channel.user and reason == "Payment"]
     if not own:
         return False
     window = base
@@ -405,6 +466,9 @@ def _deliver_held_to_payer(ctx: Purchasing, payer: Channel) -> list[Payment]:
     """Inside a purchase, after the payer's own payments: deliver what the hub holds for the
     payer (payments made to them while they were paying), in their channel that is locked
     already. Rows another process is delivering are skipped (no wait, no lock-order cycle)."""
+    also = getattr(payer, "lock_also", None)
+    if also and not also[1]:
+        return []  # the lock's read found nothing held for the payer (_purchase_lock_also)
     held = list(Payment.objects.select_for_update(skip_locked=True)
                 .filter(recipient=ctx.sender, status=Payment.Status.PENDING).order_by("id")[:50])
     delivered: list[Payment] = []
@@ -443,7 +507,7 @@ def deliver_held(*, recipient: str) -> int:
     return sum(1 for payment_id, _at in ids if optimistic_forward(payment_id=payment_id))
 
 
-def _after_commit(made: list[Payment]) -> None:
+def _after_commit(made: list[Payment], known: list[dict[str, Any]]) -> None:
     """Side effects of a committed purchase: collateral for recipients that need it, invoices,
     merchant events (each through its own idempotent path)."""
     # A top-up is requested when a payment takes the hub's balance in the recipient's channel
@@ -464,7 +528,7 @@ def _after_commit(made: list[Payment]) -> None:
     if needs_collateral:
         recipients = sorted(needs_collateral)
         transaction.on_commit(lambda: jobs.send("collateralize_recipients", recipients))
-    payments_settled(made)
+    payments_settled(made, known)
 
 
 def _request_collateral_after_failure(recipient: str, amount_token: int) -> None:

@@ -33,6 +33,14 @@ def merchant_ids_for_addresses(addresses: Iterable[str]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
+def merchant_id_sql() -> str:
+    """`merchant_ids_for_addresses` for one address as an SQL expression over `c."user"` (the
+    purchase reads it with its lock: hub/purchases/listeners.py)."""
+    qn = connection.ops.quote_name
+    table = qn(ReceivingAddress._meta.db_table)
+    return f'(SELECT r.merchant_id FROM {table} r WHERE r.address = c.{qn("user")})'  # noqa: S608
+
+
 def merchant_addresses(merchant_id: int, *, mode: str | None = None) -> list[str]:
     """The merchant's receiving addresses (lower-case), oldest first."""
     rows = ReceivingAddress.objects.filter(merchant_id=merchant_id)
