@@ -2,8 +2,9 @@
 
 The whole stack runs as in production, on this machine: PostgreSQL (embedded, fsync on,
 synchronous_commit on: every commit is durable; BENCH_DATABASE_URL=postgres://… uses an existing
-server instead), Valkey, anvil with the real contracts, gunicorn serving the HTTP API from
-`config.wsgi` with two workers (one per core), the Dramatiq worker and the scheduler.
+server instead), Valkey, anvil with the real contracts, the HTTP server of config/web.py (granian)
+serving the HTTP API from `config.wsgi` with two processes (one per core), the Dramatiq worker and
+the scheduler; BENCH_SERVER=gunicorn serves it with config/gunicorn.py's settings when the code has them.
 BENCH_SERVER=daphne serves it from `config.asgi` with two daphne processes instead (a client
 spreads its payers over them as a load balancer would). Channels are funded through the real protocol with the Python
 SDK (on-chain deposits, hub collateral). Every payment's user signature is computed before the
@@ -29,8 +30,8 @@ raw cost of the crypto and database work one payment needs. Exit status: non-zer
 thread failed or a consistency check did not pass.
 
 Side by side: with --baseline REV, a git worktree of that commit is served by a second, identical
-stack (its own PostgreSQL, Valkey, anvil, worker and scheduler, and its own server settings:
-config/gunicorn.py when the commit has one), funded the same way; the closed loop then runs in
+stack (its own PostgreSQL, Valkey, anvil, worker and scheduler, and its own server: config/web.py when
+the commit has one, else gunicorn with config/gunicorn.py when it has that), funded the same way; the closed loop then runs in
 --rounds alternating rounds (baseline, this code, baseline, ...) of --max-duration seconds each, so
 both are measured on the same machine in the same minutes, and the ratio of their rates is printed
 beside each one's ratio to the raw crypto + durable-commit limit (measured once, for both). The
@@ -45,10 +46,10 @@ during the first closed-loop round of each.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -75,7 +76,7 @@ from stack.procs import Service, become_subreaper  # noqa: E402
 
 TOKEN = 10**18
 PY = sys.executable
-SERVER = os.environ.get("BENCH_SERVER", "gunicorn")
+SERVER = os.environ.get("BENCH_SERVER", "web")
 PURCHASE_PATH = "/api/hub/payments/purchase"
 
 
@@ -193,16 +194,18 @@ def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
            "RateSource.objects.create(kind='operator', operator_rate='200'); "
            "from hub.rates.services import rate_refresh; rate_refresh()")
     logs = work / "logs"
-    server = SERVER if code == ROOT else "gunicorn"  # a baseline: as that commit served it
-    if server == "gunicorn":
+    server = SERVER if code == ROOT else "web"  # a baseline: as that commit served it
+    if server in ("web", "gunicorn"):
         port = free_port()
         stack.web_ports.append(port)
         gunicorn = str(Path(PY).parent / "gunicorn")
-        if (code / "config" / "gunicorn.py").exists():
-            # the code's own server settings, as `./spoke up` runs them (--web: the processes)
+        web_env = {**env, "WEB_WORKERS": str(web_processes)}
+        if server == "web" and (code / "config" / "web.py").exists():
+            # the code's own server and settings, as `./spoke up` runs them (--web: the processes)
+            argv = [PY, "-m", "config.web", "--bind", f"127.0.0.1:{port}"]
+        elif (code / "config" / "gunicorn.py").exists():  # code from before config/web.py
             argv = [gunicorn, "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
                     "config.wsgi:application"]
-            web_env = {**env, "WEB_WORKERS": str(web_processes)}
         else:  # code from before config/gunicorn.py: what the benchmark and `./spoke up` ran then
             argv = [gunicorn, "-b", f"127.0.0.1:{port}", "-w", str(web_processes),
                     "--no-control-socket", "config.wsgi:application"]
@@ -319,6 +322,73 @@ def auth_headers(url: str, key: Any) -> dict[str, str]:
             "content-type": "application/json"}
 
 
+class Http:
+    """The load generator's HTTP/1.1 client: one kept-alive connection on a blocking socket, each
+    request written from prepared bytes, each response read with the least Python it needs (the
+    status, Content-Length, Connection: close, Server-Timing). The load generator's threads share
+    one interpreter and the machine's 2 cores with the servers they measure, so its CPU per
+    payment is taken from theirs: http.client (headers parsed by the email package) cost about
+    0.5 ms a payment, this about 0.2 ms. Baseline and this code are driven by the same client.
+    A response with `Connection: close` (gunicorn's sync workers close every connection) closes
+    the socket, and the next request opens a new one."""
+
+    def __init__(self, port: int, timeout: float = 30.0) -> None:
+        self.port, self.timeout = port, timeout
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def request(self, method: str, path: str, headers: bytes, body: bytes = b"") -> tuple[int, bytes, str]:
+        """(status, body, the Server-Timing header) of one request; `headers` are prepared
+        header lines (`name: value\r\n` each, see `header_lines`)."""
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        self.sock.sendall(b"%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %d\r\n\r\n%s"
+                          % (method.encode(), path.encode(), headers, len(body), body))
+        data = self.buffer
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            data += self._recv()
+        head = data[:end].lower()
+        status = int(head[9:12])
+        length = _header(head, b"content-length")
+        if not length:
+            raise RuntimeError(f"a response without Content-Length: {head[:300]!r}")
+        stop = end + 4 + int(length)
+        while len(data) < stop:
+            data += self._recv()
+        content, self.buffer = data[end + 4:stop], data[stop:]
+        if _header(head, b"connection") == b"close":
+            self.close()
+        return status, content, _header(head, b"server-timing").decode()
+
+    def _recv(self) -> bytes:
+        assert self.sock is not None
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection in the middle of a response")
+        return chunk
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+def _header(head: bytes, name: bytes) -> bytes:
+    """The value of header `name` in a lower-cased response head (b"" when absent)."""
+    at = head.find(b"\n" + name + b":")
+    if at < 0:
+        return b""
+    start = at + len(name) + 2
+    stop = head.find(b"\r", start)
+    return head[start:stop if stop >= 0 else len(head)].strip()
+
+
+def header_lines(headers: dict[str, str]) -> bytes:
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+
+
 @dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)  # open loop: from the scheduled time
@@ -368,12 +438,9 @@ def run_phase(stack: Stack, pairs: list[Pair], *, rate: float | None, duration: 
     per_payer_interval = (len(pairs) / rate) if rate else 0.0
 
     def payer_loop(i: int, pair: Pair) -> None:
-        port = stack.web_ports[i % len(stack.web_ports)]
+        conn = Http(stack.web_ports[i % len(stack.web_ports)])
+        headers = header_lines(pair.headers)
         offset = per_payer_interval * i / len(pairs)
-        # The standard library's client: the load generator's 16 threads share one interpreter
-        # (and the machine's 2 cores) with the server, so the client must cost as little CPU as
-        # possible. It reconnects by itself when the server closes the connection (gunicorn).
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             n = 0
             while True:
@@ -388,17 +455,14 @@ def run_phase(stack: Stack, pairs: list[Pair], *, rate: float | None, duration: 
                     time.sleep(due - now)
                 if not rate and now - t0 > duration:
                     return
-                body = json.dumps(pair.signed[k])
+                body = json.dumps(pair.signed[k]).encode()
                 started = time.perf_counter()
-                conn.request("POST", PURCHASE_PATH, body=body, headers=pair.headers)
-                response = conn.getresponse()
-                content = response.read()
+                status, content, timing = conn.request("POST", PURCHASE_PATH, headers, body)
                 finished = time.perf_counter()
                 start_index[i] = k + 1
                 n += 1
-                result.record(due=due, started=started, finished=finished, status=response.status,
-                              content=content, timing=response.getheader("server-timing", ""),
-                              open_loop=bool(rate))
+                result.record(due=due, started=started, finished=finished, status=status,
+                              content=content, timing=timing, open_loop=bool(rate))
         except Exception:
             result.crashed(f"payer {i}")
         finally:
@@ -431,16 +495,14 @@ def run_contended(stack: Stack, pairs: list[Pair], *, rate: float, duration: flo
 
         rng = random.Random(i)
         signer = Signer(bytes(pair.payer_key.account.key))
-        port = stack.web_ports[i % len(stack.web_ports)]
         offset = per_payer_interval * i / len(pairs)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = Http(stack.web_ports[i % len(stack.web_ports)])
+        headers = header_lines(pair.headers)
 
         def hub_state() -> ChannelState:
-            conn.request("GET", f"/api/hub/channel/{pair.address}", headers=pair.headers)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"channel read: {response.status} {body[:200]!r}")
+            status, body, _timing = conn.request("GET", f"/api/hub/channel/{pair.address}", headers)
+            if status != 200:
+                raise RuntimeError(f"channel read: {status} {body[:200]!r}")
             return ChannelState.from_json(json.loads(body)["state"])
 
         try:
@@ -470,18 +532,15 @@ def run_contended(stack: Stack, pairs: list[Pair], *, rate: float, duration: flo
                         "amount": {"amountWei": "0", "amountToken": str(amount)},
                         "update": {"reason": "Payment", "args": args.to_json(),
                                    "txCount": signed.tx_count_global, "sigUser": signed.sig_user}}]})
-                    conn.request("POST", PURCHASE_PATH, body=body, headers=pair.headers)
-                    response = conn.getresponse()
-                    content = response.read()
-                    if response.status == 200:
+                    status, content, timing = conn.request("POST", PURCHASE_PATH, headers, body.encode())
+                    if status == 200:
                         state = signed
                         break
-                    code = json.loads(content or b"{}").get("code") if response.status < 500 else None
+                    code = json.loads(content or b"{}").get("code") if status < 500 else None
                     if code not in RACE_CODES:
                         break
                 result.record(due=due, started=started, finished=time.perf_counter(),
-                              status=response.status, content=content,
-                              timing=response.getheader("server-timing", ""), open_loop=True)
+                              status=status, content=content, timing=timing, open_loop=True)
         except Exception:
             result.crashed(f"payer {i}")
         finally:
