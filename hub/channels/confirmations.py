@@ -85,11 +85,18 @@ def channels_invalidate_timed_out(*, limit: int = 100) -> int:
                                        invalid__isnull=True)
     candidates = list(due.filter(timeout__lt=now).exclude(channel__user__in=list(held))
                       .select_related("channel")[:limit])
-    for user, event in held.items():
-        own = event.block_number - 1
-        own_now = block_timestamp(min(head, own)) if min(head, own) >= 0 else 0
-        candidates += due.filter(channel__user=user, timeout__lt=own_now).select_related("channel")
-        _alarm_if_stuck(event, user, due.filter(channel__user=user, timeout__lt=now).exists())
+    # The held channels with a timeout passed by `now`, in one query (each channel's own time is
+    # at most `now`): a backlog of thousands of waiting events costs one query, not two each.
+    # Only these can be invalidated, or be held back by a stuck event.
+    times: dict[int, int] = {}
+    for row in due.filter(timeout__lt=now, channel__user__in=list(held)).select_related("channel"):
+        event = held[row.channel.user]
+        own = min(head, event.block_number - 1)
+        if own not in times:
+            times[own] = block_timestamp(own) if own >= 0 else 0
+        if row.timeout < times[own]:
+            candidates.append(row)
+        _alarm_if_stuck(event, row.channel.user, True)
     done = 0
     for row in candidates:
         tx_id = row.chain_transaction_id
