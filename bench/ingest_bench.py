@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.hotpath import PY, Outcome, bench_stack, load, log, pct
+from bench.hotpath import PY, Outcome, bench_stack, load, log, pct, py_spy, py_spy_report, tree_cpu
 
 DEPOSIT_WEI = 10**15
 
@@ -73,6 +73,7 @@ def measure(argv: list[str] | None = None) -> Outcome:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=6)
     parser.add_argument("--per-block", type=int, default=500)
+    parser.add_argument("--profile", action="store_true", help="sample the worker with py-spy")
     options = parser.parse_args(argv)
     n = options.blocks * options.per_block
     with bench_stack("ingest", chain=True) as stack:
@@ -91,7 +92,7 @@ def measure(argv: list[str] | None = None) -> Outcome:
         rpc = w3.provider.make_request  # type: ignore[attr-defined]
         rpc("evm_setAutomine", [False])
         rpc("evm_setBlockGasLimit", [hex(400_000 * options.per_block * 2)])
-        stack.service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4"])
+        worker = stack.service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4"])
         stack.service("scheduler", [PY, "manage.py", "crontab"])
         # the worker and scheduler have started when the ingester has read an empty block
         from hub.chain.models import ChainCursor
@@ -109,6 +110,9 @@ def measure(argv: list[str] | None = None) -> Outcome:
         # preparing thousands of them takes minutes here. Each block is one second after the last.
         block_time = int(w3.eth.get_block("latest")["timestamp"])
         mined: dict[int, float] = {}
+        postgres = stack.servers[0].proc.pid
+        cpu0 = (tree_cpu(worker.pid), tree_cpu(postgres))
+        profiler = py_spy(worker.pid, stack.work / "worker.prof") if options.profile else None
         t0 = time.perf_counter()
         for b in range(options.blocks):
             due = t0 + b
@@ -133,6 +137,9 @@ def measure(argv: list[str] | None = None) -> Outcome:
                 break
             time.sleep(0.1)
         finished = time.perf_counter()
+        worker_cpu, postgres_cpu = tree_cpu(worker.pid) - cpu0[0], tree_cpu(postgres) - cpu0[1]
+        if profiler is not None:
+            py_spy_report(profiler, stack.work / "worker.prof")
         rows = (ChainEvent.objects.filter(name="DidUpdateChannel", block_number__in=list(mined))
                 .values("block_number").annotate(events=Count("id"), last=Max("processed_at")))
         per_block = {r["block_number"]: r for r in rows}
@@ -161,6 +168,16 @@ def measure(argv: list[str] | None = None) -> Outcome:
         outcome.check("each deposit was confirmed once (ConfirmPending)", confirmed == n, f"{confirmed}")
         outcome.figure(f"chain ingestion with {options.per_block} events per 1-second block", rate,
                        "events/s", float(options.per_block), higher_is_better=True)
+        # what the hub spends on an event, steadier than the rate on a shared machine: the worker
+        # (ingestion, handlers, the scheduler's other jobs) and PostgreSQL, from the first block on
+        log(f"CPU seconds used meanwhile: worker {worker_cpu:.1f} s, PostgreSQL {postgres_cpu:.1f} s; "
+            f"per event: worker {worker_cpu / max(handled, 1) * 1000:.2f} ms, PostgreSQL "
+            f"{postgres_cpu / max(handled, 1) * 1000:.2f} ms")
+        outcome.figure("events handled per CPU-second of the worker process",
+                       handled / worker_cpu if worker_cpu else float("inf"), "events/s",
+                       float(options.per_block), higher_is_better=True,
+                       detail=f"worker {worker_cpu:.1f} CPU-s, PostgreSQL {postgres_cpu:.1f} CPU-s "
+                       f"for {handled} events")
         if lags:
             log(f"lag: first block {lags[0]:.1f} s, last block {lags[-1]:.1f} s, p99 {pct(lags, .99):.1f} s")
         return outcome
