@@ -3,7 +3,7 @@
 
 from payments.apikeys.models import ApiKey
 from payments.audit.models import AuditLog
-from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice
+from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice, VolumeBucket
 from payments.events.models import Event
 from payments.idempotency.models import IdempotencyRecord
 from payments.invoices.models import Invoice, InvoicePayment
@@ -31,6 +31,7 @@ __all__ = [
     "Settlement",
     "TeamInvitation",
     "TotpDevice",
+    "VolumeBucket",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -66,3 +66,28 @@ class TeamInvitation(models.Model):
 
     def is_open(self, now: Any) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class VolumeBucket(models.Model):
+    """The overview's rollup: completed payments to one receiving address in one quarter hour
+    (UTC; every time zone's midnight falls on a quarter hour), summed in the units the overview
+    adds up. Written only by the database's triggers on the payments and the exchange rates
+    (migration 0014, the same statement as the write), so it is always the sum of the rows it
+    stands for; `payments.dashboard.volume` rebuilds and checks it. `shard` spreads one busy
+    address's quarter hour over a few rows so concurrent writers rarely wait on one row."""
+
+    recipient = models.CharField(max_length=42)
+    bucket = models.DateTimeField()  # start of the quarter hour
+    shard = models.SmallIntegerField(default=0)
+    payments = models.BigIntegerField(default=0)
+    wei = models.DecimalField(max_digits=100, decimal_places=0, default=0)
+    token = models.DecimalField(max_digits=100, decimal_places=0, default=0)
+    token_cents = models.DecimalField(max_digits=100, decimal_places=0, default=0)
+    wei_cents = models.DecimalField(max_digits=100, decimal_places=0, default=0)  # at each payment's rate
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "bucket", "shard"],
+                                               name="payments_volume_bucket_key")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.bucket:%Y-%m-%d %H:%M}"

@@ -20,6 +20,8 @@ from hub.purchases.models import Payment
 from ops.replica import reading_alias
 from payments.dashboard.money import Money, fiat_label
 from payments.dashboard.selectors import day_start, payments_for_merchant
+from payments.dashboard.volume import day_boundaries_fit, rollup_daily_volume
+from payments.merchants.selectors import merchant_addresses
 from payments.units import ASSETS, exact_decimal
 
 PRESETS = (7, 30, 90)
@@ -271,13 +273,20 @@ def volume_chart(per_day: dict[date, DayVolume], period: Period) -> Chart:
 
 def overview(merchant_id: int, period: Period) -> tuple[Comparison, Chart]:
     """Completed volume in `period` against the period of the same length before it, and the
-    daily chart of `period`. One query over both periods."""
+    daily chart of `period`. One query over both periods, on the rollup (payments.dashboard.volume:
+    a few thousand quarter-hour rows instead of every payment) unless a day of the merchant's
+    time zone does not start on a quarter hour (a local mean time): then over the payments."""
     previous = period.previous()
     start, end = day_start(previous.start), day_start(period.end + timedelta(days=1))
-    rows = payments_for_merchant(merchant_id).filter(
-        status=Payment.Status.COMPLETED, created_at__gte=start,
-        created_at__lt=end).using(reading_alias())
-    per_day = daily_volume(rows, start, end)
+    if day_boundaries_fit(previous.start, period.end):
+        per_day = {day: DayVolume(count, wei, token, exact_decimal(cents, 2))
+                   for day, (count, wei, token, cents) in rollup_daily_volume(
+                       merchant_addresses(merchant_id), start, end, reading_alias()).items()}
+    else:
+        rows = payments_for_merchant(merchant_id).filter(
+            status=Payment.Status.COMPLETED, created_at__gte=start,
+            created_at__lt=end).using(reading_alias())
+        per_day = daily_volume(rows, start, end)
     comparison = Comparison(period, previous, _totals(per_day, period), _totals(per_day, previous))
     return comparison, volume_chart(per_day, period)
 

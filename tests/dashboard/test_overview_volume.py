@@ -18,6 +18,8 @@ from hub.rates.models import ExchangeRate
 from payments.dashboard.money import Money
 from payments.dashboard.overview import DayVolume, daily_volume
 from payments.dashboard.selectors import payments_for_merchant
+from payments.dashboard.volume import BUCKET_SECONDS, rollup_daily_volume
+from payments.units import exact_decimal
 from tests.dashboard.helpers import make_payment, make_team
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +69,13 @@ def test_the_sql_daily_volume_equals_the_per_payment_reading(zone: str) -> None:
             status=Payment.Status.COMPLETED, created_at__gte=start, created_at__lt=end)
         expected = per_payment(rows)
         got = daily_volume(rows, start, end)
+        # the rollup the overview reads (kept by the database's triggers), over the quarter hours
+        # around the same payments
+        quarter = timedelta(seconds=BUCKET_SECONDS)
+        first = start - timedelta(seconds=start.timestamp() % BUCKET_SECONDS)
+        rolled = {day: DayVolume(count, wei, token, exact_decimal(cents, 2)) for day, (count, wei, token, cents)
+                  in rollup_daily_volume([team.address], first, end + quarter, "default").items()}
     assert got == expected
+    assert rolled == expected
     assert sum(v.count for v in got.values()) == 43
     assert any(v.fiat != v.fiat.to_integral_value() for v in got.values())
