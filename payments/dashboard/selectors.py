@@ -159,6 +159,60 @@ def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = Non
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 
 
+@dataclass(frozen=True)
+class PaymentsPage:
+    """One page of the payments list and the query strings of its neighbours ("" when there is
+    none). No total: counting a million rows costs more than the page itself."""
+
+    rows: list[Payment]
+    previous_query: str
+    next_query: str
+    number: int | None = None  # pages by number (sorted by amount or status); None by time
+
+
+def payments_page(merchant_id: int, filters: PaymentFilters, *, after: str = "", before: str = "",
+                  page: int = 1, size: int = 50) -> PaymentsPage:
+    """A page of `payments_for_merchant`. By time (the default): keyset pages, the rows after
+    (or before) the payment `after` (`before`) of this merchant in the list's order, read
+    straight off the recipient-and-time index at any depth. Sorted by amount or status: pages
+    by number. Either way one row more than the page says whether there is a next one."""
+    rows = payments_for_merchant(merchant_id, filters)
+    if filters.sort in ("", "-created", "created"):
+        newest_first = filters.sort != "created"
+        cursor_id = before or after
+        cursor = None
+        if PAYMENT_ID.fullmatch(cursor_id):
+            cursor = (Payment.objects.filter(recipient__in=merchant_addresses(merchant_id), public_id=cursor_id)
+                      .values_list("created_at", "id").first())
+        if cursor is None:
+            found = list(rows[:size + 1])
+            return PaymentsPage(found[:size], "", f"after={found[size - 1].public_id}" if len(found) > size else "")
+        at, pk = cursor
+        # the rows further along the list than the cursor (`after`) or before it (`before`)
+        forward = bool(after) and not before
+        older = forward == newest_first
+        if older:
+            rows = rows.filter(Q(created_at__lt=at) | Q(id__lt=pk), created_at__lte=at)
+        else:
+            rows = rows.filter(Q(created_at__gt=at) | Q(id__gt=pk), created_at__gte=at)
+        if not forward:
+            rows = rows.reverse()
+        found = list(rows[:size + 1])
+        more = len(found) > size
+        found = found[:size]
+        if not forward:
+            found.reverse()
+        if not found:
+            return PaymentsPage([], "", "")
+        first, last = found[0].public_id, found[-1].public_id
+        return PaymentsPage(found, f"before={first}" if (more or forward) else "",
+                            f"after={last}" if (more or not forward) else "")
+    page = max(page, 1)
+    found = list(rows[(page - 1) * size:page * size + 1])
+    return PaymentsPage(found[:size], f"page={page - 1}" if page > 1 else "",
+                        f"page={page + 1}" if len(found) > size else "", page)
+
+
 def payment_for_merchant(merchant_id: int, payment_id: str) -> Payment | None:
     """The merchant's payment with this public id (`pay_…`), or None."""
     if not PAYMENT_ID.fullmatch(payment_id):

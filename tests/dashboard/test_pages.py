@@ -87,12 +87,12 @@ def test_home_shows_the_volume_of_the_last_30_days_by_default(shop) -> None:  # 
 def test_filters_and_search_narrow_the_payments(shop) -> None:  # type: ignore[no-untyped-def]
     client = client_for(shop.owner)
     old, token = shop.payments[0], shop.payments[2]
-    rows = client.get("/dashboard/payments/", {"asset": "token"}).context["page_obj"].object_list
+    rows = client.get("/dashboard/payments/", {"asset": "token"}).context["listed"].rows
     assert [p.pk for p in rows] == [token.pk]
-    rows = client.get("/dashboard/payments/", {"q": old.public_id}).context["page_obj"].object_list
+    rows = client.get("/dashboard/payments/", {"q": old.public_id}).context["listed"].rows
     assert [p.pk for p in rows] == [old.pk]
     day = timezone.localdate(old.created_at).isoformat()
-    rows = client.get("/dashboard/payments/", {"start": day, "end": day}).context["page_obj"].object_list
+    rows = client.get("/dashboard/payments/", {"start": day, "end": day}).context["listed"].rows
     assert old.pk in [p.pk for p in rows] and token.pk not in [p.pk for p in rows]
 
 
@@ -157,7 +157,9 @@ def test_a_merchant_never_sees_another_merchants_payment(shop) -> None:  # type:
     client = client_for(other.owner)
     assert client.get(f"/dashboard/payments/{shop.payments[0].public_id}/").status_code == 404
     assert client.get(f"/dashboard/payments/{shop.payments[0].public_id}/receipt.json").status_code == 404
-    assert client.get("/dashboard/payments/").context["page_obj"].paginator.count == 0
+    assert client.get("/dashboard/payments/").context["listed"].rows == []
+    # nor pages from one of its payments
+    assert client.get("/dashboard/payments/", {"after": shop.payments[0].public_id}).context["listed"].rows == []
     assert client.get("/dashboard/events.json").json()["events"] == []
 
 

@@ -19,14 +19,15 @@ from payments.dashboard.money import Money, parse_human
 from payments.dashboard.once import once_only
 from payments.dashboard.selectors import (
     PaymentFilters,
+    PaymentsPage,
     payment_asset,
     payment_for_merchant,
     payment_money,
     payment_receipts,
-    payments_for_merchant,
+    payments_page,
     refunds_for_merchant,
 )
-from payments.dashboard.views.base import dash_of, dashboard_view, page, paginate
+from payments.dashboard.views.base import PAGE_SIZE, dash_of, dashboard_view, page, paginate
 from payments.errors import PaymentsError
 from payments.refunds.models import Refund
 
@@ -48,7 +49,8 @@ def sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]:
     links = {}
     for name, label in SORT_COLUMNS:
         query = request.GET.copy()
-        query.pop("page", None)
+        for key in ("page", "after", "before"):
+            query.pop(key, None)
         active = current.lstrip("-") == name or (not current and name == "created")
         descending = current.startswith("-") or (not current and name == "created")
         query["sort"] = (name if descending else f"-{name}") if active else f"-{name}"
@@ -64,15 +66,22 @@ def payments_view(request: HttpRequest) -> HttpResponse:
     unknown sort, a far date, a malformed metadata key) is a 400 with the form's message."""
     form = forms.PaymentFilterForm(request.GET or None)
     invalid = form.is_bound and not form.is_valid()
-    rows = payments_for_merchant(dash_of(request).merchant_id, filters_from(form))
-    if invalid:
-        rows = rows.none()
-    page_obj, query = paginate(request, rows)
-    for p in page_obj:
-        p.money = payment_money(p)
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    listed = PaymentsPage([], "", "") if invalid else payments_page(
+        dash_of(request).merchant_id, filters_from(form), after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""), page=number, size=PAGE_SIZE)
+    for p in listed.rows:
+        p.money = payment_money(p)  # type: ignore[attr-defined]
     sort = form.cleaned_data.get("sort", "") if not invalid and form.is_bound else ""
+    query = request.GET.copy()
+    for key in ("page", "after", "before"):
+        query.pop(key, None)
     return page(request, "dashboard/payments.html", {
-        "form": form, "page_obj": page_obj, "query": query, "sort_links": sort_links(request, sort)},
+        "form": form, "listed": listed, "query": query.urlencode(), "by_time": sort in ("", "-created"),
+        "sort_links": sort_links(request, sort)},
         status=400 if invalid else 200)
 
 
