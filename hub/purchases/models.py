@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 
 from hub.chain.fields import AmountField
 from hub.purchases.ids import new_payment_id
@@ -66,6 +67,8 @@ class Payment(models.Model):
             # period's totals (the overview reads it without the table: the sums' columns are in it)
             models.Index(fields=["recipient", "created_at", "id"], name="purchases_pay_recipient_time",
                          include=["status", "amount_wei", "amount_token"]),
+            # the dashboard's search by the invoice id the payer named (meta.invoiceId)
+            models.Index(KeyTransform("invoiceId", "meta"), name="purchases_pay_invoice_id"),
         ]
         ordering = ["-created_at", "-id"]
 

@@ -123,6 +123,21 @@ def with_refunds(rows: QuerySet[Payment]) -> QuerySet[Payment]:
         default=F("status"), output_field=CharField()))
 
 
+ADDRESS = re.compile(r"0x[0-9a-f]{40}")
+
+
+def _status_prefilter(shown: str) -> Q:
+    """What a payment shown with status `shown` must be (implied by with_refunds' rules), on
+    indexed columns: the few payments with a succeeded refund, rather than every payment's
+    refunded sum, for the refund statuses."""
+    refunded = Q(pk__in=Refund.objects.filter(state=Refund.State.SUCCEEDED).values("payment_id"))
+    if shown == "refunded":
+        return Q(status=Payment.Status.REFUNDED) | refunded
+    if shown == "partially_refunded":
+        return refunded
+    return Q(status=shown)
+
+
 def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = None) -> QuerySet[Payment]:
     """Payments to any of the merchant's receiving addresses, newest first, each with the
     exchange rate of its time (`rate_then`, `rate_time_then`) and what was refunded of it
@@ -130,7 +145,7 @@ def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = Non
     f = filters or PaymentFilters()
     rows = with_refunds(Payment.objects.filter(recipient__in=merchant_addresses(merchant_id)))
     if f.status:
-        rows = rows.filter(**{"shown_status": f.status})  # an annotation (with_refunds)
+        rows = rows.filter(_status_prefilter(f.status), shown_status=f.status)  # an annotation (with_refunds)
     if f.type:
         rows = rows.filter(type=f.type)
     if f.asset == "token":
@@ -143,7 +158,10 @@ def payments_for_merchant(merchant_id: int, filters: PaymentFilters | None = Non
         rows = rows.filter(created_at__lt=day_start(f.end + timedelta(days=1)))
     if f.q:
         q = f.q.strip()
-        match = Q(sender__icontains=q.lower()) | Q(purchase_id=q) | Q(meta__invoiceId=q)
+        # addresses are stored lower-case (parse_address): a whole one is found on the index
+        sender = q.lower()
+        match = (Q(sender=sender) if ADDRESS.fullmatch(sender) else Q(sender__icontains=sender)) | Q(
+            purchase_id=q) | Q(meta__invoiceId=q)
         if q.startswith("pay_"):
             match |= Q(public_id=q)
         rows = rows.filter(match)
