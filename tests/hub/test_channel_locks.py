@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from hub.channels.locks import channel_heads_write, channels_lock
@@ -56,6 +57,14 @@ def test_lock_creates_missing_channels_once_and_loads_heads_as_the_orm_would() -
         [getattr(orm.latest_update, f.attname) for f in ChannelUpdate._meta.concrete_fields]
     assert got.latest_update.args == {"recipient": "hub", "n": 1}
     assert got.latest_update.balance_token_user == 10**30 + 1 and got.push_sequence == 7
+    # built without Model.__init__ (hub/channels/locks.py: _instance): the same types, a saved
+    # instance's state, and no init signal receivers it would skip
+    assert [type(getattr(got.latest_update, f.attname)) for f in ChannelUpdate._meta.concrete_fields] == \
+        [type(getattr(orm.latest_update, f.attname)) for f in ChannelUpdate._meta.concrete_fields]
+    assert type(got.latest_update.balance_wei_hub) is int
+    assert (got._state.adding, got._state.db, got.latest_update._state.adding) == (False, "default", False)
+    for model in (Channel, ChannelUpdate):
+        assert not pre_init.has_listeners(model) and not post_init.has_listeners(model)
     assert got.has_open_proposal is True  # type: ignore[attr-defined]
     assert again[BOB].has_open_proposal is False  # type: ignore[attr-defined]
     assert again[BOB].latest_update_id is None
