@@ -7,22 +7,29 @@ import copy
 import hashlib
 
 import pytest
+from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.core.liabilities import (
     ASSETS,
+    EMPTY_ROOT,
     UINT256_MAX,
     AssetRoot,
+    Leaf,
     ProofInvalid,
     Step,
+    account_hash,
     build_tree,
     commitment,
+    inclusion_path,
+    leaf_hash,
     make_leaf,
     node_hash,
     path_root,
     proof_json,
     root_commitment,
+    tree_from_nodes,
     verify_liability_proof,
     verify_proof,
     verify_root,
@@ -245,3 +252,90 @@ def test_the_largest_uint256_sequence_is_accepted() -> None:
     assert len(str(UINT256_MAX)) == 78
     for sequence in (str(UINT256_MAX), UINT256_MAX, "0" * 78):
         assert len(root_commitment({**root, "sequence": sequence})) == 32
+
+
+# --- the published byte format (docs/protocol.md, "Proof of liabilities"), rebuilt by hand ---
+
+def _u256(n: int) -> bytes:
+    return n.to_bytes(32, "big")
+
+
+def _spec_account_hash(account: str, salt: bytes) -> bytes:
+    return keccak(b"spoke-liability-account" + salt + account.encode())
+
+
+def _spec_leaf(account: str, salt: bytes, asset: str, amount: int) -> bytes:
+    tag = {"wei": b"wei\x00\x00\x00\x00\x00", "token": b"token\x00\x00\x00"}[asset]
+    return keccak(b"\x00" + _spec_account_hash(account, salt) + tag + _u256(amount))
+
+
+def _spec_node(left: tuple[bytes, int], right: tuple[bytes, int]) -> tuple[bytes, int]:
+    return (keccak(b"\x01" + left[0] + _u256(left[1]) + right[0] + _u256(right[1])),
+            left[1] + right[1])
+
+
+@pytest.mark.parametrize("asset", ASSETS)
+def test_leaves_and_nodes_hash_as_the_protocol_publishes_them(asset: str) -> None:
+    salt = _salt(1)
+    account = "custodial:0x" + "ab" * 20
+    assert account_hash(account, salt) == _spec_account_hash(account, salt)
+    leaf = make_leaf(account=account, salt=salt, asset=asset, amount=10**18 + 7)
+    assert leaf == Leaf(account, salt, asset, 10**18 + 7, _spec_leaf(account, salt, asset, 10**18 + 7))
+    assert leaf_hash(_spec_account_hash(account, salt), asset, 0) == _spec_leaf(account, salt, asset, 0)
+    left, right = (b"\x05" * 32, 5), (b"\x09" * 32, UINT256_MAX - 5)
+    assert node_hash(left[0], left[1], right[0], right[1]) == _spec_node(left, right)[0]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 6, 7, 9])
+def test_a_tree_pairs_neighbours_and_carries_an_odd_node_up_unchanged(count: int) -> None:
+    leaves = [make_leaf(account=f"a{i}", salt=_salt(i), asset="wei", amount=3 * i + 1)
+              for i in range(count)]
+    level = sorted((leaf.hash, leaf.amount) for leaf in leaves)
+    levels = [tuple(level)]
+    while len(level) > 1:
+        up = [_spec_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = up + ([level[-1]] if len(level) % 2 else [])
+        levels.append(tuple(level))
+    tree = build_tree("wei", reversed(leaves))
+    assert tree.levels == tuple(levels)
+    assert (tree.root, tree.total, tree.size) == (level[0][0], sum(3 * i + 1 for i in range(count)), count)
+    assert tree_from_nodes("wei", levels[0]) == tree
+    for index, (h, amount) in enumerate(levels[0]):
+        assert path_root(h, amount, inclusion_path(tree, index)) == (tree.root, tree.total)
+        assert len(inclusion_path(tree, index)) <= max(count - 1, 0).bit_length()
+    for index in (-1, count):
+        with pytest.raises(IndexError):
+            inclusion_path(tree, index)
+
+
+def test_an_empty_tree_has_the_empty_root_and_nothing_to_prove() -> None:
+    tree = build_tree("token", [])
+    assert (tree.root, tree.total, tree.size) == (keccak(b"spoke-liabilities-empty"), 0, 0)
+    assert EMPTY_ROOT == keccak(b"spoke-liabilities-empty")
+    with pytest.raises(IndexError):
+        inclusion_path(tree, 0)
+
+
+def test_the_commitment_binds_every_field_in_the_published_order() -> None:
+    roots = {"wei": AssetRoot(b"\x11" * 32, 1234, 3), "token": AssetRoot(b"\x22" * 32, 0, 0)}
+    hub = "0x" + "Ab" * 20
+    expected = keccak(b"spoke-liabilities-v1" + bytes.fromhex("ab" * 20) + _u256(9) + _u256(1_700_000_001)
+                      + b"wei\x00\x00\x00\x00\x00" + b"\x11" * 32 + _u256(1234) + _u256(3)
+                      + b"token\x00\x00\x00" + b"\x22" * 32 + _u256(0) + _u256(0))
+    assert commitment(sequence=9, issued_at=1_700_000_001, hub=hub, roots=roots) == expected
+    root = {"sequence": "9", "issuedAt": 1_700_000_001, "hub": hub,
+            "assets": {"wei": {"root": "0x" + "11" * 32, "total": "1234", "leaves": 3},
+                       "token": {"root": "0x" + "22" * 32, "total": 0, "leaves": "0"}}}
+    assert root_commitment(root) == expected
+    for broken_roots, message in [
+        ({"wei": roots["wei"]}, "a root commits to exactly the assets ('wei', 'token')"),
+        ({**roots, "btc": roots["wei"]}, "a root commits to exactly the assets ('wei', 'token')"),
+        ({**roots, "token": AssetRoot(b"\x22" * 31, 0, 0)}, "a root hash is 32 bytes"),
+    ]:
+        with pytest.raises(ProofInvalid) as err:
+            commitment(sequence=9, issued_at=1, hub=hub, roots=broken_roots)
+        assert (err.value.code, str(err.value)) == ("bad_root", message)
+    for bad_hub in ("0x" + "ab" * 19, "ab" * 21, "0x" + "ab" * 21, "0x" + "gg" * 20):
+        with pytest.raises(ProofInvalid) as err:
+            commitment(sequence=9, issued_at=1, hub=bad_hub, roots=roots)
+        assert (err.value.code, str(err.value)) == ("bad_root", "the hub address is not 20 bytes of hex")
