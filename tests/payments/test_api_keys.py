@@ -6,8 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from payments.api.auth import ApiKeyAuthentication
 from payments.apikeys.models import ApiKey
 from payments.apikeys.services import (
     api_key_authenticate,
@@ -304,3 +308,43 @@ def test_a_roll_by_default_overlaps_the_configured_time(shop: Shop) -> None:
     api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id, now=now)
     assert ApiKey.objects.get(pk=old.api_key.pk).expires_at == now + timedelta(
         seconds=conf.API_KEY_ROLL_OVERLAP_SECONDS)
+def test_a_request_without_a_key_is_asked_for_one_and_reaches_no_view(shop: Shop) -> None:
+    for path in ("/api/v1/balance", "/api/v1/invoices"):
+        response = Client().get(path)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "authentication_required"
+        assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+@pytest.mark.parametrize("header", ["Bearer {key}", "bearer {key}", "BEARER {key}",
+                                    "Bearer   {key}  "])
+def test_the_bearer_scheme_is_case_insensitive_and_spaces_around_the_key_are_ignored(
+        shop: Shop, header: str) -> None:
+    response = Client().get("/api/v1/balance", headers={"Authorization": header.format(key=shop.key)})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("header", ["Token {key}", "Basic {key}", "{key}", "Bearer", "Bearer   ",
+                                    "Bearer{key}", "Bearer- {key}"])
+def test_a_key_under_another_scheme_or_no_key_is_refused(shop: Shop, header: str) -> None:
+    response = Client().get("/api/v1/balance", headers={"Authorization": header.format(key=shop.key)})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "api_key_invalid"
+
+
+def test_the_request_principal_is_the_keys_merchant(shop: Shop) -> None:
+    request = Request(APIRequestFactory().get("/api/v1/balance", HTTP_AUTHORIZATION=f"Bearer {shop.key}"))
+    principal, key = ApiKeyAuthentication().authenticate(request)  # type: ignore[misc]
+    assert key == api_key_authenticate(shop.key)
+    assert principal.key == key and principal.merchant_id == shop.merchant.pk
+    assert principal.is_authenticated and not principal.is_anonymous
+    assert str(principal) == f"api key {key.display_prefix}"
+
+
+def test_the_openapi_document_declares_bearer_keys(db: None) -> None:
+    from payments.api.schema import generated_schema
+
+    schemes = generated_schema()["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "sk_live_… (secret) or rk_live_… (restricted / read-only) keys"}

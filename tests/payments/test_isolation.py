@@ -392,3 +392,23 @@ def test_a_user_of_another_merchant_cannot_switch_into_this_one(db: Any) -> None
     page = client.get("/dashboard/payments/")
     assert page.status_code == 200 and team.address not in page.content.decode()
     assert client.get(f"/dashboard/payments/{Payment.objects.get().public_id}/").status_code == 404
+
+
+def test_the_role_table_answers_each_access_and_nothing_for_an_unknown_role_or_resource() -> None:
+    from payments.merchants.permissions import (
+        MANAGER,
+        OWNER,
+        RESOURCES,
+        STAFF,
+        access_allows,
+        role_allows,
+    )
+
+    assert [access_allows(granted, wanted) for granted in ("write", "read", None, "admin")
+            for wanted in ("read", "write")] == [True, True, True, False, False, False, False, False]
+    assert all(role_allows(OWNER, resource, "write") for resource in RESOURCES)
+    assert role_allows(MANAGER, "api_keys", "read") and not role_allows(MANAGER, "api_keys", "write")
+    assert role_allows(STAFF, "invoices", "write") and not role_allows(STAFF, "links", "write")
+    assert not role_allows(STAFF, "team", "read")  # absent from the staff row: no access at all
+    for role, resource in (("intruder", "payments"), (OWNER, "nuclear_codes"), ("", "")):
+        assert not role_allows(role, resource, "read") and not role_allows(role, resource, "write")
