@@ -44,7 +44,8 @@ TARGET = 0.90
 MUTANTS = ROOT / "mutants"
 EQUIVALENT_FILE = ROOT / "tests" / "mutation" / "equivalent.md"
 SCORE_FILE = ROOT / "tests" / "mutation" / "score.md"
-MUTMUT = str(Path(sys.executable).parent / "mutmut")
+# `mutmut run`, without a clean run that would repeat the stats run's verdict (stack/mutmut_run.py)
+MUTMUT_RUN = Path(__file__).with_name("mutmut_run.py")
 # mutmut's statuses that count as detected: a test failed, or the mutant made the tests hang
 DETECTED = {"killed", "timeout"}
 EQUIVALENT_LINE = re.compile(r"^- `(?P<name>[^`]+)` \[(?P<fingerprint>[0-9a-f]{10})\]: (?P<reason>.+)$")
@@ -203,6 +204,15 @@ def not_killed(globs: Iterable[str]) -> list[str]:
             and (not globs or any(fnmatch.fnmatch(name, g) for g in globs))]
 
 
+def pytest_plugins() -> list[str]:
+    """The modules of every installed pytest plugin, all of them in the order autoloading loads them
+    (leaving one out changes more than it seems: schemathesis's, for one, relaxes a Hypothesis
+    health check that a golden-vector test relies on)."""
+    from importlib.metadata import entry_points
+
+    return list(dict.fromkeys(entry.value.split(":")[0] for entry in entry_points(group="pytest11")))
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
@@ -241,21 +251,33 @@ def main() -> None:
     record = (f"Scored from the results kept in ./mutants at "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (`--score-only`).")
     if not options.score_only:
-        started, load_before = time.monotonic(), load()
+        started, load_before, cpu_before = time.monotonic(), load(), os.times()
         with test_servers() as env, tempfile.TemporaryDirectory(prefix="spoke-mutate-") as work:
             # the contracts are deployed once per run, then loaded into each mutant's own anvil
             env["SPOKE_TEST_CHAIN_CACHE"] = str(Path(work) / "chain.json")
-            run = subprocess.run([MUTMUT, "run", "--max-children", str(options.max_children),  # noqa: S603
-                                  *names], cwd=ROOT, env=env, check=False)
+            # the children's database slots (tests/mutation/plugin.py): markers of this run only
+            env["SPOKE_MUTATION_SLOTS"] = str(Path(work) / "db-slots")
+            # every mutant's run starts pytest afresh: name the installed plugins instead of
+            # having each run scan every installed package's entry points for them
+            env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+            env["PYTEST_ADDOPTS"] = " ".join(f"-p {plugin}" for plugin in pytest_plugins())
+            run = subprocess.run([sys.executable, str(MUTMUT_RUN),  # noqa: S603
+                                  "--max-children", str(options.max_children), *names],
+                                 cwd=ROOT, env=env, check=False)
         if run.returncode:
             raise SystemExit(run.returncode)
         minutes = (time.monotonic() - started) / 60
+        # CPU time of every process of the run (mutmut, its children, PostgreSQL, Valkey, anvil):
+        # what the run costs apart from the machine's other load, which stretches its wall time
+        cpu_after = os.times()
+        cpu_minutes = (cpu_after.children_user - cpu_before.children_user
+                       + cpu_after.children_system - cpu_before.children_system) / 60
         what = " ".join(options.globs) or "the whole scope"
         how = " (only the mutants not killed before)" if options.remaining else ""
         record = (f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
                   f"`{what}`{how}, {options.max_children} children, {minutes:.1f} min wall time "
-                  f"on {os.cpu_count()} cores; load average (1/5/15 min) {load_before} "
-                  f"before, {load()} after.")
+                  f"on {os.cpu_count()} cores, {cpu_minutes:.1f} CPU-minutes; load average "
+                  f"(1/5/15 min) {load_before} before, {load()} after.")
     if options.note:
         record += f"\n\n{options.note}"
     raise SystemExit(0 if score(options.globs, show=options.show, record=record) else 1)

@@ -6,24 +6,34 @@ enough here:
 
 - The objects inherited from the fork server are frozen for the garbage collector (gc.freeze).
 
-- Each child gets its own copy of the test database, cloned in PostgreSQL from the one the first
-  run migrated (`CREATE DATABASE … TEMPLATE`: tens of milliseconds, against seconds for
-  migrations), so two children never see each other's rows.
+- A child never shares a database with a child running at the same time: it takes one of a few
+  database slots (a file lock per slot, SPOKE_MUTATION_SLOTS), each a clone of the database the
+  first run migrated (`CREATE DATABASE … TEMPLATE`). A slot is cloned again only when the child
+  that used it last did not finish its session (killed at a timeout, crashed): a finished
+  session leaves the database as it found it (each test's transaction is rolled back, a
+  transactional test's tables are flushed), exactly as between two tests of one `./spoke test`
+  session. Cloning for every mutant cost 0.2-2 s of its run, dropping 0.1-1.3 s more.
 - A child runs its tests cheapest first (durations from the first run), so a killed mutant is
   usually caught by a fast test before the slow property tests start.
 - A module's mutants are tested only by the tests listed for it in TESTS_FOR (when it has an
   entry): the pure core is judged by its own fast tests, not by every database test that
   happens to call it.
-- Property tests (Hypothesis) run at most MAX_EXAMPLES examples per mutant
-  (SPOKE_MUTATION_MAX_EXAMPLES): a 400-example state machine per mutant would take hours. mutmut's
-  own runs of the unmutated code keep the tests' full settings.
+- Property tests (Hypothesis) run at most MAX_EXAMPLES examples (SPOKE_MUTATION_MAX_EXAMPLES)
+  in every run mutmut makes: a 400-example state machine per mutant would take hours. mutmut's
+  first run (which tests reach which function, and how long each takes) and its clean run use the
+  same cap as the mutants' runs, so what it learns is what the mutants' runs will do; a
+  mutant's run does not shrink a failing example (the first failure is the verdict).
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import tempfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,6 +61,9 @@ TESTS_FOR: dict[str, tuple[str, ...]] = {
 
 
 MAX_EXAMPLES = int(os.environ.get("SPOKE_MUTATION_MAX_EXAMPLES", "20"))
+# database slots: more than the children mutmut runs at once (a finished child may still hold its
+# slot for a moment while the next one starts)
+SLOTS = int(os.environ.get("SPOKE_MUTATION_DB_SLOTS", "6"))
 
 
 def _mutant_under_test() -> str:
@@ -62,27 +75,39 @@ def in_mutant_child() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not in_mutant_child():
+    child = in_mutant_child()
+    for item in items:
+        _cap_examples(item, shrink=not child)
+    if not child:
         return
     from mutmut.state import state
 
     durations = state().duration_by_test
     items.sort(key=lambda item: durations.get(item.nodeid.removeprefix("mutants/"), 0.0))
-    for item in items:
-        _cap_examples(item)
 
 
-def _cap_examples(item: pytest.Item) -> None:
-    from hypothesis import settings
+def _capped(given: Any, shrink: bool) -> Any:
+    from hypothesis import Phase, settings
 
+    if not isinstance(given, settings):
+        return given
+    changes: dict[str, Any] = {}
+    if given.max_examples > MAX_EXAMPLES:
+        changes["max_examples"] = MAX_EXAMPLES
+    if not shrink and Phase.shrink in given.phases:
+        changes["phases"] = tuple(p for p in given.phases if p is not Phase.shrink)
+    return settings(given, **changes) if changes else given
+
+
+def _cap_examples(item: pytest.Item, *, shrink: bool) -> None:
     test = getattr(item, "obj", None)
     given = getattr(test, "_hypothesis_internal_use_settings", None)
-    if isinstance(given, settings) and given.max_examples > MAX_EXAMPLES:
-        test._hypothesis_internal_use_settings = settings(given, max_examples=MAX_EXAMPLES)  # type: ignore[union-attr]
+    if given is not None:
+        test._hypothesis_internal_use_settings = _capped(given, shrink)  # type: ignore[union-attr]
     machine = getattr(item, "cls", None)
     stateful = getattr(machine, "settings", None)
-    if isinstance(stateful, settings) and stateful.max_examples > MAX_EXAMPLES:
-        machine.settings = settings(stateful, max_examples=MAX_EXAMPLES)  # type: ignore[union-attr]
+    if stateful is not None:
+        machine.settings = _capped(stateful, shrink)  # type: ignore[union-attr]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -118,7 +143,7 @@ class CloneDatabase:
     def django_db_setup(self, request: pytest.FixtureRequest, django_test_environment: None,
                         django_db_blocker: Any) -> Iterator[None]:
         """The migrated test database is kept between runs (mutmut's own runs share it); a
-        mutant's run works on a clone of it that is dropped afterwards."""
+        mutant's run works on a clone of it in a slot of its own (see the module's docstring)."""
         from django.conf import settings
         from django.db import connections
         from django.test.utils import setup_databases, teardown_databases
@@ -133,16 +158,53 @@ class CloneDatabase:
                 return
             connection = connections["default"]
             original = dict(connection.settings_dict)
-            suffix = f"m{os.getpid()}"
             connection.settings_dict["NAME"] = connection.creation._get_test_db_name()
-            connection.creation.clone_test_db(suffix=suffix, verbosity=0, keepdb=False)
-            clone = connection.creation.get_test_db_clone_settings(suffix)
-            connection.close()
-            connection.settings_dict.update(clone)
-            settings.DATABASES["default"]["NAME"] = clone["NAME"]
+            with _database_slot() as (suffix, clean):
+                if not clean.exists():
+                    # the slot's last user did not finish (or it was never made): clone it afresh
+                    connection.creation.clone_test_db(suffix=suffix, verbosity=0, keepdb=False)
+                clone = connection.creation.get_test_db_clone_settings(suffix)
+                connection.close()
+                connection.settings_dict.update(clone)
+                settings.DATABASES["default"]["NAME"] = clone["NAME"]
+                clean.unlink(missing_ok=True)  # in use: a run that dies from here leaves it dirty
+                try:
+                    yield
+                finally:
+                    connections.close_all()
+                    connection.settings_dict.update(original)
+                if suffix.startswith("slot"):
+                    # the session finished: every test rolled back or flushed what it wrote
+                    clean.touch()
+                else:
+                    connection.creation._destroy_test_db(clone["NAME"], verbosity=0)
+
+
+@contextmanager
+def _database_slot() -> Iterator[tuple[str, Path]]:
+    """A database slot no other child holds: (the clone's suffix, its "clean" marker)."""
+    import fcntl
+
+    where = os.environ.get("SPOKE_MUTATION_SLOTS")
+    if not where:
+        # no slot directory of this run (mutmut started by hand): a clone of its own, dropped
+        # afterwards (a marker from another run would name a database this server never had)
+        with tempfile.TemporaryDirectory() as scratch:
+            yield f"m{os.getpid()}", Path(scratch) / "clean"
+        return
+    slots = Path(where)
+    slots.mkdir(parents=True, exist_ok=True)
+    while True:
+        for number in range(SLOTS):
+            lock = (slots / f"slot{number}.lock").open("w")
             try:
-                yield
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            try:
+                yield f"slot{number}", slots / f"slot{number}.clean"
             finally:
-                connections.close_all()
-                connection.creation._destroy_test_db(clone["NAME"], verbosity=0)
-                connection.settings_dict.update(original)
+                lock.close()  # the lock goes with it (and with the process, if it is killed)
+            return
+        time.sleep(0.05)  # every slot busy (a child still exiting): wait for one

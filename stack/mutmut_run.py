@@ -1,0 +1,59 @@
+"""`mutmut run` for `./spoke mutate` (stack/mutate.py), without one redundant pass over the tests.
+
+Before testing mutants, mutmut 3 runs the test selection once to learn which tests reach which
+function (its stats run, `pytest -x`: it stops with "failed to collect stats" unless every test
+passes), then runs the same tests again on the unmutated code (its clean run) to check that they
+pass. When the stats run of this same invocation covered the whole selection, the clean run can
+only repeat its verdict: it is skipped, which saves a full pass over the suite (minutes, of a run
+that must fit in 30). When the stats come from an earlier run (kept in ./mutants), or only new
+tests were run for them, the clean run happens as usual.
+
+    python stack/mutmut_run.py --max-children 2 [MUTANT_NAME ...]   (what `mutmut run` takes)
+
+Started as a script, not as `-m stack.mutmut_run`: the project's own packages must be imported
+only from ./mutants, where mutmut puts them first on the path (a module imported from the tree
+before that would stay the unmutated one).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+
+def main() -> None:
+    import mutmut.__main__ as mutmut_main
+
+    full_stats_passed = False
+    run_stats_collection = mutmut_main.run_stats_collection
+    get_mutant_runner = mutmut_main.get_mutant_runner
+
+    def stats_then_note(runner: Any, tests: Iterable[str] | None = None) -> Any:
+        nonlocal full_stats_passed
+        result = run_stats_collection(runner, tests)  # exits the process unless every test passed
+        full_stats_passed = not tests
+        return result
+
+    def runner_without_repeat(max_children: int) -> Any:
+        runner = get_mutant_runner(max_children)
+        clean_run = runner.run_clean_tests
+
+        def run_clean_tests(tests: Iterable[str]) -> int:
+            if full_stats_passed:
+                print("    clean run skipped: the stats run just passed every test of the selection")
+                return 0
+            return int(clean_run(tests))
+
+        runner.run_clean_tests = run_clean_tests
+        return runner
+
+    mutmut_main.run_stats_collection = stats_then_note
+    mutmut_main.get_mutant_runner = runner_without_repeat
+    sys.argv = ["mutmut", "run", *sys.argv[1:]]
+    mutmut_main.cli()
+
+
+if __name__ == "__main__":
+    del sys.path[0]  # this script's directory (stack/): nothing is imported from it
+    main()
