@@ -89,12 +89,15 @@ def subscribe(ws_port: int, http_port: int, key: Any, sub: Subscriber) -> None:
         sub.ready.set()
 
 
-def pay(http_port: int, pairs: list[Any], rate: float, duration: float) -> tuple[list[list[float]], list[str]]:
+def pay(http_port: int, pairs: list[Any], rate: float,
+        duration: float) -> tuple[list[list[float]], list[list[float]], list[str]]:
     """Open loop: payer i sends its k-th payment at t0 + offset_i + k * interval. Returns each
-    pair's scheduled times of accepted payments, and the refusals."""
+    pair's scheduled times of accepted payments, the times their answers were read, and the
+    refusals."""
     t0 = time.perf_counter() + 0.5
     interval = len(pairs) / rate
     scheduled: list[list[float]] = [[] for _ in pairs]
+    answered: list[list[float]] = [[] for _ in pairs]
     errors: list[str] = []
 
     def loop(i: int, pair: Any) -> None:
@@ -113,6 +116,7 @@ def pay(http_port: int, pairs: list[Any], rate: float, duration: float) -> tuple
                 content = response.read()
                 if response.status == 200:
                     scheduled[i].append(due)
+                    answered[i].append(time.perf_counter())
                 else:
                     errors.append(f"{response.status} {content[:200]!r}")
                     return  # the rest of this payer's chain of signed states no longer applies
@@ -126,7 +130,7 @@ def pay(http_port: int, pairs: list[Any], rate: float, duration: float) -> tuple
         t.start()
     for t in threads:
         t.join()
-    return scheduled, errors
+    return scheduled, answered, errors
 
 
 def measure(argv: list[str] | None = None) -> Outcome:
@@ -183,7 +187,7 @@ def measure(argv: list[str] | None = None) -> Outcome:
         if not outcome.check("every recipient subscribed", all(s.ready.is_set() and not s.error for s in subs),
                              "; ".join(s.error for s in subs if s.error)[:300]):
             return outcome
-        scheduled, errors = pay(http_port, pairs, options.rate, options.duration)
+        scheduled, answered, errors = pay(http_port, pairs, options.rate, options.duration)
         sent = sum(len(s) for s in scheduled)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(len(sub.arrivals) < len(s) for sub, s in zip(subs, scheduled, strict=False)):
@@ -198,6 +202,16 @@ def measure(argv: list[str] | None = None) -> Outcome:
             f"{received} pushes received; push latency from the scheduled send p50 "
             f"{pct(latencies, .5):.1f} ms, p99 {pct(latencies, .99):.1f} ms, max "
             f"{max(latencies, default=float('nan')):.1f} ms ({load()})")
+        # where the time went: the payment request (scheduled send to its answer, the purchase
+        # path and any queueing behind earlier requests) and the push itself (the answer to the
+        # state's arrival; negative when the push overtook the answer)
+        requests = [(a - due) * 1000 for s, ans in zip(scheduled, answered, strict=True)
+                    for due, a in zip(s, ans, strict=True)]
+        legs = [(arrived - a) * 1000 for sub, ans in zip(subs, answered, strict=False)
+                for a, arrived in zip(ans, sub.arrivals, strict=False)]
+        log(f"of which the payment request (scheduled send to answer) p50 {pct(requests, .5):.1f} ms, "
+            f"p99 {pct(requests, .99):.1f} ms; the push after the answer p50 {pct(legs, .5):.1f} ms, "
+            f"p99 {pct(legs, .99):.1f} ms")
         outcome.check("no payment refused", not errors, "; ".join(errors[:2]))
         outcome.check("each accepted payment's state reached its recipient's socket, once",
                       all(len(sub.arrivals) == len(s) for sub, s in zip(subs, scheduled, strict=False)),
