@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from hub.channels.models import ChannelUpdate
 from hub.purchases.models import Payment
+from payments.dashboard.volume import volume_discrepancies
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import set_rate
 from tests.purchases.helpers import accept_hub_updates, collateralize, funded_user, pay_request
@@ -41,5 +42,6 @@ def test_a_channel_purchase_is_four_round_trips_with_one_write(hub_chain: ChainE
                    .values_list("id", flat=True))
         assert ids == sorted(ids)
     assert [p.status for p in Payment.objects.all()] == ["completed"] * 3
+    assert volume_discrepancies() == {}  # the rollup's statement triggers saw the payments' CTE insert
     assert accept_hub_updates(hub_chain, bob) == ["Payment"] * 3
     assert bob.latest.balance_token_user == 3 * (TOKEN // 10)
