@@ -113,3 +113,25 @@ def test_a_damaged_rollup_is_found_and_rebuilt() -> None:
     written = volume_rebuild()
     assert written > 0 and volume_discrepancies() == {}
     assert rollup_totals() == python_truth()
+
+
+@pytest.mark.chain
+@pytest.mark.delivery_yield
+@pytest.mark.django_db(transaction=True)
+def test_purchases_through_the_hub_reach_the_rollup_in_their_one_write(hub_chain) -> None:  # type: ignore[no-untyped-def]
+    """The purchase path writes everything in one statement (tests/purchases/test_round_trips.py):
+    the rollup's trigger runs inside it, with no statement of its own."""
+    from tests.chain_env import ETH, TOKEN
+    from tests.hub.api.test_channel_flows import set_rate
+    from tests.purchases.helpers import collateralize, funded_user, pay_request
+
+    set_rate("100")
+    alice = funded_user(hub_chain, tokens=20 * TOKEN)
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob)
+    for _ in range(2):
+        response = alice.post("payments/purchase", {"meta": {}, "payments": [
+            pay_request(alice, bob.address, token=TOKEN // 10, ptype="PT_CHANNEL")]})
+        assert response.status_code == 200, response.content
+    assert volume_discrepancies() == {}
+    assert rollup_totals()[bob.address.lower()] == (2, 0, 2 * (TOKEN // 10), Decimal(2 * (TOKEN // 10)) / 10**18)
