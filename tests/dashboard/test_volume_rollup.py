@@ -5,12 +5,14 @@ recomputed from the payments and the rates, and the fiat read one payment at a t
 
 from __future__ import annotations
 
+import io
 import random
 import secrets
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -110,9 +112,14 @@ def test_a_damaged_rollup_is_found_and_rebuilt() -> None:
         cursor.execute("UPDATE payments_volumebucket SET wei_cents = wei_cents + 1 "
                        "WHERE id = (SELECT min(id) FROM payments_volumebucket)")
     assert len(volume_discrepancies()) == 1
+    with pytest.raises(CommandError, match="1 quarter hours differ"):
+        call_command("volume_reconcile", stdout=io.StringIO())
     written = volume_rebuild()
     assert written > 0 and volume_discrepancies() == {}
     assert rollup_totals() == python_truth()
+    out = io.StringIO()
+    call_command("volume_reconcile", "--rebuild", stdout=out)
+    assert "the rollup matches" in out.getvalue()
 
 
 @pytest.mark.chain
