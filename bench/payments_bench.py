@@ -222,7 +222,7 @@ def start_stack(work: Path, web_processes: int, code: Path = ROOT) -> Stack:
                                              "--threads", "4"], env, logs, code).start())
     stack.services.append(Service("scheduler", [PY, "manage.py", "crontab"], env, logs, code).start())
     for port in stack.web_ports:
-        if not wait_for_port(port, timeout=60):
+        if not wait_for_port(port, timeout=180):  # granian listens once a worker has loaded Django
             raise SystemExit(f"{SERVER} on {port} did not start; see {logs}")
         # listening is not answering: the workers import Django first (slow on a busy machine)
         deadline = time.monotonic() + 180

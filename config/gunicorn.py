@@ -1,10 +1,7 @@
 """gunicorn's settings for the HTTP routes (`gunicorn -c config/gunicorn.py config.wsgi:application`):
-`./spoke up`'s second port and the payments benchmark (bench/payments_bench.py) both serve with it,
-so the benchmark measures what a deployment runs. Environment: WEB_WORKERS (processes), WEB_THREADS
-(threads per process), WEB_BIND (address; `-b` on the command line wins).
-
-The shape was chosen by measurement (bench/payments_bench.py, closed loop, 2 cores): see the
-comments at each value."""
+what served `./spoke up`'s second port before granian (config/web.py, which says why it replaced
+it), kept as the payments benchmark's alternative (`BENCH_SERVER=gunicorn`). Environment: the same
+WEB_WORKERS (processes), WEB_THREADS (threads per process), WEB_BIND (address; `-b` wins)."""
 
 from __future__ import annotations
 

@@ -146,10 +146,9 @@ class Stack:
         self.services = [
             Service("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port),
                             "config.asgi:application"], self.env, logs, ROOT).start(),
-            # The same HTTP routes from a WSGI server: what a deployment puts in front of the
-            # protocol API at volume (bench/payments_bench.py); no WebSockets here.
-            Service("http", [str(bin_dir / "gunicorn"), "-c", "config/gunicorn.py",
-                             "-b", f"{host}:{self.http_port}", "config.wsgi:application"],
+            # The same HTTP routes from a WSGI server (granian, config/web.py): what a deployment
+            # puts in front of the protocol API at volume (bench/payments_bench.py); no WebSockets.
+            Service("http", [PY, "-m", "config.web", "--bind", f"{host}:{self.http_port}"],
                     self.env, logs, ROOT).start(),
             Service("worker", [PY, "manage.py", "rundramatiq", "--processes", "1", "--threads",
                                "4", "--worker-shutdown-timeout", "15000"],
@@ -158,7 +157,9 @@ class Stack:
         ]
         probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
         for name, wanted in (("web", port), ("http", self.http_port)):
-            if not wait_for_port(wanted, host=probe_host, timeout=60):
+            # granian accepts connections once a worker has loaded Django (half a minute on a
+            # busy 2-core machine); daphne binds first
+            if not wait_for_port(wanted, host=probe_host, timeout=180):
                 raise SystemExit(f"spoke: the {name} server did not start; see {logs}/{name}.log")
         return port
 
@@ -173,7 +174,7 @@ class Stack:
             f"  operator admin   {base}/admin/",
             f"  merchant API     {base}/api/v1/   (OpenAPI: {base}/api/v1/schema/)",
             f"  hub protocol API {base}/api/hub/  (Connext HUB_URL)",
-            f"  HTTP fast path   http://127.0.0.1:{self.http_port}/  (gunicorn: the same HTTP "
+            f"  HTTP fast path   http://127.0.0.1:{self.http_port}/  (granian: the same HTTP "
             "routes for high-volume API clients; WebSockets stay on the first URL)",
             f"  health           {base}/healthz",
             f"  Ethereum RPC     {self.env['ETH_RPC_URL']}",

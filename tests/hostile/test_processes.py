@@ -1,7 +1,7 @@
-"""The real processes, started as `./spoke up` starts them (daphne, gunicorn with two workers,
-the Dramatiq worker): each puts the recursion limit back at start-up, and the 200 KB nested
-body that used to kill daphne and gunicorn's workers is a 400 on every JSON route, with the
-process still answering afterwards."""
+"""The real processes, started as `./spoke up` starts them (daphne, granian with two workers,
+the Dramatiq worker; and gunicorn with config/gunicorn.py, the benchmark's alternative): each puts
+the recursion limit back at start-up, and the 200 KB nested body that used to kill daphne and
+gunicorn's workers is a 400 on every JSON route, with the process still answering afterwards."""
 
 from __future__ import annotations
 
@@ -102,21 +102,23 @@ def nested_body_is_refused_everywhere(base: str, shop: Shop, proc: subprocess.Po
         ("/api/v1/invoices", {"Authorization": f"Bearer {shop.key}"}),
     ]
     for path, headers in routes:
-        for _ in range(3):  # gunicorn: more than one request, so both workers get one
+        for _ in range(3):  # granian, gunicorn: more than one request, so both workers get one
             status, body = post(base + path, NESTED, headers)
             assert status == 400, (path, status, body)
             assert proc.poll() is None, f"the server died on {path}"
     assert answers(base) in (200, 503)
 
 
-@pytest.mark.parametrize("server", ["daphne", "gunicorn"])
+@pytest.mark.parametrize("server", ["daphne", "granian", "gunicorn"])
 def test_the_http_servers_reset_the_recursion_limit_and_refuse_the_nested_body(
         server: str, shop: Shop, tmp_path: Path) -> None:
     port = free_port()
-    argv = ([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-            if server == "daphne" else
-            [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
-             "config.wsgi:application"])
+    argv = {
+        "daphne": [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        "granian": [sys.executable, "-m", "config.web", "--bind", f"127.0.0.1:{port}"],
+        "gunicorn": [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{port}",
+                     "config.wsgi:application"],
+    }[server]
     log = tmp_path / f"{server}.log"
     with started(argv, log, {**process_env(), "WEB_WORKERS": "2"}) as proc:
         assert wait_for_port(port, host="127.0.0.1", timeout=90), log.read_text()[-3000:]

@@ -51,7 +51,7 @@ def cmdline(pid: int) -> str:
 
 def children(pid: int) -> dict[int, str]:
     """The launcher's children that lead their own process group: the services themselves, not
-    the orphans of a killed one (a gunicorn or dramatiq worker) before they are cleared away."""
+    the orphans of a killed one (a granian or dramatiq worker) before they are cleared away."""
     found = {}
     for child in descendants(pid):
         try:
@@ -65,7 +65,7 @@ def children(pid: int) -> dict[int, str]:
 
 SERVICES = {  # name in the launcher -> how its process's command line reads
     "web": r"/daphne ",
-    "http": r"gunicorn",
+    "http": r"granian|config\.web",  # granian names its process once it serves (setproctitle)
     "worker": r"dramatiq",
     "scheduler": r"manage\.py crontab",  # the worker's command line names dramatiq_crontab
     "valkey": r"valkey-server",

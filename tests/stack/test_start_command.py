@@ -116,7 +116,7 @@ def run_once(repo: Path, log: Path) -> tuple[float, dict[str, object]]:
                 break
             time.sleep(1)
         assert len(fast) > runs_before, log.read_text()[-4000:]
-        # gunicorn may still be binding when the banner is printed: wait for it, bounded
+        # granian may still be binding when the banner is printed: wait for it, bounded
         fast_deadline = time.monotonic() + 60
         while health(int(fast[-1]))[0] != 200 and time.monotonic() < fast_deadline:
             time.sleep(1)
