@@ -93,3 +93,37 @@ def test_the_sweep_tops_up_recipients_that_two_payers_paid_once(hub_chain: Chain
     assert collateralize_frequent_recipients() == 0  # the open proposal covers the need
     assert ProposedUpdate.objects.count() == 1
     assert collateralize_frequent_recipients(limit=0) == 0
+
+
+def test_a_channel_used_recently_is_not_idle_however_old_its_earlier_states(
+        hub_chain: ChainEnv, settings: Any) -> None:
+    """Idleness is the age of the channel's latest state: older states that held the hub's
+    collateral do not make a channel the user just paid from idle."""
+    import time
+
+    from django.utils import timezone
+
+    from hub.channels.models import Channel, ChannelUpdate
+    from hub.collateral.services import reclaim_idle_collateral
+    from tests.purchases.helpers import collateralize
+
+    sim = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, sim)
+    shop = funded_user(hub_chain, wei=ETH // 100)
+    time.sleep(3)
+    response = sim.post("payments/purchase", {"meta": {}, "payments": [
+        pay_request(sim, shop.address, wei=ETH // 1000, ptype="PT_CUSTODIAL")]})
+    assert response.status_code == 200, response.content
+    channel = Channel.objects.get(user=sim.address)
+    latest = ChannelUpdate.objects.get(pk=channel.latest_update_id)
+    older = ChannelUpdate.objects.filter(channel=channel).exclude(pk=latest.pk).order_by("-created_at")
+    assert older.filter(balance_token_hub=10 * TOKEN).exists() and latest.balance_token_hub == 10 * TOKEN
+    now = timezone.now()
+    # idle means older than a moment between the collateral's states and the payment's
+    settings.COLLATERAL_IDLE_RECLAIM_SECONDS = (
+        (now - older[0].created_at) + (now - latest.created_at)).total_seconds() / 2
+    assert reclaim_idle_collateral() == 0
+    assert not ProposedUpdate.objects.filter(channel=channel, reason="ProposePendingWithdrawal").exists()
+    settings.COLLATERAL_IDLE_RECLAIM_SECONDS = 0
+    assert reclaim_idle_collateral() == 1
+    assert ProposedUpdate.objects.filter(channel=channel, reason="ProposePendingWithdrawal").count() == 1
