@@ -127,3 +127,27 @@ def test_a_channel_used_recently_is_not_idle_however_old_its_earlier_states(
     settings.COLLATERAL_IDLE_RECLAIM_SECONDS = 0
     assert reclaim_idle_collateral() == 1
     assert ProposedUpdate.objects.filter(channel=channel, reason="ProposePendingWithdrawal").count() == 1
+
+
+def test_at_or_above_the_floor_a_top_up_waits_until_it_brings_half_the_target(hub_chain: ChainEnv) -> None:
+    """At the floor (10 tokens) a top-up of less than half the target waits; below the floor the
+    same small top-up is proposed at once."""
+    from hub.collateral.models import CollateralAssignment, CollateralProfile
+    from hub.collateral.services import collateral_request
+    from tests.purchases.helpers import collateralize
+
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob)
+    assert bob.latest.balance_token_hub == 10 * TOKEN  # exactly the floor
+    profile = CollateralProfile.objects.create(name="step", minimum_maintained_token=15 * TOKEN,
+                                               amount_to_collateralize_token=18 * TOKEN)
+    CollateralAssignment.objects.create(user=bob.address, profile=profile)
+    assert collateral_request(user=bob.address) is None  # 8 tokens: less than half of 18
+    alice = funded_user(hub_chain, tokens=10 * TOKEN)
+    response = alice.post("payments/purchase", {"meta": {}, "payments": [
+        pay_request(alice, bob.address, token=6 * TOKEN, ptype="PT_CHANNEL")]})
+    assert response.status_code == 200, response.content
+    CollateralProfile.objects.filter(pk=profile.pk).update(minimum_maintained_token=5 * TOKEN,
+                                                           amount_to_collateralize_token=6 * TOKEN)
+    proposal = collateral_request(user=bob.address)  # 4 tokens, below the floor: 2 more at once
+    assert proposal is not None and proposal.args["depositTokenHub"] == str(2 * TOKEN)
