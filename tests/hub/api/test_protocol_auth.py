@@ -216,3 +216,84 @@ def test_a_deposit_request_signed_by_someone_else_is_refused(hub_chain: ChainEnv
     assert response.json()["code"] == "bad_signature"
     assert ChannelUpdate.objects.count() == 0
     assert DepositAuthorization.objects.count() == 0
+
+
+def signed(account: object, text: str) -> bytes:
+    return bytes(Account.sign_message(encode_defunct(text=text), account.key).signature)  # type: ignore[attr-defined]
+
+
+def refusal(message: str, signature: bytes | str) -> str:
+    text = signature if isinstance(signature, str) else "0x" + signature.hex()
+    with pytest.raises(auth.AuthFailed) as refused:
+        auth.recover_text_signer(message, text)
+    return refused.value.code
+
+
+def test_a_text_signature_recovers_its_signer_in_either_v_convention() -> None:
+    account = Account.create()
+    signature = signed(account, "nonce-1")
+    assert signature[64] in (27, 28)
+    assert auth.recover_text_signer("nonce-1", "0x" + signature.hex()) == account.address.lower()
+    assert auth.recover_text_signer("nonce-1", signature.hex()) == account.address.lower()
+    raw_v = signature[:64] + bytes([signature[64] - 27])
+    assert auth.recover_text_signer("nonce-1", "0x" + raw_v.hex()) == account.address.lower()
+    assert auth.recover_text_signer("nonce-2", "0x" + signature.hex()) != account.address.lower()
+
+
+def test_malformed_and_malleable_signatures_are_refused() -> None:
+    account = Account.create()
+    signature = signed(account, "n")
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    n = auth.SECP256K1_N
+    for bad in ("0xzz", signature[:64], signature + b"\x00",
+                r + s.to_bytes(32, "big") + bytes([29]), r + s.to_bytes(32, "big") + bytes([2]),
+                r + (0).to_bytes(32, "big") + bytes([v]),
+                # the same signature's high-s twin (EIP-2): valid for ecrecover, refused here
+                r + (n - s).to_bytes(32, "big") + bytes([55 - v]),
+                r + (auth._HALF_N + 1).to_bytes(32, "big") + bytes([v]),
+                (0).to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])):
+        assert refusal("n", bad) == "bad_signature", bad
+    # the largest low s is accepted as a signature (of somebody else)
+    edge = r + auth._HALF_N.to_bytes(32, "big") + bytes([v])
+    assert auth.recover_text_signer("n", "0x" + edge.hex()) != account.address.lower()
+
+
+def test_each_missing_or_malformed_header_gets_its_own_code() -> None:
+    account = Account.create()
+    address = account.address.lower()
+    for headers in ((None, "n", "0x00"), (address, None, "0x00"), (address, "n", None), ("", "", "")):
+        with pytest.raises(auth.AuthFailed) as refused:
+            auth.authenticate(*headers)
+        assert refused.value.code == "auth_required", headers
+    with pytest.raises(auth.AuthFailed) as refused:
+        auth.authenticate("0x1234", "n", "0x00")
+    assert refused.value.code == "bad_address"
+    with pytest.raises(auth.AuthFailed) as refused:
+        auth.authenticate(address, "n" * 129, "0x" + signed(account, "n" * 129).hex())
+    assert (refused.value.code, str(refused.value)) == ("nonce_invalid", refused.value.message)
+
+
+def test_operators_are_recognised_whatever_the_case_of_the_address(settings: object) -> None:
+    operator = Account.create().address
+    settings.HUB_OPERATOR_ADDRESSES = [operator.upper().replace("0X", "0x")]  # type: ignore[attr-defined]
+    assert auth.is_operator(operator) and auth.is_operator(operator.lower())
+    assert not auth.is_operator(Account.create().address)
+    settings.HUB_OPERATOR_ADDRESSES = []  # type: ignore[attr-defined]
+    assert not auth.is_operator(operator)
+
+
+def test_the_processs_memory_of_verified_sessions_is_bounded(
+        hub_chain: ChainEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most _VERIFIED_MAX sessions are remembered; the oldest is forgotten first (and then
+    verified again from the cache, not refused)."""
+    monkeypatch.setattr(auth, "_VERIFIED", {})
+    monkeypatch.setattr(auth, "_VERIFIED_MAX", 2)
+    sims = [UserSim(Account.create(), hub_chain.deployment.channel_manager) for _ in range(3)]
+    keys = []
+    for sim in sims:
+        sim.login()
+        assert sim.get(f"channel/{sim.address}/sync?lastChanTx=0").status_code == 200
+        keys.append((sim.address, sim.headers["x-nonce"], sim.headers["x-signature"]))
+    assert list(auth._VERIFIED) == keys[1:]
+    assert sims[0].get(f"channel/{sims[0].address}/sync?lastChanTx=0").status_code == 200
+    assert list(auth._VERIFIED) == [keys[2], keys[0]]
