@@ -308,6 +308,8 @@ def test_a_roll_by_default_overlaps_the_configured_time(shop: Shop) -> None:
     api_key_roll(merchant_id=shop.merchant.pk, key_id=old.api_key.public_id, now=now)
     assert ApiKey.objects.get(pk=old.api_key.pk).expires_at == now + timedelta(
         seconds=conf.API_KEY_ROLL_OVERLAP_SECONDS)
+
+
 def test_a_request_without_a_key_is_asked_for_one_and_reaches_no_view(shop: Shop) -> None:
     for path in ("/api/v1/balance", "/api/v1/invoices"):
         response = Client().get(path)
@@ -348,3 +350,32 @@ def test_the_openapi_document_declares_bearer_keys(db: None) -> None:
     assert schemes["apiKey"] == {
         "type": "http", "scheme": "bearer",
         "description": "sk_live_… (secret) or rk_live_… (restricted / read-only) keys"}
+
+
+def test_a_merchant_can_neither_roll_nor_revoke_another_merchants_key(shop: Shop, other_shop: Shop) -> None:
+    victim = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    for action in ("roll", "revoke"):
+        response = other_shop.client().post(f"/api/v1/api_keys/{victim.api_key.public_id}/{action}",
+                                            {"expires_in_seconds": 0})
+        assert response.status_code == 404, (action, response.content)
+    with pytest.raises(ApiKey.DoesNotExist):
+        api_key_roll(merchant_id=other_shop.merchant.pk, key_id=victim.api_key.public_id, overlap_seconds=0)
+    with pytest.raises(ApiKey.DoesNotExist):
+        api_key_revoke(merchant_id=other_shop.merchant.pk, key_id=victim.api_key.public_id)
+    untouched = ApiKey.objects.get(pk=victim.api_key.pk)
+    assert (untouched.revoked_at, untouched.expires_at) == (None, None)
+    assert ApiKey.objects.filter(merchant=other_shop.merchant).count() == 1
+    assert api_key_authenticate(victim.plaintext) is not None
+
+
+def test_an_overlap_of_zero_revokes_and_of_one_second_expires(shop: Shop) -> None:
+    now = timezone.now()
+    at_once = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    api_key_roll(merchant_id=shop.merchant.pk, key_id=at_once.api_key.public_id, overlap_seconds=0, now=now)
+    revoked = ApiKey.objects.get(pk=at_once.api_key.pk)
+    assert (revoked.revoked_at, revoked.expires_at) == (now, None)
+    brief = api_key_create(merchant_id=shop.merchant.pk, kind="secret")
+    api_key_roll(merchant_id=shop.merchant.pk, key_id=brief.api_key.public_id, overlap_seconds=1, now=now)
+    expiring = ApiKey.objects.get(pk=brief.api_key.pk)
+    assert (expiring.revoked_at, expiring.expires_at) == (None, now + timedelta(seconds=1))
+    assert api_key_authenticate(brief.plaintext, now=now) is not None
