@@ -379,3 +379,18 @@ def test_an_overlap_of_zero_revokes_and_of_one_second_expires(shop: Shop) -> Non
     expiring = ApiKey.objects.get(pk=brief.api_key.pk)
     assert (expiring.revoked_at, expiring.expires_at) == (None, now + timedelta(seconds=1))
     assert api_key_authenticate(brief.plaintext, now=now) is not None
+
+
+def test_a_restricted_key_holding_every_resource_may_create_the_kind_it_covers(shop: Shop) -> None:
+    from payments.merchants.permissions import RESOURCES
+
+    writer = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                            permissions=dict.fromkeys(RESOURCES, "write")).api_key
+    assert api_key_create(merchant_id=shop.merchant.pk, kind="secret", created_by=writer).api_key.kind == "secret"
+    reader = api_key_create(merchant_id=shop.merchant.pk, kind="restricted",
+                            permissions={**dict.fromkeys(RESOURCES, "read"), "api_keys": "write"}).api_key
+    made = api_key_create(merchant_id=shop.merchant.pk, kind="read_only", created_by=reader).api_key
+    assert made.kind == "read_only"
+    with pytest.raises(PaymentsError) as refused:
+        api_key_create(merchant_id=shop.merchant.pk, kind="secret", created_by=reader)
+    assert refused.value.code == "permission_denied"
