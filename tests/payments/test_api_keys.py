@@ -95,7 +95,7 @@ def test_a_restricted_key_naming_an_unknown_permission_is_refused_not_trimmed(sh
     assert ApiKey.objects.count() == before
     with pytest.raises(PaymentsError) as refused:  # the service (the dashboard's path) refuses too
         api_key_create(merchant_id=shop.merchant.pk, kind="restricted", permissions={"webhook": "read"})
-    assert refused.value.code == "permission_unknown"
+    assert (refused.value.code, refused.value.param) == ("permission_unknown", "permissions")
     assert ApiKey.objects.count() == before
 
 
