@@ -115,7 +115,12 @@ def test_every_process_killed_in_turn_is_restarted_and_the_platform_answers_agai
     try:
         wait_for("/healthz 200 after start", lambda: healthy_after(0),
                  time.monotonic() + START_DEADLINE, log)
-        fast_port = int(re.findall(r"HTTP fast path +http://127\.0\.0\.1:(\d+)/", log.read_text())[-1])
+        # the banner follows the servers' start: granian listens once a worker has loaded Django,
+        # which may be after daphne already answers /healthz
+        banner = r"HTTP fast path +http://127\.0\.0\.1:(\d+)/"
+        wait_for("the banner", lambda: re.search(banner, log.read_text()),
+                 time.monotonic() + START_DEADLINE, log)
+        fast_port = int(re.findall(banner, log.read_text())[-1])
         for name in ("web", "http", "worker", "scheduler", "valkey", "postgres", "anvil"):
             pid = service_pid(proc.pid, name)
             assert pid is not None, (name, children(proc.pid))
