@@ -339,3 +339,66 @@ def test_the_commitment_binds_every_field_in_the_published_order() -> None:
         with pytest.raises(ProofInvalid) as err:
             commitment(sequence=9, issued_at=1, hub=bad_hub, roots=roots)
         assert (err.value.code, str(err.value)) == ("bad_root", "the hub address is not 20 bytes of hex")
+
+
+def _broken(proof: dict, **changes: object) -> dict:
+    out = copy.deepcopy(proof)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def test_each_way_a_proof_can_fail_has_its_own_code_and_message() -> None:
+    """The proof page shows "<code>: <message>"; the message names the field that is wrong."""
+    root, proofs = publish({"wei": [3, 4, 5]})
+    proof = next(p for p in proofs if p["asset"] == "wei" and len(p["path"]) == 2)
+    step = proof["path"][0]
+    other_hash = "0x" + "ab" * 32
+    cases = [
+        (_broken(proof, sequence=8), root, "wrong_root", "the proof is for another root"),
+        (_broken(proof, sequence="x"), root, "malformed",
+         "proof sequence is not a non-negative decimal integer"),
+        (proof, {**root, "sequence": "x"}, "malformed", "sequence is not a non-negative decimal integer"),
+        (_broken(proof, asset="btc"), root, "unknown_asset", "unknown asset 'btc'"),
+        (_broken(proof, account=None), root, "malformed", "proof.account is missing"),
+        (_broken(proof, amount="x"), root, "malformed", "amount is not a non-negative decimal integer"),
+        (_broken(proof, salt="0x12"), root, "malformed", "salt is not 32 bytes of 0x-hex"),
+        (_broken(proof, leafHash=other_hash), root, "leaf_mismatch",
+         "the leaf hash does not match account, salt, amount"),
+        (_broken(proof, leafHash="0x12"), root, "malformed", "leafHash is not 32 bytes of 0x-hex"),
+        (_broken(proof, path="x"), root, "malformed", "proof.path is not a list"),
+        (_broken(proof, path=[step] * 257), root, "malformed", "proof.path is not a list"),
+        (_broken(proof, path=[step] * 256), root, "root_mismatch",
+         "the path does not lead to the published root"),
+        (_broken(proof, path=[5]), root, "malformed", "path[0] is not a step"),
+        (_broken(proof, path=[step, {**step, "side": "up"}]), root, "malformed", "path[1] is not a step"),
+        (_broken(proof, path=[{**step, "hash": "0x12"}]), root, "malformed",
+         "path[0].hash is not 32 bytes of 0x-hex"),
+        (_broken(proof, path=[{**step, "hash": other_hash}, proof["path"][1]]), root, "root_mismatch",
+         "the path does not lead to the published root"),
+    ]
+    published = root["assets"]["wei"]
+    for field, value, code, message in [
+        ("total", str(int(published["total"]) + 1), "total_mismatch",
+         "the path's sums do not add up to the published total"),
+        ("leaves", 2, "bad_path", "the path is longer than the tree is deep"),  # 3 leaves: depth 2
+    ]:
+        changed = copy.deepcopy(root)
+        changed["assets"]["wei"][field] = value
+        cases.append((proof, changed, code, message))
+    for bad_proof, bad_root, code, message in cases:
+        with pytest.raises(ProofInvalid) as err:
+            verify_proof(bad_proof, bad_root)
+        assert (err.value.code, str(err.value)) == (code, message), (bad_proof, code)
+    # a path no longer than the tree is deep verifies; one step more than the published leaf
+    # count allows does not (two leaves: depth 1; one leaf: depth 0)
+    two, two_proofs = publish({"wei": [3, 4]})
+    assert verify_proof(two_proofs[0], two) == int(two_proofs[0]["amount"])
+    one = copy.deepcopy(two)
+    one["assets"]["wei"]["leaves"] = 1
+    with pytest.raises(ProofInvalid) as err:
+        verify_proof(two_proofs[0], one)
+    assert err.value.code == "bad_path"
