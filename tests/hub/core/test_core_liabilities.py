@@ -402,3 +402,33 @@ def test_each_way_a_proof_can_fail_has_its_own_code_and_message() -> None:
     with pytest.raises(ProofInvalid) as err:
         verify_proof(two_proofs[0], one)
     assert err.value.code == "bad_path"
+
+
+def test_a_malformed_asset_entry_or_path_hash_is_refused_with_its_code_and_message() -> None:
+    root, proofs = publish({"wei": [3, 4]})
+    assets = root["assets"]
+    cases = [
+        ({k: v for k, v in root.items() if k != "assets"}, "malformed", "root.assets is missing"),
+        ({**root, "assets": [1]}, "malformed", "root.assets is missing"),
+        ({**root, "assets": {"wei": assets["wei"]}}, "malformed", "root.assets.token is missing"),
+        ({**root, "assets": {**assets, "wei": "x"}}, "malformed", "root.assets.wei is missing"),
+        ({**root, "assets": {**assets, "wei": {**assets["wei"], "root": "0x12"}}}, "malformed",
+         "wei root is not 32 bytes of 0x-hex"),
+        ({**root, "assets": {**assets, "token": {**assets["token"], "total": "x"}}}, "malformed",
+         "token total is not a non-negative decimal integer"),
+        ({**root, "assets": {**assets, "wei": {**assets["wei"], "leaves": -1}}},
+         "amount_out_of_range", "wei leaves is not a non-negative decimal integer"),
+    ]
+    for broken, code, message in cases:
+        with pytest.raises(ProofInvalid) as err:
+            verify_proof(proofs[0], broken)
+        assert (err.value.code, str(err.value)) == (code, message)
+    with pytest.raises(ProofInvalid) as err:
+        path_root(b"\x00" * 32, 1, [Step(b"\x01" * 31, 1, left=True)])
+    assert (err.value.code, str(err.value)) == ("bad_path", "a path hash is 32 bytes")
+    with pytest.raises(ProofInvalid) as err:
+        path_root(b"\x00" * 32, UINT256_MAX, [Step(b"\x01" * 32, 1, left=False)])
+    assert (err.value.code, str(err.value)) == ("sum_overflow", "a node sum overflows uint256")
+    # the largest total that fits is accepted
+    assert path_root(b"\x00" * 32, UINT256_MAX - 1, [Step(b"\x01" * 32, 1, left=True)]) == (
+        node_hash(b"\x01" * 32, 1, b"\x00" * 32, UINT256_MAX - 1), UINT256_MAX)
