@@ -432,3 +432,12 @@ def test_a_malformed_asset_entry_or_path_hash_is_refused_with_its_code_and_messa
     # the largest total that fits is accepted
     assert path_root(b"\x00" * 32, UINT256_MAX - 1, [Step(b"\x01" * 32, 1, left=True)]) == (
         node_hash(b"\x01" * 32, 1, b"\x00" * 32, UINT256_MAX - 1), UINT256_MAX)
+
+
+def test_a_proof_is_cut_only_for_the_leaf_at_that_index() -> None:
+    leaves = [make_leaf(account=f"a{i}", salt=_salt(i), asset="wei", amount=i) for i in range(3)]
+    tree = build_tree("wei", leaves)
+    first = next(leaf for leaf in leaves if leaf.hash == tree.levels[0][0][0])
+    assert proof_json(tree=tree, index=0, leaf=first, sequence=1)["leafHash"] == "0x" + first.hash.hex()
+    with pytest.raises(ValueError, match=r"^leaf is not at that index$"):
+        proof_json(tree=tree, index=1, leaf=first, sequence=1)
