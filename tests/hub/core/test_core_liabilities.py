@@ -441,3 +441,31 @@ def test_a_proof_is_cut_only_for_the_leaf_at_that_index() -> None:
     assert proof_json(tree=tree, index=0, leaf=first, sequence=1)["leafHash"] == "0x" + first.hash.hex()
     with pytest.raises(ValueError, match=r"^leaf is not at that index$"):
         proof_json(tree=tree, index=1, leaf=first, sequence=1)
+
+
+def test_the_builder_refuses_what_it_must_not_commit_to_with_a_code_and_message() -> None:
+    salt = _salt(0)
+    cases = [
+        (lambda: make_leaf(account="a", salt=salt, asset="wei", amount=-1),
+         "negative_amount", "account balance -1 is negative"),
+        (lambda: leaf_hash(b"\x00" * 32, "wei", True), "amount_out_of_range", "True is not a uint256"),
+        (lambda: leaf_hash(b"\x00" * 32, "wei", UINT256_MAX + 1), "amount_out_of_range",
+         f"{UINT256_MAX + 1} is not a uint256"),
+        (lambda: leaf_hash(b"\x00" * 32, "btc", 1), "unknown_asset", "unknown asset 'btc'"),
+        (lambda: account_hash("a", b"\x00" * 31), "bad_salt", "a salt is 32 bytes"),
+        (lambda: build_tree("wei", [make_leaf(account="a", salt=salt, asset="token", amount=1)]),
+         "unknown_asset", "a token leaf in the wei tree"),
+        (lambda: tree_from_nodes("wei", [(b"\x00" * 32, 1), (b"\x01" * 32, -1)]),
+         "negative_amount", "a leaf amount is negative"),
+        (lambda: tree_from_nodes("wei", [(b"\x00" * 32, UINT256_MAX), (b"\x01" * 32, 1)]),
+         "sum_overflow", "the liabilities do not fit in a uint256"),
+    ]
+    for build, code, message in cases:
+        with pytest.raises(ProofInvalid) as err:
+            build()
+        assert (err.value.code, str(err.value)) == (code, message)
+    # the largest total that fits is committed to
+    full = tree_from_nodes("wei", [(b"\x00" * 32, UINT256_MAX - 1), (b"\x01" * 32, 1)])
+    assert full.total == UINT256_MAX
+    with pytest.raises(IndexError, match=r"^2$"):
+        inclusion_path(full, 2)
