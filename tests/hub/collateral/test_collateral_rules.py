@@ -73,26 +73,36 @@ def test_an_exchange_refused_for_collateral_asks_for_the_tokens_it_needs(
     assert (top_up.args["depositTokenHub"], top_up.args["depositWeiHub"]) == (str(20 * TOKEN), "0")
 
 
-def test_the_sweep_tops_up_recipients_that_two_payers_paid_once(hub_chain: ChainEnv) -> None:
+def test_the_sweep_tops_up_recipients_that_two_payers_paid_recently(
+        hub_chain: ChainEnv, movable_clock: Any) -> None:
+    from tests.purchases.helpers import collateralize
+
     alice = funded_user(hub_chain, tokens=10 * TOKEN)
     bob = funded_user(hub_chain, tokens=10 * TOKEN)
-    busy = funded_user(hub_chain, wei=ETH // 100)  # two payers
+    busy = funded_user(hub_chain, wei=ETH // 100)  # two payers, one of them in the channel
+    collateralize(hub_chain, busy)
+    also_busy = funded_user(hub_chain, wei=ETH // 100)  # two payers, held for collateral
     quiet = funded_user(hub_chain, wei=ETH // 100)  # one payer, twice
     custodial = funded_user(hub_chain, wei=ETH // 100)  # two payers, custodially
-    for payer, recipient, ptype in ((alice, busy, "PT_OPTIMISTIC"), (bob, busy, "PT_OPTIMISTIC"),
+    for payer, recipient, ptype in ((alice, busy, "PT_OPTIMISTIC"), (bob, busy, "PT_CHANNEL"),
+                                    (alice, also_busy, "PT_OPTIMISTIC"), (bob, also_busy, "PT_OPTIMISTIC"),
                                     (alice, quiet, "PT_OPTIMISTIC"), (alice, quiet, "PT_OPTIMISTIC"),
                                     (alice, custodial, "PT_CUSTODIAL"), (bob, custodial, "PT_CUSTODIAL")):
         response = payer.post("payments/purchase", {"meta": {}, "payments": [
             pay_request(payer, recipient.address, token=TOKEN, ptype=ptype)]})
         assert response.status_code == 200, response.content
-    assert collateralize_frequent_recipients() == 1
-    proposal = ProposedUpdate.objects.get()
-    assert proposal.channel.user == busy.address
-    # sized for two recent payers: the policy's floor per payer
-    assert proposal.args["depositTokenHub"] == str(2 * 10 * TOKEN)
-    assert collateralize_frequent_recipients() == 0  # the open proposal covers the need
-    assert ProposedUpdate.objects.count() == 1
+    movable_clock.advance(3600)  # an hour later the payments are out of the window
+    assert collateralize_frequent_recipients() == 0
+    movable_clock.advance(-3600)
     assert collateralize_frequent_recipients(limit=0) == 0
+    assert collateralize_frequent_recipients() == 2
+    proposals = {p.channel.user: p for p in ProposedUpdate.objects.filter(status=ProposedUpdate.Status.OPEN)}
+    assert set(proposals) == {busy.address, also_busy.address}
+    # sized for two recent payers (the policy's floor per payer), less what the hub holds
+    assert proposals[also_busy.address].args["depositTokenHub"] == str(2 * 10 * TOKEN)
+    assert proposals[busy.address].args["depositTokenHub"] == str(2 * 10 * TOKEN - 8 * TOKEN)
+    assert collateralize_frequent_recipients() == 0  # the open proposals cover the need
+    assert ProposedUpdate.objects.filter(status=ProposedUpdate.Status.OPEN).count() == 2
 
 
 def test_a_channel_used_recently_is_not_idle_however_old_its_earlier_states(
