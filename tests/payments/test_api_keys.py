@@ -397,3 +397,17 @@ def test_a_restricted_key_holding_every_resource_may_create_the_kind_it_covers(s
     with pytest.raises(PaymentsError) as refused:
         api_key_create(merchant_id=shop.merchant.pk, kind="secret", created_by=reader)
     assert refused.value.code == "permission_denied"
+
+
+def test_secret_and_read_only_keys_store_no_permission_list_and_no_default_name(shop: Shop) -> None:
+    for kind in ("secret", "read_only"):
+        key = api_key_create(merchant_id=shop.merchant.pk, kind=kind, permissions={"invoices": "read"}).api_key
+        stored = ApiKey.objects.get(pk=key.pk)
+        assert (stored.permissions, stored.name) == ({}, ""), kind
+
+
+def test_a_key_used_again_within_the_resolution_keeps_its_last_use(shop: Shop) -> None:
+    now = timezone.now()
+    assert api_key_authenticate(shop.key, now=now) is not None
+    again = api_key_authenticate(shop.key, now=now + timedelta(seconds=30))
+    assert again is not None and again.last_used_at == now
