@@ -100,7 +100,7 @@ END $$;"""
 def _rate_before(new: str, old: str) -> str:
     return f"""(SELECT x.rate FROM (
             (SELECT r.retrieved_at, r.id, r.rate FROM hub_exchangerate r
-             WHERE r.retrieved_at <= p.created_at AND r.id NOT IN (SELECT id FROM {new})
+             WHERE r.retrieved_at <= p.created_at AND r.id NOT IN (SELECT n.id FROM {new} n)
              ORDER BY r.retrieved_at DESC, r.id DESC LIMIT 1)
             UNION ALL
             (SELECT o.retrieved_at, o.id, o.rate FROM {old} o WHERE o.retrieved_at <= p.created_at
@@ -112,7 +112,7 @@ def rate_function(name: str, new: str, old: str) -> str:
     """The payments whose rate the statement can have changed: from the earliest rate it touched
     up to the first untouched rate after the latest one. Usually none (a new rate is newer than
     every payment)."""
-    touched = f"(SELECT retrieved_at FROM {new} UNION ALL SELECT retrieved_at FROM {old})"
+    touched = f"(SELECT n.retrieved_at FROM {new} n UNION ALL SELECT o.retrieved_at FROM {old} o)"
     delta = f"""
         SELECT p.recipient, payments_volume_bucket(p.created_at) AS bucket, 0 AS n, 0 AS wei,
                0 AS token, 0 AS token_cents,
