@@ -59,6 +59,9 @@ def sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]:
     return links
 
 
+MAX_PAGE = 10**9
+
+
 @never_cache
 @dashboard_view("payments")
 def payments_view(request: HttpRequest) -> HttpResponse:
@@ -67,7 +70,8 @@ def payments_view(request: HttpRequest) -> HttpResponse:
     form = forms.PaymentFilterForm(request.GET or None)
     invalid = form.is_bound and not form.is_valid()
     try:
-        number = int(request.GET.get("page", "1"))
+        # a page number's row offset must fit PostgreSQL's bigint: far pages are simply empty
+        number = min(max(int(request.GET.get("page", "1")), 1), MAX_PAGE)
     except ValueError:
         number = 1
     listed = PaymentsPage([], "", "") if invalid else payments_page(
