@@ -47,7 +47,10 @@ _PHASES = {"", "stats", "fail", "list_all_tests", "mutant_generation"}
 TESTS_FOR: dict[str, tuple[str, ...]] = {
     "hub.core.": ("tests/hub/core/",),
     "hub.auth.": ("tests/hub/api/test_protocol_auth.py", "tests/hub/api/test_forged_requests.py"),
-    "hub.purchases.": ("tests/purchases/", "tests/hub/api/test_forged_requests.py"),
+    "hub.purchases.": ("tests/purchases/", "tests/hub/api/test_forged_requests.py",
+                       # PT_THREAD purchases; a refund paid into the payer's channel (hub_pay_user)
+                       "tests/hub/threads/test_thread_flows.py::test_pt_thread_purchases_and_refusals",
+                       "tests/payments/test_refunds.py::test_a_pending_refund_is_paid_by_the_sweep_exactly_once"),
     "hub.custodial.": ("tests/custodial/",),
     "hub.collateral.": ("tests/hub/collateral/",),
     "payments.refunds.": ("tests/payments/test_refunds.py",),
