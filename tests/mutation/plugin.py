@@ -53,7 +53,7 @@ TESTS_FOR: dict[str, tuple[str, ...]] = {
                        "tests/payments/test_refunds.py::test_a_pending_refund_is_paid_by_the_sweep_exactly_once"),
     "hub.custodial.": ("tests/custodial/",),
     "hub.collateral.": ("tests/hub/collateral/",),
-    "payments.refunds.": ("tests/payments/test_refunds.py",),
+    "payments.refunds.": ("tests/payments/test_refunds.py", "tests/payments/test_refund_onchain.py"),
     "payments.settlements.": ("tests/payments/test_settlements.py",
                               "tests/payments/test_settlement_races.py"),
     "payments.api.auth.": ("tests/payments/test_api_keys.py", "tests/payments/test_isolation.py"),

@@ -18,9 +18,10 @@ from hub.core import ChannelState
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
 from hub.purchases.models import Payment, RefundExecution
+from linkpay.api import issue_refund_link
 from linkpay.models import Link
 from payments.events.models import Event
-from payments.refunds.execution import refunds_sweep
+from payments.refunds.execution import issue_refund_links_with, refunds_sweep
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_create
 from tests.chain_env import TOKEN, ChainEnv
@@ -91,6 +92,7 @@ def test_refunds_beyond_what_is_left_of_the_payment_are_refused_and_change_nothi
 
 def test_a_payer_whose_channel_cannot_receive_is_refunded_with_a_link_from_the_balance(
         hub_chain: ChainEnv, shop: Shop) -> None:
+    issue_refund_links_with(issue_refund_link)  # registered again (as the links app does at start): replaces it
     alice, payment = pay_shop(hub_chain, shop, tokens=5 * TOKEN)
     drain_hub_balance(hub_chain, alice)
     state = latest_state(alice.address)

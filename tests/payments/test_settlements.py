@@ -3,8 +3,11 @@ returns the amount to the custodial ledger account exactly once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from web3 import Web3
 
 from hub.chain import outbox
@@ -12,8 +15,16 @@ from hub.chain.artifacts import load_abi
 from hub.chain.deploy import mint_tokens
 from hub.chain.models import ChainTransaction
 from hub.ledger.services import account_balance
+from payments.merchants.models import Merchant
+from payments.merchants.services import receiving_address_add
 from payments.settlements.models import Settlement
-from payments.settlements.services import settlement_on_payout_complete, settlements_run_automatic
+from payments.settlements.services import (
+    _settle_if_due,
+    settlement_execute,
+    settlement_on_payout_complete,
+    settlements_mark_submitted,
+    settlements_run_automatic,
+)
 from tests.chain_env import ChainEnv
 from tests.payments.conftest import Shop, credit_custodial, random_address
 
@@ -113,3 +124,71 @@ def test_automatic_settlement_starts_at_the_threshold(payout_shop: Shop) -> None
     created = settlements_run_automatic()
     assert [(s.amount, s.asset, s.automatic) for s in created] == [(1000, "wei", True)]
     assert settlements_run_automatic() == []
+
+
+def test_a_token_threshold_alone_settles_the_token_balance(payout_shop: Shop) -> None:
+    """No wei threshold and no schedule: the token threshold alone makes the merchant due, and the
+    wei balance of 0 (skipped) does not stop the token settlement after it."""
+    Merchant.objects.filter(pk=payout_shop.merchant.pk).update(settlement_threshold_token=1000)
+    credit_custodial(payout_shop.address, "token", 1000)
+    created = settlements_run_automatic()
+    assert [(int(s.amount), s.asset, s.automatic) for s in created] == [(1000, "token", True)]
+    assert account_balance(f"custodial:{payout_shop.address}", "token") == 0
+
+
+def test_a_schedule_is_due_exactly_one_period_after_the_last_scheduled_settlement(payout_shop: Shop) -> None:
+    last = timezone.now() - timedelta(days=3)
+    Merchant.objects.filter(pk=payout_shop.merchant.pk).update(
+        settlement_schedule=Merchant.SettlementSchedule.DAILY, last_scheduled_settlement_at=last)
+    credit_custodial(payout_shop.address, "wei", 1)  # the smallest balance is settled on schedule
+    assert settlements_run_automatic(now=last + timedelta(days=1, microseconds=-1)) == []
+    created = settlements_run_automatic(now=last + timedelta(days=1))
+    assert [(int(s.amount), s.asset) for s in created] == [(1, "wei")]
+    payout_shop.merchant.refresh_from_db()
+    assert payout_shop.merchant.last_scheduled_settlement_at == last + timedelta(days=1)
+
+
+def test_a_merchant_whose_addresses_net_to_zero_is_not_settled(payout_shop: Shop) -> None:
+    second = random_address()
+    receiving_address_add(merchant_id=payout_shop.merchant.pk, address=second)
+    Merchant.objects.filter(pk=payout_shop.merchant.pk).update(
+        settlement_schedule=Merchant.SettlementSchedule.DAILY)
+    credit_custodial(payout_shop.address, "wei", 5)
+    credit_custodial(second, "wei", -5)
+    assert settlements_run_automatic() == []
+    assert Settlement.objects.count() == 0
+    assert account_balance(f"custodial:{payout_shop.address}", "wei") == 5
+
+
+def test_the_due_check_under_the_merchant_lock_skips_a_merchant_gone_or_without_payout_address(
+        make_shop, hub_chain: ChainEnv) -> None:  # type: ignore[no-untyped-def]
+    """What a run listed can change before it takes the merchant's lock: the merchant is deleted,
+    or its payout address removed. The check under the lock then settles nothing and does not
+    count the schedule as run."""
+    shop = make_shop("no payout yet")
+    Merchant.objects.filter(pk=shop.merchant.pk).update(settlement_schedule=Merchant.SettlementSchedule.DAILY)
+    credit_custodial(shop.address, "wei", 100)
+    now = timezone.now()
+    assert _settle_if_due(shop.merchant.pk, now) == []
+    assert _settle_if_due(Merchant.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1, now) == []
+    shop.merchant.refresh_from_db()
+    assert shop.merchant.last_scheduled_settlement_at is None
+    assert Settlement.objects.count() == 0
+
+
+def test_only_settlements_whose_transaction_was_broadcast_are_marked_submitted(payout_shop: Shop) -> None:
+    credit_custodial(payout_shop.address, "wei", 100)
+    first = settlement_execute(merchant_id=payout_shop.merchant.pk, asset="wei", amount=40)
+    second = settlement_execute(merchant_id=payout_shop.merchant.pk, asset="wei", amount=60)
+    assert settlements_mark_submitted() == 0  # nothing broadcast yet
+    assert first.chain_transaction_id is not None
+    outbox.transaction_submit(tx_id=first.chain_transaction_id)
+    assert ChainTransaction.objects.get(pk=first.chain_transaction_id).state == ChainTransaction.State.SUBMITTED
+    before = Settlement.objects.get(pk=first.pk).updated_at
+
+    assert settlements_mark_submitted() == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, second.state) == (Settlement.State.SUBMITTED, Settlement.State.PENDING)
+    assert first.updated_at > before
+    assert settlements_mark_submitted() == 0  # already marked
