@@ -23,8 +23,9 @@ from hub.ledger.services import account_balance
 from hub.purchases.models import Payment
 from payments.invoices.services import invoice_apply_payment, invoice_create
 from payments.mail.services import email_send, emails_unsent
-from payments.refunds.execution import refund_on_chain_complete, refunds_sweep
+from payments.refunds.execution import refund_execute, refund_on_chain_complete, refunds_sweep
 from payments.refunds.models import Refund
+from payments.refunds.services import refund_create
 from tests.chain_env import ChainEnv
 from tests.dashboard.helpers import Team, make_payment, make_team, post_form, sign_in
 from tests.payments.conftest import Shop
@@ -177,3 +178,18 @@ def test_an_invoice_paid_twice_through_the_checkout_refunds_its_excess_on_chain(
     assert hub_chain.w3.eth.get_balance(payer.address) - before == 10**15  # exactly the excess
     assert api.get(f"/api/v1/invoices/{invoice.public_id}").json()["amount_excess"] == "0"
     assert account_balance(f"custodial:{shop.address}", "wei") == 10**15  # the price stays
+
+
+def test_a_token_refund_on_chain_without_a_configured_token_fails_and_moves_nothing(
+        shop: Shop, settings: object) -> None:
+    settings.TOKEN_ADDRESS = ""  # type: ignore[attr-defined]
+    payment = checkout_payment(shop, refund_to=Account.create().address, token=500)
+    payouts_before = account_balance(ONCHAIN_PAYOUTS, "token")
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=200)
+    assert refund_execute(refund_id=refund.public_id, allow_link=True).method == ""
+    refund.refresh_from_db()
+    assert (refund.state, refund.failure_reason, refund.chain_transaction_id) == (
+        Refund.State.FAILED, "asset_not_configured", None)
+    assert account_balance(f"custodial:{shop.address}", "token") == 500
+    assert account_balance(ONCHAIN_PAYOUTS, "token") == payouts_before
+    assert not ChainTransaction.objects.filter(idempotency_key=f"refund:{refund.public_id}").exists()
