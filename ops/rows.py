@@ -42,7 +42,7 @@ def _fields(model: type[Model], keyed: bool = False) -> tuple[Field, ...]:
     return tuple(f for f in model._meta.concrete_fields if keyed or not f.db_returning)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)  # (model, row count): a batch of any size up to a few hundred
 def _sql(model: type[Model], count: int, keyed: bool = False) -> str:
     qn = connection.ops.quote_name
     fields = _fields(model, keyed)
@@ -125,12 +125,27 @@ def rows_waiting() -> Iterator[None]:
     _waiting.inserts = []
     try:
         yield
-        if _waiting.inserts:
-            sql, params = with_waiting_inserts("SELECT 1", [])
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+        rows_send_waiting()
     finally:
         _waiting.inserts = None
+
+
+def rows_send_waiting() -> None:
+    """Send the inserts waiting in `rows_waiting()` now (before a query that reads them)."""
+    if getattr(_waiting, "inserts", None):
+        sql, params = with_waiting_inserts("SELECT 1", [])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def rows_reserve_keys(model: type[Model], count: int) -> list[int]:
+    """`count` primary keys for new `model` rows, taken from its sequence in one statement (in
+    ascending order), for instances inserted with `rows_insert_later`."""
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {key_sequence_sql(model)} FROM generate_series(1, %s)", [count])  # noqa: S608
+        return sorted(key for (key,) in cursor.fetchall())
 
 
 def rows_insert_later(objs: Sequence[Model]) -> None:
@@ -145,7 +160,7 @@ def rows_insert_later(objs: Sequence[Model]) -> None:
         rows_insert(objs)
         return
     model, params = _prepare(objs, keyed)
-    waiting.append((_sql(model, len(objs), keyed), params))
+    waiting.append((model, keyed, len(objs), params))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -158,8 +173,18 @@ def with_waiting_inserts(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
     if not waiting:
         return sql, params
     _waiting.inserts = []
-    ctes = ", ".join(f"waiting_{n} AS ({insert})" for n, (insert, _p) in enumerate(waiting))
-    before = [p for _insert, insert_params in waiting for p in insert_params]
+    # the rows of one model go in one INSERT (a block's hundreds of channel updates: one
+    # multi-row VALUES, not hundreds of CTEs); the order of the CTEs does not matter, they all
+    # run on the statement's snapshot
+    merged: dict[tuple[type[Model], bool], tuple[int, list[Any]]] = {}
+    for model, keyed, count, insert_params in waiting:
+        total, merged_params = merged.setdefault((model, keyed), (0, []))
+        merged_params.extend(insert_params)
+        merged[(model, keyed)] = (total + count, merged_params)
+    inserts = [(_sql(model, count, keyed), insert_params)
+               for (model, keyed), (count, insert_params) in merged.items()]
+    ctes = ", ".join(f"waiting_{n} AS ({insert})" for n, (insert, _p) in enumerate(inserts))
+    before = [p for _insert, insert_params in inserts for p in insert_params]
     if sql.startswith("WITH "):
         return f"WITH {ctes}, {sql[5:]}", [*before, *params]
     return f"WITH {ctes} {sql}", [*before, *params]

@@ -10,6 +10,10 @@ Guarantees (threat K3):
 - Each event's handler runs in the same DB transaction that marks the event processed, so its
   writes commit exactly once. A handler that raises rolls back its own writes, marks the event
   FAILED (retried later with back-off) and does not hold up other events.
+- A handler may have a batch form (a block's hundreds of DidUpdateChannel events in a handful
+  of statements instead of a handful each): it gets a run of consecutive events of its name in
+  one savepoint of the same transaction, and when it raises, its writes are undone and the
+  events go to the single handler one by one, so the result is the same either way.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from web3 import Web3
 from web3.exceptions import BlockNotFound
@@ -38,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 EventState = ChainEvent.State
 EventHandler = Callable[[ChainEvent], None]
+BatchHandler = Callable[[list[ChainEvent]], None]
 
 BATCH_BLOCKS = 2_000  # eth_getLogs ranges most providers accept
 MAX_BATCHES_PER_RUN = 10  # keeps one run (one actor message) short
@@ -51,20 +56,32 @@ DISPATCH_SECONDS_PER_RUN = 30  # well inside the actor's time limit
 # --- handler registry -------------------------------------------------------------------------
 
 _handlers: dict[str, EventHandler] = {}
+_batch_handlers: dict[str, BatchHandler] = {}
 
 
-def register_event_handler(event_name: str, func: EventHandler, *, replace: bool = False) -> EventHandler:
+def register_event_handler(event_name: str, func: EventHandler, *, replace: bool = False,
+                           batch: BatchHandler | None = None) -> EventHandler:
     """Route events called `event_name` (e.g. "DidUpdateChannel") to `func(event)`.
 
     One handler per name: registering a different function for a taken name raises unless
     `replace`. Register at import time of a module every process loads (an app's `ready()` or
     a `tasks` module), so the worker that dispatches knows every handler. `func` runs inside the
     dispatch DB transaction and must not commit side effects outside the database (use
-    `transaction.on_commit`)."""
+    `transaction.on_commit`).
+
+    `batch(events)`, when given, does what `func` does for each of a run of consecutive events of
+    that name (in chain order), in fewer statements, all or nothing: when it raises, its writes
+    are undone and `func` handles the events one by one (so a failing event fails alone).
+    Registering without `batch` drops the name's batch handler (a wrapper of `func` must not be
+    bypassed)."""
     current = _handlers.get(event_name)
     if current is not None and current is not func and not replace:
         raise ValueError(f"a handler for {event_name!r} is already registered: {_name_of(current)}")
     _handlers[event_name] = func
+    if batch is None:
+        _batch_handlers.pop(event_name, None)
+    else:
+        _batch_handlers[event_name] = batch
     return func
 
 
@@ -77,6 +94,7 @@ def event_handler(event_name: str) -> Callable[[EventHandler], EventHandler]:
 
 def unregister_event_handler(event_name: str) -> None:
     _handlers.pop(event_name, None)
+    _batch_handlers.pop(event_name, None)
 
 
 def registered_event_handlers() -> dict[str, EventHandler]:
@@ -293,23 +311,30 @@ class DispatchResult:
         return self.processed + self.failed + self.ignored
 
 
-DISPATCH_CHUNK = 20  # events handled in one transaction (one durable commit for all of them)
+# Events handled in one transaction (one durable commit for all of them): DISPATCH_CHUNK handled
+# one by one (each holds its channel's lock until the commit), or up to DISPATCH_BATCH of names
+# with a batch handler (a few statements for all of them).
+DISPATCH_CHUNK = 20
+DISPATCH_BATCH = 200
 
 
-def events_dispatch(*, limit: int = 500, now: datetime | None = None) -> DispatchResult:
+def events_dispatch(*, limit: int = 500, now: datetime | None = None, batched: bool = True) -> DispatchResult:
     """Hand NEW events and FAILED events whose retry time has come to their handlers, in chain
     order. Events are locked and re-read, so concurrent dispatchers never run a handler twice.
-    DISPATCH_CHUNK events share a transaction, each handler in a savepoint of its own: a handler
-    that raises undoes only its own writes (its event is marked FAILED, the others commit)."""
+    Up to DISPATCH_CHUNK events (DISPATCH_BATCH with a batch form) share a transaction. A run of consecutive events of one name whose
+    handler has a batch form goes to it at once, in a savepoint; every other event (and every
+    event of a run whose batch raised) goes to its handler alone, in a savepoint of its own: a
+    handler that raises undoes only its own writes (its event is marked FAILED, the others
+    commit). `batched=False`: every event alone (the reference the batch forms must equal)."""
     now = now or timezone.now()
-    ids = list(
+    due = list(
         ChainEvent.objects.filter(state__in=[EventState.NEW, EventState.FAILED])
         .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-        .order_by("block_number", "log_index").values_list("id", flat=True)[:limit]
+        .order_by("block_number", "log_index").values_list("id", "name")[:limit]
     )
     result = DispatchResult()
-    for start in range(0, len(ids), DISPATCH_CHUNK):
-        for outcome in _dispatch_chunk(ids[start:start + DISPATCH_CHUNK], now):
+    for chunk in _chunks(due, batched):
+        for outcome in _dispatch_chunk(chunk, now, batched):
             if outcome == EventState.PROCESSED:
                 result.processed += 1
             elif outcome == EventState.FAILED:
@@ -319,13 +344,67 @@ def events_dispatch(*, limit: int = 500, now: datetime | None = None) -> Dispatc
     return result
 
 
-def _dispatch_chunk(event_ids: list[int], now: datetime) -> list[str]:
+def _chunks(due: list[tuple[int, str]], batched: bool) -> Iterator[list[int]]:
+    """The events' ids in chain order, cut into transactions: an event with a batch handler
+    weighs 1, any other DISPATCH_BATCH // DISPATCH_CHUNK; a transaction weighs DISPATCH_BATCH."""
+    chunk: list[int] = []
+    weight = 0
+    for pk, name in due:
+        chunk.append(pk)
+        weight += 1 if batched and name in _batch_handlers else DISPATCH_BATCH // DISPATCH_CHUNK
+        if weight >= DISPATCH_BATCH:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
+        yield chunk
+
+
+def _dispatch_chunk(event_ids: list[int], now: datetime, batched: bool = True) -> list[str]:
     with transaction.atomic():
         events = list(ChainEvent.objects.select_for_update(skip_locked=True)
                       .filter(pk__in=event_ids, state__in=[EventState.NEW, EventState.FAILED])
                       .order_by("block_number", "log_index"))
         # done by someone else, orphaned, or being handled right now: not in `events`
-        return [_dispatch_one(event, now) for event in events]
+        outcomes: list[str] = []
+        start = 0
+        while start < len(events):
+            name = events[start].name
+            end = start + 1
+            while end < len(events) and events[end].name == name:
+                end += 1
+            run = events[start:end]
+            batch = _batch_handlers.get(name) if batched and len(run) > 1 else None
+            if batch is None or not _dispatch_batch(run, batch):
+                outcomes += [_dispatch_one(event, now) for event in run]
+            else:
+                outcomes += [event.state for event in run]
+            start = end
+        return outcomes
+
+
+def _dispatch_batch(events: list[ChainEvent], batch: BatchHandler) -> bool:
+    """Run a batch handler on a run of events of one name and mark them processed in one
+    statement (the caller holds their locks, inside a transaction). False, with nothing written,
+    when it raised: the caller then hands the events to the handler one by one."""
+    handler = _handlers.get(events[0].name)
+    if handler is None:
+        return False
+    try:
+        with transaction.atomic():  # a savepoint: a failing batch's writes are undone
+            batch(events)
+    except Exception:
+        logger.info("batch handler for %d %s events failed; handling them one by one",
+                    len(events), events[0].name, exc_info=True)
+        return False
+    at = timezone.now()
+    name = _name_of(handler)
+    ChainEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+        state=EventState.PROCESSED, was_processed=True, error="", retry_at=None, processed_at=at,
+        attempts=F("attempts") + 1, handler=name)
+    for event in events:
+        event.state, event.was_processed, event.error, event.retry_at = EventState.PROCESSED, True, "", None
+        event.processed_at, event.attempts, event.handler = at, event.attempts + 1, name
+    return True
 
 
 def _dispatch_one(event: ChainEvent, now: datetime) -> str:

@@ -4,6 +4,7 @@ pending states whose timeout passed by the ingested block time."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import F
@@ -12,10 +13,12 @@ from django.utils import timezone
 from hub.chain.ingest import WaitingEvent, block_timestamp, waiting_events
 from hub.chain.models import ChainEvent, ChainTransaction
 from hub.channels.errors import ChannelError
-from hub.channels.models import ChannelUpdate
+from hub.channels.locks import channels_lock
+from hub.channels.models import Channel, ChannelUpdate
 from hub.channels.records import (
     channel_find,
     channel_state,
+    channel_writes_batched,
     contract_address,
     hub_address,
     lock_channel,
@@ -27,6 +30,7 @@ from hub.core import (
     UpdateRejected,
     apply_update,
 )
+from ops.rows import rows_reserve_keys, rows_send_waiting, rows_waiting
 from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
@@ -43,9 +47,48 @@ def channel_confirm_pending(*, event: DidUpdateChannel, transaction_hash: str,
     if channel_find(user) is None:
         logger.warning("DidUpdateChannel for %s, who has no channel at this hub", user)
         return None
-    channel = lock_channel(user)
+    return _confirm(lock_channel(user), event, transaction_hash, chain_event_id)
+
+
+Confirmation = tuple[DidUpdateChannel, str, "int | None"]  # the event, its transaction, its ChainEvent
+
+
+def channels_confirm_pending(*, confirmations: Sequence[Confirmation]) -> list[ChannelUpdate | None]:
+    """`channel_confirm_pending` for each of `confirmations` (event, transaction hash, chain
+    event id), in their order, in one transaction: the same states, ledger postings and pushes,
+    in a handful of statements for all of them (a block's hundreds of deposits): the channels
+    locked in one statement (lowest id first), keys for the new states taken in event order,
+    then the states, the postings and the channels' heads in one statement at the end.
+    All or nothing: if one raises, nothing is written."""
+    contract = contract_address()
+    ours = [c for c in confirmations if c[0].contract_address.lower() == contract]
+    results: list[ChannelUpdate | None] = []
+    with transaction.atomic(), rows_waiting(), channel_writes_batched():
+        locked = channels_lock(contract, [event.user for event, _h, _e in ours], create=False)
+        # at most one new state per event: each takes the next key, so ids follow event order
+        keys = rows_reserve_keys(ChannelUpdate, sum(event.user.lower() in locked for event, _h, _e in ours))
+        for event, transaction_hash, chain_event_id in confirmations:
+            user = event.user.lower()
+            if event.contract_address.lower() != contract:
+                results.append(None)
+                continue
+            channel = locked.get(user)
+            if channel is None:
+                logger.warning("DidUpdateChannel for %s, who has no channel at this hub", user)
+                results.append(None)
+                continue
+            channel.reserved_keys = {ChannelUpdate: keys}  # type: ignore[attr-defined]
+            results.append(_confirm(channel, event, transaction_hash, chain_event_id))
+    return results
+
+
+def _confirm(channel: Channel, event: DidUpdateChannel, transaction_hash: str,
+             chain_event_id: int | None) -> ChannelUpdate | None:
+    """ConfirmPending on a locked channel."""
+    user = channel.user
     prev = channel_state(channel, user)
     if not prev.has_pending_ops:
+        rows_send_waiting()  # a state recorded earlier in a batch is read like any other
         already = ChannelUpdate.objects.filter(
             channel=channel, reason="ConfirmPending", args__transactionHash=transaction_hash
         ).first()
@@ -56,7 +99,7 @@ def channel_confirm_pending(*, event: DidUpdateChannel, transaction_hash: str,
     args = {"transactionHash": transaction_hash}
     new = apply_update(prev, "ConfirmPending", args, now=0, event=event)
     return record_state(channel, prev, new, reason="ConfirmPending", args=args,
-                   originator=hub_address(), chain_event_id=chain_event_id).update
+                        originator=hub_address(), chain_event_id=chain_event_id).update
 
 
 STUCK_AFTER_SECONDS = 60  # a new event not handled this long after it was stored is stuck

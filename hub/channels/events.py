@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.chain.ingest import register_event_handler
-from hub.channels.confirmations import channel_confirm_pending
+from hub.channels.confirmations import channel_confirm_pending, channels_confirm_pending
 from hub.core import DidUpdateChannel
 
 
@@ -31,5 +31,11 @@ def on_did_update_channel(event: Any) -> None:
                             chain_event_id=event.pk)
 
 
+def on_did_update_channels(events: list[Any]) -> None:
+    """`on_did_update_channel` for a run of events in chain order, in a handful of statements."""
+    channels_confirm_pending(confirmations=[(did_update_channel_from(e), e.tx_hash, e.pk) for e in events])
+
+
 def register() -> None:
-    register_event_handler("DidUpdateChannel", on_did_update_channel, replace=True)
+    register_event_handler("DidUpdateChannel", on_did_update_channel, replace=True,
+                           batch=on_did_update_channels)

@@ -23,11 +23,13 @@ pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
 EventState = ChainEvent.State
 CALLS: list[int] = []
+BATCHES: list[list[int]] = []
 
 
 @pytest.fixture(autouse=True)
 def _no_transfer_handler() -> Iterator[None]:
     CALLS.clear()
+    BATCHES.clear()
     ingest.unregister_event_handler("Transfer")
     yield
     ingest.unregister_event_handler("Transfer")
@@ -123,6 +125,50 @@ def test_handler_runs_exactly_once_and_a_failure_does_not_block_others(
     failed.refresh_from_db()
     assert failed.state == EventState.PROCESSED and failed.attempts == 2 and failed.error == ""
     assert CALLS[-1] == -failed.pk and ingest.events_dispatch(now=later).processed == 0
+
+
+def record_transfers(events: list[ChainEvent]) -> None:
+    """`record_transfer`'s batch form."""
+    BATCHES.append([event.pk for event in events])
+    Heartbeat.objects.bulk_create([Heartbeat(name=f"batch-{e.pk}", beat_at=timezone.now()) for e in events])
+    if any(event.arg_int("value") == 13 for event in events):
+        raise RuntimeError("thirteen is unlucky")
+
+
+def test_a_run_of_events_goes_to_the_batch_handler_and_a_failing_batch_to_the_handler_one_by_one(
+    w3: Web3, hub_account: LocalAccount, token: Contract,
+) -> None:
+    for amount in (1, 2, 3):
+        mint(w3, hub_account, token, amount)
+    run(token)
+    ingest.register_event_handler("Transfer", record_transfer, batch=record_transfers)
+    assert ingest.events_dispatch().processed == 3
+    first = list(ChainEvent.objects.order_by("block_number", "log_index"))
+    assert BATCHES == [[e.pk for e in first]] and CALLS == []
+    assert {(e.state, e.was_processed, e.attempts, e.handler) for e in first} == {
+        (EventState.PROCESSED, True, 1, "tests.hub.chain.test_ingest.record_transfer")}
+    assert ingest.events_dispatch().processed == 0  # nothing is handled twice
+
+    # A batch that raises is undone whole; its events then go to the handler one by one, and
+    # only the failing one fails (as without a batch form).
+    for amount in (4, 13, 5):
+        mint(w3, hub_account, token, amount)
+    run(token)
+    result = ingest.events_dispatch()
+    assert (result.processed, result.failed) == (2, 1)
+    second = [e for e in ChainEvent.objects.order_by("block_number", "log_index") if e not in first]
+    assert BATCHES[1:] == [[e.pk for e in second]] and CALLS == [e.pk for e in second]
+    assert [e.state for e in second] == [EventState.PROCESSED, EventState.FAILED, EventState.PROCESSED]
+    assert set(Heartbeat.objects.values_list("name", flat=True)) == {
+        *(f"batch-{e.pk}" for e in first), f"event-{second[0].pk}", f"event-{second[2].pk}"}
+
+    # Registered again without a batch form (a wrapper, say): the old batch form is not used.
+    ingest.register_event_handler("Transfer", record_transfer, replace=True)
+    for amount in (6, 7):
+        mint(w3, hub_account, token, amount)
+    run(token)
+    assert ingest.events_dispatch().processed == 2
+    assert len(BATCHES) == 2 and len(CALLS) == 5
 
 
 def test_registering_a_second_handler_for_a_name_is_refused() -> None:
