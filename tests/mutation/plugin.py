@@ -46,7 +46,8 @@ _PHASES = {"", "stats", "fail", "list_all_tests", "mutant_generation"}
 # reaches the function during mutmut's first run)
 TESTS_FOR: dict[str, tuple[str, ...]] = {
     "hub.core.": ("tests/hub/core/",),
-    "hub.auth.": ("tests/hub/api/test_protocol_auth.py", "tests/hub/api/test_forged_requests.py"),
+    "hub.auth.": ("tests/hub/api/test_auth_sessions.py", "tests/hub/api/test_protocol_auth.py",
+                  "tests/hub/api/test_forged_requests.py"),
     "hub.purchases.": ("tests/purchases/", "tests/hub/api/test_forged_requests.py",
                        # PT_THREAD purchases; a refund paid into the payer's channel (hub_pay_user)
                        "tests/hub/threads/test_thread_flows.py::test_pt_thread_purchases_and_refusals",

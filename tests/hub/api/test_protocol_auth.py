@@ -302,17 +302,3 @@ def test_the_processs_memory_of_verified_sessions_is_bounded(
     assert sims[0].get(f"channel/{sims[0].address}/sync?lastChanTx=0").status_code == 200
     assert list(auth._VERIFIED) == [keys[2], keys[0]]
 
-
-def test_a_nonce_is_32_random_bytes_in_hex_pending_for_its_address_only() -> None:
-    from hub.core import UpdateRejected
-
-    address = Account.create().address
-    nonce = auth.issue_nonce(address)
-    assert re.fullmatch(r"[0-9a-f]{64}", nonce) and auth.issue_nonce(address) != nonce
-    pending = auth._redis(auth.settings.REDIS_URL)
-    assert pending.zscore(auth._pending_key(address.lower()), nonce) is not None
-    assert 0 < pending.ttl(auth._pending_key(address.lower())) <= auth.PENDING_NONCE_TTL_SECONDS
-    with pytest.raises(UpdateRejected) as refused:
-        auth.issue_nonce("0x1234")
-    assert (refused.value.code, refused.value.message) == (
-        "bad_args", "x-address is not an address: '0x1234'")
