@@ -19,6 +19,7 @@ from hub.chain import outbox
 from hub.chain.deploy import mint_tokens
 from hub.chain.models import ChainTransaction
 from hub.ledger.accounts import ONCHAIN_PAYOUTS
+from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
 from hub.purchases.models import Payment
 from payments.invoices.services import invoice_apply_payment, invoice_create
@@ -78,7 +79,11 @@ def test_the_excess_of_an_on_chain_payment_goes_back_on_chain_in_one_call(shop: 
     assert account_balance(f"custodial:{shop.address}", "wei") == 1_000_000
     assert account_balance(ONCHAIN_PAYOUTS, "wei") - payouts_before == 250_000
     assert refunds_sweep() == 0  # on its way: never queued twice
-    assert ChainTransaction.objects.filter(idempotency_key=f"refund:{refund.public_id}").count() == 1
+    queued = ChainTransaction.objects.get(idempotency_key=f"refund:{refund.public_id}")  # exactly one
+    assert (queued.purpose, queued.to, int(queued.value), queued.data, queued.on_complete) == (
+        "refund", payer_wallet.lower(), 250_000, "0x", "payments.refunds.execution.refund_on_chain_complete")
+    assert LedgerEntry.objects.filter(account=ONCHAIN_PAYOUTS, amount=250_000,
+                                      memo=f"refund {refund.public_id} on chain").count() == 1
     shown = api.get(f"/api/v1/refunds/{refund.public_id}").json()
     assert shown["method"] == "onchain" and shown["transaction"]["state"] == "new"
 
@@ -112,7 +117,10 @@ def test_a_refund_of_an_on_chain_payment_through_the_api_and_a_failed_transactio
     assert (body["method"], body["status"], body["link"]) == ("onchain", "pending", None)
     assert account_balance(f"custodial:{shop.address}", "token") == 0
     refund = run_outbox(body["id"])
-    assert refund.state == Refund.State.FAILED and refund.failure_reason
+    failed_tx = ChainTransaction.objects.get(pk=refund.chain_transaction_id)
+    assert refund.state == Refund.State.FAILED and refund.failure_reason == failed_tx.failure_reason != ""
+    assert LedgerEntry.objects.filter(account=f"custodial:{shop.address}", asset="token", amount=amount,
+                                      memo=f"refund {refund.public_id} failed on chain: returned").count() == 1
     assert account_balance(f"custodial:{shop.address}", "token") == amount  # returned
     refund_on_chain_complete(ChainTransaction.objects.get(pk=refund.chain_transaction_id))  # again: nothing
     outbox.transaction_check(tx_id=refund.chain_transaction_id)
@@ -140,7 +148,8 @@ def test_the_dashboard_button_refunds_an_on_chain_excess_on_chain(db: object, hu
     assert answer.status_code == 200 and "on chain to its refund address" in answer.content.decode()
     (refund,) = Refund.objects.filter(invoice=invoice)
     assert (int(refund.amount), refund.recipient) == (2 * 10**6, payer_wallet.lower())
-    refunds_sweep()
+    outcome = refund_execute(refund_id=refund.public_id, allow_link=True)  # what the sweep after commit does
+    assert (outcome.method, outcome.link) == ("onchain", None)  # queued on chain, never a link
     assert run_outbox(refund.public_id).state == Refund.State.SUCCEEDED
     assert hub_chain.w3.eth.get_balance(Web3.to_checksum_address(payer_wallet)) == 2 * 10**6
     assert refund.public_id in owner.get("/dashboard/refunds/").content.decode()
