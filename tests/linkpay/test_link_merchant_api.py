@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from hub.ledger.services import account_balance
 from linkpay.models import Link
 from linkpay.selectors import link_held_total, link_open_total
-from payments.errors import CODES
+from linkpay.services import link_cancel, link_create_custodial, link_expire, links_expire_due
+from payments.errors import CODES, PaymentsError
 from payments.events.models import Event
 from payments.idempotency.models import IdempotencyRecord
 from tests.linkpay.secret_scan import register
@@ -124,3 +128,52 @@ def test_a_read_only_key_cannot_create_links(shop: Shop) -> None:
     response = shop.client(issued.plaintext).post("/api/v1/links", {"amount": "1", "asset": "wei"})
     assert response.status_code == 403
     assert shop.client(issued.plaintext).get("/api/v1/links").status_code == 200
+
+
+def custodial_link(shop: Shop, amount: int, **kwargs: Any) -> Link:
+    issued = link_create_custodial(merchant_id=shop.merchant.pk, amount=amount, asset="wei", **kwargs)
+    register(issued.secret)
+    return issued.link
+
+
+def test_the_service_refuses_a_bad_asset_or_amount_with_its_code_and_moves_nothing(shop: Shop) -> None:
+    """What the API's serializer checks first, the service checks again for its other callers
+    (refund links): the code and the parameter, nothing created, nothing debited."""
+    credit_custodial(shop.address, "wei", 100)
+    for asset in ("eth", "", None):
+        with pytest.raises(PaymentsError) as refused:
+            link_create_custodial(merchant_id=shop.merchant.pk, amount=10, asset=asset)  # type: ignore[arg-type]
+        assert (refused.value.code, refused.value.param) == ("parameter_invalid", "asset")
+    for amount in (0, -1, True, "5", 1.0):
+        with pytest.raises(PaymentsError) as refused:
+            link_create_custodial(merchant_id=shop.merchant.pk, amount=amount, asset="wei")  # type: ignore[arg-type]
+        assert (refused.value.code, refused.value.param) == ("amount_invalid", "amount")
+    assert not Link.objects.exists()
+    assert account_balance(f"custodial:{shop.address}", "wei") == 100
+    link = custodial_link(shop, 1)  # the smallest amount; no note given
+    assert (link.amount, link.note, link.status) == (1, "", Link.Status.OPEN)
+
+
+def test_expiry_goes_by_the_time_given_and_returns_only_the_links_due(shop: Shop) -> None:
+    credit_custodial(shop.address, "wei", 100)
+    first, second = custodial_link(shop, 10, expires_in=3600), custodial_link(shop, 20, expires_in=3600)
+    later = custodial_link(shop, 30, expires_in=7200)
+    at = timezone.now() + timedelta(seconds=5400)  # the first two are due then, none is due now
+    assert link_expire(link_id=later.pk, now=at) is False
+    assert link_expire(link_id=first.pk, now=at) is True  # that link, not another one due
+    statuses = dict(Link.objects.values_list("pk", "status"))
+    assert [statuses[k.pk] for k in (first, second, later)] == ["expired", "open", "open"]
+    assert links_expire_due(now=at) == 1  # the second
+    assert Link.objects.get(pk=second.pk).status == Link.Status.EXPIRED
+    assert Link.objects.get(pk=later.pk).status == Link.Status.OPEN
+    assert account_balance(f"custodial:{shop.address}", "wei") == 70
+
+
+def test_the_expiry_sweep_counts_only_open_links_against_its_limit(shop: Shop) -> None:
+    credit_custodial(shop.address, "wei", 100)
+    cancelled, due = custodial_link(shop, 10, expires_in=3600), custodial_link(shop, 20, expires_in=7200)
+    link_cancel(link_public_id=cancelled.public_id, merchant_id=shop.merchant.pk)
+    at = timezone.now() + timedelta(hours=3)  # both past their expiry then; the cancelled one first
+    assert links_expire_due(now=at, limit=1) == 1
+    assert Link.objects.get(pk=due.pk).status == Link.Status.EXPIRED
+    assert account_balance(f"custodial:{shop.address}", "wei") == 100
