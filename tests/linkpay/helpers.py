@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.core.state import ZERO_ADDRESS
+from hub.ledger.models import LedgerEntry
 from linkpay.models import Link
 from linkpay.secret import secret_new
 from tests.hub.api.user_sim import UserSim
@@ -25,3 +26,9 @@ def buy_link(sender: UserSim, *, token: int = 0, wei: int = 0, secret: str | Non
 def redeem(sim: UserSim, secret: str) -> Any:
     return sim.post(f"payments/redeem/{sim.address}", {
         "secret": secret, "lastChanTx": sim.latest.tx_count_global, "lastThreadUpdateId": 0})
+
+
+def link_entries(link: Link) -> list[tuple[int, str]]:
+    """The link's hold account in the ledger, oldest first: (amount, memo)."""
+    return [(int(a), m) for a, m in LedgerEntry.objects.filter(account=link.ledger_account)
+            .order_by("id").values_list("amount", "memo")]

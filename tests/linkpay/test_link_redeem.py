@@ -21,7 +21,7 @@ from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import confirm_from_chain, now_of, run_hub_transactions
 from tests.hub.api.user_sim import UserSim
 from tests.linkpay import secret_scan
-from tests.linkpay.helpers import buy_link, redeem
+from tests.linkpay.helpers import buy_link, link_entries, redeem
 from tests.linkpay.secret_scan import register
 from tests.purchases.helpers import accept_hub_updates, collateralize, funded_user
 
@@ -128,7 +128,8 @@ def test_a_collateralized_redeemer_is_paid_at_once_and_every_later_redeem_is_ref
     assert bob.latest.balance_token_user == 4 * TOKEN
     link.refresh_from_db()
     assert (link.status, link.redeemer, link.payout) == ("redeemed", bob.address, "channel")
-    assert account_balance(link.ledger_account, "token") == 0
+    assert link_entries(link) == [(4 * TOKEN, f"link {link.public_id} held"),
+                                  (-4 * TOKEN, f"link {link.public_id} redeemed")]
 
     carol = funded_user(hub_chain)
     for who in (carol, bob, alice):

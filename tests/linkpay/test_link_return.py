@@ -10,6 +10,7 @@ from django.utils import timezone
 from eth_account import Account
 from web3 import Web3
 
+from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
 from linkpay.errors import REDEEMED_MESSAGE, LinkError
 from linkpay.models import Link
@@ -17,7 +18,7 @@ from linkpay.services import link_claim_onchain, links_expire_due
 from payments.events.models import Event
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import run_hub_transactions
-from tests.linkpay.helpers import buy_link, redeem
+from tests.linkpay.helpers import buy_link, link_entries, redeem
 from tests.payments.conftest import Shop, credit_custodial
 from tests.purchases.helpers import accept_hub_updates, funded_user
 
@@ -37,6 +38,8 @@ def test_the_sender_cancels_an_unredeemed_link_and_gets_it_back_in_the_channel(h
     assert [u["update"]["reason"] for u in response.json()["sync"]["updates"]] == ["Payment"]
     assert accept_hub_updates(hub_chain, alice) == ["Payment"]
     assert alice.latest.balance_token_user == 10 * TOKEN
+    assert link_entries(link) == [(4 * TOKEN, f"link {link.public_id} held"),
+                                  (-4 * TOKEN, f"link {link.public_id} cancelled: returned to channel")]
     again = redeem(bob, secret)
     assert again.status_code == 410 and again.json()["message"] == "Payment has been cancelled."
     assert alice.post(f"links/{link.public_id}/cancel", {}).json()["code"] == "link_cancelled"
@@ -54,6 +57,11 @@ def test_an_expired_merchant_link_returns_to_the_custodial_accounts_it_came_from
     assert links_expire_due() == 1
     assert links_expire_due() == 0
     assert account_balance(f"custodial:{shop.address}", "wei") == 1000
+    link = Link.objects.get(public_id=created["id"])
+    assert link_entries(link) == [(600, f"link {link.public_id} held"),
+                                  (-600, f"link {link.public_id} expired: returned to custodial balance")]
+    assert LedgerEntry.objects.filter(account=f"custodial:{shop.address}", amount=-600,
+                                      memo=f"link {link.public_id} funded from custodial balance").count() == 1
     detail = shop.client().get(f"/api/v1/links/{created['id']}").json()
     assert (detail["status"], detail["returned_to"]) == ("expired", "custodial")
     assert Event.objects.filter(merchant=shop.merchant, type="link.expired").count() == 1
@@ -70,7 +78,8 @@ def test_a_claim_to_an_address_is_paid_on_chain_through_the_outbox(hub_chain: Ch
     run_hub_transactions()
     assert hub_chain.w3.eth.get_balance(Web3.to_checksum_address(to)) == ETH // 10
     link.refresh_from_db()
-    assert link.status == "redeemed" and account_balance(link.ledger_account, "wei") == 0
+    assert link.status == "redeemed" and link_entries(link) == [
+        (ETH // 10, f"link {link.public_id} held"), (-(ETH // 10), f"link {link.public_id} paid on-chain")]
     assert Event.objects.filter(type="link.redeemed").count() == 1
 
 
