@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -255,12 +256,18 @@ def delivery_redeliver(*, merchant_id: int, delivery_id: str,
 
 
 # One attempt call also sends what else is due for the same endpoint, up to this many deliveries,
-# over the same kept-alive connection: the claim and the outcomes are one query each for the
+# over the same kept-alive connections: the claim and the outcomes are one query each for the
 # lot, not two transactions per delivery. Only the same endpoint, so a slow receiver holds back
 # its own deliveries and nobody else's; no new send after BATCH_SECONDS, nor after a send that did
 # not succeed (the rest go back to due at once), so a batch ends well inside the lease.
 BATCH_SIZE = 25
 BATCH_SECONDS = 5.0
+# A batch is sent in waves: the first delivery alone (an endpoint that fails gets one request per
+# batch, as when they went one by one), then 2, 4, ... up to SENDS_AT_ONCE requests in flight at
+# once, each wave after the previous one all succeeded. One by one, the receiver's round trip
+# paced the worker thread (25 deliveries to a receiver 100 ms away held it for 2.5 s).
+SENDS_AT_ONCE = 8
+_senders = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook-send")
 
 
 class _Registry:
@@ -357,23 +364,28 @@ class _Sent:
             response_status=self.status, response_body=self.response_text, error=self.error)
 
 
-def _send(delivery: WebhookDelivery, number: int, started_at: datetime,
-          pinned: destinations.PinnedRequest | Exception, client: httpx.Client | None) -> _Sent:
-    """One signed POST of the delivery's event to its endpoint (`pinned`: the checked address, or
-    why there is none)."""
-    endpoint = delivery.endpoint
+def _signed(delivery: WebhookDelivery, number: int, started_at: datetime) -> _Sent:
+    """The attempt's body and Spoke-Signature header, not yet sent."""
     body = event_body(delivery.event)
-    header = signature_header(body, active_secrets(endpoint, started_at), int(started_at.timestamp()))
-    sent = _Sent(delivery, number, started_at, 0, body, header)
+    header = signature_header(body, active_secrets(delivery.endpoint, started_at),
+                              int(started_at.timestamp()))
+    return _Sent(delivery, number, started_at, 0, body, header)
+
+
+def _post(sent: _Sent, pinned: destinations.PinnedRequest | Exception,
+          client: httpx.Client | None) -> _Sent:
+    """One signed POST of the delivery's event to its endpoint (`pinned`: the checked address, or
+    why there is none); its outcome is written into `sent`. No database: it may run on any
+    thread (httpx.Client is thread-safe, its pool gives each request in flight a connection)."""
+    delivery = sent.delivery
     began = time.monotonic()
     try:
         if isinstance(pinned, Exception):
             raise pinned
-        http = client or _client_for(pinned)
-        with http.stream("POST", pinned.url, content=body, extensions=pinned.extensions,
-                         timeout=conf.WEBHOOK_TIMEOUT_SECONDS, headers={
+        with (client or _client_for(pinned)).stream("POST", pinned.url, content=sent.body, extensions=pinned.extensions,
+                           timeout=conf.WEBHOOK_TIMEOUT_SECONDS, headers={
             **pinned.headers,
-            "Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: header,
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: sent.header,
             "Spoke-Event-Id": delivery.event.public_id, "Spoke-Delivery-Id": delivery.public_id,
         }) as response:
             sent.status, sent.response_text = response.status_code, _excerpt(response)
@@ -383,6 +395,15 @@ def _send(delivery: WebhookDelivery, number: int, started_at: datetime,
         sent.error = f"{type(exc).__name__}: {exc}"[:200]
     sent.duration_ms = int((time.monotonic() - began) * 1000)
     return sent
+
+
+def _send_wave(wave: list[_Sent], pinned: destinations.PinnedRequest | Exception,
+               client: httpx.Client | None) -> None:
+    """The wave's POSTs, all in flight at once (one on this thread, the others on `_senders`)."""
+    others = [_senders.submit(_post, sent, pinned, client) for sent in wave[1:]]
+    _post(wave[0], pinned, client)
+    for future in others:
+        future.result()
 
 
 def _pin(url: str) -> destinations.PinnedRequest | Exception:
@@ -410,11 +431,17 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None,
     sent: list[_Sent] = []
     try:
         pinned = _pin(claimed[0][0].endpoint.url)  # once a batch: one endpoint, one check
-        began = time.monotonic()
-        for row, number, _previous in claimed:
-            if sent and (not sent[-1].succeeded or time.monotonic() - began > BATCH_SECONDS):
+        http = client or (_client_for(pinned) if not isinstance(pinned, Exception) else None)
+        began, size = time.monotonic(), 1
+        wave: list[_Sent] = []
+        while len(sent) < len(claimed):
+            if wave and (not all(s.succeeded for s in wave) or time.monotonic() - began > BATCH_SECONDS):
                 break
-            sent.append(_send(row, number, fixed or timezone.now(), pinned, client))
+            wave = [_signed(row, number, fixed or timezone.now())
+                    for row, number, _previous in claimed[len(sent):len(sent) + size]]
+            _send_wave(wave, pinned, http)
+            sent += wave
+            size = min(size * 2, SENDS_AT_ONCE)
         lead = _record(sent, now=fixed or timezone.now())
         unsent = claimed[len(sent):]
         if unsent:

@@ -287,6 +287,78 @@ def test_one_worker_call_sends_the_endpoints_due_deliveries_each_signed_and_logg
     assert len(receiver.received) == 4
 
 
+class WaveReceiver(Receiver):
+    """Answers 503 to one delivery (by its Spoke-Delivery-Id), 200 to the others, and holds each
+    request after the first until a second one is in flight (or a few seconds passed), noting the
+    most in flight."""
+
+    def __init__(self, port: int, failing: str) -> None:
+        super().__init__(port)
+        self.failing = failing
+        self.in_flight = self.most_in_flight = 0
+        self.changed = threading.Condition()
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.changed:
+                    receiver.received.append((dict(self.headers), body))
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                    receiver.changed.notify_all()
+                    if len(receiver.received) > 1:  # the first is sent alone
+                        receiver.changed.wait_for(lambda: receiver.most_in_flight >= 2, timeout=3)
+                    receiver.in_flight -= 1
+                status = 503 if self.headers["Spoke-Delivery-Id"] == receiver.failing else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_batch_goes_out_in_waves_of_concurrent_sends_and_stops_after_a_wave_with_a_failure(
+        shop: Shop, allow_private_destinations: None) -> None:
+    from payments.webhooks import services
+
+    receiver = WaveReceiver(free_port(), failing="")
+    endpoint = endpoint_create(merchant_id=shop.merchant.pk, url=receiver.url, event_types=["invoice.paid"])
+    record_invoices(shop, 6)
+    deliveries = list(WebhookDelivery.objects.filter(endpoint=endpoint).order_by("pk"))
+    receiver.failing = deliveries[2].public_id
+    receiver.start()
+    try:
+        now = timezone.now()
+        delivery_attempt(delivery_id=deliveries[0].pk, now=now, batch=services.BATCH_SIZE)
+    finally:
+        receiver.stop()
+    # the first alone, then the second and third together; the third failed, so no third wave
+    assert [h["Spoke-Delivery-Id"] for h, _b in receiver.received[:1]] == [deliveries[0].public_id]
+    assert {h["Spoke-Delivery-Id"] for h, _b in receiver.received[1:]} == {
+        d.public_id for d in deliveries[1:3]}
+    assert receiver.most_in_flight == 2
+    found = {d.pk: d for d in WebhookDelivery.objects.filter(endpoint=endpoint)}
+    assert [found[d.pk].state for d in deliveries[:2]] == [State.SUCCEEDED, State.SUCCEEDED]
+    failed = found[deliveries[2].pk]
+    assert failed.state == State.PENDING and failed.attempt_count == 1
+    assert failed.next_attempt_at == failed.last_attempt_at + retry_delay(1)
+    for delivery in deliveries[3:]:
+        row = found[delivery.pk]
+        assert row.state == State.PENDING and row.attempt_count == 0 and row.next_attempt_at <= now
+        assert not row.attempts.exists()
+
+
 def test_a_batch_stops_at_a_failed_send_and_the_rest_are_due_again_untouched(
         shop: Shop, receiver: Receiver) -> None:
     from payments.webhooks import services
