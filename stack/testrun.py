@@ -54,15 +54,16 @@ def with_redis_db(url: str, db: int) -> str:
 
 
 @contextmanager
-def test_servers() -> Iterator[dict[str, str]]:
+def test_servers(*, fsync: bool = True) -> Iterator[dict[str, str]]:
     """The environment a test process needs: real PostgreSQL and Redis (embedded ones on free
-    ports unless DATABASE_URL / REDIS_URL are set), stopped and cleaned up on exit."""
+    ports unless DATABASE_URL / REDIS_URL are set), stopped and cleaned up on exit. `fsync=False`:
+    the embedded PostgreSQL does not wait for the disk (its data is thrown away at the end)."""
     servers: list[EmbeddedPostgres | EmbeddedValkey] = []
     env = dict(os.environ)
     work = Path(tempfile.mkdtemp(prefix="spoke-test-"))
     try:
         if not env.get("DATABASE_URL"):
-            pg = EmbeddedPostgres(work / "postgres").start()
+            pg = EmbeddedPostgres(work / "postgres", fsync=fsync).start()
             servers.append(pg)
             env["DATABASE_URL"] = pg.url("postgres")
             print(f"spoke: embedded PostgreSQL for tests on port {pg.port}", flush=True)
