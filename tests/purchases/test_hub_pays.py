@@ -1,0 +1,92 @@
+"""The hub's own payment in a user's channel (`hub_pays`) and the check that a held payment
+could be paid now (`_hub_can_hold_for`), at the exact edges of the hub's balances. Channels are
+written directly (a double-signed state with the hub's balances); the hub signs for real."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from django.db import transaction
+
+from hub.chain.signer import hub_state_signer
+from hub.channels.models import Channel, ChannelUpdate
+from hub.channels.records import channel_state, contract_address, hub_address
+from hub.core import ZERO_ROOT, ChannelState
+from hub.core.hashing import channel_state_hash
+from hub.core.signing import Signer
+from hub.purchases.models import Payment, Purchase
+from hub.purchases.services import _hub_can_hold_for, hub_pays
+from hub.purchases.types import PaymentRequest
+from tests.chain_env import ChainEnv
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db]
+
+
+def channel_with(*, wei_hub: int, token_hub: int, timeout: int = 0, status: str = "open") -> Channel:
+    user = Signer(secrets.token_bytes(32))
+    address = user.address.lower()
+    state = ChannelState(contract_address=contract_address(), user=address, recipient=address,
+                         balance_wei_hub=wei_hub, balance_token_hub=token_hub, balance_token_user=1,
+                         tx_count_global=1, tx_count_chain=1, thread_root=ZERO_ROOT, timeout=timeout)
+    state = user.sign_channel_state(hub_state_signer().sign_channel_state(state), as_party="user")
+    with transaction.atomic():
+        channel = Channel.objects.create(contract=contract_address(), user=address, status=status)
+        update = ChannelUpdate.objects.create(
+            channel=channel, reason="ConfirmPending", originator=address, recipient=address,
+            balance_wei_hub=wei_hub, balance_token_hub=token_hub, balance_token_user=1,
+            tx_count_global=1, tx_count_chain=1, thread_root=ZERO_ROOT, timeout=timeout,
+            state_hash=channel_state_hash(state), sig_hub=state.sig_hub, sig_user=state.sig_user)
+        Channel.objects.filter(pk=channel.pk).update(latest_update=update)
+    return Channel.objects.get(pk=channel.pk)
+
+
+def pay(channel: Channel, wei: int, token: int) -> ChannelState | None:
+    with transaction.atomic():
+        recorded = hub_pays(channel, channel_state(channel, channel.user), wei, token, memo="test")
+    return None if recorded is None else recorded.state
+
+
+def test_the_hub_pays_up_to_exactly_what_it_holds_in_the_channel(hub_chain: ChainEnv) -> None:
+    channel = channel_with(wei_hub=3, token_hub=5)
+    assert pay(channel, 4, 0) is None and pay(channel, 0, 6) is None
+    paid = pay(channel, 3, 5)
+    assert paid is not None
+    assert (paid.balance_wei_hub, paid.balance_token_hub, paid.balance_wei_user,
+            paid.balance_token_user, paid.tx_count_global) == (0, 0, 3, 6, 2)
+    row = ChannelUpdate.objects.get(channel=channel, tx_count_global=2)
+    assert (row.reason, row.originator, row.sig_user) == ("Payment", hub_address(), None)
+    assert row.args == {"recipient": "user", "amountWei": "3", "amountToken": "5"}
+
+
+def test_the_hub_pays_nothing_in_a_busy_or_disputed_channel(hub_chain: ChainEnv) -> None:
+    assert pay(channel_with(wei_hub=3, token_hub=5, timeout=10**12), 0, 1) is None
+    assert pay(channel_with(wei_hub=3, token_hub=5, status="channel_dispute"), 0, 1) is None
+
+
+def test_a_payment_is_held_only_when_the_hub_could_pay_it_with_what_it_holds_already(
+        hub_chain: ChainEnv) -> None:
+    channel = channel_with(wei_hub=10, token_hub=10)
+    prev = channel_state(channel, channel.user)
+    purchase = Purchase.objects.create(id="pur_" + secrets.token_hex(16), sender=channel.user, meta={})
+    for recipient, status in ((channel.user, "pending"), (channel.user, "completed"),
+                              ("0x" + "e1" * 20, "pending")):
+        Payment.objects.create(purchase=purchase, sender="0x" + "5a" * 20, recipient=recipient,
+                               amount_wei=4, amount_token=4, type="PT_CHANNEL", status=status)
+
+    def holds(wei: int, token: int, on: Channel = channel, state: ChannelState = prev) -> bool:
+        return _hub_can_hold_for(on, state, PaymentRequest(
+            recipient=channel.user, amount_wei=wei, amount_token=token, type="PT_CHANNEL",
+            meta={}, tx_count=0, sig_user=""))
+
+    assert holds(6, 6) and holds(6, 0) and holds(0, 6)
+    assert not holds(7, 0) and not holds(0, 7)
+    busy = channel_with(wei_hub=10, token_hub=10, timeout=10**12)
+    assert not holds(1, 1, busy, channel_state(busy, busy.user))
+    disputed = channel_with(wei_hub=10, token_hub=10, status="thread_dispute")
+    assert not holds(1, 1, disputed, channel_state(disputed, disputed.user))
+    nothing_held = channel_with(wei_hub=10, token_hub=10)
+    assert _hub_can_hold_for(nothing_held, channel_state(nothing_held, nothing_held.user),
+                             PaymentRequest(recipient=nothing_held.user, amount_wei=10,
+                                            amount_token=10, type="PT_CHANNEL", meta={},
+                                            tx_count=0, sig_user=""))
