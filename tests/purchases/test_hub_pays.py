@@ -16,7 +16,7 @@ from hub.core import ZERO_ROOT, ChannelState
 from hub.core.hashing import channel_state_hash
 from hub.core.signing import Signer
 from hub.purchases.models import Payment, Purchase
-from hub.purchases.services import _hub_can_hold_for, hub_pays
+from hub.purchases.services import _hub_can_hold_for, hub_pays, optimistic_sweep
 from hub.purchases.types import PaymentRequest
 from tests.chain_env import ChainEnv
 
@@ -90,3 +90,53 @@ def test_a_payment_is_held_only_when_the_hub_could_pay_it_with_what_it_holds_alr
                              PaymentRequest(recipient=nothing_held.user, amount_wei=10,
                                             amount_token=10, type="PT_CHANNEL", meta={},
                                             tx_count=0, sig_user=""))
+
+
+def held(purchase: Purchase, recipient: str, token: int, *, ptype: str = "PT_OPTIMISTIC",
+         expired: bool = False, minutes_old: float = 0) -> Payment:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    return Payment.objects.create(
+        purchase=purchase, sender=purchase.sender, recipient=recipient, amount_token=token,
+        type=ptype, status="pending", created_at=now - timedelta(minutes=minutes_old),
+        expires_at=now + timedelta(hours=-1 if expired else 1))
+
+
+@pytest.fixture
+def timed_payments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Payment._meta.get_field("created_at"), "auto_now_add", False)
+
+
+def test_the_sweep_forwards_what_it_can_refunds_what_expired_and_counts_each(
+        hub_chain: ChainEnv, timed_payments: None) -> None:
+    payer = channel_with(wei_hub=0, token_hub=10)
+    can, cannot = channel_with(wei_hub=0, token_hub=10), channel_with(wei_hub=0, token_hub=0)
+    purchase = Purchase.objects.create(id="pur_" + secrets.token_hex(16), sender=payer.user, meta={})
+    forwarded = [held(purchase, can.user, 3), held(purchase, can.user, 2)]
+    refunded = [held(purchase, cannot.user, 2, expired=True), held(purchase, cannot.user, 1, expired=True)]
+    waiting = held(purchase, cannot.user, 1)
+    assert optimistic_sweep() == (2, 2)
+    states = dict(Payment.objects.values_list("pk", "status"))
+    assert [states[p.pk] for p in forwarded] == ["completed", "completed"]
+    assert [states[p.pk] for p in refunded] == ["refunded", "refunded"]
+    assert states[waiting.pk] == "pending"
+    payer = Channel.objects.get(pk=payer.pk)
+    assert channel_state(payer, payer.user).balance_token_hub == 10 - 3  # both refunds
+
+
+def test_with_the_delivery_yield_young_channel_payments_are_left_to_their_recipient(
+        hub_chain: ChainEnv, timed_payments: None, settings: object) -> None:
+    settings.DELIVERY_YIELD_MS = 600_000  # type: ignore[attr-defined]  # ten pauses: 100 minutes
+    payer = channel_with(wei_hub=0, token_hub=0)
+    can = channel_with(wei_hub=0, token_hub=100)
+    purchase = Purchase.objects.create(id="pur_" + secrets.token_hex(16), sender=payer.user, meta={})
+    young = held(purchase, can.user, 1, ptype="PT_CHANNEL", minutes_old=95)
+    old = held(purchase, can.user, 1, ptype="PT_CHANNEL", minutes_old=105)
+    optimistic = held(purchase, can.user, 1, minutes_old=0)
+    assert optimistic_sweep() == (2, 0)
+    states = dict(Payment.objects.values_list("pk", "status"))
+    assert (states[young.pk], states[old.pk], states[optimistic.pk]) == (
+        "pending", "completed", "completed")
