@@ -54,10 +54,36 @@ def cache_distributions() -> None:
     metadata.distributions = distributions  # type: ignore[assignment]
 
 
+# the wall-clock limit of a mutant's run, per CPU-second of its CPU limit (mutmut's own: 1/2)
+WALL_PER_CPU_SECOND = 10 / 3
+
+
+def wall_limit_from_cpu_limit() -> None:
+    """A mutant's run is stopped (and counted as a timeout) at a CPU limit, or at a wall-clock
+    limit for a run that hangs without using the CPU. mutmut derives both from the time its
+    first run measured for the mutant's tests, `est`: a CPU limit of 2 * multiplier * (est +
+    constant) CPU-seconds and a wall limit of half that. The CPU limit does not depend on the
+    machine's other load; the wall limit does: a normal run on a busy machine must not reach it.
+    pyproject.toml sets multiplier 1.5 and constant 3: a CPU limit of 3 * (est + 3) CPU-s (a
+    normal run uses 0.1-2 CPU-s, most of which is est itself); a mutant that loops forever (a
+    `while` whose condition no longer ends, `range(0, 2)` in place of a stride) is stopped
+    after that much CPU, not after 15 * (est + 1) s as with mutmut's defaults, during which it
+    burned a core. The wall limit stays about as generous as before: 10 * (est + 3) s."""
+    from mutmut.workers import isolation
+
+    register = isolation.register_timeout
+
+    def register_timeout(pid: int, timeout_s: float) -> None:
+        register(pid, timeout_s * 2 * WALL_PER_CPU_SECOND)
+
+    isolation.register_timeout = register_timeout
+
+
 def main() -> None:
     import mutmut.__main__ as mutmut_main
 
     cache_distributions()
+    wall_limit_from_cpu_limit()
 
     full_stats_passed = False
     run_stats_collection = mutmut_main.run_stats_collection
