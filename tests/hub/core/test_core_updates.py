@@ -17,7 +17,7 @@ from hub.core import (
     transitions,
     validate_signed_update,
 )
-from hub.core.args import InvalidationArgs
+from hub.core.args import DepositArgs, InvalidationArgs
 
 RATE = HubRate("5", NOW - 60)
 TX = {"transactionHash": "0x" + "ab" * 32}
@@ -717,3 +717,49 @@ def test_signed_update_without_the_required_user_signature_is_rejected() -> None
 
 def test_unknown_reason_is_rejected() -> None:
     assert _rejected(FUNDED, "Teleport", {}) == "unknown_reason"
+
+
+# --- Edges of the rules (each pins a boundary or a code that a slip would change) -------------
+
+
+def test_a_deposit_timeout_of_one_second_after_the_epoch_has_expired() -> None:
+    # 0 means "no timeout"; any other timeout at or before the block time could never go on-chain
+    assert _rejected(FUNDED, "ProposePendingDeposit", dep(wu=1, timeout=1)) == "timeout_expired"
+    assert _apply(FUNDED, "ProposePendingDeposit", dep(wu=1, timeout=0)).timeout == 0
+
+
+def test_typed_deposit_args_out_of_the_uint256_range_are_a_negative_balance() -> None:
+    # typed args skip JSON parsing (the hub's own services build them): the core still refuses
+    for args in (DepositArgs(-1, 0, 0, 0, 0), DepositArgs(0, 0, 0, 2**256, 0)):
+        assert _rejected(FUNDED, "ProposePendingDeposit", args) == "negative_balance"
+
+
+def test_invalidating_a_timed_withdrawal_that_was_built_on_is_refused() -> None:
+    wd = withdrawal(timeout=NOW + 300)
+    prev = signed(state(pending_withdrawal_wei_user=1, tx_count_global=5, tx_count_chain=3,
+                        timeout=NOW + 300))
+    args = {"invalidTxCount": 4, "reason": "CU_INVALID_TIMEOUT", "withdrawal": wd.to_json()}
+    assert _rejected(prev, "Invalidation", args, now=NOW + 301, invalidated_withdrawal=wd) == "bad_args"
+    new = _apply(prev, "Invalidation", {**args, "invalidTxCount": 5}, now=NOW + 301,
+                 invalidated_withdrawal=wd)
+    assert (new.tx_count_global, new.tx_count_chain, new.timeout, new.balance_wei_hub) == (6, 2, 0, 1)
+
+
+def test_a_withdrawal_timeout_of_one_is_a_timeout() -> None:
+    # timeout 1 is a real (long expired) timeout, not the "no timeout" 0
+    wd = withdrawal(timeout=1)
+    prev = signed(state(pending_withdrawal_wei_user=1, tx_count_global=2, tx_count_chain=2, timeout=1))
+    assert _rejected(prev, "Invalidation", _inval(prev), now=2) == "bad_args"  # needs its args
+    assert _rejected(prev, "Invalidation", _inval(prev, wd=wd), now=1,
+                     invalidated_withdrawal=wd) == "timeout_not_expired"
+    new = _apply(prev, "Invalidation", _inval(prev, wd=wd), now=2, invalidated_withdrawal=wd)
+    assert (new.timeout, new.pending_withdrawal_wei_user) == (0, 0)
+
+
+def test_an_invalidation_that_would_leave_a_negative_balance_is_refused_with_its_code() -> None:
+    # the withdrawal args decide who gets what back: here more tokens than the hub holds
+    wd = withdrawal(target_token_user=100, timeout=NOW + 300)
+    prev = signed(state(pending_withdrawal_token_user=5, tx_count_global=2, tx_count_chain=2,
+                        timeout=NOW + 300))
+    assert _rejected(prev, "Invalidation", _inval(prev, wd=wd), now=NOW + 301,
+                     invalidated_withdrawal=wd) == "negative_balance"
