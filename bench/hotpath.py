@@ -177,7 +177,10 @@ def bench_stack(prefix: str, *, chain: bool = False, redis: bool = True,
 
 
 def _proc_table() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds used so far) for every process we can read."""
+    """pid -> (parent pid, CPU seconds used so far) for every process we can read: its own and
+    that of its children that have exited (cutime, cstime), so the CPU of a PostgreSQL backend or
+    parallel worker that ends between two readings stays counted (in the postmaster's), and a
+    figure never goes negative."""
     tick = os.sysconf("SC_CLK_TCK")
     table = {}
     for entry in os.listdir("/proc"):
@@ -188,12 +191,12 @@ def _proc_table() -> dict[int, tuple[int, float]]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        table[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / tick)
     return table
 
 
 def tree_cpu(*roots: int) -> float:
-    """CPU seconds used so far by these processes and their live descendants: on a machine
+    """CPU seconds used so far by these processes and their descendants: on a machine
     shared with other work, what a figure cost is steadier than how long it took."""
     table = _proc_table()
     children: dict[int, list[int]] = {}
