@@ -74,3 +74,17 @@ def test_in_place_refreshes_after_live_events_are_not_activity() -> None:
     assert time.time() - client.session[SESSION_LAST_SEEN] > 19 * 60
     assert client.get("/dashboard/").status_code == 200  # a click is
     assert time.time() - client.session[SESSION_LAST_SEEN] < 60
+
+
+def test_a_page_view_within_the_last_seen_granularity_writes_no_session() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in_client()
+    assert client.get("/dashboard/payments/").status_code == 200  # the merchant is now in the session
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/dashboard/payments/").status_code == 200
+        assert client.get("/dashboard/").status_code == 200
+    writes = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]
+              and not q["sql"].startswith("SELECT")]
+    assert writes == []

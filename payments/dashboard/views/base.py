@@ -100,7 +100,10 @@ def dashboard_view(resource: str | None = None, access: Access = "read") -> Call
             membership = membership_for(request.user, request.session.get(SESSION_MERCHANT))
             if membership is None:
                 return render(request, "dashboard/no_merchant.html", status=403)
-            request.session[SESSION_MERCHANT] = membership.merchant_id
+            if request.session.get(SESSION_MERCHANT) != membership.merchant_id:
+                # only when it changes: a session write is a transaction with a durable commit,
+                # and it was one on every page view
+                request.session[SESSION_MERCHANT] = membership.merchant_id
             request.dash = Dash(membership, [])  # type: ignore[attr-defined]
             # times and days on every page are the team's (the setting is validated when saved;
             # a zone this Python no longer knows falls back to UTC)
