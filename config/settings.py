@@ -368,6 +368,9 @@ TX_SWEEP_SECONDS = env.integer("TX_SWEEP_SECONDS", 5, minimum=1)
 # How often the Checkout contract's pause is brought in line with the payments switch (besides
 # at once when an operator saves the switches): hub/checkout/pause.py.
 CHECKOUT_PAUSE_SWEEP_SECONDS = env.integer("CHECKOUT_PAUSE_SWEEP_SECONDS", 60, minimum=5)
+# How often the dashboard overview's rollup folds in the new payments (payments/dashboard/volume.py);
+# readers add the payments since the last fold from the payments table.
+VOLUME_FOLD_SECONDS = env.integer("VOLUME_FOLD_SECONDS", 3, minimum=1)
 OPTIMISTIC_SWEEP_SECONDS = env.integer("OPTIMISTIC_SWEEP_SECONDS", 5, minimum=1)
 REFUND_SWEEP_SECONDS = env.integer("REFUND_SWEEP_SECONDS", 30, minimum=1)
 LINK_EXPIRY_SWEEP_SECONDS = env.integer("LINK_EXPIRY_SWEEP_SECONDS", 60, minimum=1)

@@ -3,7 +3,13 @@
 
 from payments.apikeys.models import ApiKey
 from payments.audit.models import AuditLog
-from payments.dashboard.models import MerchantSecurity, TeamInvitation, TotpDevice, VolumeBucket
+from payments.dashboard.models import (
+    MerchantSecurity,
+    TeamInvitation,
+    TotpDevice,
+    VolumeBucket,
+    VolumeFold,
+)
 from payments.events.models import Event
 from payments.idempotency.models import IdempotencyRecord
 from payments.invoices.models import Invoice, InvoicePayment
@@ -32,6 +38,7 @@ __all__ = [
     "TeamInvitation",
     "TotpDevice",
     "VolumeBucket",
+    "VolumeFold",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -71,10 +71,14 @@ class TeamInvitation(models.Model):
 class VolumeBucket(models.Model):
     """The overview's rollup: completed payments to one receiving address in one quarter hour
     (UTC; every time zone's midnight falls on a quarter hour), summed in the units the overview
-    adds up. Written only by the database's triggers on the payments and the exchange rates
-    (migration 0014, the same statement as the write), so it is always the sum of the rows it
-    stands for; `payments.dashboard.volume` rebuilds and checks it. `shard` spreads one busy
-    address's quarter hour over a few rows so concurrent writers rarely wait on one row."""
+    adds up. It holds the payments up to the fold's watermark (VolumeFold), added in batches by
+    `payments.dashboard.volume.volume_fold` (a job, every few seconds) off the payments' own
+    transactions; from then on the database's triggers on the payments and the exchange rates
+    (migrations 0014, 0015) apply every change to a folded payment or to a rate in the same
+    statement as the write. Readers add the payments after the watermark (the tail) from the
+    payments themselves, so rollup + tail is always the sum of the rows it stands for;
+    `payments.dashboard.volume` rebuilds and checks it. `shard` spreads one busy address's
+    quarter hour over a few rows so concurrent writers rarely wait on one row."""
 
     recipient = models.CharField(max_length=42)
     bucket = models.DateTimeField()  # start of the quarter hour
@@ -91,3 +95,13 @@ class VolumeBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class VolumeFold(models.Model):
+    """The rollup's watermark (one row, id 1): the payments with ids up to `upto` are in
+    VolumeBucket; those after it are read from the payments table (payments/dashboard/volume.py)."""
+
+    upto = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"rollup folded up to payment {self.upto}"

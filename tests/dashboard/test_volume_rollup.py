@@ -1,26 +1,29 @@
-"""The overview's rollup (payments_volumebucket, kept by the database's triggers) is always the
-sum of what it stands for: after any sequence of payment writes (new, moved in time, completed,
-refunded, deleted) and rate writes (new, backdated, tied, corrected, deleted), it equals the sums
-recomputed from the payments and the rates, and the fiat read one payment at a time in Python."""
+"""The overview's rollup (payments_volumebucket: new payments folded in behind a watermark,
+changes kept by the database's triggers) with the payments after its watermark is always the sum
+of what it stands for: after any sequence of payment writes (new, moved in time, completed,
+refunded, deleted), rate writes (new, backdated, tied, corrected, deleted) and folds, it equals
+the sums recomputed from the payments and the rates, and the fiat read one payment at a time in
+Python. A fold never skips a payment whose transaction was still running."""
 
 from __future__ import annotations
 
 import io
 import random
 import secrets
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.purchases.models import Payment, Purchase
 from hub.rates.models import ExchangeRate
 from payments.dashboard.models import VolumeBucket
 from payments.dashboard.money import Money, rate_at
-from payments.dashboard.volume import volume_discrepancies, volume_rebuild
+from payments.dashboard.volume import volume_discrepancies, volume_fold, volume_rebuild
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +45,8 @@ def python_truth() -> dict[str, tuple[int, int, int, Decimal]]:
 
 
 def rollup_totals() -> dict[str, tuple[int, int, int, Decimal]]:
+    """The rollup alone, once every payment is folded in."""
+    assert volume_fold(wait_seconds=5) is not None
     found: dict[str, tuple[int, int, int, Decimal]] = {}
     for b in VolumeBucket.objects.all():
         n, wei, token, total = found.get(b.recipient, (0, 0, 0, Decimal(0)))
@@ -95,6 +100,8 @@ def test_the_rollup_equals_the_recomputed_truth_after_random_writes(seed: int) -
                 ExchangeRate.objects.filter(pk=rate.pk).update(retrieved_at=at())
         elif ExchangeRate.objects.exists():
             ExchangeRate.objects.filter(pk=ExchangeRate.objects.order_by("?").first().pk).delete()  # type: ignore[union-attr]
+        if rng.random() < 0.2:  # the later writes change folded payments and the tail alike
+            assert volume_fold(wait_seconds=5) is not None
         if step % 10 == 9:
             assert volume_discrepancies() == {}
     assert volume_discrepancies() == {}
@@ -108,6 +115,7 @@ def test_a_damaged_rollup_is_found_and_rebuilt() -> None:
     for _ in range(12):
         new_payment(rng, timezone.now() - timedelta(seconds=rng.randrange(0, 86400)))
     assert volume_discrepancies() == {}
+    assert volume_fold(wait_seconds=5) is not None
     with connection.cursor() as cursor:
         cursor.execute("UPDATE payments_volumebucket SET wei_cents = wei_cents + 1 "
                        "WHERE id = (SELECT min(id) FROM payments_volumebucket)")
@@ -126,8 +134,9 @@ def test_a_damaged_rollup_is_found_and_rebuilt() -> None:
 @pytest.mark.delivery_yield
 @pytest.mark.django_db(transaction=True)
 def test_purchases_through_the_hub_reach_the_rollup_in_their_one_write(hub_chain) -> None:  # type: ignore[no-untyped-def]
-    """The purchase path writes everything in one statement (tests/purchases/test_round_trips.py):
-    the rollup's trigger runs inside it, with no statement of its own."""
+    """The purchase path writes everything in one statement (tests/purchases/test_round_trips.py)
+    and adds nothing to the rollup: the overview reads its payments after the watermark until the
+    fold adds them."""
     from tests.chain_env import ETH, TOKEN
     from tests.hub.api.test_channel_flows import set_rate
     from tests.purchases.helpers import collateralize, funded_user, pay_request
@@ -142,3 +151,40 @@ def test_purchases_through_the_hub_reach_the_rollup_in_their_one_write(hub_chain
         assert response.status_code == 200, response.content
     assert volume_discrepancies() == {}
     assert rollup_totals()[bob.address.lower()] == (2, 0, 2 * (TOKEN // 10), Decimal(2 * (TOKEN // 10)) / 10**18)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fold_waits_for_a_payment_whose_transaction_is_still_running() -> None:
+    """A transaction takes its payment's id, a later one commits a higher id first: the fold may
+    not move the watermark past the first payment before it commits (it would never be added)."""
+    rng = random.Random(3)
+    inserted, release, failed, first = threading.Event(), threading.Event(), [], []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                first.append(new_payment(rng, timezone.now()).pk)
+                inserted.set()
+                release.wait(30)
+        except Exception as exc:  # pragma: no cover - reported below
+            failed.append(exc)
+            inserted.set()
+        finally:
+            connection.close()  # this thread's own
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    try:
+        assert inserted.wait(30) and not failed
+        later = new_payment(random.Random(4), timezone.now())  # committed, a higher id
+        assert first[0] < later.pk
+        assert volume_fold(wait_seconds=0) is None  # the slow writer is still running
+    finally:
+        release.set()
+        writer.join(30)
+    assert not failed
+    assert volume_fold(wait_seconds=5) is not None
+    assert volume_discrepancies() == {}
+    assert rollup_totals() == python_truth()
+    assert sum(v[0] for v in python_truth().values()) == Payment.objects.filter(
+        status=Payment.Status.COMPLETED).count()

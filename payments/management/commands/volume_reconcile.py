@@ -1,7 +1,8 @@
 """`manage.py volume_reconcile [--rebuild]`: check the dashboard overview's rollup against the sums
 recomputed from the payments and the rates (payments/dashboard/volume.py); with --rebuild,
-replace it with them. Both hold the rollup writers' lock while they read: payment writes wait
-for the duration (seconds with a million payments), so run it when the hub is quiet."""
+replace it with them. The check reads both in one statement (no lock); the rebuild holds the
+rollup's lock, so changes to folded payments and new rates wait for it (seconds with a million
+payments): run it when the hub is quiet."""
 
 from __future__ import annotations
 
