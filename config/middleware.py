@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import csp.middleware
 from django.contrib.auth import middleware as auth
@@ -89,3 +90,82 @@ class SessionTimeoutMiddleware(_SkippedOnProtocolRoutes, dashboard_sessions.Sess
 
 class MessageMiddleware(_SkippedOnProtocolRoutes, messages.MessageMiddleware):
     pass
+
+
+# --- The hot protocol routes' shorter chain ------------------------------------------------------
+# A payment (POST /api/hub/payments/purchase) is the request the hub serves most. From here it
+# goes straight to its view, resolved once, through the middleware below this one that does
+# something for it (the security headers, CommonMiddleware's host check and Content-Length,
+# X-Frame-Options, and any middleware added later); it skips the URL resolver's walk and the
+# layers that pass a protocol request on untouched: those skipped on /api/hub/ above, and CSRF
+# (every protocol view is csrf_exempt and, without a cookie, Django's CSRF middleware does
+# nothing at all). A request with a cookie or a query string takes the whole chain. Same view,
+# same answers, byte for byte (tests/hub/api/test_hot_path.py).
+
+HOT_ROUTES = frozenset({"/api/hub/payments/purchase"})
+
+
+def _passes_protocol_requests(path: str) -> bool:
+    """Whether the middleware at `path` passes a hot route's request (no cookie) on untouched."""
+    from django.middleware.csrf import CsrfViewMiddleware
+    from django.utils.module_loading import import_string
+
+    cls = import_string(path)
+    return issubclass(cls, _SkippedOnProtocolRoutes | RefuseNulMiddleware | HotRoutesMiddleware) \
+        or cls is CsrfViewMiddleware
+
+
+class HotRoutesMiddleware:
+    """The hot protocol routes' shorter chain (above). Sits in MIDDLEWARE after the request id and
+    the NUL refusal; the rest of the list decides the chain it builds."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._chain: Callable[[HttpRequest], HttpResponse] | None = None
+        self._views: dict[str, Any] = {}
+
+    def _build(self) -> Callable[[HttpRequest], HttpResponse] | None:
+        from django.conf import settings
+        from django.core.handlers.exception import convert_exception_to_response
+        from django.urls import resolve
+        from django.utils.module_loading import import_string
+
+        if any(db.get("ATOMIC_REQUESTS") for db in settings.DATABASES.values()):
+            return None
+        names = list(settings.MIDDLEWARE)
+        own = f"{type(self).__module__}.{type(self).__qualname__}"
+        if own not in names:
+            return None
+        kept = [import_string(path) for path in names[names.index(own) + 1:]
+                if not _passes_protocol_requests(path)]
+        self._views = {path: resolve(path) for path in HOT_ROUTES}
+        handler = convert_exception_to_response(self._view)
+        views = []
+        for cls in reversed(kept):
+            middleware = cls(handler)
+            if hasattr(middleware, "process_view"):
+                views.insert(0, middleware.process_view)
+            handler = convert_exception_to_response(middleware)
+        self._process_view = views
+        return handler
+
+    def _view(self, request: HttpRequest) -> HttpResponse:
+        """Django's _get_response for an already resolved route (no template responses here)."""
+        match = self._views[request.path_info]
+        request.resolver_match = match
+        for process_view in self._process_view:
+            response = process_view(request, match.func, match.args, match.kwargs)
+            if response:
+                return response  # type: ignore[no-any-return]
+        response = match.func(request, *match.args, **match.kwargs)
+        if not isinstance(response, HttpResponse):
+            raise ValueError(f"the view {match.func.__qualname__} did not return an HttpResponse")
+        return response  # type: ignore[no-any-return]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (request.path_info not in HOT_ROUTES or request.META.get("HTTP_COOKIE")
+                or request.META.get("QUERY_STRING")):
+            return self.get_response(request)
+        if self._chain is None:
+            self._chain = self._build() or self.get_response
+        return self._chain(request)

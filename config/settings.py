@@ -189,6 +189,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "config.middleware.RefuseNulMiddleware",
+    # a payment goes straight to its view through what below acts on it (config/middleware.py)
+    "config.middleware.HotRoutesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # config.middleware's classes are Django's (and django-csp's), skipped on the protocol API's
     # routes (/api/hub/), which need none of them: its lean path

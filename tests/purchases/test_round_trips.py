@@ -42,6 +42,6 @@ def test_a_channel_purchase_is_four_round_trips_with_one_write(hub_chain: ChainE
                    .values_list("id", flat=True))
         assert ids == sorted(ids)
     assert [p.status for p in Payment.objects.all()] == ["completed"] * 3
-    assert volume_discrepancies() == {}  # the rollup's statement triggers saw the payments' CTE insert
+    assert volume_discrepancies() == {}  # the overview (rollup + the payments after its watermark) counts them
     assert accept_hub_updates(hub_chain, bob) == ["Payment"] * 3
     assert bob.latest.balance_token_user == 3 * (TOKEN // 10)
