@@ -104,6 +104,44 @@ def rows_insert(objs: Sequence[Model]) -> None:
         obj._state.db = connection.alias
 
 
+# --- Statements prepared on the server ----------------------------------------------------------
+# Django's psycopg cursors bind parameters on the client: each statement reaches PostgreSQL as
+# new text, parsed and planned again, and the driver quotes every parameter into it. The payment
+# path's statements have the same text every time (the lock, the one write), so they go through a
+# cursor that binds on the server: psycopg prepares a statement after it has run a few times
+# (its prepare_threshold) and then sends only the parameters.
+
+
+PREPARE_THRESHOLD = 1  # runs of a statement's text before psycopg prepares it
+
+
+def prepared_cursor() -> Any:
+    """A Django cursor (the same wrapper) over a psycopg cursor that binds
+    parameters on the server; a plain `connection.cursor()` on other databases, and while queries
+    are logged (DEBUG, a test's CaptureQueriesContext: Django's log reads the text the client
+    bound, which a server-bound statement does not have)."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        return connection.cursor()
+    from django.db.backends.postgresql import base
+
+    if not base.is_psycopg3:  # pragma: no cover - psycopg 2 binds on the client only
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            # Django leaves it off (None): only this cursor prepares (its client-binding cursors
+            # never do), from a statement's second run on
+            raw.prepare_threshold = PREPARE_THRESHOLD
+        cursor = base.ServerBindingCursor(raw)
+        # as Django's create_cursor does
+        tzloader = connection.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
+        if connection.timezone != tzloader.timezone:
+            base.register_tzloader(connection.timezone, cursor)
+        return connection._prepare_cursor(cursor)
+
+
 # --- Inserts that wait for the next statement --------------------------------------------------
 # A row whose primary key the instance already has needs no answer from the database, so inside
 # `rows_waiting()` its INSERT is sent as a data-modifying CTE of the next statement that

@@ -21,7 +21,7 @@ from django.utils import timezone
 from hub.chain.fields import MAX_AMOUNT, AmountField
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.services import Entry, ledger_insert_sql
-from ops.rows import key_sequence_sql, with_waiting_inserts
+from ops.rows import key_sequence_sql, prepared_cursor, with_waiting_inserts
 
 # The SQL below is built from model metadata (table and column names) only; every value is a
 # query parameter.
@@ -137,7 +137,7 @@ def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
     for _model, counts in reserve:
         params += [list(counts), [int(n) for n in counts.values()]]
     locked: dict[str, Channel] = {}
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # the same text every time: prepared on the server
         cursor.execute(_lock_sql(also, tuple(model for model, _c in reserve)),
                        [*params, ProposedUpdate.Status.OPEN.value, contract, users])
         for row in cursor.fetchall():
@@ -202,5 +202,5 @@ def channel_heads_write(channels: Iterable[Channel], ledger_rows: list[Entry] | 
     if ledger_rows:
         insert, insert_params = ledger_insert_sql(ledger_rows)
         sql, params = f"WITH ledger AS ({insert}) {sql}", [*insert_params, *params]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # a purchase's one write: the same text every time
         cursor.execute(*with_waiting_inserts(sql, params))
