@@ -115,6 +115,35 @@ def rows_insert(objs: Sequence[Model]) -> None:
 PREPARE_THRESHOLD = 1  # runs of a statement's text before psycopg prepares it
 
 
+@functools.cache
+def _prepared_cursor_class() -> type:
+    """ServerBindingCursor whose statements' texts are converted once (placeholders to $n, a
+    regular-expression pass in Python): psycopg remembers the conversion only for texts under
+    4 KB with at most 50 parameters, and a purchase's one write is longer, so converting it again
+    on every run was a sixth of a web process's CPU (py-spy, bench/payments_bench.py)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg import _queries
+
+    converted = functools.lru_cache(maxsize=64)(_queries._query2pg_nocache)
+
+    class HotQuery(_queries.PostgresQuery):
+        __slots__ = ()
+
+        def convert(self, query: Any, vars: Any) -> None:
+            if vars is None or not isinstance(query, str | bytes):
+                super().convert(query, vars)
+                return
+            query = self._ensure_bytes(query)
+            self.query, self._want_formats, self._order, self._parts = converted(
+                query, self._tx.encoding)
+            self.dump(vars)
+
+    class PreparedCursor(ServerBindingCursor):  # type: ignore[misc, valid-type]
+        _query_cls = HotQuery
+
+    return PreparedCursor
+
+
 def prepared_cursor() -> Any:
     """A Django cursor (the same wrapper) over a psycopg cursor that binds
     parameters on the server; a plain `connection.cursor()` on other databases, and while queries
@@ -134,7 +163,7 @@ def prepared_cursor() -> Any:
             # Django leaves it off (None): only this cursor prepares (its client-binding cursors
             # never do), from a statement's second run on
             raw.prepare_threshold = PREPARE_THRESHOLD
-        cursor = base.ServerBindingCursor(raw)
+        cursor = _prepared_cursor_class()(raw)
         # as Django's create_cursor does
         tzloader = connection.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
         if connection.timezone != tzloader.timezone:
