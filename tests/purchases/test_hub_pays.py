@@ -16,7 +16,7 @@ from hub.core import ZERO_ROOT, ChannelState
 from hub.core.hashing import channel_state_hash
 from hub.core.signing import Signer
 from hub.purchases.models import Payment, Purchase
-from hub.purchases.services import _hub_can_hold_for, hub_pays, optimistic_sweep
+from hub.purchases.services import _hub_can_hold_for, hub_pays, optimistic_refund, optimistic_sweep
 from hub.purchases.types import PaymentRequest
 from tests.chain_env import ChainEnv
 
@@ -140,3 +140,17 @@ def test_with_the_delivery_yield_young_channel_payments_are_left_to_their_recipi
     states = dict(Payment.objects.values_list("pk", "status"))
     assert (states[young.pk], states[old.pk], states[optimistic.pk]) == (
         "pending", "completed", "completed")
+
+
+def test_a_refund_is_of_the_payment_named_and_happens_once(hub_chain: ChainEnv,
+                                                            timed_payments: None) -> None:
+    payer, cannot = channel_with(wei_hub=0, token_hub=10), channel_with(wei_hub=0, token_hub=0)
+    purchase = Purchase.objects.create(id="pur_" + secrets.token_hex(16), sender=payer.user, meta={})
+    first = held(purchase, cannot.user, 1, expired=True)
+    second = held(purchase, cannot.user, 2, expired=True)
+    assert optimistic_refund(payment_id=second.pk) is True
+    assert optimistic_refund(payment_id=second.pk) is False  # refunded already: never twice
+    states = dict(Payment.objects.values_list("pk", "status"))
+    assert (states[first.pk], states[second.pk]) == ("pending", "refunded")
+    payer = Channel.objects.get(pk=payer.pk)
+    assert channel_state(payer, payer.user).balance_token_hub == 10 - 2
