@@ -154,3 +154,12 @@ def test_a_refund_is_of_the_payment_named_and_happens_once(hub_chain: ChainEnv,
     assert (states[first.pk], states[second.pk]) == ("pending", "refunded")
     payer = Channel.objects.get(pk=payer.pk)
     assert channel_state(payer, payer.user).balance_token_hub == 10 - 2
+    refunded = Payment.objects.get(pk=second.pk)
+    assert refunded.refund_update_id == payer.latest_update_id and refunded.completed_at is not None
+    assert refunded.refund_update.tx_count_global == 2
+
+    busy = channel_with(wei_hub=0, token_hub=10, timeout=10**12)
+    purchase = Purchase.objects.create(id="pur_" + secrets.token_hex(16), sender=busy.user, meta={})
+    waiting = held(purchase, cannot.user, 1, expired=True)
+    assert optimistic_refund(payment_id=waiting.pk) is False  # the payer's channel is busy
+    assert Payment.objects.get(pk=waiting.pk).status == "pending"
