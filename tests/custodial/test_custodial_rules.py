@@ -110,6 +110,8 @@ def test_a_token_balance_is_paid_as_tokens_or_as_eth_at_the_rate(hub_chain: Chai
     assert token_balance(hub_chain, as_eth) == 0
     for withdrawal in (by_token, by_eth):
         withdrawal.refresh_from_db()
+        assert (withdrawal.chain_transaction.purpose, withdrawal.chain_transaction.value) == (
+            "custodial_withdrawal", withdrawal.sent_wei)
         assert withdrawal.state == CustodialWithdrawal.State.CONFIRMED and withdrawal.completed_at
     shown = withdrawal_json(by_eth)
     assert shown == {
