@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -146,14 +147,124 @@ def _jsonable(value: Any, abi_type: str) -> Any:
     return value
 
 
+_STATIC = re.compile(r"(address|bool|u?int(\d*)|bytes(\d+))((\[\d+\])*)$")
+
+
+def _word_reader(abi_type: str) -> tuple[int, Callable[[bytes], Any]] | None:
+    """For a static ABI type: how many 32-byte words it takes and what reads them into the JSON
+    form `_jsonable` gives web3's decoding (None: not a static type handled here). A reader
+    raises ValueError on a word web3 would refuse (non-zero padding, a value out of range)."""
+    match = _STATIC.match(abi_type)
+    if match is None:
+        return None
+    base, bits, size, dims = match.group(1), match.group(2), match.group(3), match.group(4)
+    read: Callable[[bytes], Any]
+    if base == "address":
+        def read(word: bytes) -> Any:
+            if any(word[:12]):
+                raise ValueError("address padding")
+            return "0x" + word[12:].hex()
+    elif base == "bool":
+        def read(word: bytes) -> Any:
+            value = int.from_bytes(word, "big")
+            if value > 1:
+                raise ValueError("bool out of range")
+            return value == 1
+    elif base.startswith("bytes"):
+        n = int(size)
+        if not 1 <= n <= 32:
+            return None
+
+        def read(word: bytes) -> Any:
+            if any(word[n:]):
+                raise ValueError("bytes padding")
+            return "0x" + word[:n].hex()
+    else:
+        width = int(bits or 256)
+        if width % 8 or not 8 <= width <= 256:
+            return None
+        signed = base.startswith("int")
+
+        def read(word: bytes) -> Any:
+            value = int.from_bytes(word, "big", signed=signed)
+            low, high = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+            if not low <= value <= high:
+                raise ValueError("integer out of range")
+            return str(value)
+
+    words = 1
+    for dim in re.findall(r"\[(\d+)\]", dims):  # T[2][3]: 3 arrays of 2, the innermost first
+        inner, count, inner_words = read, int(dim), words
+        if count < 1:
+            return None
+
+        def read(word: bytes, inner: Any = inner, count: int = count, inner_words: int = inner_words) -> Any:
+            step = 32 * inner_words
+            return [inner(word[i * step:(i + 1) * step]) for i in range(count)]
+        words *= count
+    return words, read
+
+
+@dataclass(frozen=True)
+class _FastEvent:
+    """An event whose inputs are all static: its topics and data read word by word, into exactly
+    what web3's decoding and `_jsonable` make of them, about thirty times faster (a block's
+    hundreds of logs). Anything unexpected goes back to web3 (`decode` returns None)."""
+
+    name: str
+    topics: tuple[tuple[str, Callable[[bytes], Any]], ...]  # the indexed inputs, in order
+    data: tuple[tuple[str, int, Callable[[bytes], Any]], ...]  # the others: name, words, reader
+    order: tuple[str, ...]  # web3's order of the arguments: indexed first, then the data
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> _FastEvent | None:
+        topics, data = [], []
+        for item in entry["inputs"]:
+            reader = _word_reader(item["type"])
+            if reader is None or (item.get("indexed") and reader[0] != 1):
+                return None
+            if item.get("indexed"):
+                topics.append((item["name"], reader[1]))
+            else:
+                data.append((item["name"], *reader))
+        order = tuple(n for n, _r in topics) + tuple(n for n, _w, _r in data)
+        return cls(entry["name"], tuple(topics), tuple(data), order)
+
+    def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any] | None:
+        if len(topics) != len(self.topics) + 1 or len(data) != 32 * sum(w for _n, w, _r in self.data):
+            return None
+        try:
+            values = {name: read(bytes(topic)) for (name, read), topic in zip(self.topics, topics[1:], strict=True)}
+            at = 0
+            for name, words, read in self.data:
+                values[name] = read(data[at:at + 32 * words])
+                at += 32 * words
+        except ValueError:
+            return None
+        return {name: values[name] for name in self.order}
+
+
 def _decoders(address: str, abi: list[dict[str, Any]]) -> dict[str, Any]:
     contract = Web3().eth.contract(address=Web3.to_checksum_address(address), abi=abi)
     decoders: dict[str, Any] = {}
     for entry in abi:
         if entry.get("type") == "event" and not entry.get("anonymous"):
             event = contract.events[entry["name"]]
-            decoders[event.topic.lower()] = (event, {i["name"]: i["type"] for i in entry["inputs"]})
+            decoders[event.topic.lower()] = (event, {i["name"]: i["type"] for i in entry["inputs"]},
+                                             _FastEvent.of(entry))
     return decoders
+
+
+def _decode(decoder: Any, log: Any) -> tuple[str, dict[str, Any]]:
+    """A log's event name and its arguments in JSON form (ints as decimal strings, addresses
+    lower-case, bytes 0x-hex)."""
+    event, types, fast = decoder
+    if fast is not None:
+        args = fast.decode(log["topics"], bytes(log["data"]))
+        if args is not None:
+            return fast.name, args
+    decoded = event.process_log(log)
+    return decoded["event"], {k: _jsonable(v, types[k]) for k, v in decoded["args"].items()}
 
 
 def _lock_cursor(contract: str, start_block: int) -> ChainCursor:
@@ -221,14 +332,12 @@ def _store_logs(contract: str, decoders: dict[str, Any], logs: Iterable[Any]) ->
         decoder = decoders.get(_hex(log["topics"][0]))
         if decoder is None:
             continue  # an event this ABI does not know (or anonymous)
-        event, types = decoder
-        decoded = event.process_log(log)
+        name, args = _decode(decoder, log)
         rows.append(ChainEvent(
-            contract=contract, name=decoded["event"],
+            contract=contract, name=name,
             block_number=log["blockNumber"], block_hash=_hex(log["blockHash"]),
             tx_hash=_hex(log["transactionHash"]), tx_index=log["transactionIndex"],
-            log_index=log["logIndex"],
-            args={k: _jsonable(v, types[k]) for k, v in decoded["args"].items()},
+            log_index=log["logIndex"], args=args,
         ))
     if not rows:
         return 0

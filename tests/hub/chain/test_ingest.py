@@ -230,3 +230,36 @@ def test_reorg_is_detected_alarmed_and_orphaned_events_are_replaced(
     cursor = ChainCursor.objects.get()
     assert cursor.block_hash == "0x" + bytes(w3.eth.get_block(cursor.block_number)["hash"]).hex()
     assert run(token).reorgs == []  # settled
+
+
+def test_static_event_arguments_are_read_as_web3_reads_them() -> None:
+    """The ingester reads all-static events word by word; web3's decoding is the reference, for
+    every static type, nested arrays, extreme values and words web3 refuses."""
+    from eth_abi import encode
+    from hexbytes import HexBytes
+
+    inputs = [("address", "who", True), ("int8", "small", True), ("bytes32", "root", True),
+              ("int256", "signed", False), ("bool", "flag", False), ("bytes4", "tag", False),
+              ("address[2]", "pair", False), ("uint256[2][3]", "grid", False), ("uint64", "count", False)]
+    entry = {"type": "event", "name": "Everything", "anonymous": False,
+             "inputs": [{"type": t, "name": n, "indexed": i} for t, n, i in inputs]}
+    (decoder,) = ingest._decoders("0x" + "11" * 20, [entry]).values()
+    assert decoder[2] is not None
+    topic0 = HexBytes(next(iter(ingest._decoders("0x" + "11" * 20, [entry]))))
+    who, pair = "0x" + "ab" * 20, ["0x" + "00" * 19 + "01", "0x" + "ff" * 20]
+    for small, signed, flag, count in ((-128, -(2**255), True, 2**64 - 1), (127, 2**255 - 1, False, 0)):
+        data = encode(["int256", "bool", "bytes4", "address[2]", "uint256[2][3]", "uint64"],
+                      [signed, flag, b"\x01\x02\x03\x04", pair, [[1, 2], [3, 2**256 - 1], [0, 5]], count])
+        log = {"topics": [topic0, HexBytes(encode(["address"], [who])), HexBytes(encode(["int8"], [small])),
+                          HexBytes(b"\x07" * 32)],
+               "data": HexBytes(data), "logIndex": 0, "transactionIndex": 0, "transactionHash": HexBytes(b"\x01" * 32),
+               "address": "0x" + "11" * 20, "blockHash": HexBytes(b"\x02" * 32), "blockNumber": 1}
+        fast = decoder[2].decode(log["topics"], bytes(log["data"]))
+        reference = {k: ingest._jsonable(v, decoder[1][k]) for k, v in decoder[0].process_log(log)["args"].items()}
+        assert fast == reference and list(fast) == list(reference)
+        assert ingest._decode(decoder, log) == ("Everything", reference)
+        # a word web3 refuses (a bool of 2, an address with padding, short data): web3 decides
+        for bad in (data[:32] + (2).to_bytes(32, "big") + data[64:], data[:-32]):
+            assert decoder[2].decode(log["topics"], bad) is None
+        padded = [*log["topics"][:1], HexBytes(b"\x01" + bytes(encode(["address"], [who]))[1:]), *log["topics"][2:]]
+        assert decoder[2].decode(padded, data) is None

@@ -14,7 +14,7 @@ from eth_account import Account
 from web3 import Web3
 
 from hub.chain.artifacts import load_abi
-from hub.chain.ingest import events_dispatch, events_ingest
+from hub.chain.ingest import _decoders, _jsonable, events_dispatch, events_ingest
 from hub.chain.models import ChainCursor, ChainEvent, ChainTransaction
 from hub.channels.events import on_did_update_channels
 from hub.channels.models import Channel, ChannelUpdate
@@ -112,6 +112,15 @@ def test_a_block_of_many_events_handled_set_based_equals_handling_them_one_by_on
     assert {e.block_number for e in events} == {block}
     names = [e.name for e in events]
     assert names.count("DidUpdateChannel") == USERS and names.count("DidStartExitChannel") == len(EXITING)
+    # read word by word, as web3 reads them
+    decoders = _decoders(address, load_abi("ChannelManager"))
+    stored = {(e.tx_hash, e.log_index): e.args for e in events}
+    for log in hub_chain.w3.eth.get_logs({"address": Web3.to_checksum_address(address),
+                                          "fromBlock": block, "toBlock": block}):
+        event, types, fast = decoders["0x" + bytes(log["topics"][0]).hex()]
+        assert fast is not None
+        assert stored["0x" + bytes(log["transactionHash"]).hex(), log["logIndex"]] == {
+            k: _jsonable(v, types[k]) for k, v in event.process_log(log)["args"].items()}
     # the kinds are interleaved: several runs of DidUpdateChannel for the batch handler
     assert "DidUpdateChannel" in names[names.index("DidStartExitChannel"):]
 
