@@ -28,6 +28,10 @@ class _Pusher:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        # messages waiting for the loop, and the one drain that sends them (guarded by _queue_lock)
+        self._queue_lock = threading.Lock()
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._drain: Any = None  # the concurrent.futures.Future of the running drain
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -46,18 +50,30 @@ class _Pusher:
             return self._loop
 
     def send(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Queue `messages` after those already queued. One drain at a time sends the queue in
+        order, so a commit of hundreds of states (a block's deposits) wakes the loop once, not
+        once per state."""
         layer = get_channel_layer()
         if layer is None or not messages:
             return
+        with self._queue_lock:
+            self._pending.extend(messages)
+            if self._drain is not None and not self._drain.done():
+                return  # the running drain takes them before it ends
+            self._drain = asyncio.run_coroutine_threadsafe(self._deliver(layer), self._ensure_loop())
 
-        async def deliver() -> None:
+    async def _deliver(self, layer: Any) -> None:
+        while True:
+            with self._queue_lock:
+                messages, self._pending = self._pending, []
+                if not messages:
+                    self._drain = None
+                    return
             for group, payload in messages:
                 try:
                     await layer.group_send(group, {"type": "push", "text": json.dumps(payload)})
                 except Exception:  # best effort: clients resync on a sequence gap or by polling
                     logger.warning("push to %s failed", group, exc_info=True)
-
-        asyncio.run_coroutine_threadsafe(deliver(), self._ensure_loop())
 
 
 _pusher = _Pusher()

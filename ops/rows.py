@@ -55,6 +55,27 @@ def _sql(model: type[Model], count: int, keyed: bool = False) -> str:
     return sql
 
 
+UNNEST_FROM = 4  # rows of one model from which an INSERT sends one array per column
+
+
+@functools.cache
+def _unnest_sql(model: type[Model], keyed: bool) -> str:
+    """INSERT … SELECT FROM unnest(one array per column): the statement's text and its number of
+    parameters do not grow with the rows (psycopg parses a multi-row VALUES of a block's hundreds
+    of rows, thousands of placeholders, on every call)."""
+    qn = connection.ops.quote_name
+    fields = _fields(model, keyed)
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+
+
+def _unnest(model: type[Model], count: int, keyed: bool, params: list[Any]) -> tuple[str, list[Any]]:
+    """`_sql`'s INSERT for `count` rows of `params` (row after row), as one array per column."""
+    width = len(_fields(model, keyed))
+    return _unnest_sql(model, keyed), [params[column::width] for column in range(width)]
+
+
 def _keyed(objs: Sequence[Model]) -> bool:
     """Instances of a model whose keys the database makes, each carrying its key already."""
     return _returns_pk(type(objs[0])) and all(obj.pk is not None for obj in objs)
@@ -248,7 +269,8 @@ def with_waiting_inserts(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
         total, merged_params = merged.setdefault((model, keyed), (0, []))
         merged_params.extend(insert_params)
         merged[(model, keyed)] = (total + count, merged_params)
-    inserts = [(_sql(model, count, keyed), insert_params)
+    inserts = [_unnest(model, count, keyed, insert_params) if count >= UNNEST_FROM
+               else (_sql(model, count, keyed), insert_params)
                for (model, keyed), (count, insert_params) in merged.items()]
     ctes = ", ".join(f"waiting_{n} AS ({insert})" for n, (insert, _p) in enumerate(inserts))
     before = [p for _insert, insert_params in inserts for p in insert_params]

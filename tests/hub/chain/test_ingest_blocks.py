@@ -5,6 +5,7 @@ queued transactions and event records. On the session anvil, with automine off f
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ from hub.channels.proposals import channel_request_deposit
 from hub.core import Signer
 from hub.disputes.models import ChannelDispute
 from hub.ledger.models import LedgerEntry
+from ops.rows import UNNEST_FROM
 from tests.chain_env import ChainEnv
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
@@ -121,8 +123,11 @@ def test_a_block_of_many_events_handled_set_based_equals_handling_them_one_by_on
         assert fast is not None
         assert stored["0x" + bytes(log["transactionHash"]).hex(), log["logIndex"]] == {
             k: _jsonable(v, types[k]) for k, v in event.process_log(log)["args"].items()}
-    # the kinds are interleaved: several runs of DidUpdateChannel for the batch handler
+    # the kinds are interleaved: several runs of DidUpdateChannel for the batch handler, one long
+    # enough for its states to be inserted column-wise (ops/rows.py: UNNEST_FROM)
     assert "DidUpdateChannel" in names[names.index("DidStartExitChannel"):]
+    runs = [len(list(run)) for name, run in itertools.groupby(names) if name == "DidUpdateChannel"]
+    assert max(runs) >= UNNEST_FROM
 
     with pytest.raises(Reference), transaction.atomic():  # the reference, then undone
         result = events_dispatch(batched=False)
