@@ -226,8 +226,10 @@ def py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def py_spy_report(proc: subprocess.Popen[bytes], out: Path, top: int = 25) -> None:
-    """Stop the sampler and print the functions with the most samples (own and inclusive)."""
+def py_spy_report(proc: subprocess.Popen[bytes], out: Path, top: int | None = None) -> None:
+    """Stop the sampler and print the `top` functions with the most samples, own and inclusive
+    (default SPOKE_PROFILE_TOP, else 25)."""
+    top = top or int(os.environ.get("SPOKE_PROFILE_TOP", "25"))
     import signal
 
     proc.send_signal(signal.SIGINT)
