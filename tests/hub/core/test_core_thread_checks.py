@@ -1,0 +1,101 @@
+"""The thread checks' edges (issue 22, mutation): which code a wrong thread update gets when more
+than one rule is broken, the hub as a thread party, and what the thread generators reset."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from core_factories import CONTRACT, HUB, OTHER, USER, signed, state
+
+from hub.core import ThreadState, UpdateRejected, apply_update, thread_payment, thread_root
+from hub.core.threads import (
+    check_thread_transition,
+    close_thread,
+    open_thread,
+    validate_thread_payment,
+)
+
+TOKEN = 10**18
+
+
+def initial(*, sender: Any = USER, receiver: Any = OTHER, thread_id: int = 1,
+            contract: str = CONTRACT) -> ThreadState:
+    return sender.sign_thread_state(ThreadState(
+        contract_address=contract, sender=sender.address, receiver=receiver.address,
+        thread_id=thread_id, balance_token_sender=10 * TOKEN))
+
+
+def resign(t: ThreadState, **changes: Any) -> ThreadState:
+    """`t` with `changes`, signed again by its sender (USER or OTHER)."""
+    signer = USER if t.sender == USER.address else OTHER
+    return signer.sign_thread_state(dataclasses.replace(t, sig_a=None, **changes))
+
+
+def rejected(call: Any, *args: Any, **kw: Any) -> UpdateRejected:
+    with pytest.raises(UpdateRejected) as err:
+        call(*args, **kw)
+    # the code is the contract; the message beside it is a readable explanation, never empty
+    assert isinstance(err.value.message, str) and err.value.message
+    return err.value
+
+
+@pytest.mark.parametrize("other", [
+    initial(thread_id=2),
+    initial(receiver=HUB.__class__("0x" + "44" * 32)),
+    initial(sender=OTHER, receiver=USER),
+    initial(contract="0x" + "dd" * 20),
+])
+def test_an_update_of_another_thread_is_wrong_channel(other: ThreadState) -> None:
+    t = initial()
+    one = resign(thread_payment(other, 0, TOKEN))
+    assert rejected(validate_thread_payment, t, one, hub_address=HUB.address).code == "wrong_channel"
+    assert rejected(check_thread_transition, t, other, strict=False).code == "wrong_channel"
+
+
+def test_a_falling_thread_tx_count_is_refused_even_when_not_strict() -> None:
+    t = initial()
+    two = resign(t, tx_count=2)
+    assert rejected(check_thread_transition, two, resign(t, tx_count=1), strict=False).code \
+        == "tx_count_global"
+    check_thread_transition(two, two, strict=False)  # equal is fine when not strict
+
+
+def test_a_replayed_thread_tx_count_is_reported_before_the_balances() -> None:
+    """A thread payment with the previous txCount and the receiver's balance lower: the stale
+    txCount is the reason (strict transition), not the falling balance."""
+    one = resign(thread_payment(initial(), 0, TOKEN))
+    stale = resign(one, balance_token_sender=10 * TOKEN, balance_token_receiver=0)
+    assert rejected(validate_thread_payment, one, stale, hub_address=HUB.address).code \
+        == "tx_count_global"
+
+
+def test_the_hub_cannot_be_a_thread_payments_party() -> None:
+    t = initial(receiver=HUB)
+    one = resign(thread_payment(t, 0, TOKEN))
+    assert validate_thread_payment(t, one, hub_address=None) == one  # only the hub knows itself
+    assert rejected(validate_thread_payment, t, one, hub_address=HUB.address).code == "bad_args"
+
+
+def test_closing_a_thread_whose_initial_state_names_the_hub_is_bad_args() -> None:
+    """The channel's stored initial state is checked for the hub as a party before its
+    signature: bad_args, not bad_signature."""
+    t = dataclasses.replace(initial(receiver=HUB), sig_a=OTHER.sign_thread_state(initial()).sig_a)
+    prev = signed(state(balance_token_user=40 * TOKEN, thread_count=1, thread_root=thread_root([t])))
+    err = rejected(apply_update, prev, "CloseThread", t.to_json(), now=0, initial_threads=[t],
+                   hub_address=HUB.address)
+    assert err.code == "bad_args"
+
+
+def test_the_thread_generators_reset_the_timeout_and_the_signature() -> None:
+    t = initial()
+    with_timeout = signed(state(balance_token_user=50 * TOKEN, timeout=5, pending_deposit_wei_user=1))
+    opened = open_thread(with_timeout, [], t)
+    assert (opened.timeout, opened.sig_hub, opened.sig_user) == (0, None, None)
+    closed = close_thread(with_timeout.replace(thread_count=1, thread_root=thread_root([t])), [t], t)
+    assert (closed.timeout, closed.thread_count, closed.balance_token_user) == (0, 0, 60 * TOKEN)
+    paid = thread_payment(t, 0, TOKEN)
+    assert t.sig_a is not None and paid.sig_a is None
+    assert (paid.tx_count, paid.balance_token_sender, paid.balance_token_receiver) \
+        == (1, 9 * TOKEN, TOKEN)
