@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -288,9 +289,9 @@ def test_one_worker_call_sends_the_endpoints_due_deliveries_each_signed_and_logg
 
 
 class WaveReceiver(Receiver):
-    """Answers 503 to one delivery (by its Spoke-Delivery-Id), 200 to the others, and holds each
-    request after the first until a second one is in flight (or a few seconds passed), noting the
-    most in flight."""
+    """Answers 503 to one delivery (by its Spoke-Delivery-Id), 200 to the others; answers the first
+    request slowly and holds each later one until a second one is in flight (or a few seconds
+    passed), noting the most in flight."""
 
     def __init__(self, port: int, failing: str) -> None:
         super().__init__(port)
@@ -305,6 +306,8 @@ class WaveReceiver(Receiver):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
+                from payments.webhooks import services
+
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.changed:
                     receiver.received.append((dict(self.headers), body))
@@ -313,6 +316,8 @@ class WaveReceiver(Receiver):
                     receiver.changed.notify_all()
                     if len(receiver.received) > 1:  # the first is sent alone
                         receiver.changed.wait_for(lambda: receiver.most_in_flight >= 2, timeout=3)
+                    else:  # and answered slowly: a receiver that answers at once gets one at a time
+                        time.sleep(services.CONCURRENT_FROM_MS / 1000)
                     receiver.in_flight -= 1
                 status = 503 if self.headers["Spoke-Delivery-Id"] == receiver.failing else 200
                 self.send_response(status)
