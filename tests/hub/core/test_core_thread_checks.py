@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 from core_factories import CONTRACT, HUB, OTHER, USER, signed, state
 
-from hub.core import ThreadState, UpdateRejected, apply_update, thread_payment, thread_root
+from hub.core import (
+    ThreadArgs,
+    ThreadState,
+    UpdateRejected,
+    apply_update,
+    thread_payment,
+    thread_root,
+    thread_value,
+)
+from hub.core.args import parse_args
 from hub.core.threads import (
     check_thread_transition,
     close_thread,
@@ -99,3 +108,20 @@ def test_the_thread_generators_reset_the_timeout_and_the_signature() -> None:
     assert t.sig_a is not None and paid.sig_a is None
     assert (paid.tx_count, paid.balance_token_sender, paid.balance_token_receiver) \
         == (1, 9 * TOKEN, TOKEN)
+
+
+@pytest.mark.parametrize("reason", ["OpenThread", "CloseThread"])
+def test_thread_args_are_a_thread_state_object(reason: str) -> None:
+    t = initial()
+    assert parse_args(reason, t.to_json()) == ThreadArgs(t)
+    for data in (None, [t.to_json()], "thread", 1):
+        assert rejected(parse_args, reason, data).code == "bad_args"
+
+
+def test_a_thread_in_wei_keeps_its_value_through_a_payment() -> None:
+    t = USER.sign_thread_state(ThreadState(
+        contract_address=CONTRACT, sender=USER.address, receiver=OTHER.address, thread_id=1,
+        balance_wei_sender=5, balance_token_sender=7))
+    one = resign(thread_payment(t, 2, 3))
+    assert thread_value(t) == thread_value(one) == (5, 7)
+    assert validate_thread_payment(t, one, hub_address=HUB.address) == one
