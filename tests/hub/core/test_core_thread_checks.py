@@ -125,3 +125,39 @@ def test_a_thread_in_wei_keeps_its_value_through_a_payment() -> None:
     one = resign(thread_payment(t, 2, 3))
     assert thread_value(t) == thread_value(one) == (5, 7)
     assert validate_thread_payment(t, one, hub_address=HUB.address) == one
+
+
+def test_the_contract_cannot_be_a_thread_party() -> None:
+    contract = type("Party", (), {"address": CONTRACT})()
+    t = initial(receiver=contract)
+    assert rejected(validate_thread_payment, t, resign(thread_payment(t, 0, TOKEN)),
+                    hub_address=HUB.address).code == "bad_args"
+
+
+def test_duplicate_initial_thread_states_do_not_match_the_root() -> None:
+    t = initial()
+    prev = signed(state(balance_token_user=40 * TOKEN, thread_count=2, thread_root=thread_root([t, t])))
+    err = rejected(apply_update, prev, "CloseThread", t.to_json(), now=0, initial_threads=[t, t],
+                   hub_address=HUB.address)
+    assert err.code == "thread_root_mismatch"
+
+
+@pytest.mark.parametrize(("fields", "thread", "in_receivers_channel"), [
+    ({"balance_wei_user": 4}, {"balance_wei_sender": 5, "balance_token_sender": 0}, False),
+    ({"balance_wei_hub": 4}, {"balance_wei_sender": 5, "balance_token_sender": 0}, True),
+    ({"balance_token_hub": 4}, {"balance_token_sender": 5}, True),
+])
+def test_a_thread_its_funder_cannot_cover_is_insufficient_balance(
+        fields: dict[str, Any], thread: dict[str, Any], in_receivers_channel: bool) -> None:
+    t = resign(initial(), **thread)
+    if in_receivers_channel:
+        prev = signed(state(user=OTHER.address, recipient=OTHER.address, **fields), user=False)
+    else:
+        prev = signed(state(**fields))
+    err = rejected(apply_update, prev, "OpenThread", t.to_json(), now=0, initial_threads=[],
+                   hub_address=HUB.address)
+    assert err.code == "insufficient_balance"
+    enough = {k: v + 1 for k, v in fields.items()}
+    prev = prev.replace(**enough)
+    assert apply_update(prev, "OpenThread", t.to_json(), now=0, initial_threads=[],
+                        hub_address=HUB.address).thread_count == 1
