@@ -72,7 +72,11 @@ def test_open_pay_100_times_and_close(hub_chain: ChainEnv) -> None:
 
     thread = ThreadRecord.objects.get()
     assert thread.status == "closed" and thread.latest.tx_count == 100
-    assert not ChannelUpdate.objects.filter(sig_user__isnull=True, invalid__isnull=True).exists()
+    # the parties' channels have no proposal left unsigned (the session's anvil is shared: a
+    # DidEmptyChannel of an earlier test's channel, ingested during this test, may leave one there)
+    parties = [alice.address, bob.address, alice.address.lower(), bob.address.lower()]
+    assert not ChannelUpdate.objects.filter(channel__user__in=parties, sig_user__isnull=True,
+                                            invalid__isnull=True).exists()
     assert bob.sim.get(f"thread/{bob.address}/active").json() == []
     assert [t["txCount"] for t in bob.sim.get(f"thread/{bob.address}/all").json()] == [100]
     assert reconcile_channels().ok
