@@ -151,7 +151,10 @@ def test_deposit_exchange_and_withdraw_through_the_api(hub_chain: ChainEnv) -> N
     assert sim.latest.balance_token_user == 20 * TOKEN + 10 * TOKEN - 4 * TOKEN - 6 * TOKEN
 
     # every state the hub stored is double-signed, and the ledger agrees with state and chain
-    assert not ChannelUpdate.objects.filter(sig_user__isnull=True, invalid__isnull=True).exists()
+    # (on this user's channel: the session's anvil is shared, and an earlier test's DidEmptyChannel
+    # ingested meanwhile can leave a proposal on a channel that is not this test's)
+    assert not ChannelUpdate.objects.filter(channel__user__in=[sim.address, sim.address.lower()],
+                                            sig_user__isnull=True, invalid__isnull=True).exists()
     report = reconcile_channels()
     assert report.ok, report.mismatches
 
