@@ -108,6 +108,19 @@ def point_settings_at(settings: object, env: ChainEnv) -> None:
     clear_chain_caches()
 
 
+def ingest_from_now(settings: object, env: ChainEnv, directory: Path) -> None:
+    """Record the chain's head as the contracts' deployment block for this test: its ingestion
+    starts in the next block. The session's anvil is shared by a worker's tests and each test's
+    database starts empty, so without this every test would ingest every earlier test's events
+    (channels it never opened, disputes it never started) before its own."""
+    start = env.w3.eth.block_number + 1
+    entry = {"channel_manager": env.deployment.channel_manager, "block": start,
+             "checkout": env.deployment.checkout, "checkout_block": start}
+    path = directory / "contracts.json"
+    path.write_text(json.dumps({str(Anvil.CHAIN_ID): entry}))
+    settings.CONTRACTS_FILE = path  # type: ignore[attr-defined]
+
+
 def clear_chain_caches() -> None:
     from hub.chain import channel_manager, client, signer
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from stack.embedded import Anvil
-from tests.chain_env import ChainEnv, cached_chain_env, clear_chain_caches, point_settings_at
+from tests.chain_env import ChainEnv, cached_chain_env, clear_chain_caches, ingest_from_now, point_settings_at
 
 LONGEST = ("tests/stack/test_restart.py", "tests/stack/test_start_command.py")  # ./spoke up, minutes
 
@@ -53,9 +53,13 @@ def chain_env(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> ChainEn
 
 
 @pytest.fixture
-def hub_chain(settings: object, chain_env: ChainEnv) -> Iterator[ChainEnv]:
-    """Django settings pointing at the session's deployed contracts and hub key."""
+def hub_chain(settings: object, chain_env: ChainEnv,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainEnv]:
+    """Django settings pointing at the session's deployed contracts and hub key; the chain is
+    ingested from the block after its head at this point (earlier tests' events are not this
+    test's)."""
     point_settings_at(settings, chain_env)
+    ingest_from_now(settings, chain_env, tmp_path_factory.mktemp("ingest"))
     yield chain_env
     clear_chain_caches()
 
