@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stack.ports import free_port, wait_for_port
-from stack.procs import OWNED
+from stack.procs import OWNED, die_with_parent
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ANVIL_BIN = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -257,8 +257,12 @@ class Anvil(ChildServer):
     DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
     def __init__(self, data_dir: Path | None = None, state_file: Path | None = None,
-                 extra_args: Sequence[str] = ()) -> None:
+                 extra_args: Sequence[str] = (), *, with_parent: bool = True) -> None:
+        """`with_parent`: the node is killed when the thread that started it exits (tests and
+        benchmarks: a test process killed at a timeout leaves no anvil behind); `./spoke up`'s
+        supervisor passes False and stops its node itself."""
         super().__init__()
+        self.with_parent = with_parent
         self.data_dir = Path(data_dir).resolve() if data_dir else None
         self.state_file = state_file
         self.extra_args = list(extra_args)
@@ -274,7 +278,7 @@ class Anvil(ChildServer):
             argv += ["--state", str(self.state_file), "--state-interval", "5"]
         self.proc = subprocess.Popen(  # noqa: S603
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent if self.with_parent else None,
         )
         OWNED.add(self.proc.pid)
         assert self.proc.stdout is not None
