@@ -51,9 +51,14 @@ DETECTED = {"killed", "timeout"}
 EQUIVALENT_LINE = re.compile(r"^- `(?P<name>[^`]+)` \[(?P<fingerprint>[0-9a-f]{10})\]: (?P<reason>.+)$")
 MESSAGE_REASON = ("message prose only: the stable `code` beside it is the contract "
                   "(docs/protocol.md, Errors) and is judged by its own mutants")
-# a string literal (plain or f-string) whose text has a space: prose for a person, not a code,
-# a key or a field name
-PROSE = re.compile(r"""(?:\b[rRbBuUfF]{1,2})?("(?:[^"\\]|\\.)*\s(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*\s(?:[^'\\]|\\.)*')""")
+# every string literal (plain or f-string), scanned left to right from its opening quote; the
+# ones whose text has a space are prose for a person, not a code, a key or a field name (a scan
+# for "a literal with a space" alone would take the `", "` between two literals for one)
+LITERAL = re.compile(r"""(?:\b[rRbBuUfF]{1,2})?("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+
+
+def _prose_to_placeholder(text: str) -> str:
+    return LITERAL.sub(lambda m: "MSG" if re.search(r"\s", m[1]) else m[0], text)
 
 
 def equivalent_mutants() -> dict[str, tuple[str, str]]:
@@ -95,7 +100,7 @@ def only_changes_a_message(diff: list[str]) -> bool:
     added = " ".join(line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++"))
     if not removed or not added:
         return False
-    before, after = PROSE.sub("MSG", removed), PROSE.sub("MSG", added)
+    before, after = _prose_to_placeholder(removed), _prose_to_placeholder(added)
     if before == after:
         return True
     return any(before[:m.start()] + "None" + before[m.end():] == after
