@@ -21,7 +21,7 @@ from django.utils import timezone
 from hub.chain.fields import MAX_AMOUNT, AmountField
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.services import Entry, ledger_insert_sql
-from ops.rows import key_sequence_sql, prepared_cursor, with_waiting_inserts
+from ops.rows import key_sequence_sql, pg_array, prepared_cursor, with_waiting_inserts
 
 # The SQL below is built from model metadata (table and column names) only; every value is a
 # query parameter.
@@ -95,7 +95,7 @@ def _lock_sql(also: tuple[str, ...] = (), reserve: tuple[type[Model], ...] = ())
         f"EXISTS (SELECT 1 FROM {_table(ProposedUpdate)} p WHERE p.channel_id = c.id "
         f"AND p.status = %s) "
         f"FROM {_table(Channel)} c LEFT JOIN {_table(ChannelUpdate)} u ON u.id = c.latest_update_id "
-        f"WHERE c.contract = %s AND c.{user} = ANY(%s) ORDER BY c.id FOR UPDATE OF c"
+        f"WHERE c.contract = %s AND c.{user} = ANY(%s::varchar[]) ORDER BY c.id FOR UPDATE OF c"
     )
     if not reserve:
         return sql
@@ -135,11 +135,11 @@ def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
     tail = len(reserve)
     params: list[Any] = []
     for _model, counts in reserve:
-        params += [list(counts), [int(n) for n in counts.values()]]
+        params += [pg_array(counts), pg_array([int(n) for n in counts.values()])]
     locked: dict[str, Channel] = {}
     with prepared_cursor() as cursor:  # the same text every time: prepared on the server
         cursor.execute(_lock_sql(also, tuple(model for model, _c in reserve)),
-                       [*params, ProposedUpdate.Status.OPEN.value, contract, users])
+                       [*params, ProposedUpdate.Status.OPEN.value, contract, pg_array(users)])
         for row in cursor.fetchall():
             channel: Channel = _instance(Channel, row[skip:width])
             # Under READ COMMITTED a lock that waited re-reads the channel row but not the joined
@@ -197,8 +197,9 @@ def channel_heads_write(channels: Iterable[Channel], ledger_rows: list[Entry] | 
     now = timezone.now()
     for channel in rows:
         channel.updated_at = now
-    sql, params = _heads_sql(), [now, [c.pk for c in rows], [c.latest_update_id for c in rows],
-                                 [c.push_sequence for c in rows]]
+    sql, params = _heads_sql(), [now, pg_array([c.pk for c in rows]),
+                                 pg_array([c.latest_update_id for c in rows]),
+                                 pg_array([c.push_sequence for c in rows])]
     if ledger_rows:
         insert, insert_params = ledger_insert_sql(ledger_rows)
         sql, params = f"WITH ledger AS ({insert}) {sql}", [*insert_params, *params]

@@ -18,6 +18,7 @@ from hub.core import ChannelState
 from hub.core.state import AMOUNT_FIELDS
 from hub.ledger.accounts import channel as channel_account
 from hub.ledger.models import LedgerEntry
+from ops.rows import pg_array
 
 FIELDS = tuple(attr for attr, _ in AMOUNT_FIELDS)
 ACCOUNT_MAX = LedgerEntry._meta.get_field("account").max_length or 0
@@ -64,8 +65,8 @@ def ledger_insert_sql(rows: list[Entry]) -> tuple[str, list[Any]]:
     """The INSERT of `rows` (non-empty) and its parameters: run alone, or as a data-modifying
     CTE of a caller's statement (one round trip for both)."""
     postings, accounts, assets, amounts, memos, updates = (list(column) for column in zip(*rows, strict=True))
-    return _insert_sql(), [timezone.now(), postings, accounts, assets, [str(a) for a in amounts],
-                           memos, updates]
+    return _insert_sql(), [timezone.now(), pg_array(postings), pg_array(accounts), pg_array(assets),
+                           pg_array([str(a) for a in amounts]), pg_array(memos), pg_array(updates)]
 
 
 @functools.cache
