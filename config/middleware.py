@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import csp.middleware
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.middleware import locale
 
@@ -104,6 +106,36 @@ class MessageMiddleware(_SkippedOnProtocolRoutes, messages.MessageMiddleware):
 
 HOT_ROUTES = frozenset({"/api/hub/payments/purchase"})
 
+# CONN_HEALTH_CHECKS sends a `SELECT 1` before a request's first query on a persistent
+# connection: a round trip, and 4-9% of a web process's samples on the purchase path (py-spy,
+# bench/payments_bench.py). A hot route skips it on a connection that served a hot request less
+# than a second ago (under load, every request). Should that connection have died meanwhile
+# (PostgreSQL restarted), the request's first query fails: the connection is closed and the
+# request answered 503 `database_unavailable` (nothing was written: services are atomic), and
+# the thread's next request connects again. A connection idle longer is checked as before.
+RECENT_CONNECTION = 1.0  # seconds
+
+
+def _with_recent_connection(view: Callable[[], HttpResponse]) -> HttpResponse:
+    db = connections[DEFAULT_DB_ALIAS]
+    skipped = (db.connection is not None and not db.health_check_done and not db.errors_occurred
+               and time.monotonic() - getattr(db, "hot_used_at", -RECENT_CONNECTION) < RECENT_CONNECTION)
+    if skipped:
+        db.health_check_done = True
+    raw = db.connection
+    try:
+        response = view()
+    except (DatabaseError, InterfaceError):
+        if not skipped or (db.connection is raw and db.is_usable()):
+            raise  # not the connection's death: as before
+        db.close()
+        from hub.api.base import error_response
+
+        return error_response(503, "database_unavailable", "the database connection was lost; try again")
+    if db.connection is not None:
+        db.hot_used_at = time.monotonic()
+    return response
+
 
 def _passes_protocol_requests(path: str) -> bool:
     """Whether the middleware at `path` passes a hot route's request (no cookie) on untouched."""
@@ -157,7 +189,7 @@ class HotRoutesMiddleware:
             response = process_view(request, match.func, match.args, match.kwargs)
             if response:
                 return response  # type: ignore[no-any-return]
-        response = match.func(request, *match.args, **match.kwargs)
+        response = _with_recent_connection(lambda: match.func(request, *match.args, **match.kwargs))
         if not isinstance(response, HttpResponse):
             raise ValueError(f"the view {match.func.__qualname__} did not return an HttpResponse")
         return response  # type: ignore[no-any-return]
