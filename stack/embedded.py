@@ -257,10 +257,11 @@ class Anvil(ChildServer):
     DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
     def __init__(self, data_dir: Path | None = None, state_file: Path | None = None,
-                 extra_args: Sequence[str] = (), *, with_parent: bool = True) -> None:
-        """`with_parent`: the node is killed when the thread that started it exits (tests and
-        benchmarks: a test process killed at a timeout leaves no anvil behind); `./spoke up`'s
-        supervisor passes False and stops its node itself."""
+                 extra_args: Sequence[str] = (), *, with_parent: bool = False) -> None:
+        """`with_parent`: the node is killed when the THREAD that started it exits (the test
+        session's nodes: a test process killed at a timeout, a mutant's run killed at its CPU
+        limit, leaves no anvil behind). Only for a node started from a thread that lives as long
+        as its user (a benchmark starting its stacks from a thread pool must not ask for it)."""
         super().__init__()
         self.with_parent = with_parent
         self.data_dir = Path(data_dir).resolve() if data_dir else None

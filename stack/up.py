@@ -70,7 +70,7 @@ class Stack:
             urls["ETH_RPC_URL"] = os.environ["ETH_RPC_URL"]
         else:
             anvil = Anvil(data_dir=self.devdata / "anvil",
-                          state_file=self.devdata / "anvil" / "state.json", with_parent=False).start()
+                          state_file=self.devdata / "anvil" / "state.json").start()
             self.servers.append(anvil)
             urls["ETH_RPC_URL"] = anvil.rpc_url
             urls.setdefault("CHAIN_ID", str(Anvil.CHAIN_ID))

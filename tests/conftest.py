@@ -37,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Anvil]:
     """One anvil for the session (tests that need a pristine chain start their own: ~50 ms)."""
-    node = Anvil().start()
+    node = Anvil(with_parent=True).start()
     try:
         yield node
     finally:

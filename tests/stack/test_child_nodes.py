@@ -1,6 +1,7 @@
-"""A test process's anvil dies with it: a pytest run killed at a timeout (or a mutant's run
-killed at its CPU limit, `./spoke mutate`) leaves no node behind; `./spoke up`'s node, which
-its supervisor stops itself, is not tied to the thread that started it."""
+"""A test session's anvil dies with its process: a pytest run killed at a timeout (or a mutant's
+run killed at its CPU limit, `./spoke mutate`) leaves no node behind. Other nodes (`./spoke up`,
+whose supervisor stops its node itself; a benchmark's, started from a thread pool) are not tied
+to the thread that started them."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_a_killed_test_process_takes_its_anvil_with_it() -> None:
     assert wait_gone(node), f"anvil {node} outlived the process that started it"
 
 
-def test_the_launchers_anvil_is_not_tied_to_its_starter() -> None:
+def test_an_untied_anvil_is_not_tied_to_its_starter() -> None:
     node, url = start_and_kill_starter("free")
     try:
         assert Web3(HTTPProvider(url)).eth.block_number == 0  # still serving after its starter died

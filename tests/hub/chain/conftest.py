@@ -25,7 +25,7 @@ HUB_KEY = Anvil.DEV_KEY
 @pytest.fixture
 def node() -> Iterator[Anvil]:
     """A fresh anvil for this test only."""
-    chain = Anvil().start()
+    chain = Anvil(with_parent=True).start()
     try:
         yield chain
     finally:

@@ -26,7 +26,7 @@ CHALLENGE_PERIOD = 120
 @pytest.fixture
 def own_chain(settings: Any, tmp_path: Path) -> Iterator[ChainEnv]:
     """A private anvil with freshly deployed contracts (challenge period CHALLENGE_PERIOD)."""
-    node = Anvil().start()
+    node = Anvil(with_parent=True).start()
     try:
         env = deploy_chain_env(node, tmp_path, challenge_period=CHALLENGE_PERIOD)
         point_settings_at(settings, env)
