@@ -105,3 +105,54 @@ def test_signer_repr_never_shows_the_private_key() -> None:
 def test_signer_rejects_keys_of_the_wrong_length() -> None:
     with pytest.raises(ValueError):
         Signer("0x1234")
+
+
+def _with_rs(sig: str, *, r: int | None = None, s: int | None = None) -> str:
+    raw = bytes.fromhex(sig[2:])
+    r_bytes = raw[:32] if r is None else r.to_bytes(32, "big")
+    s_bytes = raw[32:64] if s is None else s.to_bytes(32, "big")
+    return "0x" + r_bytes.hex() + s_bytes.hex() + raw[64:].hex()
+
+
+@pytest.mark.parametrize(("r", "s"), [
+    (None, SECP256K1_N // 2),  # the highest low s: accepted (EIP-2 rejects only s > n/2)
+    (None, 1),                 # the lowest s
+    (1, None),                 # the lowest r (1 is the x of a curve point)
+])
+def test_the_bounds_of_r_and_s_are_accepted_and_recover_to_some_address(r: int | None, s: int | None) -> None:
+    """In-range r and s recover to an address (another signer's: the bits were changed), which
+    the callers then compare with the party's; only the range check itself refuses outright."""
+    address = recover(HASH, _with_rs(USER.sign_hash(HASH), r=r, s=s))
+    assert address.startswith("0x") and len(address) == 42 and address != USER.address
+
+
+@pytest.mark.parametrize(("r", "s"), [
+    (0, None), (SECP256K1_N, None), (None, 0), (None, SECP256K1_N // 2 + 1),
+])
+def test_r_and_s_out_of_range_are_refused_before_recovery(r: int | None, s: int | None) -> None:
+    """Refused by the range check, not by a failed recovery (r = n - 1, in range, does not
+    recover here: the message says which check refused)."""
+    with pytest.raises(UpdateRejected) as err:
+        recover(HASH, _with_rs(USER.sign_hash(HASH), r=r, s=s))
+    assert err.value.code == "bad_signature"
+    assert "out of range" in err.value.message
+
+
+def test_a_signer_signs_as_the_hub_unless_told_otherwise() -> None:
+    s = state(balance_wei_user=5).unsigned()
+    signed_state = HUB.sign_channel_state(s)
+    assert signed_state.sig_user is None
+    assert recover(channel_state_hash(s), signed_state.sig_hub) == HUB.address
+    as_user = USER.sign_channel_state(s, as_party="user")
+    assert as_user.sig_hub is None and recover(channel_state_hash(s), as_user.sig_user) == USER.address
+    with pytest.raises(ValueError, match="unknown party 'watcher'"):
+        USER.sign_channel_state(s, as_party="watcher")
+
+
+def test_a_signature_with_v_outside_27_28_0_1_is_refused_and_named() -> None:
+    sig = USER.sign_hash(HASH)
+    for v in ("02", "1d", "ff"):
+        with pytest.raises(UpdateRejected) as err:
+            recover(HASH, sig[:-2] + v)
+        assert err.value.code == "bad_signature" and f"v={int(v, 16)}" in err.value.message
+    assert recover(HASH, sig[:-2] + format(int(sig[-2:], 16) - 27, "02x")) == USER.address  # 0/1 too
