@@ -161,3 +161,28 @@ def test_a_thread_its_funder_cannot_cover_is_insufficient_balance(
     prev = prev.replace(**enough)
     assert apply_update(prev, "OpenThread", t.to_json(), now=0, initial_threads=[],
                         hub_address=HUB.address).thread_count == 1
+
+
+def test_a_thread_between_two_other_users_is_wrong_channel_in_this_one() -> None:
+    third = HUB.__class__("0x" + "55" * 32)
+    theirs = initial(sender=OTHER, receiver=third)
+    prev = signed(state(balance_token_user=40 * TOKEN))
+    for reason, threads in (("OpenThread", []), ("CloseThread", [theirs])):
+        err = rejected(apply_update, prev, reason, theirs.to_json(), now=0, initial_threads=threads,
+                       hub_address=HUB.address)
+        assert err.code == "wrong_channel", reason
+
+
+def test_initial_thread_states_that_are_not_the_channels_root_are_refused() -> None:
+    t, other = initial(), initial(thread_id=2)
+    prev = signed(state(balance_token_user=40 * TOKEN, thread_count=1, thread_root=thread_root([other])))
+    err = rejected(apply_update, prev, "CloseThread", t.to_json(), now=0, initial_threads=[t],
+                   hub_address=HUB.address)
+    assert err.code == "thread_root_mismatch"
+    # one state too many or too few for the channel's threadCount
+    for threads in ([], [other, t]):
+        err = rejected(apply_update, prev, "CloseThread", other.to_json(), now=0, initial_threads=threads,
+                       hub_address=HUB.address)
+        assert err.code == "thread_root_mismatch", len(threads)
+    assert apply_update(prev, "CloseThread", other.to_json(), now=0, initial_threads=[other],
+                        hub_address=HUB.address).thread_count == 0
