@@ -111,7 +111,8 @@ HOT_ROUTES = frozenset({"/api/hub/payments/purchase"})
 # bench/payments_bench.py). A hot route skips it on a connection that served a hot request less
 # than a second ago (under load, every request). Should that connection have died meanwhile
 # (PostgreSQL restarted), the request's first query fails: the connection is closed and the
-# request answered 503 `database_unavailable` (nothing was written: services are atomic), and
+# request answered 503 `database_unavailable` (services are atomic: nothing of it was written,
+# unless the connection died during its COMMIT, which no server can tell apart), and
 # the thread's next request connects again. A connection idle longer is checked as before.
 RECENT_CONNECTION = 1.0  # seconds
 
@@ -131,7 +132,7 @@ def _with_recent_connection(view: Callable[[], HttpResponse]) -> HttpResponse:
         db.close()
         from hub.api.base import error_response
 
-        return error_response(503, "database_unavailable", "the database connection was lost; try again")
+        return error_response(503, "database_unavailable", "the database connection was lost; read the channel state, then try again")
     if db.connection is not None:
         db.hot_used_at = time.monotonic()
     return response
