@@ -227,3 +227,59 @@ def test_a_settlement_paid_while_it_is_being_marked_submitted_stays_paid(
     assert results["marked"] == 0, results
     settlement.refresh_from_db()
     assert settlement.state == Settlement.State.PAID
+
+
+def test_a_settlement_waits_for_a_concurrent_debit_of_the_custodial_account(payout_shop: Shop) -> None:
+    """Whatever else debits a custodial account (a refund, a withdrawal) takes its lock first; a
+    settlement takes the same lock before it reads the balance, so it waits for that debit and
+    then finds nothing left to settle (it must not pay out what was already spent)."""
+    from hub.custodial.services import lock_custodial_accounts
+    from hub.ledger.services import post
+    from payments.errors import PaymentsError
+    from payments.settlements.services import settlement_execute
+
+    credit_custodial(payout_shop.address, "wei", 300)
+    locked, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def debit() -> None:
+        try:
+            with transaction.atomic():
+                lock_custodial_accounts([payout_shop.address])
+                post([(f"custodial:{payout_shop.address}", "wei", -300), ("test:funding", "wei", 300)],
+                     memo="a concurrent debit")
+                locked.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def settle() -> None:
+        try:
+            results["settled"] = settlement_execute(merchant_id=payout_shop.merchant.pk, asset="wei")
+        except BaseException as exc:
+            results["settled"] = exc
+        finally:
+            connection.close()
+
+    def waiting() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND wait_event_type = 'Lock'")
+            return int(cursor.fetchone()[0])
+
+    debitor = threading.Thread(target=debit)
+    debitor.start()
+    assert locked.wait(timeout=30)
+    settler = threading.Thread(target=settle)
+    settler.start()
+    deadline = time.monotonic() + 30
+    while waiting() < 1 and settler.is_alive():  # the settlement queues on the account's lock
+        assert time.monotonic() < deadline, "the settlement never waited on the custodial lock"
+        time.sleep(0.02)
+    release.set()
+    debitor.join(timeout=60)
+    settler.join(timeout=60)
+    refused = results["settled"]
+    assert isinstance(refused, PaymentsError) and refused.code == "balance_insufficient", results
+    assert Settlement.objects.count() == 0
+    assert account_balance(f"custodial:{payout_shop.address}", "wei") == 0
