@@ -148,6 +148,9 @@ def test_a_redeemer_with_collateral_is_paid_at_once(hub_chain: ChainEnv) -> None
     event = Event.objects.get(type="link.redeemed")
     assert (event.idempotency_key, event.data["object"]["status"]) == (f"link.redeemed:{link.public_id}", "redeemed")
     assert proposals(channel.user) == []
+    channel_at(token_hub=5, user=channel.signer, tx_count=3)  # type: ignore[attr-defined]
+    assert link_redemption_complete(link_id=link.pk) is False  # paid once, however much the hub holds
+    assert ChannelUpdate.objects.filter(channel=channel, reason="Payment").count() == 1
     again = refusal(lambda: link_redeem(secret=secret, redeemer=channel.user))
     assert (again.code, again.status, again.message) == ("link_redeemed", 400, REDEEMED_MESSAGE)
 
@@ -292,13 +295,15 @@ def test_a_pending_redemption_is_paid_once_when_collateral_arrives(hub_chain: Ch
 
 
 def test_the_completion_sweep_pays_pending_channel_redemptions_oldest_first(hub_chain: ChainEnv) -> None:
-    funded = channel_at(token_hub=100)
+    funded = channel_at(token_hub=100, wei_hub=100)
     user = funded.user
     redeemed_secret, _ = deliver(random_address(), token=1)
     link_redeem(secret=redeemed_secret, redeemer=user)  # a channel payout already done
     onchain_secret, onchain = deliver(random_address(), wei=1)
     link_claim_onchain(link_public_id=onchain.public_id, secret=onchain_secret, to=user)
-    short = [channel_at(token_hub=0) for _ in range(2)]
+    # an on-chain payout to an address with a channel is never paid into that channel
+    assert link_redemption_complete(link_id=onchain.pk) is False
+    short = [channel_at(token_hub=0) for _ in range(3)]
     pending = []
     for who in short:
         secret, link = deliver(random_address(), token=3)
@@ -308,9 +313,10 @@ def test_the_completion_sweep_pays_pending_channel_redemptions_oldest_first(hub_
     for who in short:
         channel_at(token_hub=3, user=who.signer, tx_count=2)  # type: ignore[attr-defined]
     assert link_redemptions_complete(limit=1) == 1
-    assert [Link.objects.get(pk=k.pk).status for k in pending] == ["redeemed", "redeeming"]
-    assert link_redemptions_complete() == 1 and link_redemptions_complete() == 0
+    assert [Link.objects.get(pk=k.pk).status for k in pending] == ["redeemed", "redeeming", "redeeming"]
+    assert link_redemptions_complete() == 2 and link_redemptions_complete() == 0
     assert Link.objects.get(pk=onchain.pk).status == "redeeming"
+    assert not ChannelUpdate.objects.filter(channel=funded, reason="Payment", args__amountWei="1").exists()
 
 
 # --- back to the sender -----------------------------------------------------------------------
@@ -345,3 +351,12 @@ def test_a_link_the_hub_cannot_pay_back_in_the_channel_goes_to_the_senders_custo
     assert account_balance(f"custodial:{sender.user}", "wei") == 3
     assert not ChannelUpdate.objects.filter(channel=sender, reason="Payment").exists()
     assert Event.objects.filter(type="link.expired").count() == 1
+
+
+def test_a_link_of_a_sender_without_a_channel_state_goes_to_the_custodial_balance(hub_chain: ChainEnv) -> None:
+    sender = random_address()
+    _, link = deliver(sender, token=6)
+    link_cancel(link_public_id=link.public_id, sender=sender)
+    stored = Link.objects.get(pk=link.pk)
+    assert (stored.status, stored.returned_to) == ("cancelled", "custodial")
+    assert account_balance(f"custodial:{sender}", "token") == 6

@@ -178,7 +178,8 @@ def test_a_token_claim_is_an_erc20_transfer_and_needs_the_token_configured(hub_c
     link_claim_onchain(link_public_id=issued.link.public_id, secret=issued.secret, to=to)
     tx = ChainTransaction.objects.get()
     transfer = "0xa9059cbb" + to[2:].rjust(64, "0") + format(3 * 10**17, "x").rjust(64, "0")
-    assert (tx.to, tx.data, int(tx.value)) == (token, transfer, 0)
+    assert (tx.purpose, tx.to, tx.data, int(tx.value), tx.on_complete) == (
+        "link_claim", token, transfer, 0, "linkpay.services.link_onchain_claim_completed")
     assert Link.objects.get(pk=issued.link.pk).status == "redeeming"
 
 
@@ -255,12 +256,16 @@ def test_a_confirmed_payout_redeems_the_link_and_moves_the_hold_to_onchain_payou
     assert len(postings(link)) == 2 and Event.objects.filter(type="link.redeemed").count() == 1
 
 
-def test_a_failed_payout_reopens_the_link_and_the_next_claim_is_a_new_transaction(hub_chain: ChainEnv, shop: Shop) -> None:
+def test_a_failed_payout_reopens_the_link_and_the_next_claim_is_a_new_transaction(
+        hub_chain: ChainEnv, shop: Shop, caplog: pytest.LogCaptureFixture) -> None:
     credit_custodial(shop.address, "wei", 100)
     issued = issue(shop.merchant.pk, 60)
     link_claim_onchain(link_public_id=issued.link.public_id, secret=issued.secret, to=random_address())
     first = ChainTransaction.objects.get()
-    complete(first, "failed")
+    with caplog.at_level("WARNING", logger="linkpay.services"):
+        complete(first, "failed")
+    assert [r.getMessage() for r in caplog.records if r.name == "linkpay.services"] == [
+        f"on-chain payout of link {issued.link.public_id} failed; the link is open again"]  # for the operator
     link = Link.objects.get(pk=issued.link.pk)
     assert (link.status, link.redeemer, link.payout, link.chain_transaction_id, link.claimed_at,
             link.completed_at, link.claim_attempts) == ("open", "", "", None, None, None, 1)
