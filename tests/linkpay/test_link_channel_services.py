@@ -187,12 +187,13 @@ def test_a_short_redeemer_is_pending_and_wei_collateral_is_asked_for_exactly_the
 
 def test_wei_collateral_covers_every_pending_channel_redemption_of_the_redeemer_only(
         hub_chain: ChainEnv) -> None:
-    channel = channel_at(wei_hub=2, token_hub=0)
+    channel = channel_at(wei_hub=4, token_hub=0)
     user = channel.user
     elsewhere = channel_at(wei_hub=0)
     links = {name: deliver(random_address(), **amount) for name, amount in (
-        ("first", {"wei": 3}), ("second", {"wei": 4}), ("token", {"token": 50}), ("other", {"wei": 100}),
-        ("onchain", {"wei": 1000}))}
+        ("paid", {"wei": 2}), ("first", {"wei": 3}), ("second", {"wei": 4}), ("token", {"token": 50}),
+        ("other", {"wei": 100}), ("onchain", {"wei": 1000}))}
+    assert link_redeem(secret=links["paid"][0], redeemer=user).pending is False  # the hub holds 2 more
     link_redeem(secret=links["first"][0], redeemer=user)
     assert proposals(user) == [("1", "0")]
     link_redeem(secret=links["other"][0], redeemer=elsewhere.user)
@@ -203,6 +204,27 @@ def test_wei_collateral_covers_every_pending_channel_redemption_of_the_redeemer_
     ProposedUpdate.objects.update(status="expired")
     link_redeem(secret=links["second"][0], redeemer=user)
     assert proposals(user) == [("5", "0")]  # 3 + 4 pending, less the 2 the hub holds
+
+
+def test_token_collateral_is_asked_for_the_redeemers_pending_token_redemptions(hub_chain: ChainEnv) -> None:
+    unit = 10**18  # above the policy's floor (10 tokens): the redemptions set the target
+    user = channel_at(token_hub=0, wei_hub=0).user
+    first, second, wei = deliver(random_address(), token=30 * unit), deliver(random_address(), token=40 * unit), \
+        deliver(random_address(), wei=5)
+    link_redeem(secret=wei[0], redeemer=user)
+    ProposedUpdate.objects.update(status="expired")
+    link_redeem(secret=first[0], redeemer=user)
+    assert proposals(user) == [("0", str(30 * unit))]
+    ProposedUpdate.objects.update(status="expired")
+    link_redeem(secret=second[0], redeemer=user)
+    assert proposals(user) == [("0", str(70 * unit))]
+
+
+def test_a_redeemer_without_a_channel_is_asked_to_take_the_wei_collateral(hub_chain: ChainEnv) -> None:
+    secret, link = deliver(random_address(), wei=7)
+    user = random_address()
+    assert link_redeem(secret=secret, redeemer=user).pending is True
+    assert proposals(user) == [("7", "0")]
 
 
 def test_no_wei_collateral_is_asked_for_beyond_the_hubs_reserve(hub_chain: ChainEnv) -> None:
