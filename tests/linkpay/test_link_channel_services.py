@@ -382,3 +382,35 @@ def test_a_link_of_a_sender_without_a_channel_state_goes_to_the_custodial_balanc
     stored = Link.objects.get(pk=link.pk)
     assert (stored.status, stored.returned_to) == ("cancelled", "custodial")
     assert account_balance(f"custodial:{sender}", "token") == 6
+
+
+def test_collateral_the_chain_cannot_be_asked_about_is_logged_and_the_redemption_stands(
+        hub_chain: ChainEnv, settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.chain_env import clear_chain_caches
+
+    secret, link = deliver(random_address(), wei=5)
+    user = channel_at(wei_hub=0).user
+    clear_chain_caches()
+    settings.ETH_RPC_URL = "http://127.0.0.1:9"  # nothing listens there: the reserve cannot be read
+    with caplog.at_level("INFO", logger="linkpay.services"):
+        assert link_redeem(secret=secret, redeemer=user).pending is True
+    assert [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records
+            if r.name == "linkpay.services"] == [
+        ("WARNING", f"collateral for link {link.public_id} not requested", True)]
+    assert proposals(user) == [] and Link.objects.get(pk=link.pk).status == "redeeming"
+
+
+def test_collateral_refused_for_a_channel_no_longer_open_is_logged_with_its_code(
+        hub_chain: ChainEnv, caplog: pytest.LogCaptureFixture) -> None:
+    from hub.channels.models import Channel
+
+    channel = channel_at(wei_hub=0)
+    secret, link = deliver(random_address(), wei=5)
+    link_redeem(secret=secret, redeemer=channel.user)
+    ProposedUpdate.objects.update(status="expired")
+    Channel.objects.filter(pk=channel.pk).update(status="channel_dispute")
+    with caplog.at_level("INFO", logger="linkpay.services"):
+        assert link_redemption_complete(link_id=link.pk) is False
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "linkpay.services"] == [
+        ("INFO", f"collateral for link {link.public_id} not requested: channel_not_open")]
+    assert Link.objects.get(pk=link.pk).status == "redeeming"
