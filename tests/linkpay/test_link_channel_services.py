@@ -118,6 +118,17 @@ def test_a_hash_that_is_not_a_string_is_refused_as_a_hash(hub_chain: ChainEnv) -
     assert not Link.objects.exists()
 
 
+def test_a_secret_given_with_a_hash_is_the_links_secret(hub_chain: ChainEnv) -> None:
+    from hub.purchases.models import Payment, Purchase
+
+    secret = register(secret_new())
+    purchase = Purchase.objects.create(id="pur_" + secrets.token_hex(16), sender=random_address(), meta={})
+    payment = Payment.objects.create(purchase=purchase, sender=purchase.sender, recipient="0x" + "0" * 40,
+                                     amount_wei=1, type="PT_LINK", meta={})
+    link = link_create_from_payment(payment=payment, secret=secret, hashed="not a hash")
+    assert link.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+
+
 def test_a_secret_already_in_use_is_refused(hub_chain: ChainEnv) -> None:
     secret, _ = deliver(random_address(), wei=1)
     exc = refusal(lambda: deliver(random_address(), wei=2, secret=secret))
