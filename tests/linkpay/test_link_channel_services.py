@@ -159,11 +159,17 @@ def test_a_redeemer_with_collateral_is_paid_at_once(hub_chain: ChainEnv) -> None
     event = Event.objects.get(type="link.redeemed")
     assert (event.idempotency_key, event.data["object"]["status"]) == (f"link.redeemed:{link.public_id}", "redeemed")
     assert proposals(channel.user) == []
-    channel_at(token_hub=5, user=channel.signer, tx_count=3)  # type: ignore[attr-defined]
-    assert link_redemption_complete(link_id=link.pk) is False  # paid once, however much the hub holds
-    assert ChannelUpdate.objects.filter(channel=channel, reason="Payment").count() == 1
     again = refusal(lambda: link_redeem(secret=secret, redeemer=channel.user))
     assert (again.code, again.status, again.message) == ("link_redeemed", 400, REDEEMED_MESSAGE)
+
+
+def test_a_redeemed_link_is_never_paid_again_by_the_completion(hub_chain: ChainEnv) -> None:
+    secret, link = deliver(random_address(), token=5)
+    channel = channel_at(token_hub=5)
+    link_redeem(secret=secret, redeemer=channel.user)
+    channel_at(token_hub=5, user=channel.signer, tx_count=3)  # type: ignore[attr-defined]
+    assert link_redemption_complete(link_id=link.pk) is False  # however much the hub holds now
+    assert ChannelUpdate.objects.filter(channel=channel, reason="Payment").count() == 1
 
 
 def test_a_wei_link_is_paid_in_wei(hub_chain: ChainEnv) -> None:
