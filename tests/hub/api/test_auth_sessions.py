@@ -128,3 +128,50 @@ def test_a_session_the_process_forgot_is_judged_from_the_cache_to_the_second(
     clock(int(T) + auth.NONCE_TTL_SECONDS + 1)
     assert refused(user, nonce, signature) == (
         "nonce_expired", "the nonce is older than 2 hours; ask for a new one")
+
+
+def test_a_signed_nonce_the_hub_never_issued_is_refused_even_during_a_session(
+        clock: Callable[[float], None]) -> None:
+    """A user's own signature over a nonce of their choosing (or one captured from an old,
+    expired session) opens nothing: only a nonce the hub issued does, whatever session is open."""
+    account = Account.create()
+    user = account.address.lower()
+    clock(T)
+    nonce = auth.issue_nonce(user)
+    assert auth.authenticate(user, nonce, signed(account, nonce)) == user
+    chosen = "ab" * 32
+    assert refused(user, chosen, signed(account, chosen)) == (
+        "nonce_invalid", "the nonce is unknown, expired or already replaced")
+    assert cache.get(auth._session_key(user, chosen)) is None
+
+
+def test_a_concurrent_first_request_that_finds_the_nonce_consumed_still_succeeds(
+        clock: Callable[[float], None]) -> None:
+    """Two first requests with one nonce: the one that consumed it opened the session (its issue
+    time), the other finds the session the first wrote and succeeds too (None: nothing to
+    remember twice); a third party's signature over it does not."""
+    account, other = Account.create(), Account.create()
+    user = account.address.lower()
+    clock(T)
+    nonce = auth.issue_nonce(user)
+    signature = signed(account, nonce)
+    assert auth._open_session(user, nonce, signature) == float(int(T))
+    assert auth._open_session(user, nonce, signature) is None
+    with pytest.raises(auth.AuthFailed) as failure:
+        auth._open_session(other.address.lower(), nonce, signed(other, nonce))
+    assert failure.value.code == "nonce_invalid"
+
+
+def test_the_bounds_of_s_in_a_sign_in_signature() -> None:
+    account = Account.create()
+    raw = bytes.fromhex(signed(account, "hello")[2:])
+
+    def with_s(s: int) -> str:
+        return "0x" + (raw[:32] + s.to_bytes(32, "big") + raw[64:]).hex()
+
+    for s in (1, auth._HALF_N):  # in range: recovers (to another address: the bits changed)
+        assert re.fullmatch(r"0x[0-9a-f]{40}", auth.recover_text_signer("hello", with_s(s)))
+    for s in (0, auth._HALF_N + 1):
+        with pytest.raises(auth.AuthFailed) as failure:
+            auth.recover_text_signer("hello", with_s(s))
+        assert (failure.value.code, failure.value.message) == ("bad_signature", "x-signature is malformed")
