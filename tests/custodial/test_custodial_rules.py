@@ -127,3 +127,40 @@ def test_a_token_balance_is_paid_as_tokens_or_as_eth_at_the_rate(hub_chain: Chai
         "totalWithdrawnWei": str(10**16), "totalWithdrawnToken": str(7 * TOKEN),
         "balanceWei": "0", "balanceToken": "0", "sentWei": str(expected_wei),
     }
+
+
+def test_a_refusal_names_the_field_and_an_omitted_amount_is_zero(hub_chain: ChainEnv) -> None:
+    set_rate("250")
+    user = random_address()
+    credit_custodial(user, "wei", 10 * MIN_WITHDRAWAL_WEI)
+    credit_custodial(user, "token", 10 * MIN_WITHDRAWAL_TOKEN)
+    named = [
+        ({"amount_token": "1.5"}, "amountToken is not a non-negative integer: '1.5'"),
+        ({"amount_wei": "-1"}, "amountWei is not a non-negative integer: '-1'"),
+        ({"amount_wei": str(MIN_WITHDRAWAL_WEI), "recipient": "0x1234"}, "recipient"),
+    ]
+    for arguments, start in named:
+        with pytest.raises(UpdateRejected) as refused:
+            withdraw(user, **arguments)
+        assert (refused.value.code, refused.value.message.startswith(start)) == ("bad_args", True), \
+            refused.value.message
+    with pytest.raises(UpdateRejected) as refused, transaction.atomic():
+        custodial_withdraw(user="nobody", recipient=random_address(), amount_wei=str(MIN_WITHDRAWAL_WEI))
+    assert refused.value.code == "bad_args" and refused.value.message.startswith("user"), refused.value.message
+    # one base unit is above zero and below the minimum
+    with pytest.raises(ChannelError) as small:
+        withdraw(user, amount_token="1")
+    assert small.value.code == "below_minimum"
+    # an amount given as None (a JSON null, a missing field) is zero, not a refusal
+    by_wei = withdraw(user, amount_wei=str(MIN_WITHDRAWAL_WEI), amount_token=None)
+    by_token = withdraw(user, amount_token=str(MIN_WITHDRAWAL_TOKEN), amount_wei=None, payout_asset="token")
+    by_wei.refresh_from_db()
+    by_token.refresh_from_db()
+    assert (by_wei.requested_wei, by_wei.requested_token, by_wei.payout_asset) == (MIN_WITHDRAWAL_WEI, 0, "eth")
+    assert (by_token.requested_wei, by_token.requested_token, by_token.payout_asset) == (
+        0, MIN_WITHDRAWAL_TOKEN, "token")
+    assert by_token.chain_transaction_id is not None and by_wei.chain_transaction_id is not None
+    # each debit is posted against the payouts account under the withdrawal's memo
+    memos = set(LedgerEntry.objects.filter(account=custodial_account(user), amount__lt=0)
+                .values_list("memo", flat=True))
+    assert memos == {f"custodial withdrawal {by_wei.pk}", f"custodial withdrawal {by_token.pk}"}
