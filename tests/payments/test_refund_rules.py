@@ -110,3 +110,34 @@ def test_a_refund_ends_once_and_pending_refunds_are_listed_oldest_first(shop: Sh
     types = list(Event.objects.filter(type__in=["refund.failed", "refund.succeeded"]).values_list("type", flat=True))
     assert sorted(types) == ["refund.failed", "refund.succeeded"]  # one event per end
     assert refunds_pending() == [newer.public_id]
+
+
+def test_another_merchants_pending_refunds_take_nothing_from_this_ones_balance(shop: Shop, other_shop: Shop) -> None:
+    mine = make_payment(shop.address, wei=1000)
+    theirs = make_payment(other_shop.address, wei=1000)
+    refund_create(merchant_id=other_shop.merchant.pk, payment_id=theirs.pk, amount=1000)  # theirs, pending
+    assert int(refund_create(merchant_id=shop.merchant.pk, payment_id=mine.pk, amount=1000).amount) == 1000
+    short = refused(merchant_id=other_shop.merchant.pk, payment_id=theirs.pk, amount=1)
+    assert short.code == "refund_exceeds_payment"  # their own refund took all of their payment
+
+
+def test_one_base_unit_of_tokens_is_refunded_in_tokens_and_a_channel_payment_to_its_payer(shop: Shop) -> None:
+    tiny = make_payment(shop.address, token=1)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=tiny.pk)
+    assert (int(refund.amount), refund.asset) == (1, "token")
+    # a refund destination in a channel payment's meta is not where its refund goes (only an
+    # on-chain checkout payment's payer has no channel to be paid back into)
+    channel_payment = make_payment(shop.address, wei=100, meta={"refundDestination": "0x" + "cd" * 20})
+    back = refund_create(merchant_id=shop.merchant.pk, payment_id=channel_payment.pk, amount=5)
+    assert back.recipient == channel_payment.sender
+
+
+def test_a_succeeded_refund_records_the_payment_that_paid_it_back(shop: Shop) -> None:
+    payment = make_payment(shop.address, wei=1000)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=100)
+    paid_back = make_payment(shop.address, wei=1)
+    done = refund_mark_succeeded(refund_id=refund.public_id, refund_payment_id=paid_back.pk)
+    done.refresh_from_db()
+    assert (done.state, done.refund_payment_id) == (Refund.State.SUCCEEDED, paid_back.pk)
+    event = Event.objects.get(type="refund.succeeded")
+    assert (event.data["object"]["id"], event.data["object"]["status"]) == (refund.public_id, "succeeded")
