@@ -127,3 +127,19 @@ def clear_chain_caches() -> None:
     client._web3_for.cache_clear()
     signer.hub_signer_cache_clear()
     channel_manager._contract.cache_clear()
+
+
+def submit_and_confirm(tx_id: int) -> None:
+    """Send an outbox transaction and record its outcome once the node shows it mined, as the
+    outbox's scheduled check does a second after the send. anvil answers eth_sendRawTransaction
+    before the block that mines it can be read (on this machine up to ~90 ms later): a check in
+    that window finds no receipt, or one above the head it read, and leaves the row SUBMITTED."""
+    from hub.chain.client import get_web3
+    from hub.chain.models import ChainTransactionAttempt
+    from hub.chain.outbox import transaction_check, transaction_submit
+
+    transaction_submit(tx_id=tx_id)
+    w3 = get_web3()
+    for tx_hash in ChainTransactionAttempt.objects.filter(transaction_id=tx_id).values_list("tx_hash", flat=True):
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.01)
+    transaction_check(tx_id=tx_id)

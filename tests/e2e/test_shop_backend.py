@@ -14,12 +14,11 @@ from spoke_client import verify_webhook
 from web3 import Web3
 
 from hub.chain.models import ChainTransaction
-from hub.chain.outbox import transaction_check, transaction_submit
 from payments.apikeys.services import api_key_create
 from payments.merchants.services import merchant_create
 from payments.webhooks.models import WebhookDelivery
 from payments.webhooks.services import delivery_attempt
-from tests.chain_env import ETH, TOKEN, ChainEnv
+from tests.chain_env import ETH, TOKEN, ChainEnv, submit_and_confirm
 from tests.e2e.connext.harness import ConnextDriver
 from tests.e2e.test_connext_client_flows import chain_poller  # noqa: F401 - fixture
 from tests.hub.api.test_channel_flows import set_rate
@@ -81,8 +80,7 @@ def test_a_shop_backend_invoices_gets_paid_refunds_and_settles(
         settlement = response.json()
         assert settlement["amount"] == str(4 * TOKEN)
         for tx in ChainTransaction.objects.exclude(state__in=["confirmed", "failed"]):
-            transaction_submit(tx_id=tx.pk)
-            transaction_check(tx_id=tx.pk)
+            submit_and_confirm(tx.pk)
         token = hub_chain.w3.eth.contract(address=Web3.to_checksum_address(hub_chain.deployment.token),
                                           abi=[{"name": "balanceOf", "type": "function", "stateMutability": "view",
                                                 "inputs": [{"name": "a", "type": "address"}],

@@ -27,7 +27,7 @@ from payments.mail.services import email_send, emails_unsent
 from payments.refunds.execution import refund_execute, refund_on_chain_complete, refunds_sweep
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_create
-from tests.chain_env import ChainEnv
+from tests.chain_env import ChainEnv, submit_and_confirm
 from tests.dashboard.helpers import Team, make_payment, make_team, post_form, sign_in
 from tests.payments.conftest import Shop
 from tests.payments.test_settlements import token_balance
@@ -55,8 +55,7 @@ def checkout_payment(shop: Shop | Team, *, refund_to: str, wei: int = 0, token: 
 def run_outbox(refund_id: str) -> Refund:
     refund = Refund.objects.get(public_id=refund_id)
     assert refund.chain_transaction_id is not None
-    outbox.transaction_submit(tx_id=refund.chain_transaction_id)
-    outbox.transaction_check(tx_id=refund.chain_transaction_id)
+    submit_and_confirm(refund.chain_transaction_id)
     return Refund.objects.get(public_id=refund_id)
 
 

@@ -15,13 +15,12 @@ from hub.chain.channel_manager import authorized_update_args
 from hub.chain.deploy import contract_at, send_transaction
 from hub.chain.ingest import events_poll
 from hub.chain.models import ChainTransaction
-from hub.chain.outbox import transaction_check, transaction_submit
 from hub.channels.models import ChannelUpdate
 from hub.channels.reconciliation import reconcile_channels
 from hub.core import HubRate, channel_state_hash
 from hub.rates.models import RateSource
 from hub.rates.services import rate_current, rate_refresh
-from tests.chain_env import ETH, TOKEN, ChainEnv
+from tests.chain_env import ETH, TOKEN, ChainEnv, submit_and_confirm
 from tests.hub.api.test_openapi_refusals import assert_documented
 from tests.hub.api.user_sim import UserSim
 
@@ -89,8 +88,7 @@ def confirm_from_chain(env: ChainEnv, sim: UserSim) -> None:
 
 def run_hub_transactions() -> None:
     for tx in ChainTransaction.objects.exclude(state__in=["confirmed", "failed"]):
-        transaction_submit(tx_id=tx.pk)
-        transaction_check(tx_id=tx.pk)
+        submit_and_confirm(tx.pk)
 
 
 def set_rate(rate: str) -> HubRate:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.test import Client
 
+from hub.chain.models import ChainTransaction
 from hub.channels.models import Channel
 from hub.channels.reconciliation import reconcile_channels
 from hub.core.liabilities import ProofInvalid, verify_liability_proof
@@ -209,13 +210,13 @@ def test_operator_publishes_on_demand_by_command_and_admin(hub_chain: ChainEnv, 
 
 
 def test_the_root_is_anchored_on_chain_through_the_outbox(hub_chain: ChainEnv, settings: Any) -> None:
-    from hub.chain.outbox import transaction_check, transaction_submit
+    from tests.chain_env import submit_and_confirm
 
     settings.LIABILITIES_ANCHOR = True
     root = liabilities_publish()
     assert root.anchor is not None and root.anchor.purpose == "liabilities_anchor"
-    transaction_submit(tx_id=root.anchor.pk)
-    tx = transaction_check(tx_id=root.anchor.pk)
+    submit_and_confirm(root.anchor.pk)
+    tx = ChainTransaction.objects.get(pk=root.anchor.pk)
     mined = hub_chain.w3.eth.get_transaction(tx.tx_hash)
     assert bytes(mined["input"]).endswith(bytes.fromhex(root.commitment[2:]))
     assert root_json(LiabilityRoot.objects.get(pk=root.pk))["anchor"]["txHash"] == tx.tx_hash
