@@ -40,6 +40,49 @@ def eth_of(env: ChainEnv, address: str) -> int:
     return int(env.w3.eth.get_balance(Web3.to_checksum_address(address)))
 
 
+def started(results: dict[str, Any], name: str, call: Callable[[], Any]) -> threading.Thread:
+    """`call` in a thread of its own (its own database connection); what it returns or raises
+    goes into results[name]."""
+    def target() -> None:
+        try:
+            results[name] = call()
+        except BaseException as exc:
+            results[name] = exc
+        finally:
+            connection.close()
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread
+
+
+def hold_locks(take: Callable[[], None], results: dict[str, Any]) -> tuple[threading.Thread, threading.Event]:
+    """Run `take` in a transaction of its own thread and keep that transaction open (the locks
+    it took held) until the returned event is set."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            take()
+            held.set()
+            release.wait(timeout=60)
+    thread = started(results, "holder", hold)
+    assert held.wait(timeout=30), results
+    return thread, release
+
+
+def wait_for_lock_waiters(n: int, what: str, *, unless_done: threading.Thread | None = None) -> None:
+    """Wait until `n` transactions of this database queue on a lock (or `unless_done` ended)."""
+    deadline = time.monotonic() + 30
+    while unless_done is None or unless_done.is_alive():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND wait_event_type = 'Lock'")
+            if int(cursor.fetchone()[0]) >= n:
+                return
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
 def test_two_settlements_of_the_whole_balance_at_once_pay_it_out_once(
         payout_shop: Shop, hub_chain: ChainEnv) -> None:
     shop = payout_shop
@@ -114,53 +157,23 @@ def test_two_runs_that_both_find_a_daily_settlement_due_settle_it_once(
     Merchant.objects.filter(pk=merchant_id).update(
         settlement_schedule=Merchant.SettlementSchedule.DAILY)
     credit_custodial(payout_shop.address, "wei", 100)
-    held, release = threading.Event(), threading.Event()
     results: dict[str, Any] = {}
 
-    def run(name: str, call: Callable[[], Any]) -> threading.Thread:
-        def target() -> None:
-            try:
-                results[name] = call()
-            except BaseException as exc:
-                results[name] = exc
-            finally:
-                connection.close()
-        thread = threading.Thread(target=target)
-        thread.start()
-        return thread
-
-    def hold() -> None:
-        with transaction.atomic():
-            Merchant.objects.select_for_update().get(pk=merchant_id)
-            held.set()
-            release.wait(timeout=60)
+    def take_the_merchant_row() -> None:
+        Merchant.objects.select_for_update().get(pk=merchant_id)
 
     def credit_under_the_lock() -> None:
         with transaction.atomic():
-            Merchant.objects.select_for_update().get(pk=merchant_id)
+            take_the_merchant_row()
             credit_custodial(payout_shop.address, "wei", 50)
 
-    def waiting() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                           " AND wait_event_type = 'Lock'")
-            return int(cursor.fetchone()[0])
-
-    def wait_for_waiters(n: int) -> None:
-        deadline = time.monotonic() + 30
-        while waiting() < n:
-            assert time.monotonic() < deadline, f"{n} transactions never queued on the merchant row"
-            time.sleep(0.02)
-
-    threads = [run("holder", hold)]
-    assert held.wait(timeout=30)
+    holder, release = hold_locks(take_the_merchant_row, results)
+    threads = [holder]
     # queued in this order behind the holder: run A, the credit, run B
-    threads.append(run("a", settlements_run_automatic))
-    wait_for_waiters(1)
-    threads.append(run("credit", credit_under_the_lock))
-    wait_for_waiters(2)
-    threads.append(run("b", settlements_run_automatic))
-    wait_for_waiters(3)
+    for n, (name, call) in enumerate((("a", settlements_run_automatic), ("credit", credit_under_the_lock),
+                                      ("b", settlements_run_automatic)), start=1):
+        threads.append(started(results, name, call))
+        wait_for_lock_waiters(n, f"{n} transactions never queued on the merchant row")
     release.set()
     for thread in threads:
         thread.join(timeout=120)
@@ -183,44 +196,18 @@ def test_a_settlement_paid_while_it_is_being_marked_submitted_stays_paid(
     settlement = settlement_execute(merchant_id=payout_shop.merchant.pk, asset="wei")
     ChainTransaction.objects.filter(pk=settlement.chain_transaction_id).update(
         state=ChainTransaction.State.SUBMITTED)  # broadcast, the receipt not recorded yet
-    paid, release = threading.Event(), threading.Event()
     results: dict[str, Any] = {}
 
     def outcome() -> None:  # what the outbox does when the receipt arrives
-        try:
-            with transaction.atomic():
-                tx = ChainTransaction.objects.select_for_update().get(pk=settlement.chain_transaction_id)
-                tx.state = ChainTransaction.State.CONFIRMED
-                tx.save(update_fields=["state"])
-                settlement_on_payout_complete(tx)
-                paid.set()
-                release.wait(timeout=60)
-        finally:
-            connection.close()
+        tx = ChainTransaction.objects.select_for_update().get(pk=settlement.chain_transaction_id)
+        tx.state = ChainTransaction.State.CONFIRMED
+        tx.save(update_fields=["state"])
+        settlement_on_payout_complete(tx)
 
-    def mark() -> None:
-        try:
-            results["marked"] = settlements_mark_submitted()
-        except BaseException as exc:
-            results["marked"] = exc
-        finally:
-            connection.close()
-
-    def waiting() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                           " AND wait_event_type = 'Lock'")
-            return int(cursor.fetchone()[0])
-
-    payer = threading.Thread(target=outcome)
-    payer.start()
-    assert paid.wait(timeout=30)
-    marker = threading.Thread(target=mark)
-    marker.start()
-    deadline = time.monotonic() + 30
-    while waiting() < 1 and marker.is_alive():  # the mark queues on the settlement's row
-        assert time.monotonic() < deadline, "the mark never waited on the settlement's row"
-        time.sleep(0.02)
+    payer, release = hold_locks(outcome, results)
+    marker = started(results, "marked", settlements_mark_submitted)
+    # the mark queues on the settlement's row
+    wait_for_lock_waiters(1, "the mark never waited on the settlement's row", unless_done=marker)
     release.set()
     payer.join(timeout=60)
     marker.join(timeout=60)
@@ -239,43 +226,18 @@ def test_a_settlement_waits_for_a_concurrent_debit_of_the_custodial_account(payo
     from payments.settlements.services import settlement_execute
 
     credit_custodial(payout_shop.address, "wei", 300)
-    locked, release = threading.Event(), threading.Event()
     results: dict[str, Any] = {}
 
     def debit() -> None:
-        try:
-            with transaction.atomic():
-                lock_custodial_accounts([payout_shop.address])
-                post([(f"custodial:{payout_shop.address}", "wei", -300), ("test:funding", "wei", 300)],
-                     memo="a concurrent debit")
-                locked.set()
-                release.wait(timeout=60)
-        finally:
-            connection.close()
+        lock_custodial_accounts([payout_shop.address])
+        post([(f"custodial:{payout_shop.address}", "wei", -300), ("test:funding", "wei", 300)],
+             memo="a concurrent debit")
 
-    def settle() -> None:
-        try:
-            results["settled"] = settlement_execute(merchant_id=payout_shop.merchant.pk, asset="wei")
-        except BaseException as exc:
-            results["settled"] = exc
-        finally:
-            connection.close()
-
-    def waiting() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                           " AND wait_event_type = 'Lock'")
-            return int(cursor.fetchone()[0])
-
-    debitor = threading.Thread(target=debit)
-    debitor.start()
-    assert locked.wait(timeout=30)
-    settler = threading.Thread(target=settle)
-    settler.start()
-    deadline = time.monotonic() + 30
-    while waiting() < 1 and settler.is_alive():  # the settlement queues on the account's lock
-        assert time.monotonic() < deadline, "the settlement never waited on the custodial lock"
-        time.sleep(0.02)
+    debitor, release = hold_locks(debit, results)
+    settler = started(results, "settled",
+                      partial(settlement_execute, merchant_id=payout_shop.merchant.pk, asset="wei"))
+    # the settlement queues on the account's lock
+    wait_for_lock_waiters(1, "the settlement never waited on the custodial lock", unless_done=settler)
     release.set()
     debitor.join(timeout=60)
     settler.join(timeout=60)
