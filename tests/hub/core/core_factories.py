@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hub.core import ChannelState, Signer, ThreadState, WithdrawalArgs
+from hub.core import ChannelState, DidUpdateChannel, Signer, ThreadState, WithdrawalArgs
 from hub.core.state import UINT256_MAX, ZERO_ROOT
 
 REPO = Path(__file__).resolve().parents[3]
@@ -141,3 +141,31 @@ def thread_states(draw: st.DrawFn) -> ThreadState:
         balance_token_receiver=draw(uint256s),
         tx_count=draw(st.integers(0, 2**32)),
     )
+
+
+def did_update(s: ChannelState, **over: Any) -> DidUpdateChannel:
+    """The DidUpdateChannel event the contract emits for `s`, with `over` changed."""
+    fields: dict[str, Any] = dict(
+        contract_address=s.contract_address,
+        user=s.user,
+        sender_idx=0,
+        wei_balances=(s.balance_wei_hub, s.balance_wei_user),
+        token_balances=(s.balance_token_hub, s.balance_token_user),
+        pending_wei_updates=(
+            s.pending_deposit_wei_hub,
+            s.pending_withdrawal_wei_hub,
+            s.pending_deposit_wei_user,
+            s.pending_withdrawal_wei_user,
+        ),
+        pending_token_updates=(
+            s.pending_deposit_token_hub,
+            s.pending_withdrawal_token_hub,
+            s.pending_deposit_token_user,
+            s.pending_withdrawal_token_user,
+        ),
+        tx_count=(s.tx_count_global, s.tx_count_chain),
+        thread_root=s.thread_root,
+        thread_count=s.thread_count,
+    )
+    fields.update(over)
+    return DidUpdateChannel(**fields)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from core_factories import CONTRACT, HUB, NOW, OTHER, USER, signed, state, withdrawal
-from test_core_updates import _did_update
+from core_factories import CONTRACT, HUB, NOW, OTHER, USER, did_update, signed, state, withdrawal
 
 from hub.core import (
     ChannelState,
@@ -52,7 +51,7 @@ def test_confirming_a_withdrawal_to_another_address_names_the_user_again() -> No
     wd = withdrawal(recipient=OTHER.address, target_wei_user=20, timeout=NOW + 300)
     pending = signed(_apply(before, "ProposePendingWithdrawal", wd))
     assert pending.recipient == OTHER.address
-    new = _apply(pending, "ConfirmPending", TX, event=_did_update(pending))
+    new = _apply(pending, "ConfirmPending", TX, event=did_update(pending))
     assert new.recipient == USER.address
     assert (new.balance_wei_user, new.pending_withdrawal_wei_user) == (20, 0)
 
@@ -74,7 +73,7 @@ def test_confirm_pending_with_deposit_equal_to_withdrawal_leaves_the_balance() -
     prev = signed(
         state(balance_wei_user=5, pending_deposit_wei_user=7, pending_withdrawal_wei_user=7)
     )
-    new = _apply(prev, "ConfirmPending", TX, event=_did_update(prev))
+    new = _apply(prev, "ConfirmPending", TX, event=did_update(prev))
     assert (new.balance_wei_user, new.has_pending_ops) == (5, False)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from core_factories import CONTRACT, HUB, NOW, OTHER, USER, signed, state, withdrawal
+from core_factories import CONTRACT, HUB, NOW, OTHER, USER, did_update, signed, state, withdrawal
 
 from hub.core import (
     ChannelState,
     DidEmptyChannel,
-    DidUpdateChannel,
     HubRate,
     UpdateRejected,
     apply_update,
@@ -396,33 +395,6 @@ def test_withdrawal_rejections(prev: ChannelState, args: dict[str, Any], code: s
 # --- ConfirmPending ---------------------------------------------------------------------------
 
 
-def _did_update(s: ChannelState, **over: Any) -> DidUpdateChannel:
-    fields: dict[str, Any] = dict(
-        contract_address=s.contract_address,
-        user=s.user,
-        sender_idx=0,
-        wei_balances=(s.balance_wei_hub, s.balance_wei_user),
-        token_balances=(s.balance_token_hub, s.balance_token_user),
-        pending_wei_updates=(
-            s.pending_deposit_wei_hub,
-            s.pending_withdrawal_wei_hub,
-            s.pending_deposit_wei_user,
-            s.pending_withdrawal_wei_user,
-        ),
-        pending_token_updates=(
-            s.pending_deposit_token_hub,
-            s.pending_withdrawal_token_hub,
-            s.pending_deposit_token_user,
-            s.pending_withdrawal_token_user,
-        ),
-        tx_count=(s.tx_count_global, s.tx_count_chain),
-        thread_root=s.thread_root,
-        thread_count=s.thread_count,
-    )
-    fields.update(over)
-    return DidUpdateChannel(**fields)
-
-
 @pytest.mark.parametrize(
     ("pending", "balance_after"),
     [
@@ -437,7 +409,7 @@ def test_confirm_pending_follows_the_four_case_rule(
     pending: dict[str, int], balance_after: int
 ) -> None:
     prev = signed(state(balance_wei_user=5, tx_count_chain=2, timeout=NOW + 100, **pending))
-    new = _apply(prev, "ConfirmPending", TX, event=_did_update(prev))
+    new = _apply(prev, "ConfirmPending", TX, event=did_update(prev))
     assert new.balance_wei_user == balance_after
     assert not new.has_pending_ops
     assert (new.timeout, new.tx_count_global, new.tx_count_chain) == (0, 2, 2)
@@ -466,12 +438,12 @@ def test_confirm_pending_with_a_mismatching_event_is_rejected(
     over: dict[str, Any], code: str
 ) -> None:
     prev = signed(state(balance_wei_user=5, pending_deposit_wei_user=10, tx_count_chain=2))
-    assert _rejected(prev, "ConfirmPending", TX, event=_did_update(prev, **over)) == code
+    assert _rejected(prev, "ConfirmPending", TX, event=did_update(prev, **over)) == code
 
 
 def test_confirm_pending_without_pending_ops_or_event_is_rejected() -> None:
     assert (
-        _rejected(FUNDED, "ConfirmPending", TX, event=_did_update(FUNDED))
+        _rejected(FUNDED, "ConfirmPending", TX, event=did_update(FUNDED))
         == "no_pending_operations"
     )
     prev = signed(state(pending_deposit_wei_user=10, tx_count_chain=2))
