@@ -433,7 +433,7 @@ def _recipient_is_paying(channel: Channel, *, pauses: int = 1) -> bool:
         if head.created_at < now - pauses * _PAYING_MAX_PAUSES * base:
             return False  # nothing in the channel is that recent: no query
         if (head.originator == channel.user and head.reason == "Payment"
-                and head.created_at >= now - pauses * base):
+                and head.created_at > now - pauses * base):
             return True
     also = getattr(channel, "lock_also", None)
     if also:  # read with the lock (_purchase_lock_also)

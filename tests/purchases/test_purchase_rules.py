@@ -480,3 +480,33 @@ def test_whether_a_recipient_is_paying_is_read_from_the_loaded_head_alone_when_i
     loaded = Channel.objects.select_related("latest_update").get(pk=channel.pk)
     with django_assert_num_queries(0):
         assert _recipient_is_paying(loaded) is (minutes_ago == 1)
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_a_payment_exactly_one_pause_ago_is_not_paying_whether_the_head_is_loaded_or_not(
+        hub_chain: ChainEnv, timed_rows: None, monkeypatch: pytest.MonkeyPatch,
+        head: bool) -> None:
+    """The window is open at its far end: the loaded head and the channel's history give the
+    same answer at the edge (they differed: the head said paying, the history not)."""
+    at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    channel = channel_paid(paid_minutes_ago=10)
+    rows = Channel.objects.select_related("latest_update") if head else Channel.objects.all()
+    assert _recipient_is_paying(rows.get(pk=channel.pk)) is False
+    just_inside = channel_of(by_user=True, minutes_ago=10 - 1 / 60_000)[0]  # a millisecond less
+    rows = Channel.objects.select_related("latest_update") if head else Channel.objects.all()
+    assert _recipient_is_paying(rows.get(pk=just_inside.pk)) is True
+
+
+def test_a_purchase_judges_its_recipient_from_what_its_lock_read(
+        hub_chain: ChainEnv, timed_rows: None) -> None:
+    """The recipient's latest state is the hub's, a minute old: whether they are paying is read
+    from the lock's statement (their own recent payments), not from another query."""
+    payer, key = channel_of(token_user=10)
+    recipient = channel_of(token_hub=10, minutes_ago=1)[0]
+    history = f'SELECT "{ChannelUpdate._meta.db_table}"."originator"'
+    with CaptureQueriesContext(connection) as queries:
+        result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 2}))
+    assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
+    assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith(history)] == []
