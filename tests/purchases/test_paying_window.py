@@ -103,3 +103,10 @@ def test_nobody_is_paying_without_a_pause_or_a_history(settings: Any) -> None:
     assert not paying(channel, head=True) and not paying(channel, head=False)
     settings.DELIVERY_YIELD_MS = PAUSE_MS
     assert not _recipient_is_paying(Channel(contract="0x" + "cc" * 20, user=HUB))
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_a_slower_payers_window_is_twice_their_last_gap_not_three_times(head: bool) -> None:
+    # 12 minutes apart, the last one 28 minutes ago: past the 24-minute window (not 36)
+    assert not paying(history(("user", "Payment", 40), ("user", "Payment", 28)), head=head)
+    assert paying(history(("user", "Payment", 35), ("user", "Payment", 23)), head=head)

@@ -37,6 +37,7 @@ from hub.purchases.services import (
     InsufficientCollateral,
     _recipient_is_paying,
     deliver_held,
+    hub_pays,
     optimistic_forward,
     optimistic_refund,
     optimistic_sweep,
@@ -510,3 +511,14 @@ def test_a_purchase_judges_its_recipient_from_what_its_lock_read(
             payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 2}))
     assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
     assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith(history)] == []
+
+
+def test_the_hubs_own_payment_after_the_recipients_does_not_hide_that_they_are_paying(
+        hub_chain: ChainEnv, timed_rows: None) -> None:
+    payer, key = channel_of(token_user=10)
+    recipient = channel_paid(token_hub=10, paid_minutes_ago=5)
+    with transaction.atomic():  # then the hub paid them: its state is the channel's head
+        assert hub_pays(recipient, channel_state(recipient, recipient.user), 0, 1, memo="") is not None
+    result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+        payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 2}))
+    assert Payment.objects.get(pk=result.payments[0].pk).status == "pending"  # held: paying
