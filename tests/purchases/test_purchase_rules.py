@@ -26,7 +26,7 @@ from hub.chain.signer import hub_state_signer
 from hub.channels.errors import ChannelError
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.channels.records import channel_state, contract_address, hub_address, require_open
-from hub.core import ZERO_ROOT, ChannelState, PaymentArgs, apply_update
+from hub.core import ZERO_ROOT, ChannelState, PaymentArgs, UpdateRejected, apply_update
 from hub.core.hashing import channel_state_hash
 from hub.core.signing import Signer
 from hub.ledger.models import LedgerEntry
@@ -522,3 +522,14 @@ def test_the_hubs_own_payment_after_the_recipients_does_not_hide_that_they_are_p
     result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
         payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 2}))
     assert Payment.objects.get(pk=result.payments[0].pk).status == "pending"  # held: paying
+
+
+@pytest.mark.parametrize("ptype", ["PT_CHANNEL", "PT_OPTIMISTIC"])
+def test_a_channel_payment_to_the_zero_address_is_refused(hub_chain: ChainEnv, ptype: str) -> None:
+    payer, key = channel_of(token_user=10)
+    with pytest.raises(UpdateRejected) as refused:
+        purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": "0x" + "00" * 20, "type": ptype, "token": 1}))
+    assert (refused.value.code, refused.value.message) == (
+        "bad_args", "only link payments go to the zero address")
+    assert Payment.objects.count() == 0 and ChannelUpdate.objects.filter(channel=payer).count() == 1
