@@ -235,8 +235,9 @@ def test_a_channel_payment_refused_for_want_of_collateral_asks_a_top_up_of_its_a
                                    "token": 50 * TOKEN})
     with pytest.raises(InsufficientCollateral) as refused:
         purchase_create(sender=payer.user, meta={}, payments=items)
-    assert (refused.value.code, refused.value.status, refused.value.amount_token) == (
-        "insufficient_collateral", 409, 50 * TOKEN)
+    assert (refused.value.code, refused.value.status, refused.value.recipient,
+            refused.value.amount_wei, refused.value.amount_token) == (
+        "insufficient_collateral", 409, recipient.user, 0, 50 * TOKEN)
     assert Payment.objects.count() == 0 and ChannelUpdate.objects.filter(channel=payer).count() == 1
     proposal = ProposedUpdate.objects.get(channel=recipient)
     assert proposal.reason == "ProposePendingDeposit"
@@ -533,3 +534,38 @@ def test_a_channel_payment_to_the_zero_address_is_refused(hub_chain: ChainEnv, p
     assert (refused.value.code, refused.value.message) == (
         "bad_args", "only link payments go to the zero address")
     assert Payment.objects.count() == 0 and ChannelUpdate.objects.filter(channel=payer).count() == 1
+
+
+# --- after the purchase: a top-up asked for recipients whose collateral crossed the floor ------
+
+def queued(actor: str) -> list[tuple[Any, ...]]:
+    broker = dramatiq.get_broker()
+    return [tuple(m.args) for m in (Message.decode(raw) for q in broker.queues.values()
+                                    for raw in list(q.queue)) if m.actor_name == actor]
+
+
+def test_a_top_up_is_asked_for_recipients_whose_hub_balance_crossed_the_floor_or_who_wait(
+        hub_chain: ChainEnv, settings: Any, django_capture_on_commit_callbacks: Any) -> None:
+    settings.COLLATERAL_FLOOR_TOKENS = 10
+    dramatiq.get_broker().flush_all()
+    payer, key = channel_of(token_user=100 * TOKEN, wei_user=100)
+    crosses = channel_of(token_hub=12 * TOKEN, wei_hub=100)[0]  # 12 -> 9 tokens: below the floor
+    stays = channel_of(token_hub=25 * TOKEN)[0]  # 25 -> 22: the same multiple of the floor
+    to_zero = channel_of(token_hub=10 * TOKEN)[0]  # 10 -> 0: a multiple left
+    waits = channel_of(token_hub=0)[0]  # no collateral: held
+    wei_only = channel_of(token_hub=10 * TOKEN, wei_hub=100)[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key,
+            {"recipient": crosses.user, "type": "PT_CHANNEL", "token": 3 * TOKEN},
+            {"recipient": stays.user, "type": "PT_CHANNEL", "token": 3 * TOKEN},
+            {"recipient": to_zero.user, "type": "PT_CHANNEL", "token": 10 * TOKEN},
+            {"recipient": waits.user, "type": "PT_OPTIMISTIC", "token": TOKEN},
+            {"recipient": wei_only.user, "type": "PT_CHANNEL", "wei": 50},
+            {"recipient": "0x" + secrets.token_hex(20), "type": "PT_CUSTODIAL", "token": TOKEN}))
+    assert queued("collateralize_recipients") == [(sorted([crosses.user, to_zero.user, waits.user]),)]
+    dramatiq.get_broker().flush_all()
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": stays.user, "type": "PT_CHANNEL", "token": TOKEN}))
+    assert queued("collateralize_recipients") == []  # 22 -> 21: nothing to ask
