@@ -29,6 +29,7 @@ from hub.channels.records import channel_state, contract_address, hub_address, r
 from hub.core import ZERO_ROOT, ChannelState, PaymentArgs, UpdateRejected, apply_update
 from hub.core.hashing import channel_state_hash
 from hub.core.signing import Signer
+from hub.ledger.accounts import custodial as custodial_account
 from hub.ledger.models import LedgerEntry
 from hub.purchases import listeners
 from hub.purchases.listeners import on_payments_settled
@@ -569,3 +570,53 @@ def test_a_top_up_is_asked_for_recipients_whose_hub_balance_crossed_the_floor_or
         purchase_create(sender=payer.user, meta={}, payments=pay_items(
             payer, key, {"recipient": stays.user, "type": "PT_CHANNEL", "token": TOKEN}))
     assert queued("collateralize_recipients") == []  # 22 -> 21: nothing to ask
+
+
+# --- deliver_in_channel: who is paid in their channel, who custodially, who waits ---------------
+
+def test_a_channel_payment_to_a_merchants_address_without_a_channel_is_kept_custodially(
+        hub_chain: ChainEnv) -> None:
+    from payments.merchants.services import merchant_create
+
+    payer, key = channel_of(token_user=10, wei_user=10)
+    receiving = "0x" + secrets.token_hex(20)
+    merchant_create(name="Shop", addresses=[receiving])
+    result = purchase_create(sender=payer.user, meta={"orderId": "o-1"}, payments=pay_items(
+        payer, key, {"recipient": receiving, "type": "PT_CHANNEL", "wei": 3, "token": 5}))
+    payment = Payment.objects.get(pk=result.payments[0].pk)
+    assert (payment.status, payment.disbursement, payment.meta) == (
+        "completed", None, {"orderId": "o-1", "deliveredAs": "PT_CUSTODIAL"})
+    memo = f"payment {payment.pk}"
+    assert postings(custodial_account(receiving)) == [("token", 5, memo), ("wei", 3, memo)]
+    # an address nobody receives for, without a channel: refused, nothing kept
+    nobody = "0x" + secrets.token_hex(20)
+    with pytest.raises(InsufficientCollateral):
+        purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": nobody, "type": "PT_CHANNEL", "token": 1}))
+    assert postings(custodial_account(nobody)) == []
+
+
+def test_a_merchants_address_with_a_channel_is_paid_in_it_or_refused(hub_chain: ChainEnv) -> None:
+    from payments.merchants.services import merchant_create
+
+    payer, key = channel_of(token_user=10)
+    empty = channel_of(token_hub=0)[0]  # a channel with a history: no custodial detour
+    merchant_create(name="Shop", addresses=[empty.user])
+    with pytest.raises(InsufficientCollateral):
+        purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": empty.user, "type": "PT_CHANNEL", "token": 1}))
+    assert postings(custodial_account(empty.user)) == []
+
+
+def test_only_channel_payments_wait_for_a_paying_recipient_and_only_when_the_hub_could_pay(
+        hub_chain: ChainEnv, timed_rows: None) -> None:
+    payer, key = channel_of(token_user=10)
+    paying = channel_paid(token_hub=3, paid_minutes_ago=1)
+    result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+        payer, key, {"recipient": paying.user, "type": "PT_OPTIMISTIC", "token": 2}))
+    paid = Payment.objects.get(pk=result.payments[0].pk)  # optimistic: paid at once
+    assert paid.status == "completed" and paid.disbursement.balance_token_hub == 1
+    with pytest.raises(InsufficientCollateral):  # more than the hub holds there: refused, not held
+        purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": paying.user, "type": "PT_CHANNEL", "token": 2}))
+    assert Payment.objects.filter(status="pending").count() == 0
