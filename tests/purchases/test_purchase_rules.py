@@ -620,3 +620,79 @@ def test_only_channel_payments_wait_for_a_paying_recipient_and_only_when_the_hub
         purchase_create(sender=payer.user, meta={}, payments=pay_items(
             payer, key, {"recipient": paying.user, "type": "PT_CHANNEL", "token": 2}))
     assert Payment.objects.filter(status="pending").count() == 0
+
+
+# --- purchase_create: who may buy, what is stored, what the answer says ------------------------
+
+def test_a_purchase_is_refused_while_payments_are_off_or_the_payers_channel_is_not_open(
+        hub_chain: ChainEnv) -> None:
+    from ops import models as ops_models
+    from ops.models import GlobalSwitches
+
+    payer, key = channel_of(token_user=10)
+    items = pay_items(payer, key, {"recipient": "0x" + secrets.token_hex(20),
+                                   "type": "PT_CUSTODIAL", "token": 1})
+    switches = GlobalSwitches.current()
+    switches.payments_enabled = False
+    switches.save()
+    ops_models._SWITCH_CACHE.clear()
+    try:
+        with pytest.raises(ChannelError) as refused:
+            purchase_create(sender=payer.user, meta={}, payments=items)
+    finally:
+        switches.payments_enabled = True
+        switches.save()
+        ops_models._SWITCH_CACHE.clear()
+    assert (refused.value.code, refused.value.status) == ("payments_disabled", 503)
+    disputed, key = channel_of(token_user=10, status="channel_dispute")
+    with pytest.raises(ChannelError) as refused:
+        purchase_create(sender=disputed.user, meta={}, payments=pay_items(
+            disputed, key, {"recipient": "0x" + secrets.token_hex(20), "type": "PT_CUSTODIAL",
+                            "token": 1}))
+    assert (refused.value.code, refused.value.status) == ("channel_not_open", 409)
+    for bad_sender, bad_meta, message in (("0x12", {}, "sender is not an address: '0x12'"),
+                                          (payer.user, [], "meta must be an object")):
+        with pytest.raises(UpdateRejected) as rejected:
+            purchase_create(sender=bad_sender, meta=bad_meta, payments=items)
+        assert (rejected.value.code, rejected.value.message) == ("bad_args", message)
+    assert Purchase.objects.count() == 0 and Payment.objects.count() == 0
+
+
+def test_a_purchase_stores_its_meta_under_each_payments_own_and_answers_with_its_first_txcount(
+        hub_chain: ChainEnv) -> None:
+    payer, key = channel_of(token_user=10)
+    shop = "0x" + secrets.token_hex(20)
+    result = purchase_create(sender=payer.user.upper().replace("0X", "0x"),
+                             meta={"orderId": "o-1", "sku": "all"}, payments=pay_items(
+        payer, key, {"recipient": shop, "type": "PT_CUSTODIAL", "token": 1, "meta": {"sku": "a"}},
+        {"recipient": hub_address(), "type": "PT_CHANNEL", "token": 2}))
+    assert (result.first_tx_count, result.payer_has_open_proposal) == (2, False)
+    purchase = Purchase.objects.get(pk=result.purchase.pk)
+    assert (purchase.sender, purchase.meta) == (payer.user, {"orderId": "o-1", "sku": "all"})
+    to_shop, to_hub = (Payment.objects.get(pk=p.pk) for p in result.payments)
+    assert (to_shop.sender, to_shop.meta, to_shop.payer_update.tx_count_global) == (
+        payer.user, {"orderId": "o-1", "sku": "a"}, 2)
+    # a payment to the hub itself is done once the payer paid: nothing delivered, nothing held
+    assert (to_hub.recipient, to_hub.status, to_hub.disbursement, to_hub.amount_token) == (
+        hub_address(), "completed", None, 2)
+    assert to_hub.completed_at is not None and to_hub.payer_update.tx_count_global == 3
+    assert postings(custodial_account(hub_address())) == []
+    latest = channel_state(Channel.objects.get(pk=payer.pk), payer.user)
+    assert (latest.balance_token_user, latest.balance_token_hub) == (10 - 3, 3)
+
+
+def test_a_payment_signed_out_of_turn_or_by_someone_else_is_refused(hub_chain: ChainEnv) -> None:
+    payer, key = channel_of(token_user=10)
+    shop = "0x" + secrets.token_hex(20)
+    [first, second] = pay_items(payer, key, {"recipient": shop, "type": "PT_CUSTODIAL", "token": 1},
+                                {"recipient": shop, "type": "PT_CUSTODIAL", "token": 1})
+    with pytest.raises(UpdateRejected) as refused:
+        purchase_create(sender=payer.user, meta={}, payments=[second])
+    assert (refused.value.code, refused.value.message) == ("tx_count_global", "txCount 3 does not follow 1")
+    mallory = Signer(secrets.token_bytes(32))
+    [forged] = pay_items(payer, mallory, {"recipient": shop, "type": "PT_CUSTODIAL", "token": 1})
+    with pytest.raises(UpdateRejected) as refused:
+        purchase_create(sender=payer.user, meta={}, payments=[forged])
+    assert refused.value.code == "bad_signature"
+    assert Payment.objects.count() == 0 and ChannelUpdate.objects.filter(channel=payer).count() == 1
+    assert purchase_create(sender=payer.user, meta={}, payments=[first]).first_tx_count == 2
