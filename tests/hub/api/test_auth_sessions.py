@@ -175,3 +175,28 @@ def test_the_bounds_of_s_in_a_sign_in_signature() -> None:
         with pytest.raises(auth.AuthFailed) as failure:
             auth.recover_text_signer("hello", with_s(s))
         assert (failure.value.code, failure.value.message) == ("bad_signature", "x-signature is malformed")
+
+
+def test_each_refused_signature_says_what_is_wrong_with_it(clock: Callable[[float], None]) -> None:
+    """The message is the `error` a client shows (docs/protocol.md, Errors): each way a sign-in
+    signature can be wrong has its own, beside the stable code."""
+    account, other = Account.create(), Account.create()
+    user = account.address.lower()
+    good = bytes.fromhex(signed(account, "hello")[2:])
+    no_point = "0x" + (bytes(32) + good[32:]).hex()  # r = 0: no curve point to recover from
+    for signature, message in (("0xzz", "x-signature is not hex"),
+                               ("0x" + good[:64].hex(), "x-signature is not 65 bytes"),
+                               (no_point, "x-signature does not recover")):
+        with pytest.raises(auth.AuthFailed) as failure:
+            auth.recover_text_signer("hello", signature)
+        assert (failure.value.code, failure.value.message, str(failure.value)) == (
+            "bad_signature", message, message)
+    for missing in ((None, "n", "0x"), (user, "", "0x"), (user, "n", None)):
+        assert refused(*missing) == ("auth_required", "x-address, x-nonce and x-signature are required")
+    assert refused("0x1234", "n", "0x") == ("bad_address", "x-address is not an address")
+
+    clock(T)
+    nonce = auth.issue_nonce(user)  # the first request, signed by another key: no session opens
+    assert refused(user, nonce, signed(other, nonce)) == ("bad_signature", "x-signature was not made by x-address")
+    assert cache.get(auth._session_key(user, nonce)) is None
+    assert auth._redis(settings.REDIS_URL).zscore(auth._pending_key(user), nonce) is not None
