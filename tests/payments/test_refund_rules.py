@@ -5,13 +5,31 @@ written, where it goes, and that a refund ends once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from hub.purchases.models import Payment
+from hub.ledger.models import LedgerEntry
+from hub.ledger.services import account_balance
+from hub.purchases.models import Payment, RefundExecution
+from linkpay.api import issue_refund_link
+from linkpay.models import Link
+from payments import conf
 from payments.errors import PaymentsError
 from payments.events.models import Event
+from payments.merchants.models import ReceivingAddress
+from payments.refunds.execution import (
+    GIVE_UP_AFTER,
+    RefundOutcome,
+    issue_refund_links_with,
+    refund_execute,
+    refunds_sweep,
+)
 from payments.refunds.models import Refund
 from payments.refunds.services import (
     refund_create,
@@ -19,7 +37,8 @@ from payments.refunds.services import (
     refund_mark_succeeded,
     refunds_pending,
 )
-from tests.dashboard.helpers import make_payment
+from tests.chain_env import clear_chain_caches
+from tests.dashboard.helpers import CONTRACT, HUB_KEY, make_payment
 from tests.payments.conftest import Shop, credit_custodial
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +160,150 @@ def test_a_succeeded_refund_records_the_payment_that_paid_it_back(shop: Shop) ->
     assert (done.state, done.refund_payment_id) == (Refund.State.SUCCEEDED, paid_back.pk)
     event = Event.objects.get(type="refund.succeeded")
     assert (event.data["object"]["id"], event.data["object"]["status"]) == (refund.public_id, "succeeded")
+
+
+@pytest.fixture
+def hub_key(settings: Any, tmp_path: Path) -> Iterator[None]:
+    """The hub key that countersigned the test payments (tests.dashboard.helpers), configured
+    as the hub's: the hub can then pay in those channels and queue transactions (no node)."""
+    key_file = tmp_path / "hub.key"
+    key_file.write_text(HUB_KEY.hex())
+    settings.HUB_PRIVATE_KEY_FILE, settings.HUB_KEYSTORE_FILE = key_file, None
+    clear_chain_caches()
+    yield
+    clear_chain_caches()
+
+
+def checkout(shop: Shop, *, wei: int, refund_to: str) -> Payment:
+    """A payment made on chain through the checkout (PT_CHECKOUT): its refund is queued on chain,
+    which needs no channel and no node until the outbox sends it."""
+    payment = make_payment(shop.address, wei=wei)
+    Payment.objects.filter(pk=payment.pk).update(type=Payment.Type.CHECKOUT, meta={"refundDestination": refund_to})
+    payment.refresh_from_db()
+    return payment
+
+
+def test_a_refund_that_cannot_be_executed_is_logged_by_id_and_the_sweep_goes_on(
+        shop: Shop, hub_key: None, caplog: pytest.LogCaptureFixture) -> None:
+    broken = refund_create(merchant_id=shop.merchant.pk, payment_id=make_payment(shop.address, wei=100).pk)
+    Refund.objects.filter(pk=broken.pk).update(payment_id=10**15)  # its payment is gone: the execution raises
+    queued = refund_create(merchant_id=shop.merchant.pk,
+                           payment_id=checkout(shop, wei=300, refund_to="0x" + "ab" * 20).pk)
+    assert refunds_pending() == [broken.public_id, queued.public_id]
+    with caplog.at_level("ERROR", logger="payments.refunds.execution"):
+        assert refunds_sweep() == 1  # the one after it was queued, and counted
+    assert [(r.levelname, r.getMessage(), r.exc_info is not None and r.exc_info[0] is Payment.DoesNotExist)
+            for r in caplog.records] == [("ERROR", f"refund {broken.public_id} could not be executed", True)]
+    queued.refresh_from_db()
+    assert queued.chain_transaction_id is not None
+    # on its way on chain: executing it again does nothing (the outbox records its outcome)
+    assert refund_execute(refund_id=queued.public_id, allow_link=True) == RefundOutcome("")
+    assert Refund.objects.get(pk=broken.pk).state == Refund.State.PENDING  # left for the next sweep
+
+
+def test_each_refusal_says_what_is_wrong_in_the_apis_base_units(shop: Shop) -> None:
+    """The message the API answers beside the code (amounts in base units, the asset named)."""
+    payment = make_payment(shop.address, wei=1000)
+    merchant = shop.merchant.pk
+    assert refused(merchant_id=merchant, payment_id=payment.pk + 10**9).message == f"no payment {payment.pk + 10**9}"
+    assert refused(merchant_id=merchant, payment_id=payment.pk, amount=0).message == (
+        "amount is a positive integer of base units")
+    assert refused(merchant_id=merchant, payment_id=payment.pk, amount=1001).message == "at most 1000 wei is left to refund"
+    assert refused(merchant_id=merchant, payment_id=payment.pk, amount=1, reason="bored").message == "unknown reason"
+    credit_custodial(shop.address, "wei", -300)
+    assert refused(merchant_id=merchant, payment_id=payment.pk, amount=701).message == "the available balance is 700 wei"
+    ended = refund_create(merchant_id=merchant, payment_id=payment.pk, amount=700)
+    credit_custodial(shop.address, "wei", 300)
+    refund_create(merchant_id=merchant, payment_id=payment.pk)  # the last 300
+    assert refused(merchant_id=merchant, payment_id=payment.pk).message == "the payment is refunded in full already"
+    refund_mark_failed(refund_id=ended.public_id, reason="payer_unreachable")
+    with pytest.raises(PaymentsError) as error:
+        refund_mark_succeeded(refund_id=ended.public_id)
+    assert (error.value.code, error.value.message) == ("refund_not_pending", f"refund {ended.public_id} is failed")
+
+
+def test_a_merchant_without_receiving_addresses_has_no_payment_to_refund(shop: Shop) -> None:
+    payment = make_payment(shop.address, wei=1000)
+    ReceivingAddress.objects.filter(merchant=shop.merchant).delete()
+    missing = refused(merchant_id=shop.merchant.pk, payment_id=payment.pk)
+    assert (missing.code, missing.param) == ("resource_missing", "payment")
+
+
+def test_a_refund_records_its_value_in_the_books_currency_and_its_events_are_the_merchants(
+        shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valued when it is asked for, in the books' currency, at the token's peg; refund.created and
+    the refund's end are events of its merchant."""
+    monkeypatch.setattr(conf, "FIAT_BOOKS_CURRENCY", "EUR")
+    monkeypatch.setitem(conf.FIAT_PER_USD, "EUR", "0.5")
+    payment = make_payment(shop.address, token=5 * 10**17)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=3 * 10**17)
+    refund.refresh_from_db()
+    assert (refund.fiat_currency, refund.fiat_value, refund.fiat_rate) == ("EUR", Decimal("0.15"), Decimal("0.5"))
+    assert refund.fiat_rate_source.startswith("peg") and refund.fiat_rate_at is not None
+    refund_mark_succeeded(refund_id=refund.public_id)
+    events = Event.objects.filter(type__startswith="refund.").order_by("id")
+    assert [(e.type, e.merchant_id) for e in events] == [
+        ("refund.created", shop.merchant.pk), ("refund.succeeded", shop.merchant.pk)]
+
+
+def test_a_refund_the_balance_no_longer_covers_fails_when_executed_and_moves_nothing(
+        shop: Shop, hub_key: None) -> None:
+    """Between the request and its execution the balance was paid out: the execution takes
+    nothing and the refund fails as balance_insufficient (the sweep counts it as nothing done)."""
+    payment = checkout(shop, wei=1000, refund_to="0x" + "ab" * 20)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=600)
+    credit_custodial(shop.address, "wei", -401)  # 599 are left
+    entries = LedgerEntry.objects.count()
+    assert refund_execute(refund_id=refund.public_id, allow_link=True) == RefundOutcome("")
+    refund.refresh_from_db()
+    assert (refund.state, refund.failure_reason, refund.chain_transaction_id) == (
+        Refund.State.FAILED, "balance_insufficient", None)
+    assert LedgerEntry.objects.count() == entries
+    assert account_balance(f"custodial:{shop.address}", "wei") == 599
+    assert refund_execute(refund_id=refund.public_id, allow_link=True).method == ""  # ended: nothing to do
+    exact = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=599)  # all of it
+    assert refund_execute(refund_id=exact.public_id, allow_link=True).method == "onchain"
+    assert account_balance(f"custodial:{shop.address}", "wei") == 0
+
+
+def test_a_payer_the_hub_cannot_pay_in_the_channel_is_paid_with_a_link_only_when_links_are_allowed(
+        shop: Shop, hub_key: None, settings: Any) -> None:
+    """The hub holds nothing in the payer's channel (a payment with no channel history): the
+    sweep leaves the refund pending; the merchant's request (links allowed) pays it into a link
+    from the custodial balance, noted with the refund's id."""
+    settings.CHANNEL_MANAGER_ADDRESS = CONTRACT
+    issue_refund_links_with(issue_refund_link)  # as the links app registers it at start
+    payment = make_payment(shop.address, wei=1000)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=400)
+    assert refunds_sweep() == 0
+    assert refund_execute(refund_id=refund.public_id, allow_link=False) == RefundOutcome("")
+    assert Refund.objects.get(pk=refund.pk).state == Refund.State.PENDING and not Link.objects.exists()
+
+    outcome = refund_execute(refund_id=refund.public_id, allow_link=True)
+    assert outcome.method == "link" and outcome.link is not None
+    link = Link.objects.get(public_id=outcome.link.public_id)
+    assert (int(link.amount), link.asset, link.merchant_id, link.note) == (
+        400, "wei", shop.merchant.pk, f"Refund {refund.public_id}")
+    execution = RefundExecution.objects.get(refund_public_id=refund.public_id)
+    assert (execution.method, execution.link_public_id) == ("link", link.public_id)
+    assert Refund.objects.get(pk=refund.pk).state == Refund.State.SUCCEEDED
+    assert account_balance(f"custodial:{shop.address}", "wei") == 600
+
+
+def test_an_unreachable_payers_refund_fails_only_once_more_than_24_hours_have_passed(
+        shop: Shop, hub_key: None, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django's clock held still (the refund's created_at and the platform clock both read it):
+    at exactly 24 hours the refund still waits; a microsecond later it fails, taking nothing."""
+    settings.CHANNEL_MANAGER_ADDRESS = CONTRACT  # the hub holds nothing in the payer's channel
+    start = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: start)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=make_payment(shop.address, wei=1000).pk)
+    assert Refund.objects.get(pk=refund.pk).created_at == start
+    monkeypatch.setattr(timezone, "now", lambda: start + GIVE_UP_AFTER)
+    assert refund_execute(refund_id=refund.public_id, allow_link=False) == RefundOutcome("")
+    assert Refund.objects.get(pk=refund.pk).state == Refund.State.PENDING
+    monkeypatch.setattr(timezone, "now", lambda: start + GIVE_UP_AFTER + timedelta(microseconds=1))
+    assert refund_execute(refund_id=refund.public_id, allow_link=False) == RefundOutcome("")
+    failed = Refund.objects.get(pk=refund.pk)
+    assert (failed.state, failed.failure_reason) == (Refund.State.FAILED, "payer_unreachable")
+    assert account_balance(f"custodial:{shop.address}", "wei") == 1000

@@ -15,13 +15,14 @@ from django.db import connection
 
 from hub.channels.records import channel_find, channel_state
 from hub.core import ChannelState
+from hub.ledger.accounts import CUSTODIAL_FLOAT
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
 from hub.purchases.models import Payment, RefundExecution
 from linkpay.api import issue_refund_link
 from linkpay.models import Link
 from payments.events.models import Event
-from payments.refunds.execution import issue_refund_links_with, refunds_sweep
+from payments.refunds.execution import issue_refund_links_with, refund_execute, refunds_sweep
 from payments.refunds.models import Refund
 from payments.refunds.services import refund_create
 from tests.chain_env import TOKEN, ChainEnv
@@ -129,6 +130,26 @@ def test_a_pending_refund_is_paid_by_the_sweep_exactly_once(hub_chain: ChainEnv,
     assert account_balance(f"custodial:{shop.address}", "token") == TOKEN
     assert list(Event.objects.filter(type__startswith="refund.").values_list("type", flat=True)
                 .order_by("id")) == ["refund.created", "refund.created", "refund.succeeded", "refund.succeeded"]
+
+
+def test_a_refund_paid_in_the_channel_records_its_update_and_moves_the_amount_to_the_float(
+        hub_chain: ChainEnv, shop: Shop) -> None:
+    """The hub pays the payer back in their channel: the refund's execution names that channel
+    update, and exactly the refunded tokens leave the custodial balance for the custodial float
+    (which backs what the hub pays in channels), under the refund's memo."""
+    alice, payment = pay_shop(hub_chain, shop, tokens=5 * TOKEN)
+    refund = refund_create(merchant_id=shop.merchant.pk, payment_id=payment_pk(payment), amount=2 * TOKEN)
+    outcome = refund_execute(refund_id=refund.public_id, allow_link=True)
+    assert (outcome.method, outcome.link) == ("channel", None)
+    channel = channel_find(alice.address)
+    assert channel is not None
+    execution = RefundExecution.objects.get(refund_public_id=refund.public_id)
+    assert (execution.method, execution.channel_update_id) == ("channel", channel.latest_update_id)
+    assert latest_state(alice.address).balance_token_user == 2 * TOKEN + alice.latest.balance_token_user
+    postings = LedgerEntry.objects.filter(memo=f"refund {refund.public_id}")
+    assert sorted((e.account, e.asset, int(e.amount)) for e in postings) == sorted([
+        (f"custodial:{shop.address}", "token", -2 * TOKEN), (CUSTODIAL_FLOAT, "token", 2 * TOKEN)])
+    assert account_balance(f"custodial:{shop.address}", "token") == 3 * TOKEN
 
 
 def test_an_unreachable_payers_refund_waits_for_the_sweep_and_fails_after_24_hours(
