@@ -194,6 +194,7 @@ def test_each_refused_signature_says_what_is_wrong_with_it(clock: Callable[[floa
     for missing in ((None, "n", "0x"), (user, "", "0x"), (user, "n", None)):
         assert refused(*missing) == ("auth_required", "x-address, x-nonce and x-signature are required")
     assert refused("0x1234", "n", "0x") == ("bad_address", "x-address is not an address")
+    assert refused(user, "a" * 129, "0x") == ("nonce_invalid", "the nonce is unknown, expired or already replaced")
 
     clock(T)
     nonce = auth.issue_nonce(user)  # the first request, signed by another key: no session opens
