@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from hub.ledger.accounts import ONCHAIN_PAYOUTS
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance
 from hub.purchases.models import Payment, RefundExecution
@@ -264,6 +265,9 @@ def test_a_refund_the_balance_no_longer_covers_fails_when_executed_and_moves_not
     exact = refund_create(merchant_id=shop.merchant.pk, payment_id=payment.pk, amount=599)  # all of it
     assert refund_execute(refund_id=exact.public_id, allow_link=True).method == "onchain"
     assert account_balance(f"custodial:{shop.address}", "wei") == 0
+    postings = LedgerEntry.objects.filter(memo=f"refund {exact.public_id} on chain")
+    assert sorted((e.account, e.asset, int(e.amount)) for e in postings) == sorted([
+        (f"custodial:{shop.address}", "wei", -599), (ONCHAIN_PAYOUTS, "wei", 599)])  # wei only
 
 
 def test_a_payer_the_hub_cannot_pay_in_the_channel_is_paid_with_a_link_only_when_links_are_allowed(
@@ -288,6 +292,9 @@ def test_a_payer_the_hub_cannot_pay_in_the_channel_is_paid_with_a_link_only_when
     assert (execution.method, execution.link_public_id) == ("link", link.public_id)
     assert Refund.objects.get(pk=refund.pk).state == Refund.State.SUCCEEDED
     assert account_balance(f"custodial:{shop.address}", "wei") == 600
+    # paid back: executing it again pays nothing more
+    assert refund_execute(refund_id=refund.public_id, allow_link=True) == RefundOutcome("")
+    assert (Link.objects.count(), account_balance(f"custodial:{shop.address}", "wei")) == (1, 600)
 
 
 def test_an_unreachable_payers_refund_fails_only_once_more_than_24_hours_have_passed(
