@@ -696,3 +696,40 @@ def test_a_payment_signed_out_of_turn_or_by_someone_else_is_refused(hub_chain: C
     assert refused.value.code == "bad_signature"
     assert Payment.objects.count() == 0 and ChannelUpdate.objects.filter(channel=payer).count() == 1
     assert purchase_create(sender=payer.user, meta={}, payments=[first]).first_tx_count == 2
+
+
+def test_a_top_up_is_asked_for_one_base_unit_across_the_floor_and_for_every_payment_without_one(
+        hub_chain: ChainEnv, settings: Any, django_capture_on_commit_callbacks: Any) -> None:
+    settings.COLLATERAL_FLOOR_TOKENS = 10
+    payer, key = channel_of(token_user=100 * TOKEN)
+    at_floor = channel_of(token_hub=10 * TOKEN)[0]
+    above = channel_of(token_hub=25 * TOKEN)[0]
+
+    def asked(recipient: Channel, ptype: str, token: int) -> list[tuple[Any, ...]]:
+        dramatiq.get_broker().flush_all()
+        with django_capture_on_commit_callbacks(execute=True):
+            purchase_create(sender=payer.user, meta={}, payments=pay_items(
+                payer, key, {"recipient": recipient.user, "type": ptype, "token": token}))
+        return queued("collateralize_recipients")
+
+    assert asked(at_floor, "PT_CHANNEL", 1) == [([at_floor.user],)]  # 10 tokens -> one unit less
+    assert asked(above, "PT_OPTIMISTIC", TOKEN) == []  # paid at once, 25 -> 24: nothing to ask
+    settings.COLLATERAL_FLOOR_TOKENS = 0  # no floor: every token payment asks the policy
+    odd = channel_of(token_hub=5)[0]
+    assert asked(odd, "PT_CHANNEL", 1) == [([odd.user],)]
+
+
+def test_the_payments_listeners_get_the_recipients_merchant_read_with_the_lock(
+        hub_chain: ChainEnv) -> None:
+    """Whether a channel payment's recipient is a merchant's receiving address was read with the
+    purchase's lock: the listeners are given it and ask nothing more."""
+    from payments.merchants.models import ReceivingAddress
+
+    payer, key = channel_of(token_user=10)
+    recipient = channel_of(token_hub=10)[0]
+    lookup = f'SELECT address, merchant_id FROM "{ReceivingAddress._meta.db_table}"'
+    with CaptureQueriesContext(connection) as queries:
+        result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 1}))
+    assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
+    assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith(lookup)] == []
