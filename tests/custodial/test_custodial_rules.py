@@ -164,3 +164,37 @@ def test_a_refusal_names_the_field_and_an_omitted_amount_is_zero(hub_chain: Chai
     memos = set(LedgerEntry.objects.filter(account=custodial_account(user), amount__lt=0)
                 .values_list("memo", flat=True))
     assert memos == {f"custodial withdrawal {by_wei.pk}", f"custodial withdrawal {by_token.pk}"}
+
+
+def test_a_failed_payout_posts_the_return_under_its_own_memo_and_a_confirmed_one_posts_nothing(
+        hub_chain: ChainEnv) -> None:
+    """The completion callback: a failed payout gives back exactly what was requested, in each
+    asset, from the payouts account, in one posting named after the withdrawal; a confirmed one
+    only records its state. Either is recorded once, however often it is delivered."""
+    from hub.custodial.services import custodial_withdrawal_completed
+
+    user = random_address()
+    credit_custodial(user, "wei", 4 * MIN_WITHDRAWAL_WEI)
+    credit_custodial(user, "token", MIN_WITHDRAWAL_TOKEN)
+    failed = withdraw(user, amount_wei=str(3 * MIN_WITHDRAWAL_WEI), amount_token=str(MIN_WITHDRAWAL_TOKEN),
+                      payout_asset="token")
+    paid = withdraw(user, amount_wei=str(MIN_WITHDRAWAL_WEI))
+    before = LedgerEntry.objects.count()
+    for withdrawal, outcome in ((failed, ChainTransaction.State.FAILED), (paid, ChainTransaction.State.CONFIRMED)):
+        tx = withdrawal.chain_transaction
+        tx.state = outcome
+        with transaction.atomic():
+            custodial_withdrawal_completed(tx)
+            custodial_withdrawal_completed(tx)
+    returned = sorted((e.account, e.asset, int(e.amount)) for e in LedgerEntry.objects.filter(
+        memo=f"custodial withdrawal {failed.pk} failed: returned"))
+    assert returned == sorted([
+        (custodial_account(user), "wei", 3 * MIN_WITHDRAWAL_WEI), (PAYOUTS, "wei", -3 * MIN_WITHDRAWAL_WEI),
+        (custodial_account(user), "token", MIN_WITHDRAWAL_TOKEN), (PAYOUTS, "token", -MIN_WITHDRAWAL_TOKEN)])
+    assert LedgerEntry.objects.count() == before + 4
+    failed.refresh_from_db()
+    paid.refresh_from_db()
+    assert (failed.state, paid.state) == ("failed", "confirmed")
+    assert failed.completed_at and paid.completed_at
+    assert account_balance(custodial_account(user), "wei") == 3 * MIN_WITHDRAWAL_WEI
+    assert account_balance(custodial_account(user), "token") == MIN_WITHDRAWAL_TOKEN

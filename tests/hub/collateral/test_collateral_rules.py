@@ -161,3 +161,69 @@ def test_at_or_above_the_floor_a_top_up_waits_until_it_brings_half_the_target(hu
                                                            amount_to_collateralize_token=6 * TOKEN)
     proposal = collateral_request(user=bob.address)  # 4 tokens, below the floor: 2 more at once
     assert proposal is not None and proposal.args["depositTokenHub"] == str(2 * TOKEN)
+
+
+def test_a_top_up_of_exactly_half_an_odd_target_is_made_in_whole_base_units(hub_chain: ChainEnv) -> None:
+    """At the floor, the step is half the target rounded down to a base unit: with a target of
+    20 tokens less one unit, a top-up of 10 tokens less one unit is exactly the step and is made."""
+    from hub.collateral.models import CollateralAssignment, CollateralProfile
+    from hub.collateral.services import collateral_request
+    from tests.purchases.helpers import collateralize
+
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob)
+    assert bob.latest.balance_token_hub == 10 * TOKEN  # exactly the floor
+    profile = CollateralProfile.objects.create(name="odd", minimum_maintained_token=15 * TOKEN,
+                                               amount_to_collateralize_token=20 * TOKEN - 1)
+    CollateralAssignment.objects.create(user=bob.address, profile=profile)
+    proposal = collateral_request(user=bob.address)
+    assert proposal is not None and proposal.args["depositTokenHub"] == str(10 * TOKEN - 1)
+
+
+def test_a_user_without_a_channel_yet_is_offered_the_floor(hub_chain: ChainEnv) -> None:
+    """Collateral asked for before any deposit (the channel has no state yet): the hub holds
+    nothing there, so the top-up is the policy's floor, on the channel the proposal opens."""
+    from eth_account import Account
+
+    from hub.channels.models import Channel
+    from hub.collateral.services import collateral_request
+
+    user = Account.create().address  # checksummed, as a client may send it
+    assert not Channel.objects.filter(user=user.lower()).exists()
+    proposal = collateral_request(user=user)
+    assert proposal is not None and proposal.args["depositTokenHub"] == str(10 * TOKEN)
+    assert proposal.channel.user == user.lower()
+
+
+def test_the_reserve_covers_a_top_up_of_exactly_its_size_and_one_unit_more_raises_the_alarm(
+        hub_chain: ChainEnv) -> None:
+    from eth_account import Account
+
+    from hub.collateral.models import CollateralAssignment, CollateralProfile
+    from hub.collateral.services import collateral_request
+
+    _wei, reserve = hub_reserves()
+    user = Account.create().address.lower()
+    profile = CollateralProfile.objects.create(name="all of it", minimum_maintained_token=reserve + 1,
+                                               amount_to_collateralize_token=reserve + 1)
+    CollateralAssignment.objects.create(user=user, profile=profile)
+    assert collateral_request(user=user) is None
+    alarm = Alarm.objects.get(kind="low_reserve", key="token")
+    assert str(reserve) in alarm.message and str(reserve + 1) in alarm.message, alarm.message
+    assert not ProposedUpdate.objects.filter(channel__user=user).exists()
+    CollateralProfile.objects.filter(pk=profile.pk).update(minimum_maintained_token=reserve,
+                                                           amount_to_collateralize_token=reserve)
+    proposal = collateral_request(user=user)
+    assert proposal is not None and proposal.args["depositTokenHub"] == str(reserve)
+
+
+def test_a_top_up_of_one_base_unit_is_proposed(hub_chain: ChainEnv) -> None:
+    """An exchange that needs one base unit more than the hub holds gets exactly that unit."""
+    from hub.collateral.services import collateral_request
+    from tests.purchases.helpers import collateralize
+
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob)
+    assert bob.latest.balance_token_hub == 10 * TOKEN
+    proposal = collateral_request(user=bob.address, target=10 * TOKEN + 1)
+    assert proposal is not None and proposal.args["depositTokenHub"] == "1"

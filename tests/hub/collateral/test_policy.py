@@ -64,3 +64,54 @@ def test_a_top_up_smaller_than_the_step_waits() -> None:
     assert top_up_amount(hub_balance=39 * T, limits=limits, min_step=25 * T) == 0
     assert top_up_amount(hub_balance=24 * T, limits=limits, min_step=25 * T) == 26 * T
     assert top_up_amount(hub_balance=39 * T, limits=limits) == 11 * T
+
+
+NO_FLOOR = Policy(floor=0, ceiling=1000)
+
+
+def test_without_a_floor_payers_or_a_request_the_hub_keeps_nothing() -> None:
+    """Every optional input left out adds nothing: no requested target, no lead or horizon."""
+    from hub.collateral.policy import Inflow
+
+    assert bounds(policy=NO_FLOOR, recent_payers=0) == Bounds(0, 0)
+    # an inflow with neither a lead nor a horizon asked for sizes nothing
+    assert bounds(policy=NO_FLOOR, recent_payers=0, inflow=Inflow(600, 60)) == Bounds(0, 0)
+
+
+def test_the_smallest_inflow_counts_and_over_no_time_it_is_ignored() -> None:
+    from hub.collateral.policy import Inflow
+
+    # one base unit over one second is an inflow: 15 s of it kept, 60 s of it the target
+    assert bounds(policy=NO_FLOOR, recent_payers=0, inflow=Inflow(1, 1), lead_seconds=15,
+                  horizon_seconds=60) == Bounds(15, 60)
+    # tokens over a window of no length say nothing about a rate (and never divide by zero)
+    assert bounds(policy=NO_FLOOR, recent_payers=2, inflow=Inflow(500, 0), lead_seconds=15,
+                  horizon_seconds=60) == Bounds(0, 0)
+    assert bounds(policy=NO_FLOOR, recent_payers=0, inflow=Inflow(0, 60), lead_seconds=15,
+                  horizon_seconds=60) == Bounds(0, 0)
+
+
+def test_the_inflow_rate_is_rounded_down_to_whole_base_units() -> None:
+    from hub.collateral.policy import Inflow
+
+    # 100 units over 7 s: 14.28... per second kept, 28.57... over 2 s: whole base units only
+    sized = bounds(policy=NO_FLOOR, recent_payers=0, inflow=Inflow(100, 7), lead_seconds=1,
+                   horizon_seconds=2)
+    assert sized == Bounds(14, 28)
+    assert type(sized.minimum) is int and type(sized.maximum) is int
+
+
+def test_a_lead_longer_than_the_horizon_still_tops_up_to_the_lead() -> None:
+    """The lead (what arrives during a top-up) is kept even when the horizon asked is shorter:
+    the maximum is never below the minimum the inflow sets."""
+    from hub.collateral.policy import Inflow
+
+    assert bounds(policy=NO_FLOOR, recent_payers=0, inflow=Inflow(60, 60), lead_seconds=30,
+                  horizon_seconds=10) == Bounds(30, 30)
+
+
+def test_a_top_up_of_exactly_the_step_is_made_and_never_past_the_target() -> None:
+    assert top_up_amount(hub_balance=25, limits=Bounds(50, 50), min_step=25) == 25
+    # a balance at or above the target is never topped up, even below a minimum set above it
+    assert top_up_amount(hub_balance=40, limits=Bounds(50, 30)) == 0
+    assert top_up_amount(hub_balance=30, limits=Bounds(50, 30)) == 0
