@@ -209,6 +209,7 @@ def test_the_reserve_covers_a_top_up_of_exactly_its_size_and_one_unit_more_raise
     CollateralAssignment.objects.create(user=user, profile=profile)
     assert collateral_request(user=user) is None
     alarm = Alarm.objects.get(kind="low_reserve", key="token")
+    assert alarm.severity == Alarm.Severity.CRITICAL
     assert str(reserve) in alarm.message and str(reserve + 1) in alarm.message, alarm.message
     assert not ProposedUpdate.objects.filter(channel__user=user).exists()
     CollateralProfile.objects.filter(pk=profile.pk).update(minimum_maintained_token=reserve,
