@@ -115,3 +115,8 @@ def test_a_top_up_of_exactly_the_step_is_made_and_never_past_the_target() -> Non
     # a balance at or above the target is never topped up, even below a minimum set above it
     assert top_up_amount(hub_balance=40, limits=Bounds(50, 30)) == 0
     assert top_up_amount(hub_balance=30, limits=Bounds(50, 30)) == 0
+
+
+def test_at_the_minimum_nothing_is_topped_up_however_far_the_target() -> None:
+    assert top_up_amount(hub_balance=30, limits=Bounds(30, 50)) == 0
+    assert top_up_amount(hub_balance=29, limits=Bounds(30, 50)) == 21
