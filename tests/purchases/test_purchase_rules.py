@@ -733,3 +733,15 @@ def test_the_payments_listeners_get_the_recipients_merchant_read_with_the_lock(
             payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 1}))
     assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
     assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith(lookup)] == []
+
+
+def test_two_channel_payments_to_one_recipient_are_paid_one_on_top_of_the_other(
+        hub_chain: ChainEnv) -> None:
+    payer, key = channel_of(token_user=10)
+    recipient = channel_of(token_hub=10)[0]
+    result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+        payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 2},
+        {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 3}))
+    first, second = (Payment.objects.get(pk=p.pk).disbursement for p in result.payments)
+    assert [(u.tx_count_global, u.balance_token_hub, u.balance_token_user) for u in (first, second)] == [
+        (2, 8, 1 + 2), (3, 5, 1 + 5)]
