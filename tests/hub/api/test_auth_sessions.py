@@ -201,3 +201,21 @@ def test_each_refused_signature_says_what_is_wrong_with_it(clock: Callable[[floa
     assert refused(user, nonce, signed(other, nonce)) == ("bad_signature", "x-signature was not made by x-address")
     assert cache.get(auth._session_key(user, nonce)) is None
     assert auth._redis(settings.REDIS_URL).zscore(auth._pending_key(user), nonce) is not None
+
+
+def test_a_signature_the_cache_holds_as_verified_is_not_recovered_again(clock: Callable[[float], None]) -> None:
+    """The verified-signature key (a hash of address, nonce and signature, written only after a
+    recovery succeeded) is the hot path's verdict: a process that forgot the session trusts it and
+    does no ecrecover. Shown with a value that could never recover, held as verified."""
+    account = Account.create()
+    user = account.address.lower()
+    clock(T)
+    nonce = auth.issue_nonce(user)
+    assert auth.authenticate(user, nonce, signed(account, nonce)) == user
+    unrecoverable = "0x" + "00" * 65
+    with pytest.raises(auth.AuthFailed):
+        auth.recover_text_signer(nonce, unrecoverable)
+    cache.set(auth._verified_key(user, nonce, unrecoverable), 1, auth.NONCE_TTL_SECONDS)
+    auth._VERIFIED.clear()
+    assert auth.authenticate(user, nonce, unrecoverable) == user
+    assert auth._VERIFIED == {(user, nonce, unrecoverable): float(int(T))}
