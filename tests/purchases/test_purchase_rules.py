@@ -745,3 +745,19 @@ def test_two_channel_payments_to_one_recipient_are_paid_one_on_top_of_the_other(
     first, second = (Payment.objects.get(pk=p.pk).disbursement for p in result.payments)
     assert [(u.tx_count_global, u.balance_token_hub, u.balance_token_user) for u in (first, second)] == [
         (2, 8, 1 + 2), (3, 5, 1 + 5)]
+
+
+def test_a_channel_payment_to_a_merchants_address_with_a_channel_is_announced_to_the_merchant(
+        hub_chain: ChainEnv) -> None:
+    from payments.events.models import Event
+    from payments.merchants.services import merchant_create
+
+    payer, key = channel_of(token_user=10)
+    receiving = channel_of(token_hub=10)[0]
+    merchant = merchant_create(name="Shop", addresses=[receiving.user])
+    result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+        payer, key, {"recipient": receiving.user, "type": "PT_CHANNEL", "token": 2}))
+    payment = Payment.objects.get(pk=result.payments[0].pk)
+    assert payment.status == "completed" and payment.disbursement is not None
+    assert list(Event.objects.filter(merchant=merchant).values_list("type", flat=True)) == [
+        "payment.succeeded"]
