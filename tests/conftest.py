@@ -12,9 +12,21 @@ from typing import Any
 import pytest
 
 from stack.embedded import Anvil
-from tests.chain_env import ChainEnv, cached_chain_env, clear_chain_caches, ingest_from_now, point_settings_at
+from tests.chain_env import (
+    ChainEnv,
+    cached_chain_env,
+    clear_chain_caches,
+    ingest_from_now,
+    point_settings_at,
+)
 
 LONGEST = ("tests/stack/test_restart.py", "tests/stack/test_start_command.py")  # ./spoke up, minutes
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.fast_flush import install
+
+    install()  # a transactional test's reset deletes rows instead of truncating (tests/fast_flush.py)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
