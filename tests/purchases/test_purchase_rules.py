@@ -761,3 +761,16 @@ def test_a_channel_payment_to_a_merchants_address_with_a_channel_is_announced_to
     assert payment.status == "completed" and payment.disbursement is not None
     assert list(Event.objects.filter(merchant=merchant).values_list("type", flat=True)) == [
         "payment.succeeded"]
+
+
+def test_a_link_payments_own_secret_reaches_the_link_and_is_stored_nowhere(hub_chain: ChainEnv) -> None:
+    from linkpay.models import Link
+
+    payer, key = channel_of(token_user=10)
+    secret = "s" * 40
+    result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+        payer, key, {"recipient": "0x" + "00" * 20, "type": "PT_LINK", "token": 3,
+                     "meta": {"secret": secret}}))
+    payment = Payment.objects.get(pk=result.payments[0].pk)
+    assert Link.objects.filter(payment=payment).count() == 1
+    assert secret not in str(payment.meta) and secret not in str(Purchase.objects.get().meta)
