@@ -34,7 +34,7 @@ def test_a_channel_purchase_is_four_round_trips_with_one_write(hub_chain: ChainE
         statements = [q["sql"] for q in queries.captured_queries if "ops_globalswitches" not in q["sql"]]
         counts.append(len(statements))
         writes = [s for s in statements if s.lstrip().upper().startswith(("WITH", "INSERT", "UPDATE"))]
-        assert len(writes) == 1, writes
+        assert len(writes) == 1, "\n".join(w[:120] for w in writes)
     assert counts == [4, 4, 4], counts
     # the rows written with keys reserved under the lock: each channel's updates keep ascending ids
     for user in (alice.address, bob.address):
@@ -45,3 +45,35 @@ def test_a_channel_purchase_is_four_round_trips_with_one_write(hub_chain: ChainE
     assert volume_discrepancies() == {}  # the overview (rollup + the payments after its watermark) counts them
     assert accept_hub_updates(hub_chain, bob) == ["Payment"] * 3
     assert bob.latest.balance_token_user == 3 * (TOKEN // 10)
+
+
+def _last_key(model: type) -> int:
+    """The last value the model's id sequence handed out."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))",
+                       [model._meta.db_table])  # type: ignore[attr-defined]
+        return int(cursor.fetchone()[0] or 0)  # NULL: none handed out yet (ids start at 1)
+
+
+def test_a_purchase_reserves_under_the_lock_exactly_the_keys_of_the_rows_it_writes(hub_chain: ChainEnv) -> None:
+    """Two channel payments to one recipient: a state per channel payment in the payer's channel
+    and in the recipient's, a key per payment, all taken with the lock. A key too few sends a
+    row in a statement of its own; a key too many is a sequence value that no row carries."""
+    set_rate("100")
+    alice = funded_user(hub_chain, tokens=20 * TOKEN)
+    bob = funded_user(hub_chain, wei=ETH // 10)
+    collateralize(hub_chain, bob)
+    before = {model: _last_key(model) for model in (ChannelUpdate, Payment)}
+    with CaptureQueriesContext(connection) as queries:
+        response = alice.post("payments/purchase", {"meta": {}, "payments": [
+            pay_request(alice, bob.address, token=TOKEN // 10, ptype="PT_CHANNEL"),
+            pay_request(alice, bob.address, token=TOKEN // 5, ptype="PT_CHANNEL")]})
+    assert response.status_code == 200, response.content
+    writes = [q["sql"] for q in queries.captured_queries if "ops_globalswitches" not in q["sql"]
+              and q["sql"].lstrip().upper().startswith(("WITH", "INSERT", "UPDATE"))]
+    assert len(writes) == 1, "\n".join(w[:120] for w in writes)
+    assert Payment.objects.count() == 2
+    assert ChannelUpdate.objects.filter(reason="Payment").count() == 4  # 2 in alice's, 2 in bob's
+    for model, written in ((ChannelUpdate, 4), (Payment, 2)):  # every key taken is a row's
+        assert _last_key(model) - before[model] == written
+        assert model.objects.filter(pk__gt=before[model]).count() == written
