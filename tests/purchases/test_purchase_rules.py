@@ -501,18 +501,24 @@ def test_a_payment_exactly_one_pause_ago_is_not_paying_whether_the_head_is_loade
     assert _recipient_is_paying(rows.get(pk=just_inside.pk)) is True
 
 
+def _queries_of_a_completed_payment(recipient: Channel, token: int, prefix: str) -> list[str]:
+    """A new payer's PT_CHANNEL payment of `token` to `recipient`, which must complete: the
+    statements it sent that start with `prefix`."""
+    payer, key = channel_of(token_user=10)
+    with CaptureQueriesContext(connection) as queries:
+        result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
+            payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": token}))
+    assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith(prefix)]
+
+
 def test_a_purchase_judges_its_recipient_from_what_its_lock_read(
         hub_chain: ChainEnv, timed_rows: None) -> None:
     """The recipient's latest state is the hub's, a minute old: whether they are paying is read
     from the lock's statement (their own recent payments), not from another query."""
-    payer, key = channel_of(token_user=10)
     recipient = channel_of(token_hub=10, minutes_ago=1)[0]
     history = f'SELECT "{ChannelUpdate._meta.db_table}"."originator"'
-    with CaptureQueriesContext(connection) as queries:
-        result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
-            payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 2}))
-    assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
-    assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith(history)] == []
+    assert _queries_of_a_completed_payment(recipient, 2, history) == []
 
 
 def test_the_hubs_own_payment_after_the_recipients_does_not_hide_that_they_are_paying(
@@ -725,14 +731,9 @@ def test_the_payments_listeners_get_the_recipients_merchant_read_with_the_lock(
     purchase's lock: the listeners are given it and ask nothing more."""
     from payments.merchants.models import ReceivingAddress
 
-    payer, key = channel_of(token_user=10)
     recipient = channel_of(token_hub=10)[0]
     lookup = f'SELECT address, merchant_id FROM "{ReceivingAddress._meta.db_table}"'
-    with CaptureQueriesContext(connection) as queries:
-        result = purchase_create(sender=payer.user, meta={}, payments=pay_items(
-            payer, key, {"recipient": recipient.user, "type": "PT_CHANNEL", "token": 1}))
-    assert Payment.objects.get(pk=result.payments[0].pk).status == "completed"
-    assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith(lookup)] == []
+    assert _queries_of_a_completed_payment(recipient, 1, lookup) == []
 
 
 def test_two_channel_payments_to_one_recipient_are_paid_one_on_top_of_the_other(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core_factories import NOW, signed, state, withdrawal
+from core_factories import NOW, did_update, signed, state, withdrawal
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from hub.core import (
     ChannelState,
-    DidUpdateChannel,
     HubRate,
     UpdateRejected,
     WithdrawalArgs,
@@ -118,28 +117,7 @@ class ChannelMachine(RuleBasedStateMachine):
     @rule()
     def confirm(self) -> None:
         s = self.state
-        event = DidUpdateChannel(
-            contract_address=s.contract_address,
-            user=s.user,
-            sender_idx=0,
-            wei_balances=(s.balance_wei_hub, s.balance_wei_user),
-            token_balances=(s.balance_token_hub, s.balance_token_user),
-            pending_wei_updates=(
-                s.pending_deposit_wei_hub,
-                s.pending_withdrawal_wei_hub,
-                s.pending_deposit_wei_user,
-                s.pending_withdrawal_wei_user,
-            ),
-            pending_token_updates=(
-                s.pending_deposit_token_hub,
-                s.pending_withdrawal_token_hub,
-                s.pending_deposit_token_user,
-                s.pending_withdrawal_token_user,
-            ),
-            tx_count=(s.tx_count_global, s.tx_count_chain),
-            thread_root=s.thread_root,
-            thread_count=s.thread_count,
-        )
+        event = did_update(s)
         delta = (
             s.pending_deposit_wei_hub
             + s.pending_deposit_wei_user
