@@ -289,12 +289,12 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
                   if handlers[r.type].locks_recipient_channel and r.recipient != hub]  # type: ignore[union-attr]
     locked = _lock_purchase_channels(sender, requests, recipients)
     payer = locked[sender]
-    payment_keys = getattr(payer, "reserved_keys", {}).get(Payment, [])
+    payment_keys = payer.reserved_keys[Payment]  # type: ignore[attr-defined]  # channels_lock(reserve=...)
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
     purchase = Purchase(id=new_purchase_id(), sender=sender, meta=meta)
     rows_insert_later([purchase])
-    ctx = Purchasing(purchase=purchase, sender=sender, hub=hub, locked=locked)
+    ctx = Purchasing(purchase=purchase, sender=sender, locked=locked)
 
     made: list[Payment] = []
     for req in requests:
@@ -328,7 +328,7 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     delivered = _deliver_held_to_payer(ctx, payer) if settings.DELIVERY_YIELD_MS else []
     _after_commit([*made, *delivered], known=_listeners_known(locked))
     return PurchaseResult(purchase, made, requests[0].tx_count,
-                          payer_has_open_proposal=bool(getattr(payer, "has_open_proposal", True)),
+                          payer_has_open_proposal=payer.has_open_proposal,  # type: ignore[attr-defined]
                           delivered=delivered)
 
 

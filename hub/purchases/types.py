@@ -36,12 +36,11 @@ class PaymentRequest:
 
 @dataclass
 class Purchasing:
-    """One purchase being applied: its row, the hub, the channels it locked and the latest
+    """One purchase being applied: its row, the channels it locked and the latest
     state of each (handlers that pay in a channel record the state they produce)."""
 
     purchase: Purchase
     sender: str
-    hub: str
     locked: dict[str, Channel]
     states: dict[str, ChannelState] = field(default_factory=dict)
 

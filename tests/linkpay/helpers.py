@@ -85,5 +85,5 @@ def deliver(sender: str, *, token: int = 0, wei: int = 0, meta: dict[str, Any] |
     request = PaymentRequest(recipient=recipient, amount_wei=wei, amount_token=token, type="PT_LINK",
                              meta=meta or {}, tx_count=0, sig_user="", secret=secret)
     with transaction.atomic():
-        deliver_link(Purchasing(purchase=purchase, sender=sender, hub="", locked={}), payment, request)
+        deliver_link(Purchasing(purchase=purchase, sender=sender, locked={}), payment, request)
     return secret, Link.objects.get(payment=payment)

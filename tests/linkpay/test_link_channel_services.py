@@ -238,7 +238,7 @@ def test_token_collateral_is_asked_for_the_redeemers_pending_token_redemptions(h
 
 
 def test_a_redeemer_without_a_channel_is_asked_to_take_the_wei_collateral(hub_chain: ChainEnv) -> None:
-    secret, link = deliver(random_address(), wei=7)
+    secret, _link = deliver(random_address(), wei=7)
     user = random_address()
     assert link_redeem(secret=secret, redeemer=user).pending is True
     assert proposals(user) == [("7", "0")]
@@ -331,6 +331,42 @@ def test_a_pending_redemption_is_paid_once_when_collateral_arrives(hub_chain: Ch
     assert link_entries(link) == [(5, f"link {link.public_id} held"), (-5, f"link {link.public_id} redeemed")]
     assert link_redemption_complete(link_id=link.pk) is False
     assert Event.objects.filter(type="link.redeemed").count() == 1
+
+
+def test_a_collateral_request_after_the_commit_asks_only_for_what_is_still_short(hub_chain: ChainEnv) -> None:
+    """A redemption asks for collateral after its transaction: by then a top-up may have landed,
+    or the completion sweep may have paid the link. Either way nothing is short any more, and
+    nothing is asked for."""
+    from linkpay.services import _request_collateral
+
+    channel = channel_at(wei_hub=0)
+    secret, link = deliver(random_address(), wei=5)
+    assert link_redeem(secret=secret, redeemer=channel.user).pending is True
+    ProposedUpdate.objects.update(status="expired")
+    channel_at(wei_hub=5, user=channel.signer, tx_count=2)  # type: ignore[attr-defined]
+    _request_collateral(Link.objects.get(pk=link.pk))  # still pending, but exactly covered now
+    assert proposals(channel.user) == []
+    assert link_redemption_complete(link_id=link.pk) is True
+    _request_collateral(Link.objects.get(pk=link.pk))  # paid: no redemption of this user is pending
+    assert proposals(channel.user) == []
+
+
+def test_a_token_collateral_request_for_a_link_already_paid_asks_for_no_target(hub_chain: ChainEnv) -> None:
+    """Token collateral is asked for with the pending redemptions as its target; none pending
+    (paid meanwhile) is no target at all, so the policy's usual step applies: a channel above
+    the floor is not topped up by less than half its profile's target."""
+    from hub.collateral.models import CollateralAssignment, CollateralProfile
+    from linkpay.services import _request_collateral
+
+    unit = 10**18
+    channel = channel_at(token_hub=26 * unit)
+    secret, link = deliver(random_address(), token=unit)
+    assert link_redeem(secret=secret, redeemer=channel.user).pending is False  # the hub keeps 25
+    profile = CollateralProfile.objects.create(name="steady", minimum_maintained_token=30 * unit,
+                                               amount_to_collateralize_token=40 * unit)
+    CollateralAssignment.objects.create(user=channel.user, profile=profile)
+    _request_collateral(Link.objects.get(pk=link.pk))
+    assert proposals(channel.user) == []  # 15 short of the target: below the step of 20
 
 
 def test_the_completion_sweep_pays_pending_channel_redemptions_oldest_first(hub_chain: ChainEnv) -> None:

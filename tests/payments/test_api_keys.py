@@ -172,6 +172,28 @@ def test_last_used_is_written_at_most_once_a_minute(shop: Shop) -> None:
     assert ApiKey.objects.get(pk=key.pk).last_used_at == now + timedelta(seconds=61)
 
 
+def test_last_used_never_goes_back_when_a_concurrent_request_recorded_a_later_use(shop: Shop) -> None:
+    """Two requests with one key: the second records its use between the first one's read of the
+    key and its write. The write is conditional on the stored value, so the later use stays."""
+    now = timezone.now()
+    later = now + timedelta(seconds=5)
+    raced = []
+
+    def concurrent_use(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        if not raced and sql.lstrip().upper().startswith("SELECT") and ApiKey._meta.db_table in sql:
+            raced.append(True)  # the other request's write lands right after our read
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {ApiKey._meta.db_table} SET last_used_at = %s "
+                               "WHERE merchant_id = %s", [later, shop.merchant.pk])
+        return result
+
+    with connection.execute_wrapper(concurrent_use):
+        key = api_key_authenticate(shop.key, now=now)
+    assert raced and key is not None
+    assert {k.last_used_at for k in ApiKey.objects.filter(merchant=shop.merchant)} == {later}
+
+
 def test_the_stored_hash_is_the_peppered_hmac_that_issued_keys_were_hashed_with(settings: object) -> None:
     """Changing the pepper or the hash would lock out every key already issued: pinned
     (HMAC-SHA256 keyed with HMAC-SHA256(SECRET_KEY, "spoke:api-key-pepper:v1"))."""

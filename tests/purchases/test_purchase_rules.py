@@ -60,7 +60,7 @@ def purchase_of(sender: str) -> Purchase:
 
 def test_a_thread_payment_without_an_open_thread_is_refused_as_not_found(hub_chain: ChainEnv) -> None:
     sender = "0x" + secrets.token_hex(20)
-    ctx = Purchasing(purchase=purchase_of(sender), sender=sender, hub="0x" + "4b" * 20, locked={})
+    ctx = Purchasing(purchase=purchase_of(sender), sender=sender, locked={})
     request = PaymentRequest(recipient=BOB, amount_wei=0, amount_token=1, type="PT_THREAD",
                              meta={}, tx_count=0, sig_user="", thread_state={})
     with pytest.raises(ChannelError) as refused:
@@ -775,3 +775,65 @@ def test_a_link_payments_own_secret_reaches_the_link_and_is_stored_nowhere(hub_c
     payment = Payment.objects.get(pk=result.payments[0].pk)
     assert Link.objects.filter(payment=payment).count() == 1
     assert secret not in str(payment.meta) and secret not in str(Purchase.objects.get().meta)
+
+
+# --- what a purchase locks, and the keys it takes under the lock ------------------------------
+
+def _last_key(model: type[Model]) -> int:
+    """The last value the model's id sequence handed out (0: none yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))",
+                       [model._meta.db_table])
+        return int(cursor.fetchone()[0] or 0)
+
+
+def _writes(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "ops_globalswitches" not in q["sql"]
+            and q["sql"].lstrip().upper().startswith(("WITH", "INSERT", "UPDATE"))]
+
+
+def test_a_payment_to_oneself_is_two_states_in_the_one_channel_written_in_one_statement(
+        hub_chain: ChainEnv) -> None:
+    """The payer is also the recipient: their channel takes the payment to the hub and the
+    hub's payment back, and both keys are taken with the lock (a key too few would send the
+    second state in a statement of its own)."""
+    payer, key = channel_of(token_user=10, token_hub=10)
+    items = pay_items(payer, key, {"recipient": payer.user, "type": "PT_CHANNEL", "token": 3})
+    before = _last_key(ChannelUpdate)
+    with CaptureQueriesContext(connection) as queries:
+        result = purchase_create(sender=payer.user, meta={}, payments=items)
+    assert len(_writes(queries)) == 1, "\n".join(w[:120] for w in _writes(queries))
+    assert _last_key(ChannelUpdate) - before == 2
+    [payment] = result.payments
+    assert (payment.status, payment.recipient) == ("completed", payer.user)
+    latest = channel_state(Channel.objects.get(pk=payer.pk), payer.user)
+    assert (latest.tx_count_global, latest.balance_token_user, latest.balance_token_hub) == (3, 10, 10)
+
+
+def test_a_purchase_locks_no_channel_for_a_custodial_recipient_or_for_the_hub(hub_chain: ChainEnv) -> None:
+    """Only PT_CHANNEL/PT_OPTIMISTIC recipients other than the hub have their channels locked:
+    a custodial recipient without a channel gets none (locking creates a missing channel), and
+    no key is taken for a state nobody writes."""
+    payer, key = channel_of(token_user=10)
+    shop = "0x" + secrets.token_hex(20)
+    items = pay_items(payer, key, {"recipient": shop, "type": "PT_CUSTODIAL", "token": 2},
+                      {"recipient": hub_address(), "type": "PT_CHANNEL", "token": 3})
+    before = {model: _last_key(model) for model in (ChannelUpdate, Payment)}
+    purchase_create(sender=payer.user, meta={}, payments=items)
+    assert not Channel.objects.filter(user__in=[shop, hub_address().lower()]).exists()
+    assert {model: _last_key(model) - before[model] for model in before} == {ChannelUpdate: 2, Payment: 2}
+    assert ChannelUpdate.objects.filter(channel=payer).count() == 3
+
+
+def test_a_payer_with_an_open_proposal_gets_it_in_the_purchase_answer(hub_chain: ChainEnv) -> None:
+    """The lock reads whether the payer's channel has an open proposal; the answer's sync then
+    carries it (a payer without one is answered without looking it up)."""
+    from hub.channels.proposals import channel_propose_hub_deposit
+
+    payer, key = channel_of(token_user=10)
+    with transaction.atomic():
+        proposal = channel_propose_hub_deposit(user=payer.user, wei=0, token=5)
+    assert proposal is not None
+    items = pay_items(payer, key, {"recipient": hub_address(), "type": "PT_CHANNEL", "token": 1})
+    result = purchase_create(sender=payer.user, meta={}, payments=items)
+    assert result.payer_has_open_proposal is True
