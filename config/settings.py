@@ -354,6 +354,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",  # ingest_events reads its message's send time
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }

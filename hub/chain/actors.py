@@ -5,9 +5,11 @@ periodic sweep re-sends whatever a lost message left behind."""
 from __future__ import annotations
 
 import logging
+import time
 
 import dramatiq
 from django.conf import settings
+from dramatiq.middleware import CurrentMessage
 from dramatiq_crontab import interval
 
 from hub.chain import ingest, outbox
@@ -47,7 +49,11 @@ def sweep_transactions() -> None:
     outbox.transactions_recheck_confirmed()
 
 
-@interval(seconds=3)
+@interval(seconds=ingest.FOLLOW_SECONDS)
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=120_000)
 def ingest_events() -> None:
-    ingest.events_poll()
+    # follows the chain until the scheduler's next message is due (by its own send time, so a
+    # message that waited in the queue does not follow for a whole interval more)
+    message = CurrentMessage.get_current_message()
+    sent = message.message_timestamp / 1000 if message is not None else time.time()
+    ingest.events_follow(until=sent + ingest.FOLLOW_SECONDS)

@@ -14,6 +14,12 @@ Guarantees (threat K3):
   of statements instead of a handful each): it gets a run of consecutive events of its name in
   one savepoint of the same transaction, and when it raises, its writes are undone and the
   events go to the single handler one by one, so the result is the same either way.
+- One ingester at a time (a PostgreSQL advisory lock, `ingester_lock`): events are dispatched
+  in chain order, so the events of one channel are handled in the order the chain emitted them.
+  A pass that finds another one running does nothing (that one does the work).
+- A scheduled run (`events_follow`) keeps asking the node for a new block every POLL_SECONDS
+  until the next run is due, so a block is handled within a fraction of a second of its mining
+  rather than up to an interval later.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 from web3 import Web3
@@ -53,6 +60,9 @@ RETRY_MAX_SECONDS = 3_600
 ALARM_AFTER_FAILURES = 10
 DISPATCH_PER_PASS = 500
 DISPATCH_SECONDS_PER_RUN = 30  # well inside the actor's time limit
+FOLLOW_SECONDS = 1.0  # a scheduled run follows the chain this long: the scheduler's interval
+POLL_SECONDS = 0.05  # how often a following run asks the node for its head (one cheap call)
+INGESTER_LOCK = 0x5F0C_0031  # pg advisory lock: one ingester (ingest and dispatch) at a time
 
 # --- handler registry -------------------------------------------------------------------------
 
@@ -434,8 +444,14 @@ def events_dispatch(*, limit: int = 500, now: datetime | None = None, batched: b
     handler has a batch form goes to it at once, in a savepoint; every other event (and every
     event of a run whose batch raised) goes to its handler alone, in a savepoint of its own: a
     handler that raises undoes only its own writes (its event is marked FAILED, the others
-    commit). `batched=False`: every event alone (the reference the batch forms must equal)."""
-    now = now or timezone.now()
+    commit). `batched=False`: every event alone (the reference the batch forms must equal).
+    Under the ingester lock, so events are handled in chain order: nothing is done (an empty
+    result) while another connection holds it."""
+    with ingester_lock() as held:
+        return _dispatch_due(limit, now or timezone.now(), batched) if held else DispatchResult()
+
+
+def _dispatch_due(limit: int, now: datetime, batched: bool) -> DispatchResult:
     due = list(
         ChainEvent.objects.filter(state__in=[EventState.NEW, EventState.FAILED])
         .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
@@ -655,20 +671,84 @@ def block_timestamp(number: int) -> int:
 
 
 def events_poll() -> IngestResult | None:
-    """One periodic pass: ingest the ChannelManager's and the Checkout's events (those
-    configured), then dispatch. Returns the ChannelManager's ingest result."""
-    result = None
-    address = settings.CHANNEL_MANAGER_ADDRESS
-    if address:
-        result = events_ingest(address=address, abi=load_abi("ChannelManager"),
-                               start_block=_deployment_block(address))
-    checkout = getattr(settings, "CHECKOUT_ADDRESS", None)
-    if checkout:
-        events_ingest(address=checkout, abi=load_abi("Checkout"),
-                      start_block=_deployment_block(checkout, "checkout", "checkout_block"))
-    # until nothing is due (or the run has taken long enough: the next one carries on), so
-    # that a busy chain's events are handled as fast as they come, not 500 per interval
-    deadline = time.monotonic() + DISPATCH_SECONDS_PER_RUN
-    while events_dispatch(limit=DISPATCH_PER_PASS).total == DISPATCH_PER_PASS and time.monotonic() < deadline:
-        pass
-    return result
+    """One pass: ingest the ChannelManager's and the Checkout's events (those configured), then
+    dispatch until nothing is due. Returns the ChannelManager's ingest result; None, having done
+    nothing, when another ingester holds the lock (it does the work)."""
+    with ingester_lock() as held:
+        if not held:
+            return None
+        result = None
+        address = settings.CHANNEL_MANAGER_ADDRESS
+        if address:
+            result = events_ingest(address=address, abi=load_abi("ChannelManager"),
+                                   start_block=_deployment_block(address))
+        checkout = getattr(settings, "CHECKOUT_ADDRESS", None)
+        if checkout:
+            events_ingest(address=checkout, abi=load_abi("Checkout"),
+                          start_block=_deployment_block(checkout, "checkout", "checkout_block"))
+        # until nothing is due (or the run has taken long enough: the next one carries on), so
+        # that a busy chain's events are handled as fast as they come, not 500 per interval
+        deadline = time.monotonic() + DISPATCH_SECONDS_PER_RUN
+        while (events_dispatch(limit=DISPATCH_PER_PASS).total == DISPATCH_PER_PASS
+               and time.monotonic() < deadline):
+            pass
+        return result
+
+
+def events_follow(*, until: float, poll: float = POLL_SECONDS) -> bool:
+    """One scheduled run: a pass of `events_poll`, then another each time the node's head moves
+    (asked every `poll` seconds), until the wall-clock time `until` (its message's send time
+    plus the scheduler's interval: the next run takes over then). A pass with work carries on
+    past `until` (up to its own limit). So a block is handled within `poll` of its mining plus
+    its handling time, not up to an interval later.
+
+    One run at a time: a run whose message comes while the previous one still follows waits for
+    it to end (they end about when the next message is sent) and then follows; a stale message
+    (a busy worker ran it after `until`) makes one pass at most, so a queue of them drains
+    rather than each following for an interval. False when it did nothing (the lock stayed taken)."""
+    until = min(until, time.time() + 2 * FOLLOW_SECONDS)  # a scheduler's clock far ahead
+    while not _ingester_lock_take():
+        if time.time() >= until:
+            return False
+        time.sleep(poll)
+    try:
+        w3 = get_web3()
+        while True:
+            head = w3.eth.block_number  # read before the pass: a block mined during it is seen
+            events_poll()
+            while time.time() < until:
+                time.sleep(poll)
+                if w3.eth.block_number != head:
+                    break
+            else:
+                return True
+    finally:
+        _ingester_lock_release()
+
+
+def _ingester_lock_take() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [INGESTER_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def _ingester_lock_release() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [INGESTER_LOCK])
+    except DatabaseError:  # the connection broke (the lock went with it), or its transaction did
+        logger.warning("the ingester lock could not be released", exc_info=True)
+
+
+@contextmanager
+def ingester_lock() -> Iterator[bool]:
+    """The ingester's lock for the block: True when held, False when another connection holds
+    it (the caller leaves the work to that one). Re-entrant in one connection. A session lock,
+    not a transaction's: the passes under it commit as they go, and it goes with the connection
+    when the process dies."""
+    held = _ingester_lock_take()
+    try:
+        yield held
+    finally:
+        if held:
+            _ingester_lock_release()
