@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,7 @@ from web3.exceptions import BlockNotFound
 from hub.chain.artifacts import load_abi
 from hub.chain.client import get_web3
 from hub.chain.models import ChainCursor, ChainEvent, ChainReorg
+from ops.rows import pg_array
 from ops.services import alarm_raise
 
 logger = logging.getLogger(__name__)
@@ -265,6 +267,21 @@ def _decoders(address: str, abi: list[dict[str, Any]]) -> dict[str, Any]:
     return decoders
 
 
+_decoders_cache: dict[tuple[str, int], tuple[list[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _decoders_of(address: str, abi: list[dict[str, Any]]) -> dict[str, Any]:
+    """`_decoders`, kept per address and ABI object (`load_abi` returns the same one each time):
+    a following ingester reads a range every second, and building them is ~10 ms."""
+    key = (address.lower(), id(abi))
+    cached = _decoders_cache.get(key)
+    if cached is None or cached[0] is not abi:  # a new list at a recycled id
+        if len(_decoders_cache) >= 16:
+            _decoders_cache.clear()
+        cached = _decoders_cache[key] = (abi, _decoders(address, abi))
+    return cached[1]
+
+
 def _decode(decoder: Any, log: Any) -> tuple[str, dict[str, Any]]:
     """A log's event name and its arguments in JSON form (ints as decimal strings, addresses
     lower-case, bytes 0x-hex)."""
@@ -301,7 +318,7 @@ def events_ingest(
     contract = address.lower()
     depth = settings.CONFIRMATIONS if confirmations is None else confirmations
     w3 = get_web3()
-    decoders = _decoders(address, abi)
+    decoders = _decoders_of(address, abi)
     result = IngestResult()
     for _ in range(max_batches):
         with transaction.atomic():
@@ -334,8 +351,30 @@ def events_ingest(
     return result
 
 
+_INSERT_COLUMNS = ("contract", "name", "block_number", "block_hash", "tx_hash", "tx_index", "log_index",
+                   "args")
+
+
+@cache
+def _insert_sql() -> str:
+    """INSERT … SELECT FROM unnest(one array literal per column) ON CONFLICT DO NOTHING: a range's
+    hundreds of logs in one statement whose text does not grow with them (the ORM's bulk_create
+    quoted ~6 000 parameters into it on the client: 75 ms a block of 500), answering which rows
+    were new."""
+    qn = connection.ops.quote_name
+    meta = ChainEvent._meta
+    types = {f.column: f.db_type(connection) for f in meta.concrete_fields}
+    arrays = ", ".join(f"%s::{'text' if c == 'args' else types[c]}[]" for c in _INSERT_COLUMNS)
+    columns = ", ".join(qn(c) for c in _INSERT_COLUMNS)
+    selected = ", ".join("args::jsonb" if c == "args" else qn(c) for c in _INSERT_COLUMNS)
+    return (f"INSERT INTO {qn(meta.db_table)} ({columns}, state, handler, error, attempts, "  # noqa: S608
+            f"was_processed, created_at) SELECT {selected}, %s, '', '', 0, false, %s "
+            f"FROM unnest({arrays}) AS log({columns}) "
+            f"ON CONFLICT (tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index")
+
+
 def _store_logs(contract: str, decoders: dict[str, Any], logs: Iterable[Any]) -> int:
-    rows: list[ChainEvent] = []
+    rows: list[tuple[Any, ...]] = []  # in _INSERT_COLUMNS order
     for log in logs:
         if not log["topics"]:
             continue
@@ -343,33 +382,32 @@ def _store_logs(contract: str, decoders: dict[str, Any], logs: Iterable[Any]) ->
         if decoder is None:
             continue  # an event this ABI does not know (or anonymous)
         name, args = _decode(decoder, log)
-        rows.append(ChainEvent(
-            contract=contract, name=name,
-            block_number=log["blockNumber"], block_hash=_hex(log["blockHash"]),
-            tx_hash=_hex(log["transactionHash"]), tx_index=log["transactionIndex"],
-            log_index=log["logIndex"], args=args,
-        ))
+        rows.append((contract, name, int(log["blockNumber"]), _hex(log["blockHash"]),
+                     _hex(log["transactionHash"]), int(log["transactionIndex"]), int(log["logIndex"]),
+                     json.dumps(args, separators=(",", ":"))))
     if not rows:
         return 0
-    existing = {
-        (e.tx_hash, e.log_index): e
-        for e in ChainEvent.objects.select_for_update().filter(tx_hash__in={r.tx_hash for r in rows})
-    }
-    new_rows = []
-    for row in rows:
-        old = existing.get((row.tx_hash, row.log_index))
-        if old is None:
-            new_rows.append(row)
-        elif old.block_hash != row.block_hash:
-            # The same log, re-mined in another block: a revived orphan keeps its processing
-            # history (its handler already ran once), otherwise it is handled as new.
-            if old.state == EventState.ORPHANED:
-                old.state = EventState.PROCESSED if old.was_processed else EventState.NEW
-            old.block_number, old.block_hash = row.block_number, row.block_hash
-            old.tx_index, old.args = row.tx_index, row.args
-            old.save(update_fields=["state", "block_number", "block_hash", "tx_index", "args"])
-    ChainEvent.objects.bulk_create(new_rows)  # one statement for a block's hundreds of events
-    return len(new_rows)
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), [EventState.NEW, timezone.now(),
+                                       *(pg_array(column) for column in zip(*rows, strict=True))])
+        stored = set(cursor.fetchall())
+    known = [row for row in rows if (row[4], row[6]) not in stored]  # read before: seen again
+    if known:
+        existing = {
+            (e.tx_hash, e.log_index): e
+            for e in ChainEvent.objects.select_for_update().filter(tx_hash__in={row[4] for row in known})
+        }
+        for _c, _n, block_number, block_hash, tx_hash, tx_index, log_index, args in known:
+            old = existing[(tx_hash, log_index)]
+            if old.block_hash != block_hash:
+                # The same log, re-mined in another block: a revived orphan keeps its processing
+                # history (its handler already ran once), otherwise it is handled as new.
+                if old.state == EventState.ORPHANED:
+                    old.state = EventState.PROCESSED if old.was_processed else EventState.NEW
+                old.block_number, old.block_hash = block_number, block_hash
+                old.tx_index, old.args = tx_index, json.loads(args)
+                old.save(update_fields=["state", "block_number", "block_hash", "tx_index", "args"])
+    return len(stored)
 
 
 def _handle_reorg(w3: Web3, cursor: ChainCursor, canonical: str | None, start_block: int) -> ChainReorg:
@@ -432,9 +470,10 @@ class DispatchResult:
 
 # Events handled in one transaction (one durable commit for all of them): DISPATCH_CHUNK handled
 # one by one (each holds its channel's lock until the commit), or up to DISPATCH_BATCH of names
-# with a batch handler (a few statements for all of them).
+# with a batch handler (a few statements for all of them: a block's 500 deposits in one
+# transaction, not three).
 DISPATCH_CHUNK = 20
-DISPATCH_BATCH = 200
+DISPATCH_BATCH = DISPATCH_PER_PASS
 
 
 def events_dispatch(*, limit: int = 500, now: datetime | None = None, batched: bool = True) -> DispatchResult:
