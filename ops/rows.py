@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -100,12 +100,16 @@ def _prepare(objs: Sequence[Model], keyed: bool = False) -> tuple[type[Model], l
     if model not in FAST_INSERT_MODELS:
         raise TypeError(f"{model.__name__} is not marked @fast_insert")
     fields = _fields(model, keyed)
+    # the connection itself, not the `connection` proxy: each field's conversion reads it a few
+    # times, and every read through the proxy is a thread-local lookup (a tenth of the
+    # ingester's samples for a block's 500 channel updates, py-spy, bench/ingest_bench.py)
+    db = connections[DEFAULT_DB_ALIAS]
     params: list[Any] = []
     for obj in objs:
         if type(obj) is not model or not obj._state.adding:
             raise TypeError("rows_insert takes new instances of one model")
         obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
-        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields)
     return model, params
 
 

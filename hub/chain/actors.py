@@ -49,11 +49,10 @@ def sweep_transactions() -> None:
     outbox.transactions_recheck_confirmed()
 
 
-@interval(seconds=ingest.FOLLOW_SECONDS)
+@interval(seconds=ingest.INGEST_INTERVAL_SECONDS)
 @dramatiq.actor(queue_name=CHAIN_QUEUE, max_retries=0, time_limit=120_000)
 def ingest_events() -> None:
-    # follows the chain until the scheduler's next message is due (by its own send time, so a
-    # message that waited in the queue does not follow for a whole interval more)
+    # follows the chain until the next run takes over; by its message's send time, so a message
+    # that waited in a busy worker's queue does not follow for long
     message = CurrentMessage.get_current_message()
-    sent = message.message_timestamp / 1000 if message is not None else time.time()
-    ingest.events_follow(until=sent + ingest.FOLLOW_SECONDS)
+    ingest.events_follow(sent=message.message_timestamp / 1000 if message is not None else time.time())

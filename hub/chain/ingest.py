@@ -18,8 +18,8 @@ Guarantees (threat K3):
   in chain order, so the events of one channel are handled in the order the chain emitted them.
   A pass that finds another one running does nothing (that one does the work).
 - A scheduled run (`events_follow`) keeps asking the node for a new block every POLL_SECONDS
-  until the next run is due, so a block is handled within a fraction of a second of its mining
-  rather than up to an interval later.
+  until the next run takes over, so a block is handled within a fraction of a second of its
+  mining rather than up to an interval later.
 """
 
 from __future__ import annotations
@@ -63,9 +63,11 @@ RETRY_MAX_SECONDS = 3_600
 ALARM_AFTER_FAILURES = 10
 DISPATCH_PER_PASS = 500
 DISPATCH_SECONDS_PER_RUN = 30  # well inside the actor's time limit
-FOLLOW_SECONDS = 1.0  # a scheduled run follows the chain this long: the scheduler's interval
+INGEST_INTERVAL_SECONDS = 1  # the scheduler sends a run this often; the next one takes over
+FOLLOW_SECONDS = 3.0  # a run follows at most this long after its message was sent
 POLL_SECONDS = 0.05  # how often a following run asks the node for its head (one cheap call)
-INGESTER_LOCK = 0x5F0C_0031  # pg advisory lock: one ingester (ingest and dispatch) at a time
+INGESTER_LOCK = 0x5F0C_0031  # pg advisory locks: one ingester (ingest and dispatch) at a time,
+SUCCESSOR_LOCK = 0x5F0C_0032  # and one run waiting to take over from it
 
 # --- handler registry -------------------------------------------------------------------------
 
@@ -759,49 +761,65 @@ def events_poll() -> IngestResult | None:
         return result
 
 
-def events_follow(*, until: float, poll: float = POLL_SECONDS) -> bool:
-    """One scheduled run: a pass of `events_poll`, then another each time the node's head moves
-    (asked every `poll` seconds), until the wall-clock time `until` (its message's send time
-    plus the scheduler's interval: the next run takes over then). A pass with work carries on
-    past `until` (up to its own limit). So a block is handled within `poll` of its mining plus
-    its handling time, not up to an interval later.
+def events_follow(*, sent: float, poll: float = POLL_SECONDS, limit: float = FOLLOW_SECONDS) -> bool:
+    """One scheduled run (its message sent at wall-clock time `sent`): a pass of `events_poll`,
+    then another each time the node's head moves (asked every `poll` seconds), until the next
+    run is ready to take over (or `limit` seconds after `sent`). So a block is handled within
+    `poll` of its mining plus its handling time, not up to an interval later.
 
-    One run at a time: a run whose message comes while the previous one still follows waits for
-    it to end (they end about when the next message is sent) and then follows; a stale message
-    (a busy worker ran it after `until`) makes one pass at most, so a queue of them drains
-    rather than each following for an interval. False when it did nothing (the lock stayed taken)."""
-    until = min(until, time.time() + 2 * FOLLOW_SECONDS)  # a scheduler's clock far ahead
-    while not _ingester_lock_take():
-        if time.time() >= until:
-            return False
-        time.sleep(poll)
+    One run at a time, handed over without a gap: the next run (its message comes about an
+    interval later) takes the successor's lock and waits for the ingester lock; the running one
+    sees it between two polls and ends. A third run finds the successor's lock taken and ends
+    at once. A stale message (a busy worker ran it more than `limit` after it was sent) makes
+    one pass at most, so a queue of them drains. False when it did nothing (the lock stayed
+    taken). A pass with work finishes past `limit` (up to its own limit)."""
+    until = min(sent + limit, time.time() + limit)  # a scheduler's clock far ahead: no longer
+    if not _lock_take(INGESTER_LOCK):
+        if not _lock_take(SUCCESSOR_LOCK):
+            return False  # another run waits to take over already
+        try:
+            while not _lock_take(INGESTER_LOCK):
+                if time.time() >= until:
+                    return False
+                time.sleep(poll)
+        finally:
+            _lock_release(SUCCESSOR_LOCK)
     try:
         w3 = get_web3()
         while True:
-            head = w3.eth.block_number  # read before the pass: a block mined during it is seen
+            head = _rpc(w3, "eth_blockNumber", [])  # read before the pass: a block mined during it is seen
             events_poll()
-            while time.time() < until:
+            while True:
+                if time.time() >= until or _successor_waiting():
+                    return True
                 time.sleep(poll)
-                if w3.eth.block_number != head:
+                if _rpc(w3, "eth_blockNumber", []) != head:
                     break
-            else:
-                return True
     finally:
-        _ingester_lock_release()
+        _lock_release(INGESTER_LOCK)
 
 
-def _ingester_lock_take() -> bool:
+def _successor_waiting() -> bool:
+    # (a run arriving in the instant this holds it finds it taken and ends: the one following
+    # carries on, and the next message takes over)
+    if _lock_take(SUCCESSOR_LOCK):
+        _lock_release(SUCCESSOR_LOCK)
+        return False
+    return True
+
+
+def _lock_take(key: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [INGESTER_LOCK])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         return bool(cursor.fetchone()[0])
 
 
-def _ingester_lock_release() -> None:
+def _lock_release(key: int) -> None:
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [INGESTER_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
     except DatabaseError:  # the connection broke (the lock went with it), or its transaction did
-        logger.warning("the ingester lock could not be released", exc_info=True)
+        logger.warning("the ingester lock %#x could not be released", key, exc_info=True)
 
 
 @contextmanager
@@ -810,9 +828,9 @@ def ingester_lock() -> Iterator[bool]:
     it (the caller leaves the work to that one). Re-entrant in one connection. A session lock,
     not a transaction's: the passes under it commit as they go, and it goes with the connection
     when the process dies."""
-    held = _ingester_lock_take()
+    held = _lock_take(INGESTER_LOCK)
     try:
         yield held
     finally:
         if held:
-            _ingester_lock_release()
+            _lock_release(INGESTER_LOCK)
