@@ -1,7 +1,8 @@
 """Benchmark: chain ingestion keeping up with 1-second blocks of --per-block channel events.
 
 A private PostgreSQL (fsync on), Valkey and anvil with the real contracts; the real Dramatiq worker
-and scheduler run ingestion as in production (`ingest_events` on its interval, CONFIRMATIONS=0).
+and scheduler run ingestion as in production (`ingest_events` sent every second, each run following
+the chain until the next one takes over, CONFIRMATIONS=0).
 Beforehand, --blocks x --per-block users each get a deposit authorised by the hub through the
 real service (`channel_request_deposit`: a hub-signed ProposePendingDeposit), and each user signs
 its `userAuthorizedUpdate` transaction. Then anvil mines with automine off: every second, the next
