@@ -8,7 +8,8 @@ tree with every mutant compiled in) and keeps its results there, so a second run
 changed; `--fresh` starts over, `--remaining` tests only the mutants not killed yet (the ones
 not run, and the survivors again after tests were added).
 
-    ./spoke mutate [--fresh | --remaining] [--max-children N] [MUTANT_GLOB ...]   e.g. 'hub.core.*'
+    ./spoke mutate [--fresh | --remaining] [--recheck-equivalent] [--max-children N] [MUTANT_GLOB ...]
+                                                                        e.g. 'hub.core.*'
 
 It prints the score per module and in total, writes it with the run's wall time and load to
 tests/mutation/score.md, and exits non-zero below the target.
@@ -18,7 +19,9 @@ the fingerprint of its diff (`- `name` [fingerprint]: reason`): when the code ch
 name comes to mean another edit, the entry no longer matches and the mutant counts as a
 survivor again. `--review-messages` appends the survivors that change nothing but the prose of
 an error message (the `message` beside the stable `code`, docs/protocol.md "Errors") to
-equivalent.md for review; nothing is excluded without a line there.
+equivalent.md for review; nothing is excluded without a line there. A listed mutant whose diff
+still matches its entry is not run again (its tests would all pass once more, at the cost of all
+of them); `--recheck-equivalent` runs them too.
 """
 
 from __future__ import annotations
@@ -232,6 +235,9 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print the diff of each mutant not killed")
     parser.add_argument("--review-messages", action="store_true",
                         help="append the message-only survivors to equivalent.md for review")
+    parser.add_argument("--recheck-equivalent", action="store_true",
+                        help="run the mutants equivalent.md lists too (by default their reviewed "
+                             "verdict stands while their diff is unchanged: stack/mutmut_run.py)")
     parser.add_argument("--note", default="", help="a sentence to add to score.md (e.g. the load seen)")
     parser.add_argument("globs", nargs="*", help="mutant names or globs (default: the whole scope)")
     options = parser.parse_args()
@@ -268,6 +274,8 @@ def main() -> None:
             # having each run scan every installed package's entry points for them
             env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
             env["PYTEST_ADDOPTS"] = " ".join(f"-p {plugin}" for plugin in pytest_plugins())
+            if options.recheck_equivalent:
+                env["SPOKE_MUTATION_RERUN_EQUIVALENT"] = "1"
             run = subprocess.run([sys.executable, str(MUTMUT_RUN),  # noqa: S603
                                   "--max-children", str(options.max_children), *names],
                                  cwd=ROOT, env=env, check=False)
@@ -281,6 +289,8 @@ def main() -> None:
                        + cpu_after.children_system - cpu_before.children_system) / 60
         what = " ".join(options.globs) or "the whole scope"
         how = " (only the mutants not killed before)" if options.remaining else ""
+        if not options.recheck_equivalent:
+            how += " (the mutants equivalent.md lists not run again)"
         record = (f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
                   f"`{what}`{how}, {options.max_children} children, {minutes:.1f} min wall time "
                   f"on {os.cpu_count()} cores, {cpu_minutes:.1f} CPU-minutes; load average "

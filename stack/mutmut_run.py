@@ -81,6 +81,30 @@ def with_fixture_allowance(runner: Any) -> None:
     runner.submit = submit_with_fixtures
 
 
+def with_durations(runner: Any) -> None:
+    """Each result with the wall time of its mutant's run (from submission, which waits for a
+    free child, to the result): mutmut's fork server reports 0, and `durations_by_key` in the
+    ./mutants/**.meta files is where a run's time per mutant can be read afterwards."""
+    import time
+
+    started: dict[str, float] = {}
+    submit, wait = runner.submit, runner.wait_for_result
+
+    def submit_timed(mutant_name: str, tests: list[str], cpu_time_limit: int,
+                     estimated_time: float) -> None:
+        started[mutant_name] = time.monotonic()
+        submit(mutant_name, tests, cpu_time_limit, estimated_time)
+
+    def wait_timed(timeout: float | None = None) -> Any:
+        result = wait(timeout)
+        began = started.pop(result.mutant_name, None)
+        if began is not None and not result.duration:
+            result.duration = time.monotonic() - began
+        return result
+
+    runner.submit, runner.wait_for_result = submit_timed, wait_timed
+
+
 def wall_limit_from_cpu_limit() -> None:
     """A mutant's run is stopped (and counted as a timeout) at a CPU limit, or at a wall-clock
     limit for a run that hangs without using the CPU. mutmut derives both from the time its
@@ -103,11 +127,56 @@ def wall_limit_from_cpu_limit() -> None:
     isolation.register_timeout = register_timeout
 
 
+# mutmut's exit code for a mutant it did not run ("skipped")
+SKIPPED = 34
+
+
+def reviewed_equivalents_not_rerun(collect: Any) -> Any:
+    """mutmut's list of mutants to test, less those tests/mutation/equivalent.md lists with the
+    fingerprint of their diff: each was run, survived and was read, and its entry says why no
+    test can tell it from the original (or that it changes only a message's prose). Running its
+    every test again (all of them: nothing fails) is most of a run's time spent on mutants that
+    are not killed. Such a mutant is recorded as skipped; the score counts it as equivalent (or
+    prose) as before, and when the code under it changes, its fingerprint no longer matches and
+    it is run again. SPOKE_MUTATION_RERUN_EQUIVALENT=1 (`./spoke mutate --recheck-equivalent`)
+    runs them all."""
+    import os
+
+    def collect_skipping_reviewed(*, mutant_names: Any) -> Any:
+        mutants, by_path = collect(mutant_names=mutant_names)
+        if os.environ.get("SPOKE_MUTATION_RERUN_EQUIVALENT") == "1":
+            return mutants, by_path
+        from stack.mutate import diff_of, equivalent_mutants, fingerprint
+
+        listed = equivalent_mutants()
+        kept, changed = [], {}
+        for data, name, result in mutants:
+            entry = listed.get(name)
+            if (result is None or result == SKIPPED) and entry and entry[0] == fingerprint(diff_of(name)):
+                data.exit_code_by_key[name] = SKIPPED
+                changed[id(data)] = data
+                continue
+            if result == SKIPPED:  # listed once, changed since: run it like any other
+                data.exit_code_by_key[name] = None
+                changed[id(data)] = data
+                result = None
+            kept.append((data, name, result))
+        for data in changed.values():
+            data.save()
+        print(f"    {len(mutants) - len(kept)} mutants reviewed as equivalent (tests/mutation/equivalent.md) "
+              "are not run again")
+        return kept, by_path
+
+    return collect_skipping_reviewed
+
+
 def main() -> None:
     import mutmut.__main__ as mutmut_main
 
     cache_distributions()
     wall_limit_from_cpu_limit()
+    mutmut_main.collect_source_file_mutation_data = reviewed_equivalents_not_rerun(
+        mutmut_main.collect_source_file_mutation_data)
 
     full_stats_passed = False
     run_stats_collection = mutmut_main.run_stats_collection
@@ -123,6 +192,7 @@ def main() -> None:
         runner = get_mutant_runner(max_children)
         clean_run = runner.run_clean_tests
         with_fixture_allowance(runner)
+        with_durations(runner)
 
         def run_clean_tests(tests: Iterable[str]) -> int:
             if full_stats_passed:
