@@ -146,13 +146,17 @@ def reviewed_equivalents_not_rerun(collect: Any) -> Any:
         mutants, by_path = collect(mutant_names=mutant_names)
         if os.environ.get("SPOKE_MUTATION_RERUN_EQUIVALENT") == "1":
             return mutants, by_path
-        from stack.mutate import diff_of, equivalent_mutants, fingerprint
+        from mutmut.stats import status_by_exit_code
+
+        from stack.mutate import DETECTED, diff_of, equivalent_mutants, fingerprint
 
         listed = equivalent_mutants()
         kept, changed = [], {}
         for data, name, result in mutants:
             entry = listed.get(name)
-            if (result is None or result == SKIPPED) and entry and entry[0] == fingerprint(diff_of(name)):
+            # not run yet, or survived before (`--remaining` names it again): the review stands
+            if (status_by_exit_code[result] not in DETECTED and entry
+                    and entry[0] == fingerprint(diff_of(name))):
                 data.exit_code_by_key[name] = SKIPPED
                 changed[id(data)] = data
                 continue

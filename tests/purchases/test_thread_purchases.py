@@ -58,3 +58,14 @@ def test_a_thread_payment_moves_exactly_its_amount_and_is_recorded_with_its_part
         for wei, token in ((5, 7), (3, 0), (0, 2))]
     assert all(p.completed_at is not None and p.payer_update.reason == "OpenThread"
                for p in payments)
+    # a thread payment and a channel payment in one purchase: both are made
+    shop = "0x" + secrets.token_hex(20)
+    state = alice.sim.signer.sign_thread_state(thread_payment(alice.threads[key], 1, 0))
+    response = alice.sim.post("payments/purchase", {"meta": {}, "payments": [
+        {"recipient": bob.address, "type": "PT_THREAD", "meta": {},
+         "amount": {"amountWei": "1", "amountToken": "0"}, "update": {"state": state.to_json()}},
+        pay_request(alice.sim, shop, token=TOKEN // 10, ptype="PT_CUSTODIAL")]})
+    assert response.status_code == 200, response.content
+    assert sorted((p.type, p.recipient, p.amount_wei, p.amount_token) for p in Payment.objects.filter(
+        purchase_id=response.json()["purchaseId"])) == [
+        ("PT_CUSTODIAL", shop, 0, TOKEN // 10), ("PT_THREAD", bob.address, 1, 0)]
