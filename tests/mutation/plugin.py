@@ -173,6 +173,7 @@ class CloneDatabase:
                 connection.settings_dict.update(clone)
                 settings.DATABASES["default"]["NAME"] = clone["NAME"]
                 clean.unlink(missing_ok=True)  # in use: a run that dies from here leaves it dirty
+                _own_redis_database(suffix)
                 try:
                     yield
                 finally:
@@ -183,6 +184,30 @@ class CloneDatabase:
                     clean.touch()
                 else:
                     connection.creation._destroy_test_db(clone["NAME"], verbosity=0)
+
+
+def _own_redis_database(suffix: str) -> None:
+    """A slot's own Redis database, emptied, for the child's session (the run's database less
+    the slot's number + 1, as xdist's workers: tests/workers.py). Children run side by side:
+    in one shared database, a test's guess- and rate-limit buckets (keyed by 127.0.0.1, by an
+    API key) took the failures of another child's test too, and the test failed for it, a
+    mutant counted as killed that no test kills (2026-12-07: 8 such linkpay mutants in one
+    run, not in the next)."""
+    if not suffix.startswith("slot"):
+        return
+    import redis
+    from django.conf import settings
+
+    from tests.workers import worker_redis_url
+
+    # once per child: each is a fresh fork of the fork server, whose settings name the run's own
+    url = worker_redis_url(settings.REDIS_URL, int(suffix[len("slot"):]) + 1)
+    settings.REDIS_URL = os.environ["REDIS_URL"] = url
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 @contextmanager
