@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 from hub.channels.models import ChannelUpdate
 from tests.chain_env import ChainEnv
 from tests.hub.api.test_channel_flows import (
@@ -69,3 +71,11 @@ def accept_hub_updates(env: ChainEnv, sim: UserSim) -> list[str]:
 
 def double_signed_everywhere() -> bool:
     return not ChannelUpdate.objects.filter(sig_user__isnull=True, invalid__isnull=True).exists()
+
+
+def last_key(model: type) -> int:
+    """The last value the model's id sequence handed out (0: none yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))",
+                       [model._meta.db_table])  # type: ignore[attr-defined]
+        return int(cursor.fetchone()[0] or 0)

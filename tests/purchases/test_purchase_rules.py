@@ -48,6 +48,7 @@ from hub.purchases.services import (
 from hub.purchases.types import PaymentRequest, Purchasing
 from ops import clock
 from tests.chain_env import ChainEnv
+from tests.purchases.helpers import last_key
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -779,14 +780,6 @@ def test_a_link_payments_own_secret_reaches_the_link_and_is_stored_nowhere(hub_c
 
 # --- what a purchase locks, and the keys it takes under the lock ------------------------------
 
-def _last_key(model: type[Model]) -> int:
-    """The last value the model's id sequence handed out (0: none yet)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))",
-                       [model._meta.db_table])
-        return int(cursor.fetchone()[0] or 0)
-
-
 def _writes(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if "ops_globalswitches" not in q["sql"]
             and q["sql"].lstrip().upper().startswith(("WITH", "INSERT", "UPDATE"))]
@@ -799,11 +792,11 @@ def test_a_payment_to_oneself_is_two_states_in_the_one_channel_written_in_one_st
     second state in a statement of its own)."""
     payer, key = channel_of(token_user=10, token_hub=10)
     items = pay_items(payer, key, {"recipient": payer.user, "type": "PT_CHANNEL", "token": 3})
-    before = _last_key(ChannelUpdate)
+    before = last_key(ChannelUpdate)
     with CaptureQueriesContext(connection) as queries:
         result = purchase_create(sender=payer.user, meta={}, payments=items)
     assert len(_writes(queries)) == 1, "\n".join(w[:120] for w in _writes(queries))
-    assert _last_key(ChannelUpdate) - before == 2
+    assert last_key(ChannelUpdate) - before == 2
     [payment] = result.payments
     assert (payment.status, payment.recipient) == ("completed", payer.user)
     latest = channel_state(Channel.objects.get(pk=payer.pk), payer.user)
@@ -818,10 +811,10 @@ def test_a_purchase_locks_no_channel_for_a_custodial_recipient_or_for_the_hub(hu
     shop = "0x" + secrets.token_hex(20)
     items = pay_items(payer, key, {"recipient": shop, "type": "PT_CUSTODIAL", "token": 2},
                       {"recipient": hub_address(), "type": "PT_CHANNEL", "token": 3})
-    before = {model: _last_key(model) for model in (ChannelUpdate, Payment)}
+    before = {model: last_key(model) for model in (ChannelUpdate, Payment)}
     purchase_create(sender=payer.user, meta={}, payments=items)
     assert not Channel.objects.filter(user__in=[shop, hub_address().lower()]).exists()
-    assert {model: _last_key(model) - before[model] for model in before} == {ChannelUpdate: 2, Payment: 2}
+    assert {model: last_key(model) - before[model] for model in before} == {ChannelUpdate: 2, Payment: 2}
     assert ChannelUpdate.objects.filter(channel=payer).count() == 3
 
 

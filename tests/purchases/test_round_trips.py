@@ -14,7 +14,13 @@ from hub.purchases.models import Payment
 from payments.dashboard.volume import volume_discrepancies
 from tests.chain_env import ETH, TOKEN, ChainEnv
 from tests.hub.api.test_channel_flows import set_rate
-from tests.purchases.helpers import accept_hub_updates, collateralize, funded_user, pay_request
+from tests.purchases.helpers import (
+    accept_hub_updates,
+    collateralize,
+    funded_user,
+    last_key,
+    pay_request,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
@@ -47,14 +53,6 @@ def test_a_channel_purchase_is_four_round_trips_with_one_write(hub_chain: ChainE
     assert bob.latest.balance_token_user == 3 * (TOKEN // 10)
 
 
-def _last_key(model: type) -> int:
-    """The last value the model's id sequence handed out."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))",
-                       [model._meta.db_table])  # type: ignore[attr-defined]
-        return int(cursor.fetchone()[0] or 0)  # NULL: none handed out yet (ids start at 1)
-
-
 def test_a_purchase_reserves_under_the_lock_exactly_the_keys_of_the_rows_it_writes(hub_chain: ChainEnv) -> None:
     """Two channel payments to one recipient: a state per channel payment in the payer's channel
     and in the recipient's, a key per payment, all taken with the lock. A key too few sends a
@@ -63,7 +61,7 @@ def test_a_purchase_reserves_under_the_lock_exactly_the_keys_of_the_rows_it_writ
     alice = funded_user(hub_chain, tokens=20 * TOKEN)
     bob = funded_user(hub_chain, wei=ETH // 10)
     collateralize(hub_chain, bob)
-    before = {model: _last_key(model) for model in (ChannelUpdate, Payment)}
+    before = {model: last_key(model) for model in (ChannelUpdate, Payment)}
     with CaptureQueriesContext(connection) as queries:
         response = alice.post("payments/purchase", {"meta": {}, "payments": [
             pay_request(alice, bob.address, token=TOKEN // 10, ptype="PT_CHANNEL"),
@@ -75,5 +73,5 @@ def test_a_purchase_reserves_under_the_lock_exactly_the_keys_of_the_rows_it_writ
     assert Payment.objects.count() == 2
     assert ChannelUpdate.objects.filter(reason="Payment").count() == 4  # 2 in alice's, 2 in bob's
     for model, written in ((ChannelUpdate, 4), (Payment, 2)):  # every key taken is a row's
-        assert _last_key(model) - before[model] == written
+        assert last_key(model) - before[model] == written
         assert model.objects.filter(pk__gt=before[model]).count() == written
