@@ -21,6 +21,8 @@ from pathlib import Path
 from stack.ports import free_port, wait_for_port
 from stack.procs import OWNED, die_with_parent
 
+_OWNER_LOCK = threading.Lock()
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ANVIL_BIN = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
@@ -134,8 +136,9 @@ class EmbeddedPostgres(ChildServer):
             )
 
         self.user = "pgserver"
-        ensure_user_exists(self.user)
-        ensure_prefix_permissions(self.data_dir)
+        with _OWNER_LOCK:  # two stacks started side by side must not both run useradd
+            ensure_user_exists(self.user)
+            ensure_prefix_permissions(self.data_dir)
         entry = pwd.getpwnam(self.user)
         for path in (self.data_dir, self.pgdata, self.socket_dir):
             path.mkdir(parents=True, exist_ok=True)
@@ -150,11 +153,13 @@ class EmbeddedPostgres(ChildServer):
         owner = self._prepare_owner()
         if not (self.pgdata / "PG_VERSION").exists():
             self.pgdata.mkdir(parents=True, exist_ok=True)
-            subprocess.run(  # type: ignore[call-overload]  # noqa: S603
+            done = subprocess.run(  # type: ignore[call-overload]  # noqa: S603
                 [str(self.bin_dir / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
                  "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, capture_output=True, **owner,
+                check=False, capture_output=True, text=True, **owner,
             )
+            if done.returncode:
+                raise ServerError(f"initdb failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
         stale_pid = self.pgdata / "postmaster.pid"
         if stale_pid.exists():
             # A previous run was killed hard; postgres refuses to start over a live pid file only
