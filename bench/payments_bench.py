@@ -476,6 +476,26 @@ def run_phase(stack: Stack, pairs: list[Pair], *, rate: float | None, duration: 
 RACE_CODES = ("tx_count_global", "state_mismatch")
 
 
+def after_purchase(signed: Any, content: bytes) -> Any:
+    """The payer's state after an accepted purchase, as a wallet takes it from the answer's sync:
+    its own payment, then the hub's payments to it that the hub held while it was paying
+    (delivered in this answer, after its own; DELIVERY_YIELD_MS). Without this the next payment
+    would be signed on a state the hub has moved past, and be refused as stale."""
+    from hub.core import apply_update, parse_args
+
+    state = signed
+    for item in json.loads(content)["sync"]["updates"]:
+        update = item.get("update") or {}
+        count = update.get("txCount")
+        if item.get("type") != "channel" or count is None or count <= state.tx_count_global:
+            continue
+        if update.get("reason") != "Payment" or count != state.tx_count_global + 1:
+            return None  # anything else (a proposal, a gap): read the channel again
+        state = apply_update(state, "Payment", parse_args("Payment", update["args"]), now=0).replace(
+            sig_hub=update["sigHub"], sig_user=update.get("sigUser") or None)
+    return state
+
+
 def run_contended(stack: Stack, pairs: list[Pair], *, rate: float, duration: float,
                   amount: int) -> Run:
     """Open loop at `rate`: every payer pays, on its own schedule, one of two merchants (half of
@@ -523,6 +543,7 @@ def run_contended(stack: Stack, pairs: list[Pair], *, rate: float, duration: flo
                     if attempt:
                         with result.lock:
                             result.retries += 1
+                    if attempt or state is None:
                         state = hub_state()
                     args = PaymentArgs(recipient="hub", amount_wei=0, amount_token=amount)
                     signed = signer.sign_channel_state(apply_update(state, "Payment", args, now=0),
@@ -534,7 +555,7 @@ def run_contended(stack: Stack, pairs: list[Pair], *, rate: float, duration: flo
                                    "txCount": signed.tx_count_global, "sigUser": signed.sig_user}}]})
                     status, content, timing = conn.request("POST", PURCHASE_PATH, headers, body.encode())
                     if status == 200:
-                        state = signed
+                        state = after_purchase(signed, content)
                         break
                     code = json.loads(content or b"{}").get("code") if status < 500 else None
                     if code not in RACE_CODES:
