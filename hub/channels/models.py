@@ -28,8 +28,12 @@ class Channel(models.Model):
     user = models.CharField(max_length=42)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     # The latest valid (not invalidated) state the hub signed; null until the first update.
+    # Not indexed: every state moves it, and with no index on it that UPDATE stays on its page
+    # (HOT) and writes no index entry (the table's fillfactor leaves the room: hub 0008). No
+    # query looks a channel up by it, and updates are never deleted (append-only history).
     latest_update = models.ForeignKey(
-        "hub.ChannelUpdate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "hub.ChannelUpdate", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     # Monotonic counter of pushes on /ws/channel/, so clients can detect a gap and resync.
     push_sequence = models.BigIntegerField(default=0)
@@ -57,7 +61,9 @@ class ChannelUpdate(models.Model):
         REJECTED = "CU_INVALID_REJECTED"
         ERROR = "CU_INVALID_ERROR"
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="updates")
+    # indexed by (channel, tx_count_global) below, which serves every lookup by channel
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="updates",
+                                db_index=False)
     reason = models.CharField(max_length=32)
     args = models.JSONField(default=dict)
     originator = models.CharField(max_length=42)

@@ -48,8 +48,10 @@ class LedgerEntry(models.Model):
         WEI = "wei"
         TOKEN = "token"
 
-    posting = models.UUIDField(db_index=True)
-    account = models.CharField(max_length=120, db_index=True)
+    # Not indexed: nothing looks a posting up, and a random UUID's index entry lands on a random
+    # page of a growing index on every insert (several per payment).
+    posting = models.UUIDField()
+    account = models.CharField(max_length=120)
     asset = models.CharField(max_length=8, choices=Asset.choices)
     amount = SignedAmountField()
     memo = models.CharField(max_length=200, blank=True, default="")
@@ -59,7 +61,13 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "asset"])]
+        indexes = [
+            models.Index(fields=["account", "asset"]),
+            # an account's or a prefix's entries (account__startswith: a channel's, the
+            # liabilities'); a pattern index answers equality too, so one index does both
+            models.Index(fields=["account"], name="hub_ledger_account_prefix",
+                         opclasses=["varchar_pattern_ops"]),
+        ]
         verbose_name_plural = "ledger entries"
 
     def __str__(self) -> str:

@@ -149,3 +149,56 @@ def test_fast_inserts_match_save_and_nothing_listens_to_their_signals() -> None:
         rows_insert([payments[0]])  # already saved
     with pytest.raises(TypeError):
         rows_insert([LedgerEntry(account="a", asset="wei", amount=1)])  # not marked
+
+
+# --- What each payment writes: the indexes on the payment path's tables (hub 0008, purchases 0009)
+
+def _indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return {row[0].split(" USING ")[1] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_the_payment_path_tables_carry_no_index_nothing_reads() -> None:
+    # no varchar_pattern_ops twin of a plain index (nothing searches these by prefix) ...
+    for table in ("purchases_purchase", "purchases_payment", "hub_channelupdate"):
+        patterns = {d for d in _indexes(table) if "varchar_pattern_ops" in d}
+        assert patterns <= {"btree (id varchar_pattern_ops)", "btree (public_id varchar_pattern_ops)"}, table
+    # ... the ledger's account one index for equality and prefixes, the posting none ...
+    ledger = _indexes("hub_ledgerentry")
+    assert "btree (account varchar_pattern_ops)" in ledger and "btree (account)" not in ledger
+    assert not any("posting" in d for d in ledger)
+    # ... a payment's recipient only in the index that leads with it, and the held ones apart
+    payment = _indexes("purchases_payment")
+    assert "btree (recipient)" not in payment
+    assert "btree (recipient) WHERE ((status)::text = 'pending'::text)" in payment
+    assert "btree (channel_id)" not in _indexes("hub_channelupdate")
+
+
+@pytest.mark.django_db
+def test_moving_a_channel_head_is_an_update_in_place() -> None:
+    """A channel's head moves with every state; no index covers what moves and the table's pages
+    keep room, so PostgreSQL updates the row in its page (HOT) without writing any index."""
+    locked = channels_lock(CONTRACT, [ALICE, BOB])
+    for tx in (1, 2, 3):
+        for user in (ALICE, BOB):
+            channel = locked[user]
+            channel.latest_update = update_for(channel, tx)
+            channel.push_sequence = tx
+        channel_heads_write(locked.values())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                       "WHERE relname = 'hub_channel'")
+        updated, in_place = cursor.fetchone()
+    assert updated == 6 and in_place == 6
+
+
+@pytest.mark.django_db
+def test_what_the_hub_holds_for_a_recipient_is_found_in_its_own_index() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT 1 FROM purchases_payment h WHERE h.recipient = %s "
+                       "AND h.status = 'pending'", [ALICE])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "purchases_pay_pending_to" in plan
