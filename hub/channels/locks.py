@@ -108,6 +108,13 @@ def _lock_sql(also: tuple[str, ...] = (), reserve: tuple[type[Model], ...] = ())
         for model in reserve)
     return f"SELECT l.*{keys} FROM (SELECT c.{user} AS lock_user, {sql[len('SELECT '):]}) l"  # noqa: S608
 @functools.cache
+def _lock_only_sql() -> str:
+    user = connection.ops.quote_name("user")
+    return (f"SELECT c.id FROM {_table(Channel)} c WHERE c.contract = %s "  # noqa: S608
+            f"AND c.{user} = ANY(%s::varchar[]) ORDER BY c.id FOR UPDATE")
+
+
+@functools.cache
 def _create_sql() -> str:
     user = connection.ops.quote_name("user")
     return (
@@ -137,24 +144,34 @@ def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
     for _model, counts in reserve:
         params += [pg_array(counts), pg_array([int(n) for n in counts.values()])]
     locked: dict[str, Channel] = {}
-    with prepared_cursor() as cursor:  # the same text every time: prepared on the server
-        cursor.execute(_lock_sql(also, tuple(model for model, _c in reserve)),
-                       [*params, ProposedUpdate.Status.OPEN.value, contract, pg_array(users)])
-        for row in cursor.fetchall():
-            channel: Channel = _instance(Channel, row[skip:width])
-            # Under READ COMMITTED a lock that waited re-reads the channel row but not the joined
-            # update, which is then older than the channel's head (or missing): leave it unset,
-            # and `channel_state` reads the head again. The `also` values were read with the
-            # joined update: they are kept only with it (None otherwise: the caller reads again).
-            fresh = channel.latest_update_id is not None and row[width] == channel.latest_update_id
-            if fresh:
-                channel.latest_update = _instance(ChannelUpdate, row[width:head_end])
-            channel.lock_also = (tuple(row[head_end:-1 - tail])  # type: ignore[attr-defined]
-                                 if fresh or channel.latest_update_id is None else None)
-            channel.has_open_proposal = bool(row[-1 - tail])  # type: ignore[attr-defined]
-            channel.reserved_keys = {  # type: ignore[attr-defined]
-                model: list(keys) for (model, _c), keys in zip(reserve, row[len(row) - tail:], strict=True)}
-            locked[channel.user] = channel
+    sql = _lock_sql(also, tuple(model for model, _c in reserve))
+    params += [ProposedUpdate.Status.OPEN.value, contract, pg_array(users)]
+    # Lock, then read, in one round trip: the two statements go out together (psycopg's pipeline
+    # mode, with the transaction's BEGIN). The read is a statement of its own so that its snapshot
+    # is taken once the locks are held: a lock that waited for another writer then still reads
+    # that writer's head, held payments and keys (one statement would have read them as they were
+    # before the wait, and the purchase would have read the head again, holding the other
+    # channel's lock meanwhile: the convoy of bench/payments_bench.py's contended run).
+    with prepared_cursor() as lock, prepared_cursor() as cursor, connection.wrap_database_errors, \
+            connection.connection.pipeline():
+        lock.execute(_lock_only_sql(), [contract, pg_array(users)])
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for row in rows:
+        channel: Channel = _instance(Channel, row[skip:width])
+        # The read follows the lock, so the joined update is the channel's head. Should it ever
+        # not be (a statement that locked and read at once, under READ COMMITTED, re-reads only
+        # the locked row after a wait), it is left unset and `channel_state` reads the head again;
+        # the `also` values are kept only with it (None otherwise: the caller reads again).
+        fresh = channel.latest_update_id is not None and row[width] == channel.latest_update_id
+        if fresh:
+            channel.latest_update = _instance(ChannelUpdate, row[width:head_end])
+        channel.lock_also = (tuple(row[head_end:-1 - tail])  # type: ignore[attr-defined]
+                             if fresh or channel.latest_update_id is None else None)
+        channel.has_open_proposal = bool(row[-1 - tail])  # type: ignore[attr-defined]
+        channel.reserved_keys = {  # type: ignore[attr-defined]
+            model: list(keys) for (model, _c), keys in zip(reserve, row[len(row) - tail:], strict=True)}
+        locked[channel.user] = channel
     return locked
 
 
