@@ -87,7 +87,7 @@ def _attnames(model: type[Model]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _lock_sql(also: tuple[str, ...] = (), reserve: tuple[type[Model], ...] = ()) -> str:
+def _read_sql(also: tuple[str, ...] = (), reserve: tuple[type[Model], ...] = ()) -> str:
     user = connection.ops.quote_name("user")
     extra = "".join(f", ({expression})" for expression in also)
     sql = (
@@ -95,18 +95,20 @@ def _lock_sql(also: tuple[str, ...] = (), reserve: tuple[type[Model], ...] = ())
         f"EXISTS (SELECT 1 FROM {_table(ProposedUpdate)} p WHERE p.channel_id = c.id "
         f"AND p.status = %s) "
         f"FROM {_table(Channel)} c LEFT JOIN {_table(ChannelUpdate)} u ON u.id = c.latest_update_id "
-        f"WHERE c.contract = %s AND c.{user} = ANY(%s::varchar[]) ORDER BY c.id FOR UPDATE OF c"
+        f"WHERE c.contract = %s AND c.{user} = ANY(%s::varchar[]) ORDER BY c.id"
     )
     if not reserve:
         return sql
-    # Keys are taken from the sequences in the outer query, which computes a row after the inner
-    # one locked it: whoever writes a channel next takes its keys after this transaction ends, so
-    # a channel's updates keep ascending ids.
+    # Keys are taken from the sequences once the channel is locked (`_lock_only_sql` ran first):
+    # whoever writes a channel next takes its keys after this transaction ends, so a channel's
+    # updates keep ascending ids.
     keys = "".join(
         f", ARRAY(SELECT {key_sequence_sql(model)} FROM generate_series(1, coalesce(("  # noqa: S608
         "SELECT k.n FROM unnest(%s::varchar[], %s::int[]) AS k(u, n) WHERE k.u = l.lock_user), 0)))"
         for model in reserve)
     return f"SELECT l.*{keys} FROM (SELECT c.{user} AS lock_user, {sql[len('SELECT '):]}) l"  # noqa: S608
+
+
 @functools.cache
 def _lock_only_sql() -> str:
     user = connection.ops.quote_name("user")
@@ -144,11 +146,11 @@ def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
     for _model, counts in reserve:
         params += [pg_array(counts), pg_array([int(n) for n in counts.values()])]
     locked: dict[str, Channel] = {}
-    sql = _lock_sql(also, tuple(model for model, _c in reserve))
+    sql = _read_sql(also, tuple(model for model, _c in reserve))
     params += [ProposedUpdate.Status.OPEN.value, contract, pg_array(users)]
     # Lock, then read, in one round trip: the two statements go out together (psycopg's pipeline
-    # mode, with the transaction's BEGIN). The read is a statement of its own so that its snapshot
-    # is taken once the locks are held: a lock that waited for another writer then still reads
+    # mode; the transaction's BEGIN went before, on its own). The read is a statement of its own
+    # so that its snapshot is taken once the locks are held: a lock that waited for another writer then still reads
     # that writer's head, held payments and keys (one statement would have read them as they were
     # before the wait, and the purchase would have read the head again, holding the other
     # channel's lock meanwhile: the convoy of bench/payments_bench.py's contended run).
@@ -160,9 +162,9 @@ def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
     for row in rows:
         channel: Channel = _instance(Channel, row[skip:width])
         # The read follows the lock, so the joined update is the channel's head. Should it ever
-        # not be (a statement that locked and read at once, under READ COMMITTED, re-reads only
-        # the locked row after a wait), it is left unset and `channel_state` reads the head again;
-        # the `also` values are kept only with it (None otherwise: the caller reads again).
+        # not be (the read's snapshot predating the lock), it is left unset and `channel_state`
+        # reads the head again; the `also` values are kept only with it (None otherwise: the
+        # caller reads again).
         fresh = channel.latest_update_id is not None and row[width] == channel.latest_update_id
         if fresh:
             channel.latest_update = _instance(ChannelUpdate, row[width:head_end])
