@@ -17,7 +17,7 @@ from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, ledger_batch, post
 from hub.purchases.models import Payment, Purchase
-from ops.rows import FAST_INSERT_MODELS, assert_no_save_receivers, rows_insert
+from ops.rows import FAST_INSERT_MODELS, _columns_prep, _fields, _prepare, assert_no_save_receivers, rows_insert
 
 CONTRACT = "0x" + "cc" * 20
 ALICE, BOB, CAROL = ("0x" + c * 40 for c in "abc")
@@ -152,6 +152,37 @@ def test_fast_inserts_match_save_and_nothing_listens_to_their_signals() -> None:
         rows_insert([payments[0]])  # already saved
     with pytest.raises(TypeError):
         rows_insert([LedgerEntry(account="a", asset="wei", amount=1)])  # not marked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fast_inserts_send_what_the_fields_own_conversions_send() -> None:
+    """`_prepare` converts most columns without the field's call chain (ints, strings, amounts,
+    keys): the parameters are the same values, of the same types, as `get_db_prep_save` makes,
+    and anything unusual (an enum member, an amount given as a string) still takes the long way."""
+    channel = channels_lock(CONTRACT, [ALICE])[ALICE]
+    update = ChannelUpdate(channel=channel, reason=ChannelUpdate._meta.get_field("reason").choices[0][0]
+                           if ChannelUpdate._meta.get_field("reason").choices else "Payment",
+                           args={"a": [1]}, originator=ALICE, recipient=ALICE, balance_wei_user=0,
+                           balance_token_user=2**256 - 1, tx_count_global=7, tx_count_chain=1,
+                           thread_root="0x" + "00" * 32, state_hash="0x", sig_hub="0x")
+    update.balance_wei_hub = "12"  # through the descriptor: an int from here on
+    update.pk = 10**12
+    purchase = Purchase(id="pur_y", sender=ALICE, meta={})
+    payment = Payment(purchase=purchase, sender=ALICE, recipient=BOB, amount_token=5,
+                      type=Payment._meta.get_field("type").choices[0][0], meta={}, payer_update=update)
+    for objs, keyed in (([update], True), ([purchase], False), ([payment], False)):
+        model = type(objs[0])
+        _m, params = _prepare(objs, keyed)
+        fields = _fields(model, keyed)
+        fast = [f.attname for f, _a, prep in _columns_prep(model, keyed) if prep is not None]
+        assert fast, model  # the shortcut is taken for this model's plain columns
+        for field, value in zip(fields, params, strict=True):
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                continue
+            expected = field.get_db_prep_save(getattr(objs[0], field.attname), connection)
+            assert type(value) is type(expected), field.name
+            assert getattr(value, "obj", value) == getattr(expected, "obj", expected), field.name  # Jsonb
+    assert "balance_token_user" in [f.attname for f, _a, p in _columns_prep(ChannelUpdate, True) if p]
 
 
 # --- What each payment writes: the indexes on the payment path's tables (hub 0008, purchases 0009)
