@@ -282,16 +282,19 @@ def setup_pairs(stack: Stack, pairs: int, payments_each: int, amount: int,
 
     def make_pair(index: int) -> Pair:
         # the disjoint run and then the contended run spend from the same deposit
-        payer, payer_key = wallet(10 * TOKEN + 2 * payments_each * amount)
+        (payer, payer_key), (recipient, _key) = wallets[index]
         payer.deposit(amount_token=2 * payments_each * amount + TOKEN)
         receives = index < receiving
         if receives:
             collateralize(payer)
-        recipient, _key = wallet(0)
         recipient.deposit(amount_wei=10**15)
         collateralize(recipient)
         return Pair(payer, recipient, payer_key, receives=receives)
 
+    # Every wallet is funded before any collateral is asked for: minting is signed by the hub's
+    # account, whose nonces the hub's own deposits take once collateral is requested ("nonce too
+    # low" when the two overlapped).
+    wallets = [(wallet(10 * TOKEN + 2 * payments_each * amount), wallet(0)) for _ in range(pairs)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         made = list(pool.map(make_pair, range(pairs)))
     return made
