@@ -148,19 +148,18 @@ def _select_locked(contract: str, users: list[str], also: tuple[str, ...],
     locked: dict[str, Channel] = {}
     sql = _read_sql(also, tuple(model for model, _c in reserve))
     params += [ProposedUpdate.Status.OPEN.value, contract, pg_array(users)]
-    # Lock, then read, in one round trip: two statements in one query text (a client-binding
-    # cursor sends it as one simple query; the transaction's BEGIN went before, on its own). The
-    # read is a statement of its own so that its snapshot is taken once the locks are held: a
-    # lock that waited for another writer then still reads that writer's head, held payments and
-    # keys (one statement would have read them as they were before the wait, and the purchase
-    # would have read the head again, holding the other channel's lock meanwhile: the convoy of
-    # bench/payments_bench.py's contended run). Measured against the same pair in psycopg's
-    # pipeline mode (server-bound, prepared): 0.4 ms less web-process CPU a payment, 0.2 ms more
-    # PostgreSQL CPU (it plans the read each time), closed loop 1.04x (bench/payments_bench.py
-    # --baseline).
-    with connection.cursor() as cursor:
-        cursor.execute(_lock_only_sql() + ";\n" + sql, [contract, pg_array(users), *params])
-        cursor.nextset()
+    # Lock, then read: the read is a statement of its own so that its snapshot is taken once the
+    # locks are held: a lock that waited for another writer then still reads that writer's head,
+    # held payments and keys (one statement would have read them as they were before the wait,
+    # and the purchase would have read the head again, holding the other channel's lock
+    # meanwhile: the convoy of bench/payments_bench.py's contended run). Two round trips, both
+    # prepared on the server. Measured side by side (bench/payments_bench.py --baseline, CPU per
+    # payment): both in one query text cost PostgreSQL ~0.25 ms more (it plans the read, a
+    # dozen subqueries, every time: 0.6-0.9 ms in EXPLAIN ANALYZE); psycopg's pipeline mode cost
+    # the web process more than the second round trip does.
+    with prepared_cursor() as cursor:
+        cursor.execute(_lock_only_sql(), [contract, pg_array(users)])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     for row in rows:
         channel: Channel = _instance(Channel, row[skip:width])
