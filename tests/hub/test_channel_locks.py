@@ -12,12 +12,19 @@ from django.db import connection, transaction
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-from hub.channels.locks import channel_heads_write, channels_lock
+from hub.channels.locks import _read_sql, channel_heads_write, channels_lock
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, ledger_batch, post
 from hub.purchases.models import Payment, Purchase
-from ops.rows import FAST_INSERT_MODELS, _columns_prep, _fields, _prepare, assert_no_save_receivers, rows_insert
+from ops.rows import (
+    FAST_INSERT_MODELS,
+    _columns_prep,
+    _fields,
+    _prepare,
+    assert_no_save_receivers,
+    rows_insert,
+)
 
 CONTRACT = "0x" + "cc" * 20
 ALICE, BOB, CAROL = ("0x" + c * 40 for c in "abc")
@@ -214,18 +221,25 @@ def test_the_payment_path_tables_carry_no_index_nothing_reads() -> None:
 def test_moving_a_channel_head_is_an_update_in_place() -> None:
     """A channel's head moves with every state; no index covers what moves and the table's pages
     keep room, so PostgreSQL updates the row in its page (HOT) without writing any index."""
+
+    def counts() -> tuple[int, int]:
+        # PostgreSQL 15's xact counters also hold the connection's earlier transactions until
+        # their statistics are flushed: only the difference is this test's
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                           "WHERE relname = 'hub_channel'")
+            return cursor.fetchone()
+
     locked = channels_lock(CONTRACT, [ALICE, BOB])
+    updated_before, in_place_before = counts()
     for tx in (1, 2, 3):
         for user in (ALICE, BOB):
             channel = locked[user]
             channel.latest_update = update_for(channel, tx)
             channel.push_sequence = tx
         channel_heads_write(locked.values())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
-                       "WHERE relname = 'hub_channel'")
-        updated, in_place = cursor.fetchone()
-    assert updated == 6 and in_place == 6
+    updated, in_place = counts()
+    assert (updated - updated_before, in_place - in_place_before) == (6, 6)
 
 
 @pytest.mark.django_db
@@ -246,3 +260,45 @@ def test_what_the_hub_holds_for_a_recipient_is_found_in_its_own_index() -> None:
                        "WHERE h.recipient = %s AND h.status = 'pending')", [ALICE])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "purchases_pay_pending_to" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_after_the_lock_runs_a_cached_generic_plan_that_uses_the_indexes() -> None:
+    """The lock sets plan_cache_mode for its transaction only; the read's generic plan (what it
+    runs from then on) finds the channels, heads and held payments through indexes on a hub with
+    thousands of channels, as the plan made for the actual values would."""
+    now = timezone.now()
+    seeded = Channel.objects.bulk_create([Channel(contract=CONTRACT, user=f"0x{i:040x}", created_at=now,
+                                                  updated_at=now) for i in range(1, 4001)])
+    ChannelUpdate.objects.bulk_create([
+        ChannelUpdate(channel=channel, reason="Payment", args={}, originator=channel.user,
+                      recipient=channel.user, tx_count_global=tx, tx_count_chain=1,
+                      thread_root="0x" + "00" * 32, state_hash="0x", sig_hub="0x")
+        for channel in seeded for tx in (1, 2)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE hub_channel")
+        cursor.execute("ANALYZE hub_channelupdate")
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"
+    with transaction.atomic():
+        channels_lock(CONTRACT, [ALICE, BOB])
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            assert cursor.fetchone()[0] == "force_generic_plan"
+            sql = _read_sql()
+            count = sql.count("%s")
+            numbered = sql
+            for n in range(1, count + 1):
+                numbered = numbered.replace("%s", f"${n}", 1)
+            cursor.execute(f"PREPARE spoke_read_plan AS {numbered}")
+            try:
+                cursor.execute("EXPLAIN EXECUTE spoke_read_plan(%s, %s, %s)",
+                               [ProposedUpdate.Status.OPEN.value, CONTRACT, "{" + f"{ALICE},{BOB}" + "}"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.execute("DEALLOCATE spoke_read_plan")
+    assert "Seq Scan on hub_channel " not in plan and "hub_channel" in plan, plan
+    assert "Index Scan using hub_channelupdate_pkey" in plan, plan
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"  # only for the lock's transaction
