@@ -109,11 +109,11 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
             chain_event_id: int | None = None) -> Recorded:
     """Sign `new` as the hub, store it, post the ledger and queue the push (after commit)."""
 
-    signed = hub_state_signer().sign_channel_state(new.replace(sig_hub=None), as_party="hub")
-    signed = signed.replace(sig_user=new.sig_user)
+    state_hash = channel_state_hash(new)  # signatures are not hashed: hashed once, for both uses
+    signed = new.replace(sig_hub=hub_state_signer().sign_hash(state_hash))
     row = ChannelUpdate(
         channel=channel, reason=reason, args=dict(args), originator=originator.lower(),
-        recipient=signed.recipient, state_hash=channel_state_hash(signed),
+        recipient=signed.recipient, state_hash=state_hash,
         tx_count_global=signed.tx_count_global, tx_count_chain=signed.tx_count_chain,
         thread_root=signed.thread_root, thread_count=signed.thread_count, timeout=signed.timeout,
         sig_hub=signed.sig_hub or "", sig_user=signed.sig_user,
