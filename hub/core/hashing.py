@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi.packed import encode_packed
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak  # eth_utils.keccak without its argument checks (bytes only here)
 
 from hub.core.state import ZERO_ROOT, ChannelState, ThreadState
 

@@ -11,7 +11,7 @@ import dataclasses
 import re
 
 import coincurve
-from eth_utils.crypto import keccak
+from eth_hash.auto import keccak  # eth_utils.keccak without its argument checks (bytes only here)
 
 from hub.core.errors import RejectCode, UpdateRejected
 from hub.core.hashing import channel_state_hash, deposit_request_hash, thread_state_hash
