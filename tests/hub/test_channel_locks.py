@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-from hub.channels.locks import channel_heads_write, channels_lock
+from hub.channels.locks import _read_sql, channel_heads_write, channels_lock
 from hub.channels.models import Channel, ChannelUpdate, ProposedUpdate
 from hub.ledger.models import LedgerEntry
 from hub.ledger.services import account_balance, ledger_batch, post
@@ -260,3 +260,45 @@ def test_what_the_hub_holds_for_a_recipient_is_found_in_its_own_index() -> None:
                        "WHERE h.recipient = %s AND h.status = 'pending')", [ALICE])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "purchases_pay_pending_to" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_after_the_lock_runs_a_cached_generic_plan_that_uses_the_indexes() -> None:
+    """The lock sets plan_cache_mode for its transaction only; the read's generic plan (what it
+    runs from then on) finds the channels, heads and held payments through indexes on a hub with
+    thousands of channels, as the plan made for the actual values would."""
+    now = timezone.now()
+    seeded = Channel.objects.bulk_create([Channel(contract=CONTRACT, user=f"0x{i:040x}", created_at=now,
+                                                  updated_at=now) for i in range(1, 4001)])
+    ChannelUpdate.objects.bulk_create([
+        ChannelUpdate(channel=channel, reason="Payment", args={}, originator=channel.user,
+                      recipient=channel.user, tx_count_global=tx, tx_count_chain=1,
+                      thread_root="0x" + "00" * 32, state_hash="0x", sig_hub="0x")
+        for channel in seeded for tx in (1, 2)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE hub_channel")
+        cursor.execute("ANALYZE hub_channelupdate")
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"
+    with transaction.atomic():
+        channels_lock(CONTRACT, [ALICE, BOB])
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            assert cursor.fetchone()[0] == "force_generic_plan"
+            sql = _read_sql()
+            count = sql.count("%s")
+            numbered = sql
+            for n in range(1, count + 1):
+                numbered = numbered.replace("%s", f"${n}", 1)
+            cursor.execute(f"PREPARE spoke_read_plan AS {numbered}")
+            try:
+                cursor.execute("EXPLAIN EXECUTE spoke_read_plan(%s, %s, %s)",
+                               [ProposedUpdate.Status.OPEN.value, CONTRACT, "{" + f"{ALICE},{BOB}" + "}"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.execute("DEALLOCATE spoke_read_plan")
+    assert "Seq Scan on hub_channel " not in plan and "hub_channel" in plan, plan
+    assert "Index Scan using hub_channelupdate_pkey" in plan, plan
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"  # only for the lock's transaction
