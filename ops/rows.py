@@ -111,15 +111,11 @@ def _prepare(objs: Sequence[Model], keyed: bool = False) -> tuple[type[Model], l
         obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
         values = obj.__dict__
         for field, attname, fast in columns:
-            value = values.get(attname, _MISSING) if fast is not None else _MISSING
-            if value is not _MISSING:
-                value = fast(value)
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), db)
-                          if value is _MISSING or value is NotImplemented else value)
+            value = fast(values[attname]) if fast is not None and attname in values else NotImplemented
+            if value is NotImplemented:  # the field's own conversion
+                value = field.get_db_prep_save(field.pre_save(obj, True), db)
+            params.append(value)
     return model, params
-
-
-_MISSING = object()
 
 
 def _same_str(value: Any) -> Any:
