@@ -226,26 +226,27 @@ def prepared_cursor() -> Any:
     parameters on the server; a plain `connection.cursor()` on other databases, and while queries
     are logged (DEBUG, a test's CaptureQueriesContext: Django's log reads the text the client
     bound, which a server-bound statement does not have)."""
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        return connection.cursor()
+    db = connections[DEFAULT_DB_ALIAS]  # one thread-local lookup, not one per attribute (`_prepare`)
+    if db.vendor != "postgresql" or db.queries_logged:
+        return db.cursor()
     from django.db.backends.postgresql import base
 
     if not base.is_psycopg3:  # pragma: no cover - psycopg 2 binds on the client only
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = connection.connection
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = db.connection
         if raw.prepare_threshold is None:
             # Django leaves it off (None): only this cursor prepares (its client-binding cursors
             # never do), from a statement's second run on
             raw.prepare_threshold = PREPARE_THRESHOLD
         cursor = _prepared_cursor_class()(raw)
         # as Django's create_cursor does
-        tzloader = connection.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
-        if connection.timezone != tzloader.timezone:
-            base.register_tzloader(connection.timezone, cursor)
-        return connection._prepare_cursor(cursor)
+        tzloader = raw.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
+        if db.timezone != tzloader.timezone:
+            base.register_tzloader(db.timezone, cursor)
+        return db._prepare_cursor(cursor)
 
 
 # --- Array parameters as literals ----------------------------------------------------------
@@ -333,7 +334,7 @@ def rows_insert_later(objs: Sequence[Model]) -> None:
     waiting.append((model, keyed, len(objs), params))
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = DEFAULT_DB_ALIAS  # what `connection.alias` is, without its lookup
 
 
 def with_waiting_inserts(sql: str, params: list[Any]) -> tuple[str, list[Any]]:

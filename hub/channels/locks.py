@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -74,7 +74,7 @@ def _instance(model: type[Model], values: Sequence[Any]) -> Any:
     obj = model.__new__(model)
     obj._state = ModelState()
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = DEFAULT_DB_ALIAS  # the connection's alias (`prepared_cursor`), without a lookup
     attributes = obj.__dict__
     for name, value, load in zip(_attnames(model), values, _loaders(model), strict=True):
         attributes[name] = load(value) if load is not None and value is not None else value
