@@ -187,8 +187,9 @@ def _listeners_known(locked: Mapping[str, Channel]) -> list[dict[str, Any]]:
 
 @functools.cache
 def _yield_lock_also() -> tuple[str, ...]:
-    """The times of the user's own Payments among the channel's last _PAYING_LOOKBACK updates,
-    newest first (`_recipient_is_paying`), and whether the hub holds payments for the user
+    """The times of the user's two newest own Payments among the channel's last _PAYING_LOOKBACK
+    updates, newest first (`_recipient_is_paying` reads no more: each time is a timestamp the web
+    process parses), and whether the hub holds payments for the user
     (`_deliver_held_to_payer`)."""
     qn = connection.ops.quote_name
     updates, payments = qn(ChannelUpdate._meta.db_table), qn(Payment._meta.db_table)
@@ -197,7 +198,7 @@ def _yield_lock_also() -> tuple[str, ...]:
         f"ARRAY(SELECT r.created_at FROM (SELECT originator, reason, created_at, tx_count_global "  # noqa: S608
         f"FROM {updates} WHERE channel_id = c.id ORDER BY tx_count_global DESC "
         f"LIMIT {int(_PAYING_LOOKBACK)}) r WHERE r.originator = {user} AND r.reason = 'Payment' "
-        "ORDER BY r.tx_count_global DESC)")
+        "ORDER BY r.tx_count_global DESC LIMIT 2)")  # the pace needs the last two, no more
     held = (f"EXISTS (SELECT 1 FROM {payments} h WHERE h.recipient = {user} "  # noqa: S608
             f"AND h.status = '{Payment.Status.PENDING.value}')")
     return recent, held
