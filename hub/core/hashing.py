@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi.packed import encode_packed
-from eth_hash.auto import keccak  # eth_utils.keccak without its argument checks (bytes only here)
 
+from hub.core.keccak import keccak  # bytes only here: no argument checks
 from hub.core.state import ZERO_ROOT, ChannelState, ThreadState
 
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak  # eth_utils.keccak's backend, without its argument checks
+from hub.core.keccak import keccak  # bytes only here: no argument checks
 
 UINT256_MAX = 2**256 - 1
 ASSETS = ("wei", "token")

@@ -11,10 +11,10 @@ import dataclasses
 import re
 
 import coincurve
-from eth_hash.auto import keccak  # eth_utils.keccak without its argument checks (bytes only here)
 
 from hub.core.errors import RejectCode, UpdateRejected
 from hub.core.hashing import channel_state_hash, deposit_request_hash, thread_state_hash
+from hub.core.keccak import keccak  # bytes only here: no argument checks
 from hub.core.state import ChannelState, ThreadState
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from core_factories import HUB, OTHER, USER, signed, state
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.core import Signer, UpdateRejected, assert_channel_signer, channel_state_hash, recover
 from hub.core.signing import SECP256K1_N
@@ -156,3 +158,17 @@ def test_a_signature_with_v_outside_27_28_0_1_is_refused_and_named() -> None:
             recover(HASH, sig[:-2] + v)
         assert err.value.code == "bad_signature" and f"v={int(v, 16)}" in err.value.message
     assert recover(HASH, sig[:-2] + format(int(sig[-2:], 16) - 27, "02x")) == USER.address  # 0/1 too
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_the_core_hashes_with_eth_hash_pysha3_backend_and_the_same_digests(data: bytes) -> None:
+    """hub.core.keccak is eth-hash's pysha3 backend (C, safe-pysha3), not the slower pycryptodome
+    one `eth_hash.auto` picks when both are installed; the digests are the same."""
+    from eth_hash.backends.pycryptodome import CryptodomeBackend
+    from eth_hash.backends.pysha3 import PySha3Backend
+
+    from hub.core.keccak import keccak
+
+    assert isinstance(getattr(keccak, "__self__", None), PySha3Backend)
+    assert keccak(data) == CryptodomeBackend().keccak256(data)
