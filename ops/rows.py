@@ -9,6 +9,7 @@ it building the query."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import threading
 import uuid
@@ -233,6 +234,7 @@ def prepared_cursor() -> Any:
 
     if not base.is_psycopg3:  # pragma: no cover - psycopg 2 binds on the client only
         return db.cursor()
+    from psycopg.types.datetime import TimestamptzLoader
     db.close_if_health_check_failed()
     db.ensure_connection()
     with db.wrap_database_errors:
@@ -242,10 +244,16 @@ def prepared_cursor() -> Any:
             # never do), from a statement's second run on
             raw.prepare_threshold = PREPARE_THRESHOLD
         cursor = _prepared_cursor_class()(raw)
-        # as Django's create_cursor does
-        tzloader = raw.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
-        if db.timezone != tzloader.timezone:
-            base.register_tzloader(db.timezone, cursor)
+        if db.timezone is datetime.UTC and raw.info.parameter_status("TimeZone") == "UTC":
+            # psycopg's own loader, in C when psycopg's binary package is there (0.16 against
+            # 2.9 us a value), makes exactly what Django's Python loader makes here: an aware
+            # datetime in datetime.timezone.utc, which psycopg uses for a UTC session. The
+            # purchase's read has about a dozen timestamps.
+            cursor.adapters.register_loader(base.TIMESTAMPTZ_OID, TimestamptzLoader)
+        else:  # as Django's create_cursor does
+            tzloader = raw.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
+            if db.timezone != tzloader.timezone:
+                base.register_tzloader(db.timezone, cursor)
         return db._prepare_cursor(cursor)
 
 

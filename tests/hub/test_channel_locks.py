@@ -302,3 +302,27 @@ def test_the_read_after_the_lock_runs_a_cached_generic_plan_that_uses_the_indexe
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone()[0] == "auto"  # only for the lock's transaction
+
+
+@pytest.mark.django_db
+def test_the_prepared_cursor_loads_timestamps_as_django_does() -> None:
+    """prepared_cursor reads timestamptz (and arrays of them) with psycopg's own loader, C in the
+    binary package, instead of Django's Python one: the same values, the same tzinfo object."""
+    import datetime
+
+    from ops.rows import prepared_cursor
+
+    sql = ("SELECT %s::timestamptz, '2026-12-07 17:33:54.262432+05'::timestamptz, "
+           "ARRAY['2026-01-01 00:00:00.5-03'::timestamptz, NULL], NULL::timestamptz")
+    moment = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [moment])
+        django_row = cursor.fetchone()
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [moment])
+        cursor.execute(sql, [moment])  # the second run is the prepared one
+        row = cursor.fetchone()
+        assert "SpecificTzLoader" not in type(cursor.cursor.adapters.get_loader(1184, 0)).__name__
+    assert row == django_row and row[0] == moment
+    for value in (row[0], row[1], row[2][0]):
+        assert value.tzinfo is datetime.UTC
