@@ -17,9 +17,11 @@ Guarantees (threat K3):
 - One ingester at a time (a PostgreSQL advisory lock, `ingester_lock`): events are dispatched
   in chain order, so the events of one channel are handled in the order the chain emitted them.
   A pass that finds another one running does nothing (that one does the work).
-- A scheduled run (`events_follow`) keeps asking the node for a new block every POLL_SECONDS
-  until the next run takes over, so a block is handled within a fraction of a second of its
-  mining rather than up to an interval later.
+- A scheduled run (`events_follow`) keeps asking the node for a new block until the next run
+  takes over: POLL_SECONDS after a block, then twice as long after each ask that finds none, up
+  to POLL_MAX_SECONDS. So a block is handled within a fraction of a second of its mining rather
+  than up to an interval later, and a quiet chain is asked five times a second, not twenty
+  (each ask is an RPC request, and the node's work, on the machine that serves payments).
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ DISPATCH_PER_PASS = 500
 DISPATCH_SECONDS_PER_RUN = 30  # well inside the actor's time limit
 INGEST_INTERVAL_SECONDS = 1  # the scheduler sends a run this often; the next one takes over
 FOLLOW_SECONDS = 3.0  # a run follows at most this long after its message was sent
-POLL_SECONDS = 0.05  # how often a following run asks the node for its head (one cheap call)
+POLL_SECONDS = 0.05  # how soon after a block a following run asks the node for its head again
+POLL_MAX_SECONDS = 0.2  # the longest wait between two asks while the head stays where it was
 INGESTER_LOCK = 0x5F0C_0031  # pg advisory locks: one ingester (ingest and dispatch) at a time,
 SUCCESSOR_LOCK = 0x5F0C_0032  # and one run waiting to take over from it
 
@@ -761,11 +764,14 @@ def events_poll() -> IngestResult | None:
         return result
 
 
-def events_follow(*, sent: float, poll: float = POLL_SECONDS, limit: float = FOLLOW_SECONDS) -> bool:
+def events_follow(*, sent: float, poll: float = POLL_SECONDS, limit: float = FOLLOW_SECONDS,
+                  poll_max: float = POLL_MAX_SECONDS) -> bool:
     """One scheduled run (its message sent at wall-clock time `sent`): a pass of `events_poll`,
-    then another each time the node's head moves (asked every `poll` seconds), until the next
-    run is ready to take over (or `limit` seconds after `sent`). So a block is handled within
-    `poll` of its mining plus its handling time, not up to an interval later.
+    then another each time the node's head moves (asked `poll` seconds after a pass, then after
+    twice as long each time the head has not moved, up to `poll_max`), until the next run is
+    ready to take over (or `limit` seconds after `sent`). So a block is handled within `poll_max`
+    of its mining plus its handling time (within `poll` of it when blocks follow each other
+    closely), not up to an interval later.
 
     One run at a time, handed over without a gap: the next run (its message comes about an
     interval later) takes the successor's lock and waits for the ingester lock; the running one
@@ -789,12 +795,14 @@ def events_follow(*, sent: float, poll: float = POLL_SECONDS, limit: float = FOL
         while True:
             head = _rpc(w3, "eth_blockNumber", [])  # read before the pass: a block mined during it is seen
             events_poll()
+            wait = poll
             while True:
                 if time.time() >= until or _successor_waiting():
                     return True
-                time.sleep(poll)
+                time.sleep(wait)
                 if _rpc(w3, "eth_blockNumber", []) != head:
                     break
+                wait = min(wait * 2, max(poll, poll_max))
     finally:
         _lock_release(INGESTER_LOCK)
 

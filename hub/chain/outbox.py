@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -590,6 +590,32 @@ def _canonical_hash(w3: Web3, number: int) -> str | None:
     return "0x" + bytes(block["hash"]).hex()
 
 
+def _canonical_hashes(w3: Web3, numbers: Iterable[int]) -> dict[int, str | None]:
+    """The canonical hash of each block in `numbers` (None: the chain is now shorter), asked in
+    one JSON-RPC batch (`eth_getBlockByNumber` without transactions) instead of one full
+    `get_block` request per transaction: the recheck runs every TX_SWEEP_SECONDS over every
+    transaction in the reorg window. A node that refuses the batch is asked block by block."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return {}
+    try:
+        responses = w3.provider.make_batch_request(  # type: ignore[attr-defined]
+            [("eth_getBlockByNumber", [hex(n), False]) for n in wanted])
+        if not isinstance(responses, list) or len(responses) != len(wanted) \
+                or any(r.get("error") for r in responses):
+            raise ValueError(f"batch refused: {str(responses)[:200]}")
+        found: dict[int, str | None] = {}
+        for number, response in zip(wanted, responses, strict=True):
+            block = response.get("result")
+            if block is not None and int(block["number"], 16) != number:
+                raise ValueError("batch answered out of order")
+            found[number] = None if block is None else str(block["hash"]).lower()
+        return found
+    except (AttributeError, NotImplementedError, ValueError, KeyError, TypeError) as exc:
+        logger.info("canonical hashes block by block: %s", exc)
+        return {number: _canonical_hash(w3, number) for number in wanted}
+
+
 def _canonical_receipt(w3: Web3, tx: ChainTransaction) -> tuple[ChainTransactionAttempt, Any] | None:
     """The receipt of whichever attempt of `tx` is mined in the canonical chain, if any."""
     for attempt in tx.attempts.order_by("-id"):
@@ -615,9 +641,10 @@ def transactions_recheck_confirmed(*, window_blocks: int = REORG_WINDOW_BLOCKS, 
         .exclude(block_hash="").order_by("block_number", "id")[:limit]
     )
     moved = 0
+    canonical = _canonical_hashes(w3, (tx.block_number for tx in rows if tx.block_number is not None))
     for tx in rows:
         assert tx.block_number is not None
-        if _canonical_hash(w3, tx.block_number) == tx.block_hash:
+        if canonical[tx.block_number] == tx.block_hash:
             continue
         moved += 1
         found = _canonical_receipt(w3, tx)

@@ -327,3 +327,21 @@ def test_a_reorged_transaction_whose_nonce_another_transaction_took_raises_a_cri
     assert alarm.severity == "critical" and alarm.detail["rebroadcast"] == "nonce_used"
     tx.refresh_from_db()
     assert tx.state == State.CONFIRMED and COMPLETED == [(tx.pk, State.CONFIRMED)]
+
+
+def test_the_recheck_asks_the_canonical_hashes_in_one_batch_with_the_same_answers(w3: Web3) -> None:
+    """`_canonical_hashes` (one JSON-RPC batch) answers what `_canonical_hash` answers block by
+    block: the hash of a block on the chain, None past its head."""
+    mine(w3, 3)
+    head = w3.eth.block_number
+    numbers = [head, 0, head - 1, head, head + 5, 1]
+    calls: list[Any] = []
+    batch = w3.provider.make_batch_request  # type: ignore[attr-defined]
+    w3.provider.make_batch_request = lambda requests: calls.append(requests) or batch(requests)  # type: ignore[attr-defined]
+    try:
+        found = outbox._canonical_hashes(w3, numbers)
+    finally:
+        del w3.provider.make_batch_request  # type: ignore[attr-defined]
+    assert len(calls) == 1 and len(calls[0]) == 5  # distinct blocks, one request
+    assert found == {n: outbox._canonical_hash(w3, n) for n in set(numbers)}
+    assert found[head + 5] is None and found[head] is not None
