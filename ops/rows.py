@@ -19,7 +19,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
-from django.db.models.signals import post_save, pre_save
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, post_save, pre_init, pre_save
 
 FAST_INSERT_MODELS: set[type[Model]] = set()
 
@@ -32,9 +33,41 @@ def fast_insert(model: type[Model]) -> type[Model]:
 
 
 def assert_no_save_receivers() -> None:
+    """Nothing listens to the save or init signals of a @fast_insert model (`rows_insert` and
+    `new_row` do not send them)."""
     for model in FAST_INSERT_MODELS:
-        if pre_save.has_listeners(model) or post_save.has_listeners(model):
-            raise AssertionError(f"{model.__name__} has save signal receivers; rows_insert skips them")
+        if any(signal.has_listeners(model) for signal in (pre_save, post_save, pre_init, post_init)):
+            raise AssertionError(f"{model.__name__} has save or init signal receivers; "
+                                 "rows_insert and new_row skip them")
+
+
+@functools.cache
+def _init_plan(model: type[Model]) -> tuple[tuple[str, str, bool, Field], ...]:
+    return tuple((f.name, f.attname, bool(f.is_relation and f.many_to_one), f)
+                 for f in model._meta.concrete_fields)
+
+
+def new_row(model: type[Model], /, **values: Any) -> Any:
+    """`model(**values)` for a @fast_insert model, without Model.__init__'s general path (5 against
+    16 us for a ChannelUpdate; a purchase makes four rows): the same instance, its fields set
+    from `values` by name (a foreign key through its descriptor, as __init__ does, or by its
+    `_id`) or to their defaults. No init signals (nothing may listen to them:
+    `assert_no_save_receivers`)."""
+    if model not in FAST_INSERT_MODELS:
+        raise TypeError(f"{model.__name__} is not marked @fast_insert")
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    attributes = obj.__dict__
+    for name, attname, related, field in _init_plan(model):
+        if related and name in values:
+            setattr(obj, name, values.pop(name))
+        elif attname in values:
+            attributes[attname] = values.pop(attname)
+        else:
+            attributes[attname] = field.get_default()
+    if values:
+        raise TypeError(f"{model.__name__}() got unexpected keyword arguments: {', '.join(sorted(values))}")
+    return obj
 
 
 @functools.cache

@@ -35,7 +35,7 @@ from hub.core import (
 )
 from hub.core.state import AMOUNT_FIELDS
 from hub.ledger.services import ledger_batch, post_channel_change
-from ops.rows import rows_insert, rows_insert_later
+from ops.rows import new_row, rows_insert, rows_insert_later
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +111,8 @@ def record_state(channel: Channel, prev: ChannelState, new: ChannelState, *, rea
 
     state_hash = channel_state_hash(new)  # signatures are not hashed: hashed once, for both uses
     signed = new.replace(sig_hub=hub_state_signer().sign_hash(state_hash))
-    row = ChannelUpdate(
-        channel=channel, reason=reason, args=dict(args), originator=originator.lower(),
+    row = new_row(
+        ChannelUpdate, channel=channel, reason=reason, args=dict(args), originator=originator.lower(),
         recipient=signed.recipient, state_hash=state_hash,
         tx_count_global=signed.tx_count_global, tx_count_chain=signed.tx_count_chain,
         thread_root=signed.thread_root, thread_count=signed.thread_count, timeout=signed.timeout,

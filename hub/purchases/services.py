@@ -47,7 +47,7 @@ from hub.threads.services import thread_find, thread_pay
 from ops import clock, jobs
 from ops.jsonbody import unstorable_text
 from ops.models import GlobalSwitches
-from ops.rows import rows_insert, rows_insert_later, rows_waiting
+from ops.rows import new_row, rows_insert, rows_insert_later, rows_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
     payment_keys = payer.reserved_keys[Payment]  # type: ignore[attr-defined]  # channels_lock(reserve=...)
     if payer.status != Channel.Status.OPEN:
         raise ChannelError("channel_not_open", "the payer's channel is not open", status=409)
-    purchase = Purchase(id=new_purchase_id(), sender=sender, meta=meta)
+    purchase = new_row(Purchase, id=new_purchase_id(), sender=sender, meta=meta)
     rows_insert_later([purchase])
     ctx = Purchasing(purchase=purchase, sender=sender, locked=locked)
 
@@ -314,7 +314,7 @@ def _purchase_apply(sender: str, meta: dict[str, Any], requests: list[PaymentReq
         paid = channels.record_state(payer, prev, new, reason="Payment", args=args.to_json(),
                                 originator=sender)
         ctx.states[sender] = paid.state
-        payment = Payment(purchase=purchase, sender=sender, recipient=req.recipient,
+        payment = new_row(Payment, purchase=purchase, sender=sender, recipient=req.recipient,
                           amount_wei=req.amount_wei, amount_token=req.amount_token, type=req.type,
                           meta={**meta, **req.meta}, payer_update=paid.update,
                           completed_at=timezone.now())

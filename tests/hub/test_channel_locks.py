@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -326,3 +327,41 @@ def test_the_prepared_cursor_loads_timestamps_as_django_does() -> None:
     assert row == django_row and row[0] == moment
     for value in (row[0], row[1], row[2][0]):
         assert value.tzinfo is datetime.UTC
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_row_makes_what_the_model_constructor_makes() -> None:
+    """ops.rows.new_row(model, **values) is model(**values) for the @fast_insert models: the same
+    attributes (foreign keys by instance or by _id, defaults, callable defaults aside), the same
+    state and related-object cache; unknown names and unmarked models are refused."""
+    from ops.rows import new_row
+
+    channel = channels_lock(CONTRACT, [ALICE])[ALICE]
+    update_values = dict(channel=channel, reason="Payment", args={"a": 1}, originator=ALICE,
+                         recipient=ALICE, tx_count_global=1, tx_count_chain=1, state_hash="0x",
+                         sig_hub="0x", user_signed_at=timezone.now(), balance_token_user=10**30)
+
+    def same(fast: Any, made: Any) -> Any:
+        mine = {k: v for k, v in fast.__dict__.items() if k != "_state"}
+        theirs = {k: v for k, v in made.__dict__.items() if k != "_state"}
+        if "public_id" in theirs:  # a callable default: a fresh value each time
+            assert mine.pop("public_id") != theirs.pop("public_id")
+        assert mine == theirs
+        assert fast._state.adding and fast._state.db == made._state.db
+        assert fast._state.fields_cache.keys() == made._state.fields_cache.keys()
+        return fast
+
+    update = same(new_row(ChannelUpdate, **update_values), ChannelUpdate(**update_values))
+    purchase = same(new_row(Purchase, id="pur_y", sender=ALICE, meta={"k": [1]}),
+                    Purchase(id="pur_y", sender=ALICE, meta={"k": [1]}))
+    payment_values = dict(purchase=purchase, sender=ALICE, recipient=BOB, amount_token=5,
+                          type="PT_CHANNEL", meta={}, payer_update=update, completed_at=timezone.now())
+    same(new_row(Payment, **payment_values), Payment(**payment_values))
+    same(new_row(ChannelUpdate, channel_id=channel.pk, reason="x", originator=ALICE, recipient=ALICE),
+         ChannelUpdate(channel_id=channel.pk, reason="x", originator=ALICE, recipient=ALICE))
+    with pytest.raises(TypeError):
+        new_row(Purchase, id="pur_z", sender=ALICE, colour="red")
+    with pytest.raises(TypeError):
+        new_row(LedgerEntry, account="a", asset="wei", amount=1)
+    rows_insert([purchase])
+    assert Purchase.objects.get(pk="pur_y").meta == {"k": [1]}
