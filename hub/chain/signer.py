@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from eth_account import Account
 from eth_account.datastructures import SignedTransaction
 from eth_account.signers.local import LocalAccount
@@ -107,15 +109,30 @@ def _load(key_file: str | None, keystore: str | None, password_file: str | None)
     return signer
 
 
-def _configured() -> tuple[str | None, str | None, str | None]:
-    def as_str(value: Any) -> str | None:
-        return str(value) if value else None
+_KEY_SETTINGS = ("HUB_PRIVATE_KEY_FILE", "HUB_KEYSTORE_FILE", "HUB_KEYSTORE_PASSWORD_FILE")
+_configured_now: tuple[str | None, str | None, str | None] | None = None
 
-    return (
-        as_str(settings.HUB_PRIVATE_KEY_FILE),
-        as_str(settings.HUB_KEYSTORE_FILE),
-        as_str(settings.HUB_KEYSTORE_PASSWORD_FILE),
-    )
+
+def _configured() -> tuple[str | None, str | None, str | None]:
+    """The key settings, read once (a payment asks for the hub's signer or address half a dozen
+    times, and each read of three settings through Django's lazy settings cost more than the
+    lookup it keys); read again after a change of one of them (Django's `setting_changed`, which
+    override_settings and pytest-django's `settings` send) or `hub_signer_cache_clear`."""
+    global _configured_now
+    found = _configured_now
+    if found is None:
+        values = [getattr(settings, name) for name in _KEY_SETTINGS]
+        found = _configured_now = (str(values[0]) if values[0] else None,
+                                   str(values[1]) if values[1] else None,
+                                   str(values[2]) if values[2] else None)
+    return found
+
+
+@receiver(setting_changed)
+def _key_setting_changed(*, setting: str, **_kwargs: Any) -> None:
+    global _configured_now
+    if setting in _KEY_SETTINGS:
+        _configured_now = None
 
 
 def hub_signer() -> HubSigner:
@@ -145,5 +162,7 @@ def hub_state_signer() -> StateSigner:
 
 def hub_signer_cache_clear() -> None:
     """Forget loaded keys (tests that switch key settings; key rotation on reload)."""
+    global _configured_now
+    _configured_now = None
     _load.cache_clear()
     _state_signer.cache_clear()

@@ -154,3 +154,16 @@ def test_the_signer_module_keeps_no_key_in_module_state(keyed: Any, tmp_path: Pa
     hub_signer()
     module_text = repr({k: v for k, v in vars(signer_module).items() if not k.startswith("__")})
     assert_hidden(module_text)
+
+
+def test_a_changed_key_setting_is_read_again(keyed: Any, tmp_path: Path) -> None:
+    """The key settings are read once and again after Django's `setting_changed` (what
+    override_settings and pytest-django's `settings` send): no stale signer after a switch."""
+    keyed.HUB_PRIVATE_KEY_FILE = key_file(tmp_path, KEY)
+    assert hub_address() == ADDRESS and hub_address() == ADDRESS
+    other = tmp_path / "other"
+    other.mkdir()
+    keyed.HUB_PRIVATE_KEY_FILE = key_file(other, "0x" + "11" * 32)  # no cache clear in between
+    assert hub_address() == Account.from_key("0x" + "11" * 32).address
+    digest = "0x" + "ab" * 32
+    assert recover(digest, hub_state_signer().sign_hash(digest)) == hub_address().lower()
