@@ -31,7 +31,8 @@ thread failed or a consistency check did not pass.
 
 Side by side: with --baseline REV, a git worktree of that commit is served by a second, identical
 stack (its own PostgreSQL, Valkey, anvil, worker and scheduler, and its own server: config/web.py when
-the commit has one, else gunicorn with config/gunicorn.py when it has that), funded the same way; the closed loop then runs in
+the commit has one, else gunicorn with config/gunicorn.py when it has that), funded, warmed up and
+run through the same open loop; the closed loop then runs in
 --rounds alternating rounds (baseline, this code, baseline, ...) of --max-duration seconds each, so
 both are measured on the same machine in the same minutes, and the ratio of their rates is printed
 beside each one's ratio to the raw crypto + durable-commit limit (measured once, for both). The
@@ -925,6 +926,15 @@ def measure(*, pairs: int = 16, rate: float = 100.0, duration: float = 30.0,
         runs.append(target)
         report(f"disjoint open loop at {rate:.0f}/s", target)
         verdict("disjoint", target)
+        if base_stack is not None:
+            # the same open loop for the baseline (reported, no verdict), so that both stacks
+            # go into the closed-loop rounds with the same history: with a shorter one, the same
+            # code in the baseline's place ran 3 % slower, its PostgreSQL 0.18 ms a payment
+            # costlier (plans cached while its tables were smaller)
+            base_open = run_phase(base_stack, base_made, rate=rate, duration=duration,
+                                  start_index=base_index)
+            runs.append(base_open)
+            report(f"baseline: disjoint open loop at {rate:.0f}/s", base_open)
         mine: list[Run] = []
         theirs: list[Run] = []
         pairs_of_rounds: list[tuple[float, float]] = []
