@@ -23,9 +23,6 @@ def channel_group(user: str) -> str:
     return f"hub.channel.{user.lower()}"
 
 
-LINGER_SECONDS = 0.005  # how long a drain waits for more pushes before it ends
-
-
 class _Pusher:
     """One asyncio loop thread per process that sends group messages in submission order."""
 
@@ -67,21 +64,12 @@ class _Pusher:
             self._drain = asyncio.run_coroutine_threadsafe(self._deliver(layer), self._ensure_loop())
 
     async def _deliver(self, layer: Any) -> None:
-        lingered = False
         while True:
             with self._queue_lock:
                 messages, self._pending = self._pending, []
-                if not messages and lingered:
+                if not messages:
                     self._drain = None
                     return
-            if not messages:
-                # stay a moment before ending: under load the next commit's pushes are queued
-                # meanwhile and go in this drain, without waking the loop from the request
-                # thread and starting another (`send`)
-                lingered = True
-                await asyncio.sleep(LINGER_SECONDS)
-                continue
-            lingered = False
             if await _publish_pipelined(layer, messages):
                 continue
             for group, payload in messages:
