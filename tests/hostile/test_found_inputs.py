@@ -123,6 +123,23 @@ def test_purchase_meta_that_postgres_cannot_store_is_refused_and_nothing_is_stor
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("sig_user", ['"0x\\u0000"', '"0x' + "ab" * 65 + '\\u0000"', '"' + "f" * 5000 + '"',
+                                      '"0xnothex"', "7", "null", '""', '["0x"]'])
+def test_a_deposit_request_signature_of_any_shape_is_refused_before_it_is_stored(sig_user: str) -> None:
+    """request-deposit stored sigUser as given: a NUL byte answered 500 (schemathesis). It is
+    shape-checked first, refused as bad_signature, and nothing is written."""
+    from hub.channels.models import DepositAuthorization
+
+    user = hub_user()
+    body = '{"depositWei": "1000", "depositToken": "0", "sigUser": ' + sig_user + "}"
+    before = (money_rows(), DepositAuthorization.objects.count())
+    response = raw_post(user.client, f"/api/hub/channel/{user.address}/request-deposit", body, **user.headers)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "bad_signature"
+    assert (money_rows(), DepositAuthorization.objects.count()) == before
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(("meta", "payment_meta"), [
     ({"note": "a\x00b"}, {}), ({"\ud800": "x"}, {}), ({}, {"note": "\udc00"}),
     ({"invoiceId": ["inv/1"]}, {}), ({}, {"invoiceId": 7}),
