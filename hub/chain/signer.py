@@ -110,10 +110,10 @@ def _load(key_file: str | None, keystore: str | None, password_file: str | None)
 
 
 _KEY_SETTINGS = ("HUB_PRIVATE_KEY_FILE", "HUB_KEYSTORE_FILE", "HUB_KEYSTORE_PASSWORD_FILE")
-_configured_now: tuple[str | None, str | None, str | None] | None = None
+_configured_now: tuple[str | None, ...] | None = None
 
 
-def _configured() -> tuple[str | None, str | None, str | None]:
+def _configured() -> tuple[str | None, ...]:
     """The key settings, read once (a payment asks for the hub's signer or address half a dozen
     times, and each read of three settings through Django's lazy settings cost more than the
     lookup it keys); read again after a change of one of them (Django's `setting_changed`, which
@@ -121,10 +121,8 @@ def _configured() -> tuple[str | None, str | None, str | None]:
     global _configured_now
     found = _configured_now
     if found is None:
-        values = [getattr(settings, name) for name in _KEY_SETTINGS]
-        found = _configured_now = (str(values[0]) if values[0] else None,
-                                   str(values[1]) if values[1] else None,
-                                   str(values[2]) if values[2] else None)
+        found = _configured_now = tuple(str(value) if value else None
+                                        for value in (getattr(settings, name) for name in _KEY_SETTINGS))
     return found
 
 

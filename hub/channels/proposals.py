@@ -67,7 +67,7 @@ def channel_request_deposit(*, user: str, deposit_wei: Any, deposit_token: Any,
         raise UpdateRejected("bad_args", "a deposit needs depositWei or depositToken")
     # shape-checked before it is stored (a NUL byte or an overlong string reached the database
     # and answered 500: schemathesis, tests/hub/api/test_hub_schemathesis.py)
-    sig = parse_optional_sig(sig_user, "sigUser") if isinstance(sig_user, str) else None
+    sig = parse_optional_sig(sig_user, "sigUser")  # refuses any other type or shape
     if sig is None:
         raise UpdateRejected("bad_signature", "sigUser is required: a 65-byte 0x-hex signature")
     channel = lock_channel(user)
